@@ -1,0 +1,75 @@
+"""What every command shares: the plugin host and the region catalogs in force."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kura_core.errors import CatalogError, InputError
+from kura_core.plugins import PluginHost
+from kura_core.regions import Region, RegionCatalog, load_catalog_file
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@dataclass
+class KuraContext:
+    host: PluginHost
+    catalog_file: Path | None = None
+    _file_catalogs: dict[str, RegionCatalog] | None = field(default=None, repr=False)
+
+    def catalogs(self) -> dict[str, RegionCatalog]:
+        if self.catalog_file is None:
+            return self.host.catalogs
+        if self._file_catalogs is None:
+            self._file_catalogs = load_catalog_file(self.catalog_file)
+        return self._file_catalogs
+
+    def catalog(self, env: str) -> RegionCatalog:
+        catalogs = self.catalogs()
+        if env not in catalogs:
+            known = ", ".join(sorted(catalogs)) or "none"
+            raise InputError(f"unknown env {env!r} (known: {known})")
+        catalog = catalogs[env]
+        problems = catalog.problems(
+            load_balancer_providers=self.host.providers.load_balancers,
+            ingress_providers=self.host.providers.ingresses,
+        )
+        if problems:
+            raise CatalogError([f"env {env!r}: {p}" for p in problems])
+        return catalog
+
+    def region(self, env: str, region_id: str) -> Region:
+        catalog = self.catalog(env)
+        if region_id not in catalog:
+            offered_anywhere = [
+                name for name, other in sorted(self.catalogs().items()) if region_id in other
+            ]
+            if offered_anywhere:
+                raise InputError(
+                    f"region {region_id!r} is not offered in env {env!r} "
+                    f"(it is offered in: {', '.join(offered_anywhere)})"
+                )
+        return catalog.get(region_id, env=env)
+
+
+def default_env() -> str:
+    return os.environ.get("KURA_ENV", "production")
+
+
+def env_option(func: _F) -> _F:
+    """The ``--env`` option of commands that work on one environment's catalog."""
+    return click.option(
+        "--env",
+        default=default_env,
+        show_default="production, or $KURA_ENV",
+        help="Environment whose region catalog to use.",
+    )(func)
+
+
+pass_kura = click.make_pass_decorator(KuraContext)

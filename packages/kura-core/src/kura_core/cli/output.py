@@ -1,0 +1,69 @@
+"""Machine and human output for every command: ``-o table|json|yaml``.
+
+JSON and YAML are the stable, documented forms: each command dumps the same pydantic models it
+computes, field names unchanged. Tables are for people and may change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+import click
+import yaml
+from pydantic import BaseModel
+from rich.console import Console, RenderableType
+from rich.table import Table
+
+OutputFormat = Literal["table", "json", "yaml"]
+FORMATS: tuple[OutputFormat, ...] = ("table", "json", "yaml")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def output_option(func: _F) -> _F:
+    """The ``-o/--output`` option every command takes."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format. json and yaml are stable for scripts.",
+    )(func)
+
+
+def to_plain(data: Any) -> Any:
+    """Models, lists and dicts of models as plain JSON-compatible data."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json", by_alias=True)
+    if isinstance(data, dict):
+        return {str(key): to_plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [to_plain(item) for item in data]
+    return data
+
+
+def console() -> Console:
+    return Console(soft_wrap=False, highlight=False)
+
+
+def emit(data: Any, output: str, table: Callable[[], RenderableType]) -> None:
+    """Print ``data`` as JSON or YAML, or print what ``table()`` builds."""
+    if output == "json":
+        click.echo(json.dumps(to_plain(data), indent=2))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(to_plain(data), sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        console().print(table())
+
+
+def simple_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    return table

@@ -1,0 +1,39 @@
+"""Typed errors. The CLI turns each into one line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+
+class KuraError(Exception):
+    """Base class of every error kura raises on purpose."""
+
+    exit_code = 2
+
+
+class InputError(KuraError):
+    """Bad input: an unknown region or env, a malformed file, a handle that is not a DNS label."""
+
+
+class CatalogError(InputError):
+    """A region catalog is invalid. Carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class PluginError(KuraError):
+    """A plugin misbehaved: a duplicate provider name, a hook that matches no spec."""
+
+
+class ProviderNotFoundError(InputError):
+    """A region names a provider that no loaded plugin registers."""
+
+
+class CheckFailed(KuraError):
+    """A check ran and found problems (drift, bad credentials). Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, findings: list[str]) -> None:
+        self.findings = list(findings)
+        super().__init__(f"{len(self.findings)} problem(s) found")

@@ -1,0 +1,244 @@
+"""The plugin host: loads plugins from the ``kura`` entry-point group and calls their hooks.
+
+Loading order: the built-in plugins of :data:`DEFAULT_PLUGINS`, then entry points (filtered by
+``KURA_LOAD_PLUGINS`` and ``KURA_DISABLED_PLUGINS``), then ``check_pending()``. A plugin that
+fails to import, whose hooks match no spec, or whose hook raises is reported in
+:attr:`PluginHost.problems` and skipped; it never takes the host down and never leaves half its registrations behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from kura_core import hookspecs
+from kura_core.errors import InputError, PluginError
+from kura_core.providers import IngressProvider, LoadBalancerProvider, ProviderRegistry
+from kura_core.regions import RegionCatalog
+
+if TYPE_CHECKING:
+    import click
+
+ENTRY_POINT_GROUP = "kura"
+LOAD_ENV = "KURA_LOAD_PLUGINS"
+DISABLED_ENV = "KURA_DISABLED_PLUGINS"
+DEFAULT_PLUGINS: tuple[str, ...] = ("kura_core.builtin",)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``kura plugins`` shows for one loaded plugin."""
+
+    name: str
+    hooks: tuple[str, ...]
+    distribution: str | None
+    version: str | None
+
+
+def _names(value: str) -> set[str]:
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+class PluginHost:
+    """One pluggy manager plus typed access to what its plugins register."""
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        load_entry_points: bool = True,
+        default_plugins: tuple[str, ...] = DEFAULT_PLUGINS,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.problems: list[str] = []
+        self._distributions: dict[str, metadata.Distribution] = {}
+        for module_name in default_plugins:
+            self.register(importlib.import_module(module_name), name=module_name)
+        if load_entry_points:
+            self._load_entry_points(environ if environ is not None else {})
+        self.check_pending()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def register(self, plugin: object, *, name: str) -> bool:
+        """Register ``plugin``; one whose hooks do not fit the specs is reported and skipped."""
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self.problems.append(f"plugin {name!r} skipped: {exc}")
+            return False
+        self.__dict__.pop("providers", None)
+        self.__dict__.pop("catalogs", None)
+        return True
+
+    def _load_entry_points(self, environ: Mapping[str, str]) -> None:
+        allowed = _names(environ[LOAD_ENV]) if LOAD_ENV in environ else None
+        disabled = _names(environ.get(DISABLED_ENV, ""))
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist_name = ep.dist.name if ep.dist is not None else None
+            aliases = {ep.name} | ({dist_name} if dist_name else set())
+            if allowed is not None and not aliases & allowed:
+                continue
+            if aliases & disabled:
+                self.pm.set_blocked(ep.name)
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self.problems.append(
+                    f"plugin {ep.name!r} failed to load and was skipped: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            if self.register(plugin, name=ep.name) and ep.dist is not None:
+                self._distributions[ep.name] = ep.dist
+
+    def check_pending(self) -> None:
+        """Unregister every plugin with a hook implementation that matches no spec."""
+        while True:
+            try:
+                self.pm.check_pending()
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+                self.problems.append(f"plugin {name!r} skipped: {exc}")
+                self.pm.unregister(exc.plugin)
+                continue
+            return
+
+    # --- calling hooks ------------------------------------------------------------------------
+
+    def _call_each(self, hook_name: str, collect: Callable[[str, list[Any]], None]) -> None:
+        """Call each plugin's implementation on its own, so one failure skips only that plugin.
+
+        Each implementation gets a fresh ``register`` callback; what it registered is handed to
+        ``collect`` only when the call returned normally.
+        """
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            registered: list[Any] = []
+
+            def register(*args: Any, _into: list[Any] = registered) -> None:
+                _into.append(args[0] if len(args) == 1 else args)
+
+            try:
+                impl.function(register=register)
+                collect(impl.plugin_name, registered)
+            except Exception as exc:
+                self.problems.append(
+                    f"plugin {impl.plugin_name!r}: {hook_name} failed and was skipped: {exc}"
+                )
+
+    @cached_property
+    def providers(self) -> ProviderRegistry:
+        registry = ProviderRegistry()
+
+        def collect_lbs(plugin: str, items: list[Any]) -> None:
+            staged = ProviderRegistry()
+            staged.load_balancers = dict(registry.load_balancers)
+            for provider in items:
+                staged.add_load_balancer(provider)
+            registry.load_balancers = staged.load_balancers
+
+        def collect_ingresses(plugin: str, items: list[Any]) -> None:
+            staged = ProviderRegistry()
+            staged.ingresses = dict(registry.ingresses)
+            for provider in items:
+                staged.add_ingress(provider)
+            registry.ingresses = staged.ingresses
+
+        self._call_each("kura_register_load_balancer_providers", collect_lbs)
+        self._call_each("kura_register_ingress_providers", collect_ingresses)
+        return registry
+
+    @cached_property
+    def catalogs(self) -> dict[str, RegionCatalog]:
+        """Region catalogs per environment, merged across plugins."""
+        merged: dict[str, list[Any]] = {}
+
+        def collect(plugin: str, items: list[Any]) -> None:
+            staged: dict[str, list[Any]] = {env: list(regions) for env, regions in merged.items()}
+            for item in items:
+                if not (isinstance(item, tuple) and len(item) == 2):
+                    raise PluginError("register(env, catalog) takes an env name and a catalog")
+                env, catalog = item
+                if not isinstance(catalog, RegionCatalog):
+                    raise PluginError(f"{catalog!r} is not a RegionCatalog")
+                known = {region.id for region in staged.get(env, [])}
+                clashes = sorted(known & set(catalog.ids))
+                if clashes:
+                    raise PluginError(f"env {env!r} already defines region(s) {', '.join(clashes)}")
+                staged.setdefault(env, []).extend(catalog)
+            merged.clear()
+            merged.update(staged)
+
+        self._call_each("kura_register_regions", collect)
+        return {env: RegionCatalog(regions) for env, regions in merged.items()}
+
+    def catalog(self, env: str) -> RegionCatalog:
+        try:
+            return self.catalogs[env]
+        except KeyError:
+            known = ", ".join(sorted(self.catalogs)) or "none"
+            raise InputError(f"unknown env {env!r} (known: {known})") from None
+
+    def load_balancer_provider(self, name: str) -> LoadBalancerProvider:
+        return self.providers.load_balancer(name)
+
+    def ingress_provider(self, name: str) -> IngressProvider:
+        return self.providers.ingress(name)
+
+    def add_commands(self, cli: click.Group) -> None:
+        """Let plugins add commands; a name clash is reported and the plugin's command skipped."""
+        import click
+
+        for impl in reversed(self.pm.hook.kura_register_commands.get_hookimpls()):
+            staging = click.Group(name=cli.name)
+            try:
+                impl.function(cli=staging)
+            except Exception as exc:
+                self.problems.append(
+                    f"plugin {impl.plugin_name!r}: kura_register_commands failed and was "
+                    f"skipped: {exc}"
+                )
+                continue
+            for name, command in staging.commands.items():
+                if name in cli.commands:
+                    self.problems.append(
+                        f"plugin {impl.plugin_name!r}: command {name!r} already exists; skipped"
+                    )
+                    continue
+                cli.add_command(command, name)
+
+    # --- introspection ------------------------------------------------------------------------
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
+            dist = self._distributions.get(name)
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    hooks=hooks,
+                    distribution=dist.name if dist is not None else None,
+                    version=dist.version if dist is not None else _core_version(name),
+                )
+            )
+        return sorted(infos, key=lambda info: info.name)
+
+
+def _core_version(plugin_name: str) -> str | None:
+    if plugin_name.startswith("kura_core."):
+        return metadata.version("kura-core")
+    return None

@@ -1,0 +1,203 @@
+"""Regions and region catalogs: where Kura runs, and what each region's gateway is called."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from kura_core.dns import require_dns_label
+from kura_core.errors import CatalogError, InputError
+from kura_core.files import read_yaml
+
+NODE_POOL_LABEL = "node.cluster.x-k8s.io/pool"
+PUBLIC_HOST_TEMPLATE = "{handle}-{cluster_id}.kura.tuist.dev"
+GRPC_HOST_TEMPLATE = "grpc.{handle}-{cluster_id}.kura.tuist.dev"
+DEFAULT_LOAD_BALANCER_PROVIDER = "hetzner"
+DEFAULT_INGRESS_PROVIDER = "ingress-nginx"
+DEFAULT_STORAGE_CLASS = "hcloud-volumes"
+
+
+def _region_id(value: str) -> str:
+    return require_dns_label(value, "region id")
+
+
+def _class_name(value: str) -> str:
+    return require_dns_label(value, "ingress class name")
+
+
+def _host_template(value: str) -> str:
+    missing = [key for key in ("{handle}", "{cluster_id}") if key not in value]
+    if missing:
+        raise ValueError(f"host template {value!r} lacks {' and '.join(missing)}")
+    return value
+
+
+RegionId = Annotated[str, AfterValidator(_region_id)]
+IngressClassName = Annotated[str, AfterValidator(_class_name)]
+HostTemplate = Annotated[str, AfterValidator(_host_template)]
+
+
+class Region(BaseModel):
+    """One Kura region: a node pool in the umbrella cluster with its own regional gateway."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: RegionId
+    display_name: str = Field(min_length=1)
+    location: str = Field(min_length=1, description="The provider location (Hetzner: fsn1, ash...)")
+    node_pool: str = Field(min_length=1)
+    cluster_id: str = ""
+    ingress_class_name: str = ""
+    public_host_template: HostTemplate = PUBLIC_HOST_TEMPLATE
+    grpc_host_template: HostTemplate = GRPC_HOST_TEMPLATE
+    storage_class: str = DEFAULT_STORAGE_CLASS
+    load_balancer_provider: str = DEFAULT_LOAD_BALANCER_PROVIDER
+    ingress_provider: str = DEFAULT_INGRESS_PROVIDER
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Derived defaults live here so a catalog file may leave them out.
+        if not self.cluster_id:
+            object.__setattr__(self, "cluster_id", f"{self.id}-1")
+        if not self.ingress_class_name:
+            object.__setattr__(self, "ingress_class_name", f"kura-{self.id}")
+        _class_name(self.ingress_class_name)
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        return {NODE_POOL_LABEL: self.node_pool}
+
+    def public_host(self, handle: str) -> str:
+        return self.public_host_template.format(handle=handle.lower(), cluster_id=self.cluster_id)
+
+    def grpc_host(self, handle: str) -> str:
+        return self.grpc_host_template.format(handle=handle.lower(), cluster_id=self.cluster_id)
+
+
+class RegionCatalog:
+    """The regions one environment offers, in a stable order."""
+
+    def __init__(self, regions: Iterable[Region] = ()) -> None:
+        self._regions: dict[str, Region] = {}
+        for region in regions:
+            self._regions.setdefault(region.id, region)
+        self._all = tuple(regions)
+
+    def __iter__(self) -> Iterator[Region]:
+        return iter(self._regions.values())
+
+    def __len__(self) -> int:
+        return len(self._regions)
+
+    def __contains__(self, region_id: object) -> bool:
+        return region_id in self._regions
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._regions)
+
+    def get(self, region_id: str, *, env: str = "") -> Region:
+        try:
+            return self._regions[region_id]
+        except KeyError:
+            where = f" in env {env!r}" if env else ""
+            offered = ", ".join(self._regions) or "none"
+            raise InputError(f"unknown region {region_id!r}{where} (offered: {offered})") from None
+
+    def problems(
+        self,
+        *,
+        load_balancer_providers: Iterable[str] | None = None,
+        ingress_providers: Iterable[str] | None = None,
+    ) -> list[str]:
+        """Every problem of this catalog at once; provider names are checked when given."""
+        found: list[str] = []
+        seen_ids: dict[str, int] = {}
+        seen_classes: dict[str, str] = {}
+        for region in self._all:
+            seen_ids[region.id] = seen_ids.get(region.id, 0) + 1
+            owner = seen_classes.setdefault(region.ingress_class_name, region.id)
+            if owner != region.id:
+                found.append(
+                    f"region {region.id!r}: ingress class {region.ingress_class_name!r} "
+                    f"is already used by region {owner!r}"
+                )
+        found.extend(
+            f"region id {rid!r} is defined {count} times"
+            for rid, count in seen_ids.items()
+            if count > 1
+        )
+        lbs = set(load_balancer_providers) if load_balancer_providers is not None else None
+        ingresses = set(ingress_providers) if ingress_providers is not None else None
+        for region in self:
+            if lbs is not None and region.load_balancer_provider not in lbs:
+                found.append(
+                    f"region {region.id!r}: unknown load-balancer provider "
+                    f"{region.load_balancer_provider!r} (known: {', '.join(sorted(lbs)) or 'none'})"
+                )
+            if ingresses is not None and region.ingress_provider not in ingresses:
+                found.append(
+                    f"region {region.id!r}: unknown ingress provider {region.ingress_provider!r} "
+                    f"(known: {', '.join(sorted(ingresses)) or 'none'})"
+                )
+        return found
+
+
+# The managed catalog as one data table: (id, display name, location, node pool, environments).
+MANAGED_REGIONS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("eu-central", "EU Central", "fsn1", "kura", ("production", "staging", "canary")),
+    ("us-east", "US East", "ash", "kura-us-east", ("production",)),
+    ("us-west", "US West", "hil", "kura-us-west", ("production",)),
+)
+ENVIRONMENTS: tuple[str, ...] = ("production", "staging", "canary")
+
+
+def managed_catalogs() -> dict[str, RegionCatalog]:
+    """The built-in managed catalog, one per environment."""
+    return {
+        env: RegionCatalog(
+            Region(id=rid, display_name=name, location=location, node_pool=pool)
+            for rid, name, location, pool, envs in MANAGED_REGIONS
+            if env in envs
+        )
+        for env in ENVIRONMENTS
+    }
+
+
+_REGION_LIST = TypeAdapter(list[Region])
+
+
+def _format_validation_error(prefix: str, error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{loc}: {message}")
+    return lines
+
+
+def catalogs_from_mapping(data: object, *, source: str) -> dict[str, RegionCatalog]:
+    """Parse ``{environments: {env: [region, ...]}}``, reporting every problem at once."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("environments"), Mapping):
+        raise InputError(f"{source}: expected a mapping with an 'environments' mapping of lists")
+    problems: list[str] = []
+    catalogs: dict[str, RegionCatalog] = {}
+    for env, raw_regions in data["environments"].items():
+        try:
+            regions = _REGION_LIST.validate_python(raw_regions)
+        except ValidationError as exc:
+            problems.extend(_format_validation_error(f"{source}: {env}", exc))
+            continue
+        catalog = RegionCatalog(regions)
+        problems.extend(f"{source}: {env}: {p}" for p in catalog.problems())
+        catalogs[str(env)] = catalog
+    if problems:
+        raise CatalogError(problems)
+    return catalogs
+
+
+def load_catalog_file(path: Path) -> dict[str, RegionCatalog]:
+    """Load region catalogs from a YAML file."""
+    return catalogs_from_mapping(read_yaml(path, "catalog"), source=str(path))
