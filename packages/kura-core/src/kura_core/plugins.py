@@ -3,7 +3,8 @@
 Loading order: the built-in plugins of :data:`DEFAULT_PLUGINS`, then entry points (filtered by
 ``KURA_LOAD_PLUGINS`` and ``KURA_DISABLED_PLUGINS``), then ``check_pending()``. A plugin that
 fails to import, whose hooks match no spec, or whose hook raises is reported in
-:attr:`PluginHost.problems` and skipped; it never takes the host down and never leaves half its registrations behind.
+:attr:`PluginHost.problems` and skipped; it never takes the host down and never leaves half its
+registrations behind.
 """
 
 from __future__ import annotations
