@@ -124,7 +124,7 @@ class PluginHost:
         ``collect`` only when the call returned normally.
         """
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             registered: list[Any] = []
 
             def register(*args: Any, _into: list[Any] = registered) -> None:
@@ -201,7 +201,7 @@ class PluginHost:
         """Let plugins add commands; a name clash is reported and the plugin's command skipped."""
         import click
 
-        for impl in reversed(self.pm.hook.kura_register_commands.get_hookimpls()):
+        for impl in self.pm.hook.kura_register_commands.get_hookimpls():
             staging = click.Group(name=cli.name)
             try:
                 impl.function(cli=staging)

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from kura_core.dns import require_dns_label
 from kura_core.errors import CatalogError, InputError
 from kura_core.files import read_yaml
+from kura_core.validation import validation_problems
 
 NODE_POOL_LABEL = "node.cluster.x-k8s.io/pool"
 PUBLIC_HOST_TEMPLATE = "{handle}-{cluster_id}.kura.tuist.dev"
@@ -169,15 +170,6 @@ def managed_catalogs() -> dict[str, RegionCatalog]:
 _REGION_LIST = TypeAdapter(list[Region])
 
 
-def _format_validation_error(prefix: str, error: ValidationError) -> list[str]:
-    lines = []
-    for item in error.errors():
-        loc = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{loc}: {message}")
-    return lines
-
-
 def catalogs_from_mapping(data: object, *, source: str) -> dict[str, RegionCatalog]:
     """Parse ``{environments: {env: [region, ...]}}``, reporting every problem at once."""
     if not isinstance(data, Mapping) or not isinstance(data.get("environments"), Mapping):
@@ -188,7 +180,7 @@ def catalogs_from_mapping(data: object, *, source: str) -> dict[str, RegionCatal
         try:
             regions = _REGION_LIST.validate_python(raw_regions)
         except ValidationError as exc:
-            problems.extend(_format_validation_error(f"{source}: {env}", exc))
+            problems.extend(validation_problems(exc, f"{source}: {env}"))
             continue
         catalog = RegionCatalog(regions)
         problems.extend(f"{source}: {env}: {p}" for p in catalog.problems())

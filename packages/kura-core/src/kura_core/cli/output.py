@@ -7,6 +7,7 @@ computes, field names unchanged. Tables are for people and may change.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -46,8 +47,14 @@ def to_plain(data: Any) -> Any:
     return data
 
 
+# Piped output has no terminal width; rich would squeeze tables to 80 columns.
+PIPE_WIDTH = 160
+
+
 def console() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+    if sys.stdout.isatty():
+        return Console(soft_wrap=False, highlight=False)
+    return Console(soft_wrap=False, highlight=False, width=PIPE_WIDTH)
 
 
 def emit(data: Any, output: str, table: Callable[[], RenderableType]) -> None:

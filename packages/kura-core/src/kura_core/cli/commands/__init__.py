@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import click
 
+from kura_core.cli.commands.assign import assign_command
+from kura_core.cli.commands.capacity import CAPACITY_COMMANDS
+from kura_core.cli.commands.config import config_group
+from kura_core.cli.commands.crds import crds_command
+from kura_core.cli.commands.drift import drift_command
 from kura_core.cli.commands.plugins import plugins_command
 from kura_core.cli.commands.regions import regions_command
+from kura_core.cli.commands.render import render_command
 
 COMMANDS: tuple[click.Command, ...] = (
     regions_command,
+    assign_command,
     plugins_command,
+    config_group,
+    drift_command,
+    render_command,
+    crds_command,
+    *CAPACITY_COMMANDS,
 )

@@ -1,0 +1,238 @@
+"""What the control plane applies for an account in a region (research/kura-upstream.md §4.2-4.3).
+
+In order: the ``KuraGateway`` (dedicated assignments only), then the ``KuraInstance``. The
+objects are built through the models in ``resources``, so what leaves here is validated. Like
+upstream, keys whose value is null, "" or empty are left out. The account handle appears only in
+the instance; the gateway is named after the account id's hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from kura_core.accounts import Account
+from kura_core.assignment import GatewayAssignment
+from kura_core.names import instance_name
+from kura_core.providers import LoadBalancerProvider
+from kura_core.regions import Region
+from kura_core.resources import (
+    ACCOUNT_LABEL,
+    API_VERSION,
+    DEFAULT_CONTROLLER_IMAGE,
+    DEFAULT_GATEWAY_REPLICAS,
+    GATEWAY_ANNOTATION,
+    GATEWAY_KIND,
+    INSTANCE_KIND,
+    MANIFEST_REVISION_ANNOTATION,
+    NAMESPACE,
+    REGION_LABEL,
+    KuraGateway,
+    KuraInstance,
+    KuraResource,
+    parse_gateway,
+    parse_instance,
+    to_manifest,
+)
+
+DEFAULT_IMAGE = "ghcr.io/tuist/kura:latest"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+GATEWAY_APP = "kura-gateway"
+INSTANCE_APP = "kura"
+
+
+def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop null, "" and empty values, as the upstream server does before applying."""
+    return {key: value for key, value in values.items() if value not in (None, "", {}, [])}
+
+
+def render_gateway(
+    region: Region,
+    *,
+    assignment: GatewayAssignment,
+    load_balancer_provider: LoadBalancerProvider,
+    controller_image: str = DEFAULT_CONTROLLER_IMAGE,
+    replicas: int | None = None,
+    load_balancer_annotations: Mapping[str, str] | None = None,
+    namespace: str = NAMESPACE,
+) -> KuraGateway:
+    """The ``KuraGateway`` of a dedicated assignment.
+
+    The load balancer's node selector is not set here: the operator derives it from
+    ``nodeSelector``, so the two cannot drift apart.
+    """
+    if assignment.gateway is None:
+        raise ValueError(f"a {assignment.mode.value} assignment has no gateway to render")
+    annotations = load_balancer_provider.service_annotations(
+        region,
+        load_balancer_name=assignment.load_balancer_name,
+        overrides=load_balancer_annotations,
+    )
+    return parse_gateway(
+        {
+            "apiVersion": API_VERSION,
+            "kind": GATEWAY_KIND,
+            "metadata": {
+                "name": assignment.gateway,
+                "namespace": namespace,
+                "labels": {
+                    NAME_LABEL: GATEWAY_APP,
+                    INSTANCE_LABEL: assignment.gateway,
+                    REGION_LABEL: region.id,
+                },
+            },
+            "spec": _compact(
+                {
+                    "region": region.id,
+                    "ingressClassName": assignment.ingress_class,
+                    "controllerImage": controller_image,
+                    "replicas": DEFAULT_GATEWAY_REPLICAS if replicas is None else replicas,
+                    "nodeSelector": region.node_selector,
+                    "loadBalancerAnnotations": annotations,
+                }
+            ),
+        }
+    )
+
+
+def render_instance(
+    account: Account,
+    region: Region,
+    *,
+    assignment: GatewayAssignment,
+    image: str,
+    manifest_revision: str | None = None,
+    replicas: int | None = None,
+    storage_size: str | None = None,
+    peer_tls_secret_name: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    extension_script: str | None = None,
+    namespace: str = NAMESPACE,
+) -> KuraInstance:
+    """The account's ``KuraInstance``, routed through the assignment's ingress class."""
+    name = instance_name(account.handle, region.cluster_id)
+    annotations = _compact(
+        {
+            GATEWAY_ANNOTATION: assignment.gateway if assignment.dedicated else None,
+            MANIFEST_REVISION_ANNOTATION: manifest_revision,
+        }
+    )
+    return parse_instance(
+        {
+            "apiVersion": API_VERSION,
+            "kind": INSTANCE_KIND,
+            "metadata": _compact(
+                {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {
+                        NAME_LABEL: INSTANCE_APP,
+                        INSTANCE_LABEL: name,
+                        ACCOUNT_LABEL: account.handle,
+                        REGION_LABEL: region.id,
+                    },
+                    "annotations": annotations,
+                }
+            ),
+            "spec": _compact(
+                {
+                    "accountHandle": account.handle,
+                    "tenantID": account.handle,
+                    "region": region.id,
+                    "image": image,
+                    "publicHost": region.public_host(account.handle),
+                    "grpcPublicHost": region.grpc_host(account.handle),
+                    "ingressClassName": assignment.ingress_class,
+                    "peerTLSSecretName": peer_tls_secret_name,
+                    "storageClassName": region.storage_class,
+                    "storageSize": storage_size,
+                    "replicas": replicas,
+                    "nodeSelector": region.node_selector,
+                    "extensionScript": extension_script,
+                    "extraEnv": [
+                        {"name": key, "value": value} for key, value in (extra_env or {}).items()
+                    ],
+                }
+            ),
+        }
+    )
+
+
+def render_manifests(
+    account: Account,
+    region: Region,
+    *,
+    assignment: GatewayAssignment,
+    load_balancer_provider: LoadBalancerProvider,
+    image: str,
+    manifest_revision: str | None = None,
+    replicas: int | None = None,
+    storage_size: str | None = None,
+    peer_tls_secret_name: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    extension_script: str | None = None,
+    gateway_controller_image: str = DEFAULT_CONTROLLER_IMAGE,
+    gateway_replicas: int | None = None,
+    gateway_load_balancer_annotations: Mapping[str, str] | None = None,
+    namespace: str = NAMESPACE,
+) -> list[dict[str, Any]]:
+    """The objects to server-side-apply, in order: KuraGateway (dedicated only), KuraInstance.
+
+    Pure: no I/O. ``assignment`` comes from ``assign_gateway(account, region, ...)``.
+
+    Instance options: ``image`` (the Kura runtime image), ``manifest_revision`` (bump it to
+    force a reapply), ``replicas``, ``storage_size``, ``peer_tls_secret_name``, ``extra_env``
+    (non-secret only) and ``extension_script``; left at None, the operator's defaults apply.
+    Gateway options: ``gateway_controller_image``, ``gateway_replicas`` (default 2) and
+    ``gateway_load_balancer_annotations``, which win over the ones ``load_balancer_provider``
+    derives. Raises ``InputError`` when the result would not be a valid object (a handle too
+    long for a label value, say), ``ValueError`` when the assignment is for another region.
+    """
+    if assignment.region != region.id:
+        raise ValueError(f"assignment is for region {assignment.region!r}, not {region.id!r}")
+    resources: list[KuraResource] = []
+    if assignment.dedicated:
+        resources.append(
+            render_gateway(
+                region,
+                assignment=assignment,
+                load_balancer_provider=load_balancer_provider,
+                controller_image=gateway_controller_image,
+                replicas=gateway_replicas,
+                load_balancer_annotations=gateway_load_balancer_annotations,
+                namespace=namespace,
+            )
+        )
+    resources.append(
+        render_instance(
+            account,
+            region,
+            assignment=assignment,
+            image=image,
+            manifest_revision=manifest_revision,
+            replicas=replicas,
+            storage_size=storage_size,
+            peer_tls_secret_name=peer_tls_secret_name,
+            extra_env=extra_env,
+            extension_script=extension_script,
+            namespace=namespace,
+        )
+    )
+    return [to_manifest(resource) for resource in resources]
+
+
+def yaml_stream(objects: Iterable[Mapping[str, Any]]) -> str:
+    """Objects as a YAML stream, each document starting with ``---``, keys in model order.
+
+    Lines are not folded, so regenerated files diff line by line.
+    """
+    return yaml.safe_dump_all(
+        [dict(obj) for obj in objects],
+        sort_keys=False,
+        explicit_start=True,
+        allow_unicode=True,
+        width=2**16,
+    )

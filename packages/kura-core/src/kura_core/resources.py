@@ -1,0 +1,386 @@
+"""The ``kura.tuist.dev/v1alpha1`` custom resources: ``KuraGateway`` and ``KuraInstance``.
+
+Field names on the wire are upstream's (research/kura-upstream.md §1), spec fields exactly as of
+the consolidation PR. Status adds what upstream lacks, never renames: Kubernetes-style
+``conditions`` and ``observedGeneration``, so ``kubectl wait --for=condition=Ready`` works.
+Python code may use snake_case names; dumps use the camelCase aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from kura_core.dns import (
+    DNS_LABEL_MAX,
+    DNS_LABEL_PATTERN,
+    DNS_SUBDOMAIN_MAX,
+    LABEL_VALUE_MAX,
+    is_dns_subdomain,
+    is_label_key,
+    is_label_value,
+    require_dns_label,
+)
+from kura_core.errors import InputError
+from kura_core.regions import NODE_POOL_LABEL
+from kura_core.validation import validation_problems
+
+GROUP: Final = "kura.tuist.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = "kura.tuist.dev/v1alpha1"
+GATEWAY_KIND: Final = "KuraGateway"
+INSTANCE_KIND: Final = "KuraInstance"
+
+NAMESPACE = "kura"
+GATEWAY_FINALIZER = "kuragateways.kura.tuist.dev/finalizer"
+INSTANCE_FINALIZER = "kurainstances.kura.tuist.dev/finalizer"
+GATEWAY_ANNOTATION = "tuist.dev/kura-gateway"
+MANIFEST_REVISION_ANNOTATION = "tuist.dev/kura-manifest-revision"
+ACCOUNT_LABEL = "tuist.dev/account"
+REGION_LABEL = "tuist.dev/region"
+
+# Defaults the operator applies when a field is absent (upstream controller behaviour).
+DEFAULT_CONTROLLER_IMAGE = "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+DEFAULT_GATEWAY_REPLICAS = 2
+DEFAULT_INSTANCE_REPLICAS = 3
+DEFAULT_STORAGE_SIZE = "200Gi"
+DEFAULT_INSTANCE_NODE_SELECTOR: Mapping[str, str] = {NODE_POOL_LABEL: "kura"}
+DEFAULT_INSTANCE_INGRESS_CLASS = "nginx"
+
+INT32_MAX = 2**31 - 1
+
+
+def _object_name(value: str) -> str:
+    if not is_dns_subdomain(value):
+        raise ValueError(
+            f"{value!r} is not a valid object name (a DNS subdomain: lowercase letters, digits, "
+            f"'-' and '.', at most {DNS_SUBDOMAIN_MAX} characters)"
+        )
+    return value
+
+
+def _labels(value: dict[str, str] | None) -> dict[str, str] | None:
+    for key, label in (value or {}).items():
+        if not is_label_key(key):
+            raise ValueError(f"label key {key!r} is not a valid label key")
+        if not is_label_value(label):
+            raise ValueError(
+                f"label {key}={label!r} is not a valid label value (at most {LABEL_VALUE_MAX} "
+                f"of letters, digits, '-', '_' and '.', alphanumeric at both ends)"
+            )
+    return value
+
+
+def _annotation_keys(value: dict[str, str] | None) -> dict[str, str] | None:
+    for key in value or {}:
+        if not is_label_key(key):
+            raise ValueError(f"annotation key {key!r} is not a valid annotation key")
+    return value
+
+
+def _dns_label(what: str) -> AfterValidator:
+    return AfterValidator(lambda value: require_dns_label(value, what))
+
+
+# The DNS-label rule travels into the CRD as pattern + length limits; in Python the validator
+# checks it, with a clearer message than a bare pattern mismatch.
+_DNS_LABEL_SCHEMA = Field(
+    json_schema_extra={"minLength": 1, "maxLength": DNS_LABEL_MAX, "pattern": DNS_LABEL_PATTERN}
+)
+RegionName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("region")]
+IngressClassName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("ingress class name")]
+ObjectName = Annotated[str, AfterValidator(_object_name)]
+Labels = Annotated[dict[str, str] | None, AfterValidator(_labels)]
+Annotations = Annotated[dict[str, str] | None, AfterValidator(_annotation_keys)]
+Int32 = Annotated[int, Field(le=INT32_MAX, json_schema_extra={"format": "int32"})]
+Replicas = Annotated[Int32, Field(ge=1)]
+Count = Annotated[Int32, Field(ge=0)]
+Generation = Annotated[int, Field(ge=0, json_schema_extra={"format": "int64"})]
+StringMap = dict[str, str]
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are typos, so rejected."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+
+# --- shared parts ------------------------------------------------------------------------------
+
+
+class Condition(WireModel):
+    """A Kubernetes-style condition, shaped like metav1.Condition."""
+
+    type: str = Field(
+        min_length=1,
+        max_length=316,
+        description="Condition type in CamelCase, e.g. Ready.",
+    )
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    observed_generation: Generation | None = Field(
+        default=None,
+        description="The .metadata.generation the condition was computed from.",
+    )
+    last_transition_time: datetime = Field(
+        description="When the status last changed (RFC 3339).",
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=1024,
+        pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$",
+        description="Machine-readable CamelCase reason for the last transition.",
+    )
+    message: str = Field(
+        max_length=32768,
+        description="Human-readable details of the last transition.",
+    )
+
+
+# Conditions are keyed by type: server-side apply merges them per type.
+_CONDITIONS_SCHEMA: dict[str, Any] = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"],
+}
+
+
+class EnvVar(WireModel):
+    """A plain environment variable (secrets come from the shared Secret, never from here)."""
+
+    name: str = Field(min_length=1, description="Variable name.")
+    value: str = Field(default="", description="Variable value.")
+
+
+class ObjectMeta(BaseModel):
+    """The metadata kura reads and writes; server-managed fields it does not use are ignored."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True
+    )
+
+    name: ObjectName
+    namespace: str | None = None
+    labels: Labels = None
+    annotations: Annotations = None
+    finalizers: list[str] | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    uid: str | None = None
+    creation_timestamp: datetime | None = None
+    deletion_timestamp: datetime | None = None
+
+
+# --- KuraGateway ---------------------------------------------------------------------------------
+
+
+class KuraGatewaySpec(WireModel):
+    """A dedicated ingress gateway: an ingress-nginx controller behind its own load balancer."""
+
+    region: RegionName = Field(description="Region id; copied into the tuist.dev/region label.")
+    ingress_class_name: IngressClassName = Field(
+        description="Name of the IngressClass this gateway creates and serves.",
+    )
+    controller_class_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="IngressClass controller; default k8s.io/<ingressClassName>-ingress-nginx.",
+    )
+    controller_image: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description=f"Controller image; default {DEFAULT_CONTROLLER_IMAGE}.",
+    )
+    replicas: Replicas | None = Field(
+        default=None,
+        description=f"Controller replicas; default {DEFAULT_GATEWAY_REPLICAS}.",
+    )
+    node_selector: StringMap | None = Field(
+        default=None,
+        description="Node selector of the controller pods; also targets the load balancer.",
+    )
+    load_balancer_annotations: StringMap | None = Field(
+        default=None,
+        description="Annotations copied onto the controller's LoadBalancer Service.",
+    )
+
+
+class ReconcileStatus(WireModel):
+    """Status fields every kura resource shares: phase, message, reconcile time, conditions."""
+
+    phase: str | None = Field(default=None, description="Pending, Ready or Error.")
+    message: str | None = Field(default=None, description="Human-readable state.")
+    last_reconciled_at: datetime | None = Field(default=None, description="Last reconcile (UTC).")
+    observed_generation: Generation | None = Field(
+        default=None,
+        description="The .metadata.generation this status describes.",
+    )
+    conditions: list[Condition] | None = Field(
+        default=None,
+        description="Standard conditions, e.g. Ready.",
+        json_schema_extra=_CONDITIONS_SCHEMA,
+    )
+
+
+class KuraGatewayStatus(ReconcileStatus):
+    """What the operator last observed of a gateway."""
+
+    ingress_class_name: str | None = Field(
+        default=None,
+        description="The IngressClass last created; a renamed class is deleted.",
+    )
+    service_name: str | None = Field(default=None, description="The LoadBalancer Service.")
+    ready_replicas: Count | None = Field(default=None, description="Ready controller pods.")
+    load_balancer: str | None = Field(
+        default=None,
+        description="Load balancer hostname or IP; empty until provisioned.",
+    )
+
+
+class KuraGateway(WireModel):
+    """A ``KuraGateway`` object."""
+
+    api_version: Literal["kura.tuist.dev/v1alpha1"] = API_VERSION
+    kind: Literal["KuraGateway"] = GATEWAY_KIND
+    metadata: ObjectMeta
+    spec: KuraGatewaySpec
+    status: KuraGatewayStatus | None = None
+
+
+# --- KuraInstance -------------------------------------------------------------------------------
+
+
+class KuraInstanceSpec(WireModel):
+    """One account's Kura cache cluster in one region."""
+
+    account_handle: str = Field(min_length=1, description="The account handle.")
+    tenant_id: str = Field(alias="tenantID", min_length=1, description="Tenant id (the handle).")
+    region: RegionName = Field(description="Region id.")
+    image: str = Field(min_length=1, description="Kura runtime image.")
+    replicas: Replicas | None = Field(
+        default=None,
+        description=f"Kura pods; default {DEFAULT_INSTANCE_REPLICAS}.",
+    )
+    public_host: str | None = Field(default=None, description="Public HTTP host.")
+    grpc_public_host: str | None = Field(default=None, description="Public gRPC host.")
+    ingress_class_name: IngressClassName | None = Field(
+        default=None,
+        description=(
+            f"IngressClass of the regional or dedicated gateway; default "
+            f"{DEFAULT_INSTANCE_INGRESS_CLASS}."
+        ),
+    )
+    peer_tls_secret_name: str | None = Field(
+        default=None,
+        alias="peerTLSSecretName",
+        min_length=1,
+        description="Externally managed peer TLS Secret; default a self-signed one.",
+    )
+    storage_class_name: str | None = Field(
+        default=None, description="StorageClass of the data PVCs."
+    )
+    storage_size: str | None = Field(
+        default=None,
+        min_length=1,
+        description=f"Size of each data PVC; default {DEFAULT_STORAGE_SIZE}.",
+    )
+    node_selector: StringMap | None = Field(
+        default=None,
+        description=(
+            "Node selector of the Kura pods; default "
+            + ",".join(f"{k}={v}" for k, v in DEFAULT_INSTANCE_NODE_SELECTOR.items())
+            + "."
+        ),
+    )
+    extra_env: list[EnvVar] | None = Field(
+        default=None,
+        description="Extra non-secret environment variables.",
+    )
+    extension_script: str | None = Field(default=None, description="Lua extension script.")
+
+
+class KuraInstanceStatus(ReconcileStatus):
+    """What the operator last observed of an instance."""
+
+    public_url: str | None = Field(
+        default=None, alias="publicURL", description="https://<publicHost>."
+    )
+    grpc_public_url: str | None = Field(
+        default=None,
+        alias="grpcPublicURL",
+        description="grpcs://<grpcPublicHost>.",
+    )
+    observed_image: str | None = Field(default=None, description="Image the pods run.")
+    ready_replicas: Count | None = Field(default=None, description="Ready Kura pods.")
+
+
+class KuraInstance(WireModel):
+    """A ``KuraInstance`` object."""
+
+    api_version: Literal["kura.tuist.dev/v1alpha1"] = API_VERSION
+    kind: Literal["KuraInstance"] = INSTANCE_KIND
+    metadata: ObjectMeta
+    spec: KuraInstanceSpec
+    status: KuraInstanceStatus | None = None
+
+
+KuraResource = KuraGateway | KuraInstance
+_R = TypeVar("_R", KuraGateway, KuraInstance)
+
+
+# --- parsing and dumping -----------------------------------------------------------------------
+
+
+def _describe(data: Mapping[Any, Any], kind: str) -> str:
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return f"{kind} {name}" if isinstance(name, str) and name else kind
+
+
+def _parse(model: type[_R], data: object) -> _R:
+    kind = model.model_fields["kind"].default
+    if not isinstance(data, Mapping):
+        raise InputError(f"{kind}: expected a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            f"invalid {_describe(data, kind)}: {'; '.join(validation_problems(exc))}"
+        ) from None
+
+
+def parse_gateway(data: object) -> KuraGateway:
+    """A ``KuraGateway`` from a dict; every problem is in the one-line ``InputError``."""
+    return _parse(KuraGateway, data)
+
+
+def parse_instance(data: object) -> KuraInstance:
+    """A ``KuraInstance`` from a dict; every problem is in the one-line ``InputError``."""
+    return _parse(KuraInstance, data)
+
+
+def parse_resource(data: object) -> KuraResource:
+    """A ``KuraGateway`` or ``KuraInstance``, by the object's ``kind``."""
+    kind = data.get("kind") if isinstance(data, Mapping) else None
+    if kind == GATEWAY_KIND:
+        return _parse(KuraGateway, data)
+    if kind == INSTANCE_KIND:
+        return _parse(KuraInstance, data)
+    raise InputError(
+        f"expected an object of kind {GATEWAY_KIND} or {INSTANCE_KIND} ({API_VERSION}), "
+        f"got kind {kind!r}"
+    )
+
+
+def to_manifest(resource: KuraResource) -> dict[str, Any]:
+    """The object as Kubernetes takes it: camelCase keys, unset fields left out."""
+    return resource.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,71 @@
+"""The package boundaries DESIGN.md promises, each checked."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("textual", "kopf", "kubernetes", "hcloud", "prometheus_api_client")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def sources(package_dir: str) -> list[Path]:
+    return sorted((ROOT / "packages" / package_dir / "src").rglob("*.py"))
+
+
+def test_importing_kura_core_and_its_cli_loads_no_heavy_dependency() -> None:
+    code = (
+        "import json, sys\n"
+        "import kura_core, kura_core.cli.app, kura_core.plugins, kura_core.regions\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize("path", sources("kura-core"), ids=lambda p: p.name)
+def test_kura_core_source_never_imports_heavy_dependencies(path: Path) -> None:
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in HEAVY}
+    assert not bad, f"{path} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for d in ("kura-core", "kura-operator", "kura-dashboard", "kura-smoke") for p in sources(d)],
+    ids=lambda p: f"{p.parts[-4]}/{p.name}",
+)
+def test_nothing_imports_the_hetzner_provider_directly(path: Path) -> None:
+    bad = {m for m in imported_modules(path) if m.split(".")[0] == "kura_provider_hetzner"}
+    assert not bad, f"{path} imports {sorted(bad)}: reach providers through the plugin manager"
+
+
+def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
+    packages = sorted(p.name for p in (ROOT / "packages").iterdir() if p.is_dir())
+    folders = {
+        "kura-core": "core",
+        "kura-provider-hetzner": "provider_hetzner",
+        "kura-operator": "operator",
+        "kura-dashboard": "dashboard",
+        "kura-smoke": "smoke",
+    }
+    assert packages == sorted(folders)
+    for folder in folders.values():
+        assert (ROOT / "tests" / folder / "conftest.py").is_file()

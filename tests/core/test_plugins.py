@@ -1,0 +1,376 @@
+"""The plugin host: loading, filtering, broken plugins, and one test per hook."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from tests.core.conftest import LabCatalog
+
+from kura_core import hookimpl, hookspecs
+from kura_core.cli.app import build_cli
+from kura_core.errors import ProviderNotFoundError
+from kura_core.plugins import PluginHost
+from kura_core.providers import IngressProvider, LoadBalancerProvider
+from kura_core.regions import Region, RegionCatalog
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
+HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("kura_"))
+
+
+class FakeLoadBalancers:
+    name = "fake-lb"
+
+    def service_annotations(
+        self,
+        region: Region,
+        *,
+        load_balancer_name: str,
+        node_selector: Mapping[str, str] | None = None,
+        overrides: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        return {"fake/name": load_balancer_name, "fake/where": region.location, **(overrides or {})}
+
+
+class FakeIngress:
+    name = "fake-ingress"
+
+    def default_controller_class(self, ingress_class_name: str) -> str:
+        return f"example.com/{ingress_class_name}"
+
+
+def bare_host() -> PluginHost:
+    """A host with only the built-in plugins: entry points are not loaded."""
+    return PluginHost(load_entry_points=False)
+
+
+# --- one test per hook (test_every_hook_has_a_test enforces it) ---------------------------------
+
+
+def test_hook_kura_register_load_balancer_providers() -> None:
+    class Plugin:
+        @hookimpl
+        def kura_register_load_balancer_providers(
+            self, register: Callable[[LoadBalancerProvider], None]
+        ) -> None:
+            register(FakeLoadBalancers())
+
+    host = bare_host()
+    host.register(Plugin(), name="fake")
+    provider = host.load_balancer_provider("fake-lb")
+    region = Region(id="lab", display_name="Lab", location="nbg1", node_pool="lab")
+    assert provider.service_annotations(region, load_balancer_name="lb-1") == {
+        "fake/name": "lb-1",
+        "fake/where": "nbg1",
+    }
+
+
+def test_hook_kura_register_ingress_providers() -> None:
+    class Plugin:
+        @hookimpl
+        def kura_register_ingress_providers(
+            self, register: Callable[[IngressProvider], None]
+        ) -> None:
+            register(FakeIngress())
+
+    host = bare_host()
+    host.register(Plugin(), name="fake")
+    assert host.ingress_provider("fake-ingress").default_controller_class("c") == "example.com/c"
+
+
+def test_hook_kura_register_regions() -> None:
+    class Plugin:
+        @hookimpl
+        def kura_register_regions(self, register: Callable[[str, RegionCatalog], None]) -> None:
+            register(
+                "lab",
+                RegionCatalog(
+                    [Region(id="lab-1", display_name="Lab", location="nbg1", node_pool="lab")]
+                ),
+            )
+            register(
+                "production",
+                RegionCatalog(
+                    [Region(id="ap-south", display_name="AP", location="sin", node_pool="ap")]
+                ),
+            )
+
+    host = bare_host()
+    host.register(Plugin(), name="fake")
+    assert host.catalog("lab").ids == ["lab-1"]
+    assert host.catalog("production").ids == ["eu-central", "us-east", "us-west", "ap-south"]
+
+
+def test_hook_kura_register_commands() -> None:
+    class Plugin:
+        @hookimpl
+        def kura_register_commands(self, cli: click.Group) -> None:
+            @cli.command("hello")
+            def hello() -> None:
+                click.echo("hello from a plugin")
+
+    host = bare_host()
+    host.register(Plugin(), name="fake")
+    result = CliRunner().invoke(build_cli(host), ["hello"])
+    assert result.exit_code == 0
+    assert result.stdout == "hello from a plugin\n"
+
+
+# --- the hook contract ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_every_hook_has_a_test(hook: str) -> None:
+    assert f"test_hook_{hook}" in globals(), f"hook {hook} has no test_hook_{hook}"
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_every_hook_is_documented_with_its_signature(hook: str) -> None:
+    caller = getattr(bare_host().pm.hook, hook)
+    signature = f"{hook}({', '.join(caller.spec.argnames)})"
+    assert signature in DOCS.read_text(encoding="utf-8"), f"{signature} missing from {DOCS.name}"
+
+
+def test_every_hook_is_prefixed_and_specs_are_the_only_hooks() -> None:
+    host = bare_host()
+    assert sorted(name for name in dir(host.pm.hook) if not name.startswith("_")) == HOOK_NAMES
+    assert HOOK_NAMES, "no hooks found"
+
+
+# --- loading and filtering ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A site directory on sys.path where tests write plugin distributions."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("kura_fake_")]:
+        del sys.modules[name]
+
+
+def write_plugin(site: Path, dist: str, ep_name: str, module: str, source: str) -> None:
+    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[kura]\n{ep_name} = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def test_installed_plugins_load_with_versions() -> None:
+    host = PluginHost(environ={})
+    infos = {info.name: info for info in host.plugin_infos()}
+    assert infos["hetzner"].distribution == "kura-provider-hetzner"
+    assert infos["hetzner"].hooks == (
+        "kura_register_ingress_providers",
+        "kura_register_load_balancer_providers",
+    )
+    assert infos["kura_core.builtin"].hooks == ("kura_register_regions",)
+    assert {"operator", "dashboard", "smoke"} <= set(infos)
+    assert host.problems == []
+
+
+def test_empty_allow_list_loads_no_entry_points() -> None:
+    host = PluginHost(environ={"KURA_LOAD_PLUGINS": ""})
+    assert [info.name for info in host.plugin_infos()] == ["kura_core.builtin"]
+    with pytest.raises(
+        ProviderNotFoundError, match="no plugin provides the load-balancer provider 'hetzner'"
+    ):
+        host.load_balancer_provider("hetzner")
+
+
+def test_allow_list_by_entry_point_or_distribution_name() -> None:
+    by_ep = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"})
+    by_dist = PluginHost(environ={"KURA_LOAD_PLUGINS": " kura-operator , "})
+    assert {i.name for i in by_ep.plugin_infos()} == {"kura_core.builtin", "hetzner"}
+    assert {i.name for i in by_dist.plugin_infos()} == {"kura_core.builtin", "operator"}
+
+
+def test_disabled_plugins_are_blocked() -> None:
+    host = PluginHost(environ={"KURA_DISABLED_PLUGINS": "hetzner,smoke"})
+    names = {info.name for info in host.plugin_infos()}
+    assert "hetzner" not in names
+    assert "smoke" not in names
+    assert "operator" in names
+
+
+def test_plugin_that_fails_to_import_is_reported_and_skipped(fake_distribution: Path) -> None:
+    write_plugin(
+        fake_distribution,
+        "kura-fake-broken",
+        "broken",
+        "kura_fake_broken",
+        "import does_not_exist\n",
+    )
+    host = PluginHost(environ={})
+    assert "broken" not in {info.name for info in host.plugin_infos()}
+    assert any(
+        "plugin 'broken' failed to load and was skipped: ModuleNotFoundError" in p
+        for p in host.problems
+    )
+    assert "hetzner" in host.providers.load_balancers
+
+
+def test_misspelled_hook_is_reported_by_check_pending(fake_distribution: Path) -> None:
+    write_plugin(
+        fake_distribution,
+        "kura-fake-typo",
+        "typo",
+        "kura_fake_typo",
+        """
+        from kura_core import hookimpl
+
+        @hookimpl
+        def kura_register_regionz(register):
+            pass
+        """,
+    )
+    host = PluginHost(environ={})
+    assert "typo" not in {info.name for info in host.plugin_infos()}
+    assert any("plugin 'typo' skipped" in p and "kura_register_regionz" in p for p in host.problems)
+
+
+def test_external_plugin_is_listed_with_its_distribution_version(fake_distribution: Path) -> None:
+    write_plugin(
+        fake_distribution,
+        "kura-fake-ok",
+        "fakeok",
+        "kura_fake_ok",
+        """
+        from kura_core import hookimpl
+
+        @hookimpl
+        def kura_register_commands(cli):
+            pass
+        """,
+    )
+    infos = {info.name: info for info in PluginHost(environ={}).plugin_infos()}
+    assert infos["fakeok"].distribution == "kura-fake-ok"
+    assert infos["fakeok"].version == "1.2.3"
+    assert infos["fakeok"].hooks == ("kura_register_commands",)
+
+
+def test_failing_hook_leaves_nothing_half_registered() -> None:
+    class Half:
+        @hookimpl
+        def kura_register_ingress_providers(
+            self, register: Callable[[IngressProvider], None]
+        ) -> None:
+            register(FakeIngress())
+            raise RuntimeError("boom")
+
+    host = bare_host()
+    host.register(Half(), name="half")
+    assert host.providers.ingresses == {}
+    assert host.problems == [
+        "plugin 'half': kura_register_ingress_providers failed and was skipped: boom"
+    ]
+
+
+def test_duplicate_provider_name_is_reported() -> None:
+    class One:
+        @hookimpl
+        def kura_register_ingress_providers(
+            self, register: Callable[[IngressProvider], None]
+        ) -> None:
+            register(FakeIngress())
+
+    class Two:
+        @hookimpl
+        def kura_register_ingress_providers(
+            self, register: Callable[[IngressProvider], None]
+        ) -> None:
+            register(FakeIngress())
+
+    host = bare_host()
+    host.register(One(), name="one")
+    host.register(Two(), name="two")
+    assert list(host.providers.ingresses) == ["fake-ingress"]
+    assert host.problems == [
+        "plugin 'two': kura_register_ingress_providers failed and was skipped: "
+        "ingress provider 'fake-ingress' is registered twice"
+    ]
+
+
+def test_object_not_implementing_the_protocol_is_rejected() -> None:
+    class Bad:
+        @hookimpl
+        def kura_register_load_balancer_providers(self, register: Callable[[object], None]) -> None:
+            register(object())
+
+    host = bare_host()
+    host.register(Bad(), name="bad")
+    assert host.providers.load_balancers == {}
+    assert "does not implement the load-balancer provider protocol" in host.problems[0]
+
+
+def test_region_clash_between_plugins_is_reported() -> None:
+    class Clash:
+        @hookimpl
+        def kura_register_regions(self, register: Callable[[str, RegionCatalog], None]) -> None:
+            register(
+                "production",
+                RegionCatalog(
+                    [Region(id="us-east", display_name="X", location="ash", node_pool="x")]
+                ),
+            )
+
+    host = bare_host()
+    host.register(Clash(), name="clash")
+    assert host.catalog("production").get("us-east").node_pool == "kura-us-east"
+    assert "env 'production' already defines region(s) us-east" in host.problems[0]
+
+
+def test_command_name_clash_is_reported_and_skipped() -> None:
+    class Clash:
+        @hookimpl
+        def kura_register_commands(self, cli: click.Group) -> None:
+            @cli.command("regions")
+            def regions() -> None:
+                click.echo("hijacked")
+
+    host = PluginHost(environ={})
+    host.register(Clash(), name="clash")
+    result = CliRunner().invoke(build_cli(host), ["regions", "-o", "json"])
+    assert result.exit_code == 0
+    assert "hijacked" not in result.stdout
+    assert "plugin 'clash': command 'regions' already exists; skipped" in result.stderr
+
+
+def test_region_can_name_a_third_party_provider_without_core_changes(
+    lab_catalog: LabCatalog,
+) -> None:
+    class ThirdParty:
+        @hookimpl
+        def kura_register_load_balancer_providers(
+            self, register: Callable[[LoadBalancerProvider], None]
+        ) -> None:
+            register(FakeLoadBalancers())
+
+        @hookimpl
+        def kura_register_ingress_providers(
+            self, register: Callable[[IngressProvider], None]
+        ) -> None:
+            register(FakeIngress())
+
+    catalog = lab_catalog(load_balancer_provider="fake-lb", ingress_provider="fake-ingress")
+    host = bare_host()
+    host.register(ThirdParty(), name="third-party")
+    result = CliRunner().invoke(
+        build_cli(host), ["--catalog", str(catalog), "regions", "--env", "lab", "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"load_balancer_provider": "fake-lb"' in result.stdout
+
+
+def test_plugins_command_lists_hooks_versions_and_providers() -> None:
+    result = CliRunner().invoke(build_cli(PluginHost(environ={})), ["plugins", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"load_balancer_providers": [\n    "hetzner"\n  ]' in result.stdout
+    assert '"distribution": "kura-provider-hetzner"' in result.stdout
+    assert '"problems": []' in result.stdout

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.core.conftest import Invoke, LabCatalog
+
+from kura_core.errors import CatalogError, InputError
+from kura_core.regions import (
+    NODE_POOL_LABEL,
+    Region,
+    RegionCatalog,
+    catalogs_from_mapping,
+    load_catalog_file,
+    managed_catalogs,
+)
+
+
+def test_managed_production_catalog_matches_upstream_table() -> None:
+    production = managed_catalogs()["production"]
+    rows = [
+        (r.id, r.display_name, r.cluster_id, r.location, r.ingress_class_name, r.node_selector)
+        for r in production
+    ]
+    assert rows == [
+        (
+            "eu-central",
+            "EU Central",
+            "eu-central-1",
+            "fsn1",
+            "kura-eu-central",
+            {NODE_POOL_LABEL: "kura"},
+        ),
+        (
+            "us-east",
+            "US East",
+            "us-east-1",
+            "ash",
+            "kura-us-east",
+            {NODE_POOL_LABEL: "kura-us-east"},
+        ),
+        (
+            "us-west",
+            "US West",
+            "us-west-1",
+            "hil",
+            "kura-us-west",
+            {NODE_POOL_LABEL: "kura-us-west"},
+        ),
+    ]
+
+
+@pytest.mark.parametrize("env", ["staging", "canary"])
+def test_staging_and_canary_offer_only_eu_central(env: str) -> None:
+    assert managed_catalogs()[env].ids == ["eu-central"]
+
+
+def test_region_hosts_lowercase_the_handle() -> None:
+    region = managed_catalogs()["production"].get("us-east")
+    assert region.public_host("Acme") == "acme-us-east-1.kura.tuist.dev"
+    assert region.grpc_host("Acme") == "grpc.acme-us-east-1.kura.tuist.dev"
+    assert region.load_balancer_provider == "hetzner"
+    assert region.ingress_provider == "ingress-nginx"
+
+
+def test_catalog_reports_every_problem_at_once() -> None:
+    data = {
+        "environments": {
+            "production": [
+                {"id": "US_East", "display_name": "x", "location": "ash", "node_pool": "p"},
+                {"id": "ok", "display_name": "", "location": "ash", "node_pool": "p"},
+                {"id": "ok2", "display_name": "y", "location": "ash", "node_pool": "p", "bogus": 1},
+            ]
+        }
+    }
+    with pytest.raises(CatalogError) as raised:
+        catalogs_from_mapping(data, source="cat.yaml")
+    problems = raised.value.problems
+    assert len(problems) == 3
+    assert any("production[0].id" in p and "'US_East' is not a DNS label" in p for p in problems)
+    assert any("production[1].display_name" in p for p in problems)
+    assert any("production[2].bogus" in p for p in problems)
+
+
+def test_duplicate_ids_and_classes_are_reported() -> None:
+    catalog = RegionCatalog(
+        [
+            Region(id="a", display_name="A", location="fsn1", node_pool="p"),
+            Region(id="a", display_name="A2", location="fsn1", node_pool="p"),
+            Region(
+                id="b",
+                display_name="B",
+                location="fsn1",
+                node_pool="p",
+                ingress_class_name="kura-a",
+            ),
+        ]
+    )
+    problems = catalog.problems()
+    assert "region id 'a' is defined 2 times" in problems
+    assert "region 'b': ingress class 'kura-a' is already used by region 'a'" in problems
+
+
+def test_unknown_provider_names_are_reported() -> None:
+    catalog = RegionCatalog(
+        [Region(id="a", display_name="A", location="fsn1", node_pool="p", ingress_provider="envoy")]
+    )
+    assert catalog.problems(
+        load_balancer_providers=["hetzner"], ingress_providers=["ingress-nginx"]
+    ) == ["region 'a': unknown ingress provider 'envoy' (known: ingress-nginx)"]
+    assert catalog.problems() == []
+
+
+def test_invalid_ingress_class_override_is_rejected() -> None:
+    with pytest.raises(ValueError, match="ingress class name 'Kura_A' is not a DNS label"):
+        Region(
+            id="a", display_name="A", location="fsn1", node_pool="p", ingress_class_name="Kura_A"
+        )
+
+
+def test_host_template_must_carry_handle_and_cluster() -> None:
+    with pytest.raises(ValueError, match=r"lacks \{handle\}"):
+        Region(
+            id="a",
+            display_name="A",
+            location="fsn1",
+            node_pool="p",
+            public_host_template="{cluster_id}.x",
+        )
+
+
+def test_unknown_region_lists_offered() -> None:
+    with pytest.raises(
+        InputError, match=r"unknown region 'mars' in env 'production' \(offered: eu-central"
+    ):
+        managed_catalogs()["production"].get("mars", env="production")
+
+
+def test_load_catalog_file(lab_catalog: LabCatalog) -> None:
+    catalogs = load_catalog_file(lab_catalog())
+    assert catalogs["lab"].get("lab-1").cluster_id == "lab-1-1"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("environments: [\n", "not valid YAML"),
+        ("- just a list\n", "expected a mapping with an 'environments' mapping"),
+    ],
+)
+def test_broken_catalog_file_is_one_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_catalog_file(path)
+
+
+def test_regions_command_lists_env(invoke: Invoke) -> None:
+    result = invoke("regions", "--env", "staging", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert '"id": "eu-central"' in result.stdout
+    assert "us-east" not in result.stdout
+
+
+def test_regions_command_with_catalog_file(invoke: Invoke, lab_catalog: LabCatalog) -> None:
+    path = lab_catalog()
+    result = invoke("--catalog", str(path), "regions", "--env", "lab", "-o", "yaml")
+    assert result.exit_code == 0, result.output
+    assert "id: lab-1" in result.stdout
+
+
+def test_regions_command_rejects_unknown_env(invoke: Invoke) -> None:
+    result = invoke("regions", "--env", "moon")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "kura: error: unknown env 'moon' (known: canary, production, staging)"
+    )
+
+
+def test_catalog_naming_an_unloaded_provider_fails_clearly(
+    invoke: Invoke, lab_catalog: LabCatalog
+) -> None:
+    path = lab_catalog(load_balancer_provider="openstack")
+    result = invoke("--catalog", str(path), "regions", "--env", "lab")
+    assert result.exit_code == 2
+    assert "unknown load-balancer provider 'openstack' (known: hetzner)" in result.stderr
+    assert "Traceback" not in result.output
