@@ -8,7 +8,6 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.core.conftest import Invoke
 
 from kura_core.accounts import Account, Plan, SubscriptionStatus
 from kura_core.assignment import GatewayMode, assign_gateway, parse_overrides
@@ -22,6 +21,7 @@ from kura_core.names import (
     regional_gateway_values_key,
 )
 from kura_core.regions import Region, managed_catalogs
+from tests.core.conftest import Invoke
 
 US_EAST = managed_catalogs()["production"].get("us-east")
 REGIONS = list(managed_catalogs()["production"])

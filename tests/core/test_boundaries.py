@@ -41,6 +41,23 @@ def test_importing_kura_core_and_its_cli_loads_no_heavy_dependency() -> None:
     assert json.loads(out) == []
 
 
+def test_building_the_cli_with_every_plugin_loads_no_heavy_dependency() -> None:
+    # Every kura command pays for what plugins import at load time: keep it light.
+    code = (
+        "import json, os, sys\n"
+        "from kura_core.cli.app import build_cli\n"
+        "from kura_core.plugins import PluginHost\n"
+        "host = PluginHost(environ={})\n"
+        "build_cli(host); host.providers; host.catalogs\n"
+        "assert not host.problems, host.problems\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert json.loads(out) == []
+
+
 @pytest.mark.parametrize("path", sources("kura-core"), ids=lambda p: p.name)
 def test_kura_core_source_never_imports_heavy_dependencies(path: Path) -> None:
     bad = {m for m in imported_modules(path) if m.split(".")[0] in HEAVY}

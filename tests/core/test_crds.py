@@ -14,7 +14,6 @@ import jsonschema
 import pytest
 import yaml
 from pydantic import BaseModel
-from tests.core.conftest import Invoke
 
 from kura_core.crds import (
     KINDS,
@@ -26,6 +25,7 @@ from kura_core.crds import (
     custom_resource_definitions,
     structural_schema,
 )
+from tests.core.conftest import Invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "packages" / "kura-operator" / "deploy" / "crds"

@@ -10,7 +10,6 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.core.conftest import Invoke
 
 from kura_core.credentials import (
     CLIENT_ID,
@@ -24,6 +23,7 @@ from kura_core.credentials import (
     values_from_text,
 )
 from kura_core.errors import InputError
+from tests.core.conftest import Invoke
 
 GOOD_ID = "0f3b6c1e-8f5d-4c33-9b2a-2f4e9e1d7a10"
 SECRET = "s3cr3t-VALUE-never-shown-9f8e7d"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.core.conftest import Invoke
 
 from kura_core.drift import DriftFinding, find_drift, merge_values
 from kura_core.errors import InputError
 from kura_core.regions import Region, managed_catalogs
+from tests.core.conftest import Invoke
 
 DATA = Path(__file__).parent / "data"
 VALUES = DATA / "platform-values.yaml"

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.core.conftest import Invoke
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
@@ -25,6 +24,7 @@ from kura_core.plugins import PluginHost
 from kura_core.providers import LoadBalancerProvider
 from kura_core.regions import Region, managed_catalogs
 from kura_core.resources import parse_resource
+from tests.core.conftest import Invoke
 
 GOLDEN = Path(__file__).parent / "golden"
 PRODUCTION = managed_catalogs()["production"]

@@ -185,7 +185,10 @@ def test_cli_plan_json_dumps_the_plan_model(invoke: Invoke) -> None:
     plan = Plan.model_validate(json.loads(result.stdout))
     assert plan.env == "production"
     assert plan.scenario == "seed"
-    assert plan.regions[0].recommendation.actions[0].replicas == 3
+    # The hetzner provider's 5 Gbps planning figure for the LB binds, and it is per shard.
+    region = plan.regions[0]
+    assert (region.binding, region.shard_ceiling_gbps) == ("regional-lb", 5.0)
+    assert region.recommendation.actions[0].shards == 2
 
 
 def test_cli_plan_yaml_with_the_example(invoke: Invoke) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
-from tests.core.conftest import LabCatalog
 
 from kura_core import hookimpl, hookspecs
 from kura_core.cli.app import build_cli
@@ -18,30 +19,11 @@ from kura_core.errors import ProviderNotFoundError
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider, LoadBalancerProvider
 from kura_core.regions import Region, RegionCatalog
+from tests.core.conftest import LabCatalog
+from tests.core.fake_providers import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("kura_"))
-
-
-class FakeLoadBalancers:
-    name = "fake-lb"
-
-    def service_annotations(
-        self,
-        region: Region,
-        *,
-        load_balancer_name: str,
-        node_selector: Mapping[str, str] | None = None,
-        overrides: Mapping[str, str] | None = None,
-    ) -> dict[str, str]:
-        return {"fake/name": load_balancer_name, "fake/where": region.location, **(overrides or {})}
-
-
-class FakeIngress:
-    name = "fake-ingress"
-
-    def default_controller_class(self, ingress_class_name: str) -> str:
-        return f"example.com/{ingress_class_name}"
 
 
 def bare_host() -> PluginHost:
@@ -167,6 +149,7 @@ def test_installed_plugins_load_with_versions() -> None:
     infos = {info.name: info for info in host.plugin_infos()}
     assert infos["hetzner"].distribution == "kura-provider-hetzner"
     assert infos["hetzner"].hooks == (
+        "kura_register_commands",
         "kura_register_ingress_providers",
         "kura_register_load_balancer_providers",
     )
@@ -342,30 +325,50 @@ def test_command_name_clash_is_reported_and_skipped() -> None:
     assert "plugin 'clash': command 'regions' already exists; skipped" in result.stderr
 
 
-def test_region_can_name_a_third_party_provider_without_core_changes(
-    lab_catalog: LabCatalog,
-) -> None:
-    class ThirdParty:
-        @hookimpl
-        def kura_register_load_balancer_providers(
-            self, register: Callable[[LoadBalancerProvider], None]
-        ) -> None:
-            register(FakeLoadBalancers())
-
-        @hookimpl
-        def kura_register_ingress_providers(
-            self, register: Callable[[IngressProvider], None]
-        ) -> None:
-            register(FakeIngress())
-
+@pytest.fixture
+def third_party_lab(lab_catalog: LabCatalog) -> Callable[..., Any]:
+    """Runs ``kura --catalog <lab> ...`` with only the built-ins and the throwaway providers."""
     catalog = lab_catalog(load_balancer_provider="fake-lb", ingress_provider="fake-ingress")
     host = bare_host()
-    host.register(ThirdParty(), name="third-party")
-    result = CliRunner().invoke(
-        build_cli(host), ["--catalog", str(catalog), "regions", "--env", "lab", "-o", "json"]
+    host.register(ThirdPartyPlugin(), name="third-party")
+
+    def run(*args: str) -> Any:
+        result = CliRunner().invoke(build_cli(host), ["--catalog", str(catalog), *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return run
+
+
+def test_region_can_name_a_third_party_provider_without_core_changes(
+    third_party_lab: Callable[..., Any],
+) -> None:
+    (region,) = third_party_lab("regions", "--env", "lab", "-o", "json")
+    assert (region["load_balancer_provider"], region["ingress_provider"]) == (
+        "fake-lb",
+        "fake-ingress",
     )
-    assert result.exit_code == 0, result.output
-    assert '"load_balancer_provider": "fake-lb"' in result.stdout
+
+
+def test_third_party_load_balancer_annotates_the_dedicated_gateway(
+    third_party_lab: Callable[..., Any],
+) -> None:
+    gateway, instance = third_party_lab(
+        "render", "--env", "lab", "--region", "lab-1", "--account-id", "7", "--handle", "acme",
+        "--plan", "enterprise", "-o", "json",
+    )  # fmt: skip
+    assert gateway["spec"]["loadBalancerAnnotations"] == {
+        "fake/name": f"tuist-{gateway['metadata']['name']}-ingress",
+        "fake/where": "nbg1",
+    }
+    assert instance["spec"]["ingressClassName"] == gateway["spec"]["ingressClassName"]
+
+
+def test_third_party_capacity_figures_reach_the_plan(third_party_lab: Callable[..., Any]) -> None:
+    plan = third_party_lab("plan", "--env", "lab", "-o", "json")
+    (region,) = plan["regions"]
+    assert region["binding"] == "regional-lb"
+    assert region["shard_ceiling_gbps"] == 3.0
 
 
 def test_plugins_command_lists_hooks_versions_and_providers() -> None:

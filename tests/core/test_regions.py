@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.core.conftest import Invoke, LabCatalog
 
 from kura_core.errors import CatalogError, InputError
 from kura_core.regions import (
@@ -14,6 +13,7 @@ from kura_core.regions import (
     load_catalog_file,
     managed_catalogs,
 )
+from tests.core.conftest import Invoke, LabCatalog
 
 
 def test_managed_production_catalog_matches_upstream_table() -> None:

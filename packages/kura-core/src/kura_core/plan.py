@@ -8,9 +8,18 @@ ladder keeps the scale-up threshold's headroom.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.capacity import Ceiling, Shard, shard_ratio, shards_needed
+from kura_core.capacity import (
+    DEFAULT_COMPONENTS,
+    Ceiling,
+    Component,
+    Shard,
+    shard_ratio,
+    shards_needed,
+)
 from kura_core.errors import InputError
 from kura_core.ladder import Recommendation, Thresholds, recommend
 from kura_core.regions import Region, RegionCatalog
@@ -126,8 +135,8 @@ def _burst(burst: Burst, shard: Shard, thresholds: Thresholds) -> BurstPlan:
     )
 
 
-def _region(region: Region, scenario: Scenario) -> RegionPlan:
-    settings = scenario.settings(region.id)
+def _region(region: Region, scenario: Scenario, base: Sequence[Component]) -> RegionPlan:
+    settings = scenario.settings(region.id, base)
     now = settings.shard.ceiling()
     peak = settings.observed_peak
     return RegionPlan(
@@ -149,8 +158,17 @@ def _region(region: Region, scenario: Scenario) -> RegionPlan:
     )
 
 
-def build_plan(scenario: Scenario, catalog: RegionCatalog, env: str) -> Plan:
-    """Plan every region ``catalog`` offers; scenario regions it does not offer are an error."""
+def build_plan(
+    scenario: Scenario,
+    catalog: RegionCatalog,
+    env: str,
+    provider_components: Mapping[str, Sequence[Component]] | None = None,
+) -> Plan:
+    """Plan every region ``catalog`` offers; scenario regions it does not offer are an error.
+
+    ``provider_components`` maps a region id to what its providers say about their part of the
+    ceiling; a scenario's figures still win over them.
+    """
     unknown = [region_id for region_id in scenario.regions if region_id not in catalog]
     if unknown:
         raise InputError(
@@ -162,5 +180,13 @@ def build_plan(scenario: Scenario, catalog: RegionCatalog, env: str) -> Plan:
         scenario=scenario.name,
         description=scenario.description,
         thresholds=scenario.thresholds,
-        regions=[_region(region, scenario) for region in catalog],
+        regions=[
+            _region(
+                region,
+                scenario,
+                # Later components replace earlier ones of the same name.
+                (*DEFAULT_COMPONENTS, *(provider_components or {}).get(region.id, ())),
+            )
+            for region in catalog
+        ],
     )

@@ -8,10 +8,17 @@ change here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
+from kura_core.capacity import Component
 from kura_core.errors import PluginError, ProviderNotFoundError
+from kura_core.metric_queries import MetricQueries
 from kura_core.regions import Region
+from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
+
+# The ServiceAccount dedicated gateway pods run as (upstream's --gateway-service-account-name).
+DEFAULT_GATEWAY_SERVICE_ACCOUNT = "kura-gateway-ingress-nginx"
 
 
 @runtime_checkable
@@ -36,6 +43,14 @@ class LoadBalancerProvider(Protocol):
         """
         ...
 
+    def capacity_components(self, region: Region) -> list[Component]:
+        """The load balancer's terms of a shard's capacity ceiling in ``region``.
+
+        They replace the capacity model's defaults of the same name; figures the cloud does not
+        publish are marked as assumptions.
+        """
+        ...
+
 
 @runtime_checkable
 class IngressProvider(Protocol):
@@ -47,10 +62,69 @@ class IngressProvider(Protocol):
         """The IngressClass ``spec.controller`` used when a gateway does not set one."""
         ...
 
+    def render_gateway(
+        self,
+        gateway: KuraGateway,
+        *,
+        region: Region,
+        load_balancer: LoadBalancerProvider,
+        service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
+    ) -> list[dict[str, Any]]:
+        """A dedicated gateway's child objects, in apply order.
+
+        Namespaced children carry an owner reference to ``gateway``; a cluster-scoped class
+        cannot, so the operator removes it through the gateway's finalizer.
+        """
+        ...
+
+    def gateway_status(
+        self,
+        gateway: KuraGateway,
+        *,
+        deployment: Mapping[str, Any] | None,
+        service: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> KuraGatewayStatus:
+        """Status computed from the observed Deployment and Service (``None`` when absent).
+
+        ``now`` stamps ``lastReconciledAt`` and condition transitions; a condition whose status
+        did not change keeps its ``lastTransitionTime`` from ``gateway.status``.
+        """
+        ...
+
+    def render_instance_ingress(
+        self, instance: KuraInstance, *, cluster_issuer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects that route public traffic to an instance through its ingress class."""
+        ...
+
+    def shared_gateway_values(
+        self, region: Region, *, load_balancer: LoadBalancerProvider
+    ) -> dict[str, Any]:
+        """The platform chart values that deploy ``region``'s shared gateway, keyed by block."""
+        ...
+
+    def metric_queries(self) -> MetricQueries:
+        """PromQL for the dashboard, aggregated per gateway."""
+        ...
+
+    def capacity_components(self, region: Region) -> list[Component]:
+        """The gateway data plane's terms of a shard's capacity ceiling in ``region``."""
+        ...
+
+
+def _protocol_members(protocol: type) -> list[str]:
+    names = {name for name in vars(protocol) if not name.startswith("_")}
+    return sorted(names | set(getattr(protocol, "__annotations__", {})))
+
 
 def _check(table: Mapping[str, object], provider: object, protocol: type, kind: str) -> None:
     if not isinstance(provider, protocol):
-        raise PluginError(f"{provider!r} does not implement the {kind} provider protocol")
+        missing = [name for name in _protocol_members(protocol) if not hasattr(provider, name)]
+        raise PluginError(
+            f"{type(provider).__name__} does not implement the {kind} provider protocol "
+            f"(missing: {', '.join(missing)})"
+        )
     name = getattr(provider, "name", None)
     if not isinstance(name, str) or not name:
         raise PluginError(f"{provider!r} has no provider name")

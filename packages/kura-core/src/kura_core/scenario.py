@@ -8,7 +8,7 @@ regional peak, its three CI bursts, the default components, and one shard of two
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -154,8 +154,10 @@ class RegionSettings:
     bursts: tuple[Burst, ...]
 
 
-def _components(*layers: Mapping[str, ComponentSpec]) -> tuple[Component, ...]:
-    merged = {component.name: component for component in DEFAULT_COMPONENTS}
+def _components(
+    base: Sequence[Component], *layers: Mapping[str, ComponentSpec]
+) -> tuple[Component, ...]:
+    merged = {component.name: component for component in base}
     for layer in layers:
         for name, spec in layer.items():
             merged[name] = spec.apply(name, merged.get(name))
@@ -190,14 +192,17 @@ class Scenario(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
-    def settings(self, region_id: str) -> RegionSettings:
+    def settings(
+        self, region_id: str, base: Sequence[Component] = DEFAULT_COMPONENTS
+    ) -> RegionSettings:
+        """The region's settings; ``base`` components are what the scenario's figures replace."""
         spec = self.regions.get(region_id, RegionSpec())
         defaults = self.defaults
         replicas = spec.replicas if spec.replicas is not None else defaults.replicas
         return RegionSettings(
             observed_peak=spec.observed_peak or defaults.observed_peak,
             shards=spec.shards if spec.shards is not None else defaults.shards,
-            shard=Shard(_components(defaults.components, spec.components), replicas),
+            shard=Shard(_components(base, defaults.components, spec.components), replicas),
             accounts=tuple(
                 AccountDemand(handle=handle, peak=account.peak, isolation=account.isolation)
                 for handle, account in spec.accounts.items()

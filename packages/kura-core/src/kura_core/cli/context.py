@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from kura_core.capacity import Component
 from kura_core.errors import CatalogError, InputError
 from kura_core.plugins import PluginHost
 from kura_core.regions import Region, RegionCatalog, load_catalog_file
@@ -56,6 +57,14 @@ class KuraContext:
                     f"(it is offered in: {', '.join(offered_anywhere)})"
                 )
         return catalog.get(region_id, env=env)
+
+    def capacity_components(self, region: Region) -> list[Component]:
+        """What the region's load-balancer and ingress providers say about the shard ceiling."""
+        host = self.host
+        return [
+            *host.load_balancer_provider(region.load_balancer_provider).capacity_components(region),
+            *host.ingress_provider(region.ingress_provider).capacity_components(region),
+        ]
 
 
 def default_env() -> str:

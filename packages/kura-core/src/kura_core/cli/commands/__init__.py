@@ -9,6 +9,8 @@ from kura_core.cli.commands.capacity import CAPACITY_COMMANDS
 from kura_core.cli.commands.config import config_group
 from kura_core.cli.commands.crds import crds_command
 from kura_core.cli.commands.drift import drift_command
+from kura_core.cli.commands.gateway import gateway_group
+from kura_core.cli.commands.instance import instance_group
 from kura_core.cli.commands.plugins import plugins_command
 from kura_core.cli.commands.regions import regions_command
 from kura_core.cli.commands.render import render_command
@@ -20,6 +22,8 @@ COMMANDS: tuple[click.Command, ...] = (
     config_group,
     drift_command,
     render_command,
+    gateway_group,
+    instance_group,
     crds_command,
     *CAPACITY_COMMANDS,
 )

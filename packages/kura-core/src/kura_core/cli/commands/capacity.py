@@ -345,7 +345,9 @@ def plan_command(kura: KuraContext, env: str, scenario_file: Path | None, output
     rung, reason, account, replicas, shards, ceiling_gbps, utilization).
     """
     scenario = load_scenario(scenario_file) if scenario_file is not None else DEFAULT_SCENARIO
-    plan = build_plan(scenario, kura.catalog(env), env)
+    catalog = kura.catalog(env)
+    provided = {region.id: kura.capacity_components(region) for region in catalog}
+    plan = build_plan(scenario, catalog, env, provided)
     emit(plan, output, lambda: render_plan(plan))
 
 

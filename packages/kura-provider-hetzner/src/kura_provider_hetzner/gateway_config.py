@@ -1,0 +1,57 @@
+"""The ingress-nginx ConfigMap keys every Kura gateway runs with, dedicated and shared alike.
+
+One definition (research/kura-upstream.md §2.1) feeds both the dedicated gateway's ConfigMap and
+the platform chart's ``controller.config`` of the shared regional gateways, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from kura_provider_hetzner.gateway_tuning import GatewayTuning
+
+# The Hetzner LB sends the PROXY header (the LB provider sets uses-proxyprotocol), and the client
+# address is taken from it and from X-Forwarded-For.
+FORWARDING: Mapping[str, str] = {
+    "use-forwarded-headers": "true",
+    "use-proxy-protocol": "true",
+    "compute-full-forwarded-for": "true",
+    "enable-real-ip": "true",
+    "proxy-real-ip-cidr": "0.0.0.0/0",
+    # No user-supplied nginx config from Ingress annotations.
+    "allow-snippet-annotations": "false",
+}
+
+# Artifacts stream through nginx: no body size limit, no spooling of requests or responses.
+STREAMING: Mapping[str, str] = {
+    "proxy-body-size": "0",
+    "proxy-request-buffering": "off",
+    "proxy-buffering": "off",
+    "proxy-max-temp-file-size": "0",
+}
+
+KEEPALIVE: Mapping[str, str] = {
+    "upstream-keepalive-timeout": "10",
+    "keep-alive-requests": "10000",
+    "upstream-keepalive-requests": "10000",
+}
+
+# Upstream also set `http-snippet: http2_body_preread_size 4m;`. It is left out: snippets stay
+# off here, and ingress-nginx has no key for the preread size. The large HTTP/2 upload window
+# still comes from client-body-buffer-size (in the tuning): with request buffering off, nginx's
+# ngx_http_v2_read_request_body sizes each stream's body buffer from it and sends a WINDOW_UPDATE
+# widening the stream's window to match, so only a stream's first 64k (the default preread
+# window) waits on a round trip.
+
+
+def gateway_nginx_config(tuning: GatewayTuning) -> dict[str, str]:
+    """The ConfigMap data of a gateway with ``tuning``; every value a string."""
+    return {**FORWARDING, **STREAMING, **KEEPALIVE, **tuning.nginx_keys()}
+
+
+def config_hash(data: Mapping[str, str]) -> str:
+    """SHA-256 of the data as canonical JSON: equal data, equal hash, whatever the key order."""
+    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

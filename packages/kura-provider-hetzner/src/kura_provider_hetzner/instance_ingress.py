@@ -1,0 +1,182 @@
+"""How public traffic reaches a KuraInstance: Ingresses on its gateway's class, TLS at nginx.
+
+research/kura-upstream.md §3.2: a public Ingress ``<instance>`` (HTTP backend, port ``http``) and,
+with a gRPC host, ``<instance>-grpc`` (GRPC backend, port ``grpc``), each terminating TLS with a
+cert-manager Certificate of the same name as its Secret. Bodies stream: no size limit and no
+buffering either way, with hour-long read and send timeouts for large artifacts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from kura_core.dns import is_label_value
+from kura_core.errors import InputError
+from kura_core.resources import (
+    ACCOUNT_LABEL,
+    DEFAULT_INSTANCE_INGRESS_CLASS,
+    INSTANCE_KIND,
+    NAMESPACE,
+    REGION_LABEL,
+    KuraInstance,
+)
+from kura_provider_hetzner.gateway_objects import MANAGED_BY
+from kura_provider_hetzner.owners import controller_references
+
+# The platform's DNS-01 issuer (Cloudflare), upstream's --grpc-cluster-issuer in production.
+DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+STREAM_TIMEOUT_SECONDS = "3600"
+
+
+def selector_labels(instance_name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "kura", "app.kubernetes.io/instance": instance_name}
+
+
+def instance_labels(instance: KuraInstance) -> dict[str, str]:
+    labels = {
+        **selector_labels(instance.metadata.name),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        ACCOUNT_LABEL: instance.spec.account_handle,
+        REGION_LABEL: instance.spec.region,
+    }
+    bad = sorted(key for key, value in labels.items() if not is_label_value(value))
+    if bad:
+        raise InputError(
+            f"KuraInstance {instance.metadata.name}: {', '.join(bad)} would not be a valid "
+            "label value (at most 63 letters, digits, '-', '_' and '.')"
+        )
+    return labels
+
+
+def streaming_annotations(backend_protocol: str) -> dict[str, str]:
+    return {
+        ANNOTATION_PREFIX + "backend-protocol": backend_protocol,
+        ANNOTATION_PREFIX + "proxy-body-size": "0",
+        ANNOTATION_PREFIX + "proxy-buffering": "off",
+        ANNOTATION_PREFIX + "proxy-request-buffering": "off",
+        ANNOTATION_PREFIX + "proxy-read-timeout": STREAM_TIMEOUT_SECONDS,
+        ANNOTATION_PREFIX + "proxy-send-timeout": STREAM_TIMEOUT_SECONDS,
+    }
+
+
+def _metadata(name: str, instance: KuraInstance, **extra: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": instance.metadata.namespace or NAMESPACE,
+        "labels": instance_labels(instance),
+        **extra,
+    }
+    if owners := controller_references(INSTANCE_KIND, instance.metadata):
+        metadata["ownerReferences"] = owners
+    return metadata
+
+
+def ingress_class(instance: KuraInstance) -> str:
+    """The instance's class; blank means upstream's fallback, ``nginx``."""
+    return (instance.spec.ingress_class_name or "").strip() or DEFAULT_INSTANCE_INGRESS_CLASS
+
+
+def render_ingress(
+    instance: KuraInstance, *, name: str, host: str, secret: str, port: str, protocol: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _metadata(name, instance, annotations=streaming_annotations(protocol)),
+        "spec": {
+            "ingressClassName": ingress_class(instance),
+            "tls": [{"hosts": [host], "secretName": secret}],
+            "rules": [
+                {
+                    "host": host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {
+                                        "name": instance.metadata.name,
+                                        "port": {"name": port},
+                                    }
+                                },
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def render_certificate(
+    instance: KuraInstance, *, name: str, host: str, cluster_issuer: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": _metadata(name, instance),
+        "spec": {
+            "secretName": name,
+            "dnsNames": [host],
+            "issuerRef": {
+                "name": cluster_issuer,
+                "kind": "ClusterIssuer",
+                "group": "cert-manager.io",
+            },
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        },
+    }
+
+
+class _Route(NamedTuple):
+    ingress: str
+    host: str
+    secret: str
+    port: str
+    protocol: str
+
+
+def _routes(instance: KuraInstance) -> list[_Route]:
+    name = instance.metadata.name
+    routes = []
+    if instance.spec.public_host:
+        routes.append(_Route(name, instance.spec.public_host, f"{name}-public-tls", "http", "HTTP"))
+    if instance.spec.grpc_public_host:
+        routes.append(
+            _Route(
+                f"{name}-grpc", instance.spec.grpc_public_host, f"{name}-grpc-tls", "grpc", "GRPC"
+            )
+        )
+    return routes
+
+
+def render_instance_objects(
+    instance: KuraInstance, *, cluster_issuer: str | None = None
+) -> list[dict[str, Any]]:
+    """Ingresses, then Certificates, in upstream's apply order.
+
+    An Ingress exists only for a host the instance has. ``cluster_issuer`` None means
+    :data:`DEFAULT_CLUSTER_ISSUER`; an empty one means no Certificates (the TLS Secrets come from
+    elsewhere), as upstream without ``--grpc-cluster-issuer``.
+    """
+    issuer = DEFAULT_CLUSTER_ISSUER if cluster_issuer is None else cluster_issuer
+    routes = _routes(instance)
+    ingresses = [
+        render_ingress(
+            instance,
+            name=route.ingress,
+            host=route.host,
+            secret=route.secret,
+            port=route.port,
+            protocol=route.protocol,
+        )
+        for route in routes
+    ]
+    certificates = [
+        render_certificate(instance, name=route.secret, host=route.host, cluster_issuer=issuer)
+        for route in routes
+        if issuer
+    ]
+    return ingresses + certificates

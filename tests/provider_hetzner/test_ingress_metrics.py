@@ -1,0 +1,80 @@
+"""The dashboard's PromQL for ingress-nginx gateways."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kura_core.metric_queries import Metric, MetricQueries
+from kura_core.plugins import PluginHost
+
+HOST = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"})
+GATEWAY = "k8s.io/kura-us-east-ingress-nginx"
+
+
+def queries() -> MetricQueries:
+    return HOST.ingress_provider("ingress-nginx").metric_queries()
+
+
+def test_labels_and_window() -> None:
+    q = queries()
+    assert (q.gateway_label, q.pod_label, q.window) == ("controller_class", "controller_pod", "5m")
+
+
+def test_every_metric_has_both_queries() -> None:
+    q = queries()
+    assert set(q.by_gateway) == set(Metric)
+    assert set(q.by_pod) == set(Metric)
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_gateway_queries_aggregate_by_controller_class(metric: Metric) -> None:
+    query = queries().by_gateway[metric]
+    groupings = re.findall(r"by \(([^)]*)\)", query)
+    assert groupings
+    for grouping in groupings:
+        assert "controller_class" in [label.strip() for label in grouping.split(",")]
+    assert "{gateway}" not in query
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_pod_queries_are_for_one_gateway_and_aggregate_by_controller_pod(metric: Metric) -> None:
+    q = queries()
+    query = q.for_gateway(metric, GATEWAY)
+    for grouping in re.findall(r"by \(([^)]*)\)", query):
+        assert "controller_pod" in [label.strip() for label in grouping.split(",")]
+    # Every selector names the gateway, so no other gateway's series leak into the sum.
+    selectors = re.findall(r"nginx_ingress_controller_\w+(\{[^}]*\})?", query)
+    assert selectors
+    assert all(f'controller_class="{GATEWAY}"' in selector for selector in selectors)
+
+
+def test_the_exact_queries() -> None:
+    q = queries()
+    assert q.by_gateway == {
+        Metric.BYTES_IN: (
+            "sum by (controller_class) (rate(nginx_ingress_controller_request_size_sum[5m]))"
+        ),
+        Metric.BYTES_OUT: (
+            "sum by (controller_class) (rate(nginx_ingress_controller_response_size_sum[5m]))"
+        ),
+        Metric.REQUESTS: "sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))",
+        Metric.P95_LATENCY: (
+            "histogram_quantile(0.95, sum by (le, controller_class) "
+            "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m])))"
+        ),
+        Metric.ERROR_RATIO: (
+            'sum by (controller_class) (rate(nginx_ingress_controller_requests{status=~"5.."}[5m]))'
+            " / sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
+        ),
+        Metric.ACTIVE_CONNECTIONS: (
+            "sum by (controller_class) "
+            '(nginx_ingress_controller_nginx_process_connections{state="active"})'
+        ),
+    }
+    assert q.for_gateway(Metric.ERROR_RATIO, GATEWAY) == (
+        "sum by (controller_pod) (rate(nginx_ingress_controller_requests"
+        f'{{controller_class="{GATEWAY}",status=~"5.."}}[5m])) / sum by (controller_pod) '
+        f'(rate(nginx_ingress_controller_requests{{controller_class="{GATEWAY}"}}[5m]))'
+    )

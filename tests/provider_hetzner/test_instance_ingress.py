@@ -1,0 +1,199 @@
+"""A KuraInstance's ingress objects: Ingresses on its class, cert-manager Certificates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kura_core.errors import InputError
+from kura_core.plugins import PluginHost
+from kura_core.providers import IngressProvider
+from kura_core.resources import KuraInstance, parse_instance
+from tests.provider_hetzner.kube_schemas import assert_valid, certificate_problems
+
+HOST = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"})
+NAME = "kura-acme-us-east-1"
+HOST_NAME = "acme-us-east-1.kura.tuist.dev"
+GRPC_HOST = "grpc.acme-us-east-1.kura.tuist.dev"
+CLASS = "kura-us-east-kgw-38dbcc9b3c91-us-east"
+STREAMING = {
+    "nginx.ingress.kubernetes.io/proxy-body-size": "0",
+    "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+    "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+}
+LABELS = {
+    "app.kubernetes.io/name": "kura",
+    "app.kubernetes.io/instance": NAME,
+    "app.kubernetes.io/managed-by": "kura-controller",
+    "tuist.dev/account": "acme",
+    "tuist.dev/region": "us-east",
+}
+
+
+def ingress_nginx() -> IngressProvider:
+    return HOST.ingress_provider("ingress-nginx")
+
+
+def instance(*, uid: str | None = None, **spec: Any) -> KuraInstance:
+    metadata: dict[str, Any] = {"name": NAME, "namespace": "kura"}
+    if uid:
+        metadata["uid"] = uid
+    fields: dict[str, Any] = {
+        "accountHandle": "acme",
+        "tenantID": "acme",
+        "region": "us-east",
+        "image": "ghcr.io/tuist/kura:0.1.0",
+        "publicHost": HOST_NAME,
+        "grpcPublicHost": GRPC_HOST,
+        "ingressClassName": CLASS,
+    }
+    fields.update(spec)
+    return parse_instance(
+        {
+            "apiVersion": "kura.tuist.dev/v1alpha1",
+            "kind": "KuraInstance",
+            "metadata": metadata,
+            "spec": {key: value for key, value in fields.items() if value is not None},
+        }
+    )
+
+
+def render(inst: KuraInstance, cluster_issuer: str | None = None) -> list[dict[str, Any]]:
+    return ingress_nginx().render_instance_ingress(inst, cluster_issuer=cluster_issuer)
+
+
+def names(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(obj["kind"], obj["metadata"]["name"]) for obj in objects]
+
+
+def test_public_and_grpc_ingresses_then_their_certificates() -> None:
+    assert names(render(instance())) == [
+        ("Ingress", NAME),
+        ("Ingress", f"{NAME}-grpc"),
+        ("Certificate", f"{NAME}-public-tls"),
+        ("Certificate", f"{NAME}-grpc-tls"),
+    ]
+
+
+def test_the_public_ingress() -> None:
+    public = render(instance())[0]
+    assert public["apiVersion"] == "networking.k8s.io/v1"
+    assert public["metadata"]["namespace"] == "kura"
+    assert public["metadata"]["labels"] == LABELS
+    assert public["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/backend-protocol": "HTTP",
+        **STREAMING,
+    }
+    assert public["spec"] == {
+        "ingressClassName": CLASS,
+        "tls": [{"hosts": [HOST_NAME], "secretName": f"{NAME}-public-tls"}],
+        "rules": [
+            {
+                "host": HOST_NAME,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": NAME, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+
+
+def test_the_grpc_ingress() -> None:
+    grpc = render(instance())[1]
+    assert grpc["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/backend-protocol": "GRPC",
+        **STREAMING,
+    }
+    assert grpc["spec"]["tls"] == [{"hosts": [GRPC_HOST], "secretName": f"{NAME}-grpc-tls"}]
+    (rule,) = grpc["spec"]["rules"]
+    assert rule["host"] == GRPC_HOST
+    assert rule["http"]["paths"][0]["backend"]["service"] == {
+        "name": NAME,
+        "port": {"name": "grpc"},
+    }
+
+
+def test_the_certificates() -> None:
+    public, grpc = render(instance())[2:]
+    assert public["apiVersion"] == "cert-manager.io/v1"
+    assert public["metadata"]["labels"] == LABELS
+    assert public["spec"] == {
+        "secretName": f"{NAME}-public-tls",
+        "dnsNames": [HOST_NAME],
+        "issuerRef": {
+            "name": "letsencrypt-cloudflare",
+            "kind": "ClusterIssuer",
+            "group": "cert-manager.io",
+        },
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+    }
+    assert grpc["spec"]["secretName"] == f"{NAME}-grpc-tls"
+    assert grpc["spec"]["dnsNames"] == [GRPC_HOST]
+
+
+def test_every_object_is_valid() -> None:
+    objects = render(instance(uid="u-1"))
+    for obj in objects:
+        assert_valid(obj)
+    assert {obj["kind"] for obj in objects} == {"Ingress", "Certificate"}
+
+
+def test_the_certificate_check_can_fail() -> None:
+    broken = render(instance())[2]
+    broken["spec"] = {**broken["spec"], "privateKey": {"algorithm": "ECDSA", "size": 2048}}
+    assert certificate_problems(broken) == [
+        "spec.privateKey.size of an ECDSA key must be 256, 384 or 521",
+        "spec.privateKey.rotationPolicy must be Never or Always",
+    ]
+
+
+def test_a_blank_class_falls_back_to_nginx_as_upstream() -> None:
+    for obj in render(instance(ingressClassName=None))[:2]:
+        assert obj["spec"]["ingressClassName"] == "nginx"
+
+
+def test_without_a_grpc_host_there_is_no_grpc_ingress_or_certificate() -> None:
+    assert names(render(instance(grpcPublicHost=None))) == [
+        ("Ingress", NAME),
+        ("Certificate", f"{NAME}-public-tls"),
+    ]
+
+
+def test_without_hosts_nothing_is_routed() -> None:
+    assert render(instance(publicHost=None, grpcPublicHost=None)) == []
+
+
+def test_the_cluster_issuer_is_the_callers_and_empty_means_no_certificates() -> None:
+    objects = render(instance(), cluster_issuer="letsencrypt-staging")
+    assert {obj["spec"]["issuerRef"]["name"] for obj in objects[2:]} == {"letsencrypt-staging"}
+    assert [obj["kind"] for obj in render(instance(), cluster_issuer="")] == ["Ingress"] * 2
+
+
+def test_owner_references_only_once_the_instance_has_a_uid() -> None:
+    for obj in render(instance()):
+        assert "ownerReferences" not in obj["metadata"]
+    for obj in render(instance(uid="u-1")):
+        assert obj["metadata"]["ownerReferences"] == [
+            {
+                "apiVersion": "kura.tuist.dev/v1alpha1",
+                "kind": "KuraInstance",
+                "name": NAME,
+                "uid": "u-1",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+
+
+def test_a_handle_that_cannot_be_a_label_value_is_refused() -> None:
+    with pytest.raises(InputError, match=r"tuist\.dev/account would not be a valid label value"):
+        render(instance(accountHandle="a" * 64))
