@@ -1,5 +1,13 @@
-"""The ``kura`` entry point of kura-operator.
+"""The ``kura`` entry point of kura-operator: adds ``kura operator run``."""
 
-Registered in the ``kura`` entry-point group so ``kura plugins`` lists it with its version. Its
-hooks arrive with the package's own features; until then it implements none.
-"""
+from __future__ import annotations
+
+import click
+
+from kura_core import hookimpl
+from kura_operator.cli import operator_group
+
+
+@hookimpl
+def kura_register_commands(cli: click.Group) -> None:
+    cli.add_command(operator_group)

@@ -1,0 +1,135 @@
+"""``kura operator run`` and the ``kura-operator`` console script."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from kura_core.cli.app import KuraGroup
+from kura_core.errors import InputError, KuraError
+
+
+class OperatorCrashed(KuraError):
+    exit_code = 1
+
+
+@click.command("run")
+@click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
+@click.option("--all-namespaces", is_flag=True, help="Watch KuraGateways in every namespace.")
+@click.option("--env", default="production", show_default=True, help="Region catalog env.")
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Region catalog YAML instead of the built-in and plugin catalogs.",
+)
+@click.option("--metrics-port", type=int, default=8080, show_default=True, help="0 disables.")
+@click.option("--health-port", type=int, default=8081, show_default=True, help="0 disables.")
+@click.option("--dry-run", is_flag=True, help="Log the intended changes and write nothing.")
+@click.option(
+    "--standalone",
+    is_flag=True,
+    help="No peering: only for one-replica set-ups and tests (two standalone operators fight).",
+)
+@click.option(
+    "--peering",
+    "peering_name",
+    default="kura-operator",
+    show_default=True,
+    help="KopfPeering object that keeps exactly one replica active during rollouts.",
+)
+@click.option("--priority", type=int, default=0, show_default=True, help="Peering priority.")
+@click.option(
+    "--resync", "resync_seconds", type=float, default=300.0, show_default=True,
+    help="Seconds between full resyncs that catch unannounced drift.",
+)  # fmt: skip
+@click.option(
+    "--gateway-service-account",
+    default="kura-gateway-ingress-nginx",
+    show_default=True,
+    help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
+)
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def run_command(
+    namespace: str,
+    all_namespaces: bool,
+    env: str,
+    catalog_file: Path | None,
+    metrics_port: int,
+    health_port: int,
+    dry_run: bool,
+    standalone: bool,
+    peering_name: str,
+    priority: int,
+    resync_seconds: float,
+    gateway_service_account: str,
+    log_format: str,
+    verbose: bool,
+) -> None:
+    """Run the operator: reconcile KuraGateways until stopped (SIGINT or SIGTERM)."""
+    from pydantic import ValidationError
+
+    from kura_operator.settings import OperatorSettings
+
+    try:
+        settings = OperatorSettings(
+            namespace=namespace,
+            all_namespaces=all_namespaces,
+            env=env,
+            catalog_file=catalog_file,
+            metrics_port=metrics_port,
+            health_port=health_port,
+            dry_run=dry_run,
+            standalone=standalone,
+            peering_name=peering_name,
+            priority=priority,
+            resync_seconds=resync_seconds,
+            gateway_service_account=gateway_service_account,
+        )
+    except ValidationError as exc:
+        from kura_core.validation import validation_problems
+
+        raise InputError("; ".join(validation_problems(exc))) from None
+    # kopf is heavy; only this command pays for importing it.
+    import kopf
+
+    from kura_operator.runner import run_operator
+
+    kopf.configure(
+        verbose=verbose,
+        log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL,
+        log_refkey="object",
+    )
+    try:
+        asyncio.run(run_operator(settings))
+    except KuraError:
+        raise
+    except Exception as exc:
+        # kopf has logged the details; the process must still end non-zero, in one line.
+        raise OperatorCrashed(f"the operator stopped: {type(exc).__name__}: {exc}") from None
+
+
+@click.group("operator", cls=KuraGroup)
+def operator_group() -> None:
+    """The in-cluster operator that reconciles KuraGateways."""
+
+
+operator_group.add_command(run_command)
+
+
+def main() -> None:
+    """The ``kura-operator`` console script: ``kura operator run`` on its own."""
+    try:
+        run_command.main(prog_name="kura-operator", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except KuraError as exc:
+        click.echo(f"kura-operator: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

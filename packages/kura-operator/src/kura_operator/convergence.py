@@ -1,0 +1,42 @@
+"""Whether the live state already is the desired state, so unchanged objects cost no write."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Fields the operator's status writes stamp every time; a change in them alone is no change.
+VOLATILE_STATUS_FIELDS = frozenset({"lastReconciledAt"})
+
+
+def contains(live: Any, desired: Any) -> bool:
+    """Every field of ``desired`` is in ``live`` with the same value.
+
+    The API server adds defaults (a Service's clusterIP, a container's terminationMessagePath),
+    so live objects are compared as supersets; lists must match element by element.
+    """
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(
+            key in live and contains(live[key], value) for key, value in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(contains(have, want) for have, want in zip(live, desired, strict=True))
+        )
+    return bool(live == desired)
+
+
+def needs_apply(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
+    if live is None:
+        return True
+    wanted = {key: value for key, value in desired.items() if key != "status"}
+    return not contains(live, wanted)
+
+
+def status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    def stable(status: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in (status or {}).items() if k not in VOLATILE_STATUS_FIELDS}
+
+    return stable(old) != stable(new)

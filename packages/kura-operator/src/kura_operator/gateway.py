@@ -1,0 +1,303 @@
+"""KuraGateway reconcile: the upstream order, idempotent, with no writes when nothing changed.
+
+1. Validate and render everything first, so bad input applies nothing.
+2. Add the finalizer.
+3. Delete a renamed IngressClass (``status.ingressClassName`` differs from the spec).
+4. Apply the ConfigMap, the LB Service and the IngressClass.
+5. Persist ``status.ingressClassName`` right after the IngressClass.
+6. Apply the Deployment.
+7. Compute status from the observed Deployment and Service.
+
+Every child is read first and applied only when it differs; status is written only when more
+than its timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
+delete) and then the finalizer; namespaced children go with their owner references.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kura_core.errors import InputError
+from kura_core.plugins import PluginHost
+from kura_core.regions import RegionCatalog
+from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
+from kura_operator.convergence import needs_apply, status_changed
+from kura_operator.events import phase_event
+from kura_operator.kinds import DEPLOYMENT, INGRESS_CLASS, KURA_GATEWAY, SERVICE, kind_of
+from kura_operator.kube import ApiError, KubeApi
+from kura_operator.metrics import OperatorMetrics
+from kura_operator.settings import OperatorSettings
+
+GATEWAY_LABEL = "tuist.dev/kura-gateway"
+READY = "Ready"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class DesiredGateway:
+    """A valid gateway and its children, split where the upstream order puts the status write."""
+
+    gateway: KuraGateway
+    before_deployment: list[dict[str, Any]]
+    deployment: dict[str, Any] | None
+
+
+class GatewayReconciler:
+    def __init__(
+        self,
+        api: KubeApi,
+        host: PluginHost,
+        catalog: RegionCatalog,
+        settings: OperatorSettings,
+        metrics: OperatorMetrics,
+        *,
+        instance: str = "kura-operator",
+        clock: Callable[[], datetime] = _now,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.api = api
+        self.host = host
+        self.catalog = catalog
+        self.settings = settings
+        self.metrics = metrics
+        self.instance = instance
+        self.clock = clock
+        self.log = logger or logging.getLogger("kura_operator.gateway")
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # --- entry points ---------------------------------------------------------------------
+
+    async def reconcile(self, namespace: str, name: str) -> str | None:
+        """Converge one gateway; returns its phase, or ``None`` when it is gone or going."""
+        key = f"{namespace}/{name}"
+        started = time.perf_counter()
+        result = "error"
+        try:
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                phase = await self._reconcile(namespace, name, key)
+            result = "ok"
+            return phase
+        except ApiError as exc:
+            result = "retry" if exc.retryable else "error"
+            raise
+        finally:
+            self.metrics.reconciles.labels(kind="KuraGateway", result=result).inc()
+            self.metrics.reconcile_duration.labels(kind="KuraGateway").observe(
+                time.perf_counter() - started
+            )
+
+    async def owner_of(self, child: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The (namespace, name) of the gateway a child object belongs to, from its labels."""
+        metadata = child.get("metadata") or {}
+        name = (metadata.get("labels") or {}).get(GATEWAY_LABEL)
+        if not name:
+            return None
+        if metadata.get("namespace"):
+            return str(metadata["namespace"]), str(name)
+        # Cluster-scoped IngressClass: the gateway lives in a watched namespace.
+        if not self.settings.all_namespaces:
+            return self.settings.namespace, str(name)
+        found = await self.api.list(KURA_GATEWAY, None, field_selector=f"metadata.name={name}")
+        if len(found) != 1:
+            return None
+        return str(found[0]["metadata"]["namespace"]), str(name)
+
+    # --- the reconcile ----------------------------------------------------------------------
+
+    async def _reconcile(self, namespace: str, name: str, key: str) -> str | None:
+        raw = await self.api.get(KURA_GATEWAY, namespace, name)
+        if raw is None:
+            self.metrics.gateway_phase(key, None)
+            return None
+        if raw["metadata"].get("deletionTimestamp"):
+            await self._finalize(raw)
+            self.metrics.gateway_phase(key, None)
+            return None
+        try:
+            desired = self._desire(raw)
+            await self._check_class_owner(desired.gateway)
+        except InputError as exc:
+            await self._write_error(raw, str(exc))
+            self.metrics.gateway_phase(key, "Error")
+            return "Error"
+        raw = await self._ensure_finalizer(raw)
+        gateway = desired.gateway
+        await self._delete_renamed_class(raw, gateway)
+        live: dict[str, dict[str, Any] | None] = {}
+        for child in desired.before_deployment:
+            live[child["kind"]] = await self._converge(child)
+        await self._remember_class(raw, gateway.spec.ingress_class_name)
+        deployment = await self._converge(desired.deployment) if desired.deployment else None
+        provider = self._ingress_provider(gateway)
+        status = provider.gateway_status(
+            gateway, deployment=deployment, service=live.get(SERVICE.kind), now=self.clock()
+        )
+        phase = status.phase or "Pending"
+        await self._write_status(
+            raw, status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        self.metrics.gateway_phase(key, phase)
+        return phase
+
+    def _ingress_provider(self, gateway: KuraGateway) -> Any:
+        region = self.catalog.get(gateway.spec.region)
+        return self.host.ingress_provider(region.ingress_provider)
+
+    def _desire(self, raw: Mapping[str, Any]) -> DesiredGateway:
+        """Parse, resolve and render: everything that can reject the gateway, before any write."""
+        gateway = parse_gateway(raw)
+        region = self.catalog.get(gateway.spec.region)
+        ingress = self.host.ingress_provider(region.ingress_provider)
+        load_balancer = self.host.load_balancer_provider(region.load_balancer_provider)
+        children = ingress.render_gateway(
+            gateway,
+            region=region,
+            load_balancer=load_balancer,
+            service_account_name=self.settings.gateway_service_account,
+        )
+        for child in children:
+            kind_of(child)  # every child must be a kind this operator knows how to write
+        before = [c for c in children if c["kind"] != DEPLOYMENT.kind]
+        deployments = [c for c in children if c["kind"] == DEPLOYMENT.kind]
+        return DesiredGateway(gateway, before, deployments[0] if deployments else None)
+
+    async def _check_class_owner(self, gateway: KuraGateway) -> None:
+        name = gateway.spec.ingress_class_name
+        live = await self.api.get(INGRESS_CLASS, None, name)
+        if live is None:
+            return
+        owner = ((live.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
+        if owner != gateway.metadata.name:
+            holder = f"gateway {owner!r}" if owner else "something other than a KuraGateway"
+            raise InputError(f"IngressClass {name!r} already exists and belongs to {holder}")
+
+    async def _converge(self, desired: dict[str, Any]) -> dict[str, Any] | None:
+        kind = kind_of(desired)
+        metadata = desired["metadata"]
+        live = await self.api.get(kind, metadata.get("namespace"), metadata["name"])
+        if needs_apply(desired, live):
+            live = await self.api.apply(desired)
+        return live
+
+    async def _ensure_finalizer(self, raw: dict[str, Any]) -> dict[str, Any]:
+        metadata = raw["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if GATEWAY_FINALIZER in finalizers:
+            return raw
+        updated = await self.api.patch_metadata(
+            KURA_GATEWAY,
+            metadata["namespace"],
+            metadata["name"],
+            {"finalizers": [*finalizers, GATEWAY_FINALIZER]},
+            resource_version=str(metadata.get("resourceVersion", "")),
+        )
+        return updated if updated.get("apiVersion") else raw
+
+    async def _delete_renamed_class(self, raw: Mapping[str, Any], gateway: KuraGateway) -> None:
+        previous = (raw.get("status") or {}).get("ingressClassName")
+        if previous and previous != gateway.spec.ingress_class_name:
+            await self._delete_owned_class(previous, gateway.metadata.name)
+
+    async def _delete_owned_class(self, class_name: str, gateway_name: str) -> None:
+        # Read before delete: a missing class costs one GET, and a class that is not ours stays.
+        live = await self.api.get(INGRESS_CLASS, None, class_name)
+        if live is None:
+            return
+        owner = ((live.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
+        if owner == gateway_name:
+            await self.api.delete(INGRESS_CLASS, None, class_name)
+
+    async def _remember_class(self, raw: Mapping[str, Any], class_name: str) -> None:
+        if (raw.get("status") or {}).get("ingressClassName") == class_name:
+            return
+        metadata = raw["metadata"]
+        await self.api.patch_status(
+            KURA_GATEWAY, metadata["namespace"], metadata["name"], {"ingressClassName": class_name}
+        )
+
+    # --- status -----------------------------------------------------------------------------
+
+    async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any]) -> None:
+        old = raw.get("status") or {}
+        if not status_changed(old, {**old, **status}):
+            return
+        metadata = raw["metadata"]
+        await self.api.patch_status(KURA_GATEWAY, metadata["namespace"], metadata["name"], status)
+        await self._announce(raw, old.get("phase"), status.get("phase"), status.get("message"))
+
+    async def _write_error(self, raw: Mapping[str, Any], message: str) -> None:
+        old = raw.get("status") or {}
+        now = self.clock()
+        previous = next((c for c in old.get("conditions") or [] if c.get("type") == READY), None)
+        unchanged = previous is not None and previous.get("status") == "False"
+        status: dict[str, Any] = {
+            "phase": "Error",
+            "message": message,
+            "lastReconciledAt": _stamp(now),
+            "conditions": [
+                {
+                    "type": READY,
+                    "status": "False",
+                    "observedGeneration": raw["metadata"].get("generation"),
+                    "lastTransitionTime": (
+                        previous["lastTransitionTime"] if unchanged and previous else _stamp(now)
+                    ),
+                    "reason": "InvalidSpec",
+                    "message": message,
+                }
+            ],
+        }
+        if raw["metadata"].get("generation") is not None:
+            status["observedGeneration"] = raw["metadata"]["generation"]
+        await self._write_status(raw, status)
+
+    async def _announce(
+        self, raw: Mapping[str, Any], previous: str | None, phase: str | None, message: str | None
+    ) -> None:
+        if not phase or phase == previous:
+            return
+        event = phase_event(
+            raw,
+            phase=phase,
+            previous=previous,
+            message=message or "",
+            now=self.clock(),
+            instance=self.instance,
+        )
+        try:
+            await self.api.create(event)
+        except ApiError as exc:
+            # An event is a courtesy; losing one must not fail or repeat the reconcile.
+            self.log.warning("could not post event: %s", exc)
+
+    # --- deletion ---------------------------------------------------------------------------
+
+    async def _finalize(self, raw: Mapping[str, Any]) -> None:
+        metadata = raw["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if GATEWAY_FINALIZER not in finalizers:
+            return
+        spec = raw.get("spec") or {}
+        classes = {spec.get("ingressClassName"), (raw.get("status") or {}).get("ingressClassName")}
+        for class_name in sorted(c for c in classes if isinstance(c, str) and c):
+            await self._delete_owned_class(class_name, str(metadata["name"]))
+        await self.api.patch_metadata(
+            KURA_GATEWAY,
+            metadata["namespace"],
+            metadata["name"],
+            {"finalizers": [f for f in finalizers if f != GATEWAY_FINALIZER]},
+            resource_version=str(metadata.get("resourceVersion", "")),
+        )

@@ -1,0 +1,82 @@
+"""The API resources the operator reads and writes, and their REST paths."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kura_core.resources import GROUP, VERSION
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None, name: str | None = None, subresource: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced:
+            if not namespace:
+                raise ValueError(f"{self.kind} is namespaced: a namespace is required")
+            base += f"/namespaces/{namespace}"
+        path = f"{base}/{self.plural}"
+        if name:
+            path += f"/{name}"
+            if subresource:
+                path += f"/{subresource}"
+        return path
+
+
+KURA_GATEWAY = Kind(GROUP, VERSION, "kuragateways", "KuraGateway")
+KURA_INSTANCE = Kind(GROUP, VERSION, "kurainstances", "KuraInstance")
+CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap")
+SERVICE = Kind("", "v1", "services", "Service")
+SECRET = Kind("", "v1", "secrets", "Secret")
+EVENT = Kind("", "v1", "events", "Event")
+DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
+STATEFUL_SET = Kind("apps", "v1", "statefulsets", "StatefulSet")
+INGRESS = Kind("networking.k8s.io", "v1", "ingresses", "Ingress")
+INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False)
+NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
+POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
+
+KNOWN: tuple[Kind, ...] = (
+    KURA_GATEWAY,
+    KURA_INSTANCE,
+    CONFIG_MAP,
+    SERVICE,
+    SECRET,
+    EVENT,
+    DEPLOYMENT,
+    STATEFUL_SET,
+    INGRESS,
+    INGRESS_CLASS,
+    NETWORK_POLICY,
+    POD_DISRUPTION_BUDGET,
+    CERTIFICATE,
+)
+_BY_TYPE = {(k.api_version, k.kind): k for k in KNOWN}
+
+
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    """The :class:`Kind` of a rendered object, from its apiVersion and kind."""
+    try:
+        return _BY_TYPE[(str(obj["apiVersion"]), str(obj["kind"]))]
+    except KeyError:
+        raise ValueError(
+            f"the operator does not manage {obj.get('apiVersion')}/{obj.get('kind')} objects"
+        ) from None
+
+
+def object_key(kind: Kind, namespace: str | None, name: str) -> str:
+    """``Kind ns/name`` (or ``Kind name`` when cluster-scoped), for logs and messages."""
+    return f"{kind.kind} {namespace}/{name}" if kind.namespaced else f"{kind.kind} {name}"

@@ -1,0 +1,56 @@
+"""Prometheus metrics of the operator, served on ``--metrics-port``."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PHASES = ("Pending", "Ready", "Error")
+
+
+class OperatorMetrics:
+    """One registry per operator, so tests can run several without sharing counters."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.reconciles = Counter(
+            "kura_operator_reconciles",
+            "Reconciles by kind and result (ok, error, retry).",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.reconcile_duration = Histogram(
+            "kura_operator_reconcile_duration_seconds",
+            "Time spent in one reconcile.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.gateways = Gauge(
+            "kura_operator_gateways",
+            "KuraGateways by phase.",
+            ["phase"],
+            registry=self.registry,
+        )
+        self.api_requests = Counter(
+            "kura_operator_api_requests",
+            "Kubernetes API requests by verb and HTTP status code (0: no answer).",
+            ["verb", "code"],
+            registry=self.registry,
+        )
+        self._phases: dict[str, str] = {}
+        for phase in PHASES:
+            self.gateways.labels(phase=phase).set(0)
+
+    def api_request(self, verb: str, code: int) -> None:
+        self.api_requests.labels(verb=verb, code=str(code)).inc()
+
+    def gateway_phase(self, key: str, phase: str | None) -> None:
+        """Record a gateway's phase; ``None`` forgets a deleted gateway."""
+        if phase is None:
+            self._phases.pop(key, None)
+        else:
+            self._phases[key] = phase
+        counts = Tally(self._phases.values())
+        for name in {*PHASES, *counts}:
+            self.gateways.labels(phase=name).set(counts.get(name, 0))

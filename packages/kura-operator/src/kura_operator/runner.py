@@ -1,0 +1,110 @@
+"""One operator process: plugins, API client, kopf, the resync loop and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Mapping
+
+import kopf
+
+from kura_core.errors import InputError
+from kura_core.plugins import PluginHost
+from kura_core.regions import RegionCatalog, load_catalog_file
+from kura_operator.gateway import GatewayReconciler
+from kura_operator.handlers import build_registry, kopf_settings
+from kura_operator.kinds import KURA_GATEWAY
+from kura_operator.kube import ApiError, KubeApi, connect
+from kura_operator.metrics import OperatorMetrics
+from kura_operator.scheduler import Scheduler
+from kura_operator.servers import health_app, metrics_app, serve
+from kura_operator.settings import OperatorSettings
+
+log = logging.getLogger("kura_operator")
+
+
+def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
+    if settings.catalog_file is not None:
+        catalogs = load_catalog_file(settings.catalog_file)
+        if settings.env not in catalogs:
+            raise InputError(f"{settings.catalog_file} has no env {settings.env!r}")
+        return catalogs[settings.env]
+    return host.catalog(settings.env)
+
+
+async def resync(api: KubeApi, scheduler: Scheduler, settings: OperatorSettings) -> None:
+    """Request a reconcile of every gateway each interval: drift nobody announced is found."""
+    while True:
+        await asyncio.sleep(settings.resync_seconds)
+        namespaces = [None] if settings.all_namespaces else settings.namespaces
+        for namespace in namespaces:
+            try:
+                gateways = await api.list(KURA_GATEWAY, namespace)
+            except ApiError as exc:
+                log.warning("resync could not list gateways: %s", exc)
+                continue
+            for gateway in gateways:
+                metadata = gateway["metadata"]
+                scheduler.request(metadata["namespace"], metadata["name"], after=0)
+
+
+async def run_operator(
+    settings: OperatorSettings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+) -> None:
+    host = PluginHost(environ=os.environ if environ is None else environ)
+    for problem in host.problems:
+        log.warning("plugin problem: %s", problem)
+    catalog = load_catalog(settings, host)
+    metrics = OperatorMetrics()
+    client = await connect()
+    api = KubeApi(
+        client,
+        field_manager=settings.field_manager,
+        recorder=metrics,
+        dry_run=settings.dry_run,
+        timeout=settings.request_timeout,
+    )
+    reconciler = GatewayReconciler(
+        api, host, catalog, settings, metrics, instance=socket.gethostname()
+    )
+    scheduler = Scheduler(reconciler.reconcile)
+    ready = ready_flag if ready_flag is not None else asyncio.Event()
+    runners = []
+    if settings.metrics_port:
+        runners.append(await serve(metrics_app(metrics.registry), "0.0.0.0", settings.metrics_port))
+    if settings.health_port:
+        runners.append(await serve(health_app(ready), "0.0.0.0", settings.health_port))
+    resync_task = asyncio.create_task(resync(api, scheduler, settings))
+    log.info(
+        "kura operator starting",
+        extra={
+            "namespaces": settings.namespaces or "all",
+            "env": settings.env,
+            "dry_run": settings.dry_run,
+        },
+    )
+    try:
+        await kopf.operator(
+            registry=build_registry(reconciler, scheduler, log),
+            settings=kopf_settings(),
+            namespaces=settings.namespaces,
+            clusterwide=settings.all_namespaces,
+            standalone=settings.standalone,
+            priority=settings.priority,
+            peering_name=None if settings.standalone else settings.peering_name,
+            ready_flag=ready,
+            stop_flag=stop_flag,
+        )
+    finally:
+        resync_task.cancel()
+        await asyncio.gather(resync_task, return_exceptions=True)
+        await scheduler.close()
+        for runner in runners:
+            await runner.cleanup()
+        await api.close()

@@ -1,0 +1,36 @@
+"""How one operator process runs: scope, ports, peering, resync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kura_core.dns import DNS_LABEL_PATTERN
+from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+
+FIELD_MANAGER = "kura-operator"
+
+
+class OperatorSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespace: str = Field(default="kura", pattern=DNS_LABEL_PATTERN)
+    all_namespaces: bool = False
+    env: str = "production"
+    catalog_file: Path | None = None
+    metrics_port: int = Field(default=8080, ge=0, le=65535)
+    health_port: int = Field(default=8081, ge=0, le=65535)
+    dry_run: bool = False
+    standalone: bool = False
+    peering_name: str = "kura-operator"
+    priority: int = 0
+    resync_seconds: float = Field(default=300.0, gt=0)
+    request_timeout: float = Field(default=30.0, gt=0)
+    gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
+    field_manager: str = FIELD_MANAGER
+
+    @property
+    def namespaces(self) -> list[str]:
+        """What kopf watches: one namespace, or none (cluster-wide) with --all-namespaces."""
+        return [] if self.all_namespaces else [self.namespace]

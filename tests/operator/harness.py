@@ -1,0 +1,236 @@
+"""The operator as users run it: the ``kura-operator`` process against the Kubernetes double.
+
+The double cannot run controllers, so tests play them: :meth:`Cluster.make_ready` sets a
+gateway Deployment's ready replicas and its Service's load-balancer address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kura_core.accounts import Account, Plan
+from kura_core.assignment import assign_gateway
+from kura_core.manifests import render_gateway
+from kura_core.plugins import PluginHost
+from kura_core.regions import managed_catalogs
+from tests.support.kube_double import KubeDouble
+
+NAMESPACE = "kura"
+GATEWAYS = "kuragateways"
+OPERATOR = Path(sys.executable).parent / "kura-operator"
+HOST = PluginHost(environ={})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> dict[str, Any]:
+    """A KuraGateway as the control plane applies it, with ``spec`` overrides."""
+    region_obj = managed_catalogs()["production"].get(region)
+    account = Account(id=account_id, handle=f"acct{account_id}", plan=Plan.ENTERPRISE)
+    assignment = assign_gateway(account, region_obj)
+    gateway = render_gateway(
+        region_obj,
+        assignment=assignment,
+        load_balancer_provider=HOST.load_balancer_provider(region_obj.load_balancer_provider),
+    ).model_dump(mode="json", by_alias=True, exclude_none=True)
+    gateway["spec"].update(spec)
+    return gateway
+
+
+@dataclass
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    health_port: int
+    metrics_port: int
+    log_path: Path
+
+    def get(self, port: int, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                return int(answer.status), answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def metrics(self) -> str:
+        return self.get(self.metrics_port, "/metrics")[1]
+
+    def logs(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return int(self.process.returncode)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(5)
+
+
+@dataclass
+class Cluster:
+    kube: KubeDouble
+    workdir: Path
+    operators: list[OperatorProcess] = field(default_factory=list)
+
+    def start_operator(self, *args: str, ready_timeout: float = 30.0) -> OperatorProcess:
+        kubeconfig = self.kube.write_kubeconfig(self.workdir / "kubeconfig", namespace=NAMESPACE)
+        health, metrics = free_port(), free_port()
+        log_path = self.workdir / f"operator-{len(self.operators)}.log"
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("KUBERNETES_SERVICE")
+        }
+        env["KUBECONFIG"] = str(kubeconfig)
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [
+                    str(OPERATOR),
+                    "--standalone",
+                    "--namespace",
+                    NAMESPACE,
+                    "--health-port",
+                    str(health),
+                    "--metrics-port",
+                    str(metrics),
+                    *args,
+                ],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        operator = OperatorProcess(process, health, metrics, log_path)
+        self.operators.append(operator)
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"operator exited early:\n{log_path.read_text()}")
+            try:
+                if operator.get(health, "/readyz")[0] == 200:
+                    return operator
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"operator never became ready:\n{log_path.read_text()}")
+
+    # --- the API, as a client sees it ---------------------------------------------------------
+
+    def request(self, method: str, path: str, body: object = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.kube.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Content-Type": "application/merge-patch+json"
+                if method == "PATCH"
+                else "application/json"
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return dict(json.loads(answer.read() or b"{}"))
+
+    def create_gateway(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{GATEWAYS}", manifest
+        )
+
+    def patch_gateway(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "PATCH",
+            f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{GATEWAYS}/{name}",
+            patch,
+        )
+
+    def delete_gateway(self, name: str) -> None:
+        self.request(
+            "DELETE", f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{GATEWAYS}/{name}"
+        )
+
+    def gateway(self, name: str) -> dict[str, Any] | None:
+        return self.kube.get(GATEWAYS, NAMESPACE, name)
+
+    def phase(self, name: str) -> str | None:
+        gateway = self.gateway(name)
+        return None if gateway is None else (gateway.get("status") or {}).get("phase")
+
+    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+        # wait_until wakes on writes; short slices also catch conditions about reads.
+        deadline = time.monotonic() + timeout
+        while not self.kube.wait_until(predicate, 0.05):
+            if time.monotonic() > deadline:
+                break
+        else:
+            return
+        if not predicate():
+            logs = "\n".join(o.log_path.read_text()[-4000:] for o in self.operators)
+            raise AssertionError(f"timed out waiting for {what}\n--- operator logs ---\n{logs}")
+
+    def wait_phase(self, name: str, phase: str, timeout: float = 20.0) -> dict[str, Any]:
+        self.wait(lambda: self.phase(name) == phase, f"{name} to be {phase}", timeout)
+        gateway = self.gateway(name)
+        assert gateway is not None
+        return gateway
+
+    def make_ready(self, name: str, *, address: str = "203.0.113.7") -> None:
+        """Play the Deployment and Service controllers for one gateway."""
+        workload = f"{name}-controller"
+        self.wait(
+            lambda: self.kube.get("deployments", NAMESPACE, workload) is not None,
+            f"deployment {workload}",
+        )
+        deployment = self.kube.get("deployments", NAMESPACE, workload)
+        assert deployment is not None
+        replicas = deployment["spec"]["replicas"]
+        self.kube.patch_status(
+            "deployments", NAMESPACE, workload, {"replicas": replicas, "readyReplicas": replicas}
+        )
+        self.kube.patch_status(
+            "services", NAMESPACE, workload, {"loadBalancer": {"ingress": [{"ip": address}]}}
+        )
+
+    def children(self, name: str) -> dict[str, dict[str, Any] | None]:
+        workload = f"{name}-controller"
+        gateway = self.gateway(name) or {}
+        class_name = (gateway.get("spec") or {}).get("ingressClassName", "")
+        return {
+            "ConfigMap": self.kube.get("configmaps", NAMESPACE, workload),
+            "Service": self.kube.get("services", NAMESPACE, workload),
+            "Deployment": self.kube.get("deployments", NAMESPACE, workload),
+            "IngressClass": self.kube.get("ingressclasses", None, class_name),
+        }
+
+
+@contextmanager
+def cluster(workdir: Path) -> Iterator[Cluster]:
+    with KubeDouble.in_thread() as kube:
+        kube.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        running = Cluster(kube, workdir)
+        try:
+            yield running
+        finally:
+            for operator in running.operators:
+                operator.stop()

@@ -1,0 +1,77 @@
+"""KuraGateway end to end: the real operator process against the Kubernetes double."""
+
+from __future__ import annotations
+
+from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest
+
+GATEWAY_FINALIZER = "kuragateways.kura.tuist.dev/finalizer"
+
+
+def test_create_then_every_child_then_ready(cluster: Cluster) -> None:
+    operator = cluster.start_operator()
+    manifest = gateway_manifest(42, replicas=3)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+
+    pending = cluster.wait_phase(name, "Pending")
+    assert GATEWAY_FINALIZER in pending["metadata"]["finalizers"]
+    children = cluster.children(name)
+    assert all(children.values()), children
+    assert children["Deployment"] is not None
+    assert children["Deployment"]["spec"]["replicas"] == 3
+    assert pending["status"]["ingressClassName"] == manifest["spec"]["ingressClassName"]
+    assert pending["status"]["message"] == "0/3 gateway replicas ready, loadBalancer=false"
+
+    cluster.make_ready(name)
+    ready = cluster.wait_phase(name, "Ready")
+    status = ready["status"]
+    assert status["readyReplicas"] == 3
+    assert status["loadBalancer"] == "203.0.113.7"
+    assert status["serviceName"] == f"{name}-controller"
+    assert status["observedGeneration"] == ready["metadata"]["generation"]
+    (condition,) = [c for c in status["conditions"] if c["type"] == "Ready"]
+    assert (condition["status"], condition["observedGeneration"]) == (
+        "True",
+        ready["metadata"]["generation"],
+    )
+
+    cluster.wait(
+        lambda: (
+            {e["reason"] for e in cluster.kube.objects("events", NAMESPACE)} >= {"Pending", "Ready"}
+        ),
+        "phase events",
+    )
+    assert 'kura_operator_gateways{phase="Ready"} 1.0' in operator.metrics()
+
+
+def test_resync_of_an_unchanged_ready_gateway_writes_nothing(cluster: Cluster) -> None:
+    cluster.start_operator("--resync", "0.5")
+    manifest = gateway_manifest(7)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+    cluster.wait(lambda: len(cluster.kube.objects("events", NAMESPACE)) >= 2, "phase events")
+
+    cluster.kube.clear_requests()
+    # Several resyncs: each lists the gateways and reads every child.
+    cluster.wait(
+        lambda: len(cluster.kube.requests_matching(verb="list", resource="kuragateways")) >= 3,
+        "three resyncs",
+    )
+    assert cluster.kube.writes() == []
+    assert cluster.kube.requests_matching(verb="get", resource="deployments")
+
+
+def test_deletion_leaves_nothing_behind(cluster: Cluster) -> None:
+    cluster.start_operator()
+    manifest = gateway_manifest(9)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+
+    cluster.delete_gateway(name)
+    cluster.wait(lambda: cluster.gateway(name) is None, "the gateway to go")
+    for resource in ("configmaps", "services", "deployments", "ingressclasses", "kuragateways"):
+        assert cluster.kube.objects(resource) == [], resource
