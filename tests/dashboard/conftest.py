@@ -1,1 +1,138 @@
-"""Fixtures for the kura-dashboard tests."""
+"""Fixtures for the kura-dashboard tests: a fixed clock, a fake metric source, and apps on the
+simulated fleet (fixed seed, fixed clock) or on the fake source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kura_core.regions import Region, managed_catalogs
+from kura_core.scenario import RegionSpec, Scenario
+from kura_core.simulator import DEFAULT_SIMULATION, Simulator
+from kura_dashboard.app import KuraDashboard
+from kura_dashboard.data.collector import Collector
+from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
+from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
+from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.topology import Topology, cluster_topology, simulated_topology
+
+NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+
+
+@dataclass
+class Clock:
+    now: float = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def production() -> list[Region]:
+    return list(managed_catalogs()["production"])
+
+
+@dataclass
+class FakeMetrics:
+    """A metric source whose answers the test sets; it counts its calls."""
+
+    gateways: dict[str, GatewayMetrics] = field(default_factory=dict)
+    error: SourceError | None = None
+    calls: int = 0
+    name: str = "prometheus"
+    target: str = "http://prometheus.test:9090"
+
+    def fetch(self, now: float) -> list[MetricsReadout]:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return [MetricsReadout(now, dict(self.gateways))]
+
+
+def controller_class(region: Region, ingress_class: str) -> str:
+    return f"k8s.io/{ingress_class}-ingress-nginx"
+
+
+def two_shard_topology() -> Topology:
+    """eu-central and us-east, two shards each, from the capacity model's defaults."""
+    regions = [r for r in production() if r.id in ("eu-central", "us-east")]
+    scenario = Scenario(regions={r.id: RegionSpec(shards=2) for r in regions})
+    return cluster_topology(regions, scenario, controller_class)
+
+
+def load(gbps_in: float, gbps_out: float, **extra: float) -> GatewayMetrics:
+    """Metrics with throughput in Gbps, the rest as given."""
+    return GatewayMetrics(bytes_in=gbps_in * 1e9 / 8, bytes_out=gbps_out * 1e9 / 8, **extra)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+AppFactory = Callable[..., KuraDashboard]
+
+
+@pytest.fixture
+def simulated_app(tmp_path: Path, clock: Clock) -> AppFactory:
+    """The dashboard on the default simulated fleet: seed 7, ten minutes of history, fixed clock."""
+
+    def build(interval: float = 60.0, seed: int | None = None) -> KuraDashboard:
+        regions = production()
+        scenario = DEFAULT_SIMULATION
+        if seed is not None:
+            scenario = scenario.model_copy(update={"seed": seed})
+        simulator = Simulator(scenario, regions)
+        source = SimulationSource(simulator, start=clock.now - 600)
+        collector = Collector(source, SimulatedInventory(simulator, regions), clock)
+        state = DashboardState(simulated_topology(simulator, regions), interval=interval)
+        return KuraDashboard(
+            collector,
+            state,
+            env="production",
+            simulated=True,
+            metric_window="one 5s tick",
+            clock=clock,
+            interval=interval,
+            export_dir=tmp_path / "exports",
+            preferences_path=tmp_path / "state" / "dashboard.json",
+        )
+
+    return build
+
+
+@pytest.fixture
+def fake_metrics() -> FakeMetrics:
+    topology = two_shard_topology()
+    return FakeMetrics(
+        {
+            ref.label: load(0.5 * (number + 1), 1.0, requests=100.0, error_ratio=0.001)
+            for number, ref in enumerate(topology.gateways)
+        }
+    )
+
+
+@pytest.fixture
+def fake_app(tmp_path: Path, clock: Clock, fake_metrics: FakeMetrics) -> AppFactory:
+    """The dashboard on :class:`FakeMetrics` over :func:`two_shard_topology`, not simulated."""
+
+    def build(interval: float = 5.0) -> KuraDashboard:
+        state = DashboardState(two_shard_topology(), interval=interval)
+        return KuraDashboard(
+            Collector(fake_metrics, None, clock),
+            state,
+            env="production",
+            simulated=False,
+            metric_window="5m rate",
+            clock=clock,
+            interval=interval,
+            export_dir=tmp_path / "exports",
+            preferences_path=tmp_path / "state" / "dashboard.json",
+        )
+
+    return build

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
 from kura_core.manifests import render_gateway
@@ -70,6 +72,15 @@ class OperatorProcess:
     def metrics(self) -> str:
         return self.get(self.metrics_port, "/metrics")[1]
 
+    def metric(self, name: str, *, scrape: str | None = None, **labels: str) -> float:
+        """One sample of ``/metrics``, or of an earlier ``scrape`` of it; 0 if absent."""
+        for family in text_string_to_metric_families(scrape or self.metrics()):
+            for sample in family.samples:
+                wanted = all(sample.labels.get(k) == v for k, v in labels.items())
+                if sample.name == name and wanted:
+                    return float(sample.value)
+        return 0.0
+
     def logs(self) -> list[dict[str, Any]]:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
@@ -95,7 +106,9 @@ class Cluster:
     workdir: Path
     operators: list[OperatorProcess] = field(default_factory=list)
 
-    def start_operator(self, *args: str, ready_timeout: float = 30.0) -> OperatorProcess:
+    def start_operator(
+        self, *args: str, ready_timeout: float = 30.0, standalone: bool = True
+    ) -> OperatorProcess:
         kubeconfig = self.kube.write_kubeconfig(self.workdir / "kubeconfig", namespace=NAMESPACE)
         health, metrics = free_port(), free_port()
         log_path = self.workdir / f"operator-{len(self.operators)}.log"
@@ -109,7 +122,7 @@ class Cluster:
             process = subprocess.Popen(
                 [
                     str(OPERATOR),
-                    "--standalone",
+                    *(["--standalone"] if standalone else []),
                     "--namespace",
                     NAMESPACE,
                     "--health-port",
@@ -222,6 +235,15 @@ class Cluster:
             "Deployment": self.kube.get("deployments", NAMESPACE, workload),
             "IngressClass": self.kube.get("ingressclasses", None, class_name),
         }
+
+    def events(self, name: str, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
+        """The core Events about the object ``name``, oldest first."""
+        found = [
+            event
+            for event in self.kube.objects("events", namespace)
+            if event["involvedObject"]["name"] == name
+        ]
+        return sorted(found, key=lambda event: int(event["metadata"]["resourceVersion"]))
 
 
 @contextmanager

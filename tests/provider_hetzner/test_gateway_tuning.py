@@ -6,8 +6,6 @@ under ingress-nginx: the model must accept exactly what nginx accepts.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +26,7 @@ from kura_provider_hetzner.gateway_tuning import (
     measurement_for,
     nginx_size,
 )
+from tests.support.binaries import require_binary
 
 US_EAST = managed_catalogs()["production"].get("us-east")
 KIB = 1024
@@ -85,15 +84,8 @@ def test_sizes_must_be_whole_kibibytes_and_the_request_within_the_limit() -> Non
         GatewayTuning(memory_request=size("1GiB"))
 
 
-NGINX = shutil.which("nginx")
-
-
 def _nginx_or_skip() -> str:
-    if NGINX is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is required in CI (apt-get install nginx)")
-        pytest.skip("nginx is not installed; CI installs it")
-    return NGINX
+    return require_binary("nginx")
 
 
 def _nginx_conf(scratch: Path, data: Mapping[str, str], *, busy_key: bool) -> Path:

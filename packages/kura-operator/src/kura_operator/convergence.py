@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 # Fields the operator's status writes stamp every time; a change in them alone is no change.
 VOLATILE_STATUS_FIELDS = frozenset({"lastReconciledAt"})
+APPLIED_HASH_ANNOTATION = "kura.tuist.dev/applied-sha256"
+
+
+def with_applied_hash(desired: Mapping[str, Any]) -> dict[str, Any]:
+    """``desired`` carrying the SHA-256 of its own content in an annotation.
+
+    Live objects are compared as supersets (:func:`contains`), so a field the desired state no
+    longer has (an LB annotation taken out of the spec, a node selector dropped) would never
+    look different, and server-side apply only removes such a field when an apply is sent. The
+    hash changes with every change of the desired object, removals included.
+    """
+    encoded = json.dumps(desired, sort_keys=True, separators=(",", ":")).encode()
+    metadata = dict(desired.get("metadata") or {})
+    metadata["annotations"] = {
+        **(metadata.get("annotations") or {}),
+        APPLIED_HASH_ANNOTATION: hashlib.sha256(encoded).hexdigest(),
+    }
+    return {**desired, "metadata": metadata}
 
 
 def contains(live: Any, desired: Any) -> bool:

@@ -8,9 +8,11 @@
 6. Apply the Deployment.
 7. Compute status from the observed Deployment and Service.
 
-Every child is read first and applied only when it differs; status is written only when more
-than its timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
-delete) and then the finalizer; namespaced children go with their owner references.
+Every child is read first and applied only when it differs (its applied-hash annotation also
+catches a field taken out of the desired state); status is written only when more than its
+timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
+delete) and then the finalizer; namespaced children go with their owner references. Every
+write is logged with the gateway as ``object``.
 """
 
 from __future__ import annotations
@@ -27,15 +29,26 @@ from kura_core.errors import InputError
 from kura_core.plugins import PluginHost
 from kura_core.regions import RegionCatalog
 from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
-from kura_operator.convergence import needs_apply, status_changed
+from kura_operator.convergence import needs_apply, status_changed, with_applied_hash
 from kura_operator.events import phase_event
-from kura_operator.kinds import DEPLOYMENT, INGRESS_CLASS, KURA_GATEWAY, SERVICE, kind_of
+from kura_operator.kinds import (
+    DEPLOYMENT,
+    INGRESS_CLASS,
+    KURA_GATEWAY,
+    SERVICE,
+    kind_of,
+    object_key,
+)
 from kura_operator.kube import ApiError, KubeApi
 from kura_operator.metrics import OperatorMetrics
+from kura_operator.scheduler import object_ref
 from kura_operator.settings import OperatorSettings
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
 READY = "Ready"
+ERROR = "Error"
+
+Log = logging.LoggerAdapter[logging.Logger]
 
 
 def _now() -> datetime:
@@ -88,7 +101,7 @@ class GatewayReconciler:
         try:
             async with self._locks.setdefault(key, asyncio.Lock()):
                 phase = await self._reconcile(namespace, name, key)
-            result = "ok"
+            result = "invalid" if phase == ERROR else "ok"
             return phase
         except ApiError as exc:
             result = "retry" if exc.retryable else "error"
@@ -118,36 +131,39 @@ class GatewayReconciler:
     # --- the reconcile ----------------------------------------------------------------------
 
     async def _reconcile(self, namespace: str, name: str, key: str) -> str | None:
+        log: Log = logging.LoggerAdapter(
+            self.log, {"k8s_ref": object_ref(KURA_GATEWAY, namespace, name)}
+        )
         raw = await self.api.get(KURA_GATEWAY, namespace, name)
         if raw is None:
             self.metrics.gateway_phase(key, None)
             return None
         if raw["metadata"].get("deletionTimestamp"):
-            await self._finalize(raw)
+            await self._finalize(raw, log)
             self.metrics.gateway_phase(key, None)
             return None
         try:
             desired = self._desire(raw)
             await self._check_class_owner(desired.gateway)
         except InputError as exc:
-            await self._write_error(raw, str(exc))
-            self.metrics.gateway_phase(key, "Error")
-            return "Error"
-        raw = await self._ensure_finalizer(raw)
+            await self._write_error(raw, str(exc), log)
+            self.metrics.gateway_phase(key, ERROR)
+            return ERROR
+        raw = await self._ensure_finalizer(raw, log)
         gateway = desired.gateway
-        await self._delete_renamed_class(raw, gateway)
+        await self._delete_renamed_class(raw, gateway, log)
         live: dict[str, dict[str, Any] | None] = {}
         for child in desired.before_deployment:
-            live[child["kind"]] = await self._converge(child)
+            live[child["kind"]] = await self._converge(child, log)
         await self._remember_class(raw, gateway.spec.ingress_class_name)
-        deployment = await self._converge(desired.deployment) if desired.deployment else None
+        deployment = await self._converge(desired.deployment, log) if desired.deployment else None
         provider = self._ingress_provider(gateway)
         status = provider.gateway_status(
             gateway, deployment=deployment, service=live.get(SERVICE.kind), now=self.clock()
         )
         phase = status.phase or "Pending"
         await self._write_status(
-            raw, status.model_dump(mode="json", by_alias=True, exclude_none=True)
+            raw, status.model_dump(mode="json", by_alias=True, exclude_none=True), log
         )
         self.metrics.gateway_phase(key, phase)
         return phase
@@ -169,7 +185,13 @@ class GatewayReconciler:
             service_account_name=self.settings.gateway_service_account,
         )
         for child in children:
-            kind_of(child)  # every child must be a kind this operator knows how to write
+            # Every child must be a kind this operator knows how to write: a plugin's mistake
+            # shows on the gateway, like bad input, and nothing is applied.
+            try:
+                kind_of(child)
+            except ValueError as exc:
+                raise InputError(f"ingress provider {ingress.name!r}: {exc}") from None
+        children = [with_applied_hash(child) for child in children]
         before = [c for c in children if c["kind"] != DEPLOYMENT.kind]
         deployments = [c for c in children if c["kind"] == DEPLOYMENT.kind]
         return DesiredGateway(gateway, before, deployments[0] if deployments else None)
@@ -184,19 +206,23 @@ class GatewayReconciler:
             holder = f"gateway {owner!r}" if owner else "something other than a KuraGateway"
             raise InputError(f"IngressClass {name!r} already exists and belongs to {holder}")
 
-    async def _converge(self, desired: dict[str, Any]) -> dict[str, Any] | None:
+    async def _converge(self, desired: dict[str, Any], log: Log) -> dict[str, Any] | None:
         kind = kind_of(desired)
         metadata = desired["metadata"]
-        live = await self.api.get(kind, metadata.get("namespace"), metadata["name"])
+        namespace, name = metadata.get("namespace"), metadata["name"]
+        live = await self.api.get(kind, namespace, name)
         if needs_apply(desired, live):
+            key = object_key(kind, namespace, name)
+            log.info("applying %s (%s)", key, "missing" if live is None else "differs")
             live = await self.api.apply(desired)
         return live
 
-    async def _ensure_finalizer(self, raw: dict[str, Any]) -> dict[str, Any]:
+    async def _ensure_finalizer(self, raw: dict[str, Any], log: Log) -> dict[str, Any]:
         metadata = raw["metadata"]
         finalizers = list(metadata.get("finalizers") or [])
         if GATEWAY_FINALIZER in finalizers:
             return raw
+        log.info("adding the finalizer %s", GATEWAY_FINALIZER)
         updated = await self.api.patch_metadata(
             KURA_GATEWAY,
             metadata["namespace"],
@@ -206,18 +232,21 @@ class GatewayReconciler:
         )
         return updated if updated.get("apiVersion") else raw
 
-    async def _delete_renamed_class(self, raw: Mapping[str, Any], gateway: KuraGateway) -> None:
+    async def _delete_renamed_class(
+        self, raw: Mapping[str, Any], gateway: KuraGateway, log: Log
+    ) -> None:
         previous = (raw.get("status") or {}).get("ingressClassName")
         if previous and previous != gateway.spec.ingress_class_name:
-            await self._delete_owned_class(previous, gateway.metadata.name)
+            await self._delete_owned_class(previous, gateway.metadata.name, log)
 
-    async def _delete_owned_class(self, class_name: str, gateway_name: str) -> None:
+    async def _delete_owned_class(self, class_name: str, gateway_name: str, log: Log) -> None:
         # Read before delete: a missing class costs one GET, and a class that is not ours stays.
         live = await self.api.get(INGRESS_CLASS, None, class_name)
         if live is None:
             return
         owner = ((live.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
         if owner == gateway_name:
+            log.info("deleting %s", object_key(INGRESS_CLASS, None, class_name))
             await self.api.delete(INGRESS_CLASS, None, class_name)
 
     async def _remember_class(self, raw: Mapping[str, Any], class_name: str) -> None:
@@ -230,21 +259,25 @@ class GatewayReconciler:
 
     # --- status -----------------------------------------------------------------------------
 
-    async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any]) -> None:
+    async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any], log: Log) -> None:
         old = raw.get("status") or {}
         if not status_changed(old, {**old, **status}):
             return
         metadata = raw["metadata"]
         await self.api.patch_status(KURA_GATEWAY, metadata["namespace"], metadata["name"], status)
-        await self._announce(raw, old.get("phase"), status.get("phase"), status.get("message"))
+        if status.get("phase"):
+            # Before the event: whoever has seen the event finds the gauge up to date.
+            key = f"{metadata['namespace']}/{metadata['name']}"
+            self.metrics.gateway_phase(key, status["phase"])
+        await self._announce(raw, old.get("phase"), status.get("phase"), status.get("message"), log)
 
-    async def _write_error(self, raw: Mapping[str, Any], message: str) -> None:
+    async def _write_error(self, raw: Mapping[str, Any], message: str, log: Log) -> None:
         old = raw.get("status") or {}
         now = self.clock()
         previous = next((c for c in old.get("conditions") or [] if c.get("type") == READY), None)
         unchanged = previous is not None and previous.get("status") == "False"
         status: dict[str, Any] = {
-            "phase": "Error",
+            "phase": ERROR,
             "message": message,
             "lastReconciledAt": _stamp(now),
             "conditions": [
@@ -262,13 +295,25 @@ class GatewayReconciler:
         }
         if raw["metadata"].get("generation") is not None:
             status["observedGeneration"] = raw["metadata"]["generation"]
-        await self._write_status(raw, status)
+        await self._write_status(raw, status, log)
 
     async def _announce(
-        self, raw: Mapping[str, Any], previous: str | None, phase: str | None, message: str | None
+        self,
+        raw: Mapping[str, Any],
+        previous: str | None,
+        phase: str | None,
+        message: str | None,
+        log: Log,
     ) -> None:
         if not phase or phase == previous:
             return
+        log.log(
+            logging.WARNING if phase == ERROR else logging.INFO,
+            "phase %s%s: %s",
+            phase,
+            f" (was {previous})" if previous else "",
+            message or "",
+        )
         event = phase_event(
             raw,
             phase=phase,
@@ -281,11 +326,11 @@ class GatewayReconciler:
             await self.api.create(event)
         except ApiError as exc:
             # An event is a courtesy; losing one must not fail or repeat the reconcile.
-            self.log.warning("could not post event: %s", exc)
+            log.warning("could not post event: %s", exc)
 
     # --- deletion ---------------------------------------------------------------------------
 
-    async def _finalize(self, raw: Mapping[str, Any]) -> None:
+    async def _finalize(self, raw: Mapping[str, Any], log: Log) -> None:
         metadata = raw["metadata"]
         finalizers = list(metadata.get("finalizers") or [])
         if GATEWAY_FINALIZER not in finalizers:
@@ -293,7 +338,8 @@ class GatewayReconciler:
         spec = raw.get("spec") or {}
         classes = {spec.get("ingressClassName"), (raw.get("status") or {}).get("ingressClassName")}
         for class_name in sorted(c for c in classes if isinstance(c, str) and c):
-            await self._delete_owned_class(class_name, str(metadata["name"]))
+            await self._delete_owned_class(class_name, str(metadata["name"]), log)
+        log.info("removing the finalizer %s", GATEWAY_FINALIZER)
         await self.api.patch_metadata(
             KURA_GATEWAY,
             metadata["namespace"],

@@ -1,4 +1,16 @@
-"""kopf glue: which events reach the reconciler, and how failures are retried."""
+"""kopf glue: which events reach the reconciler.
+
+Level-triggered: every event of a gateway or of one of its children, including the ones kopf
+emits for what exists when the operator starts, only *requests* a reconcile from the
+:class:`~kura_operator.scheduler.Scheduler`, which coalesces, serialises and retries them. The
+reconcile reads the whole live state, so it needs no diff of what changed.
+
+kopf's change handlers (``on.create``/``on.update``/``on.resume``) are deliberately not used:
+kopf persists its diff base (``last-handled-configuration``) on every handled change and its
+handler progress on every retry, as annotation writes on the gateway. With plain event
+handlers kopf writes nothing at all, so a restart over unchanged gateways and a ``--dry-run``
+send no write requests, and one retry policy (the scheduler's) covers every path.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +26,6 @@ from kura_operator.kube import ApiError
 from kura_operator.scheduler import Scheduler
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kura-controller"}
-# Back off harder when the API refuses us outright: retrying a 403 every second helps no one.
-DEFAULT_RETRY_DELAY = 5.0
-REFUSED_RETRY_DELAY = 60.0
-
-
-def _temporary(exc: ApiError) -> kopf.TemporaryError:
-    delay = exc.retry_after
-    if delay is None:
-        delay = REFUSED_RETRY_DELAY if exc.status in (401, 403) else DEFAULT_RETRY_DELAY
-    return kopf.TemporaryError(str(exc), delay=delay)
 
 
 def build_registry(
@@ -37,32 +39,22 @@ def build_registry(
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
-    @kopf.on.resume(GROUP, VERSION, "kuragateways", registry=registry)
-    @kopf.on.create(GROUP, VERSION, "kuragateways", registry=registry)
-    @kopf.on.update(GROUP, VERSION, "kuragateways", registry=registry)
-    async def gateway_changed(namespace: str | None, name: str, **_: Any) -> None:
-        try:
-            await reconciler.reconcile(namespace or "", name)
-        except ApiError as exc:
-            raise _temporary(exc) from exc
-
-    # Deletion: our finalizer keeps the object until the reconcile has cleaned up. kopf's own
-    # delete handlers would need kopf's finalizer, so deletions come in as plain events.
-    @kopf.on.event(
-        GROUP,
-        VERSION,
-        "kuragateways",
-        when=lambda meta, **_: bool(meta.get("deletionTimestamp")),
-        registry=registry,
-    )
-    async def gateway_deleting(namespace: str | None, name: str, **_: Any) -> None:
-        scheduler.request(namespace or "", name, after=0)
+    @kopf.on.event(GROUP, VERSION, "kuragateways", registry=registry, id="gateway")
+    async def gateway_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
+        # A gateway being deleted waits on our finalizer: no coalescing delay for it.
+        deleting = bool(meta.get("deletionTimestamp"))
+        scheduler.request(namespace or "", name, after=0 if deleting else None)
 
     async def child_changed(body: kopf.Body, **_: Any) -> None:
         try:
             owner = await reconciler.owner_of(body)
         except ApiError as exc:
-            logger.warning("cannot find the gateway of a changed child: %s", exc)
+            # Only a cluster-scoped class needs a lookup; the next resync covers it.
+            logger.warning(
+                "cannot find the gateway of a changed child: %s",
+                exc,
+                extra={"k8s_ref": {"kind": body.get("kind"), "name": body.metadata.name}},
+            )
             return
         if owner is not None:
             scheduler.request(*owner)
@@ -83,11 +75,6 @@ def build_registry(
 
 def kopf_settings() -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
-    # kopf's bookkeeping lives under our own prefix, not kopf.zalando.org.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kura.tuist.dev")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix="kura.tuist.dev", key="last-handled-configuration"
-    )
     # We post one event per phase change ourselves; kopf's per-handler events are noise.
     settings.posting.enabled = False
     return settings

@@ -22,11 +22,12 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     def path(self, namespace: str | None, name: str | None = None, subresource: str = "") -> str:
+        """The REST path; a namespaced kind without a namespace is its list across namespaces."""
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced:
-            if not namespace:
-                raise ValueError(f"{self.kind} is namespaced: a namespace is required")
+        if self.namespaced and namespace:
             base += f"/namespaces/{namespace}"
+        elif self.namespaced and name:
+            raise ValueError(f"{self.kind} is namespaced: a namespace is required")
         path = f"{base}/{self.plural}"
         if name:
             path += f"/{name}"

@@ -16,7 +16,10 @@ class OperatorMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.reconciles = Counter(
             "kura_operator_reconciles",
-            "Reconciles by kind and result (ok, error, retry).",
+            (
+                "Reconciles by kind and result: ok, invalid (the object is in phase Error), "
+                "retry (a retryable API error) or error."
+            ),
             ["kind", "result"],
             registry=self.registry,
         )
@@ -39,6 +42,8 @@ class OperatorMetrics:
             registry=self.registry,
         )
         self._phases: dict[str, str] = {}
+        # Every phase ever reported keeps a series, so the last gateway leaving one sets it to 0.
+        self._seen: set[str] = set(PHASES)
         for phase in PHASES:
             self.gateways.labels(phase=phase).set(0)
 
@@ -51,6 +56,7 @@ class OperatorMetrics:
             self._phases.pop(key, None)
         else:
             self._phases[key] = phase
+            self._seen.add(phase)
         counts = Tally(self._phases.values())
-        for name in {*PHASES, *counts}:
+        for name in self._seen:
             self.gateways.labels(phase=name).set(counts.get(name, 0))

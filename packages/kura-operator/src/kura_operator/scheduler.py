@@ -1,9 +1,11 @@
-"""Coalesced, retried reconcile requests for events that kopf does not retry for us.
+"""Coalesced, serialised, retried reconcile requests: the operator's one work queue.
 
-Child events and the periodic resync only *request* a reconcile of a gateway: requests for a
-gateway that already has one pending are dropped, so a burst of child events costs one
-reconcile. A retryable API error schedules the gateway again with exponential backoff (or the
-server's Retry-After).
+Every event (of a gateway, of one of its children) and every resync only *requests* a reconcile.
+Per gateway, at most one reconcile runs and at most one more waits: a request made while one
+is already waiting is dropped, so a burst of events costs one reconcile; a request made while a
+reconcile runs waits for it, because that reconcile may have read the state before the news.
+A failed reconcile schedules the gateway again with exponential backoff, or after the server's
+Retry-After when it sent one; events that arrive meanwhile do not cut the wait short.
 """
 
 from __future__ import annotations
@@ -11,10 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from kura_operator.kinds import KURA_GATEWAY, Kind
 from kura_operator.kube import ApiError
 
 Reconcile = Callable[[str, str], Awaitable[object]]
+Key = tuple[str, str]
+
+
+def object_ref(kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+    """The object reference kopf puts in its log lines, for ``extra={"k8s_ref": ...}``.
+
+    kopf's JSON formatter writes it under the ``--log-refkey`` (``object``), so the operator's
+    own lines and kopf's carry the same field in the same shape.
+    """
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "name": name, "namespace": namespace}
 
 
 class Scheduler:
@@ -26,59 +40,82 @@ class Scheduler:
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         concurrency: int = 16,
+        kind: Kind = KURA_GATEWAY,
         logger: logging.Logger | None = None,
     ) -> None:
         self.reconcile = reconcile
         self.delay = delay
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.kind = kind
         self.log = logger or logging.getLogger("kura_operator.scheduler")
-        self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._failures: dict[tuple[str, str], int] = {}
+        # Requested and not started yet; a key leaves it when its reconcile starts.
+        self._waiting: dict[Key, asyncio.Task[None]] = {}
+        self._running: dict[Key, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failures: dict[Key, int] = {}
         # A resync of many gateways must not open one request per gateway at the same time.
         self._slots = asyncio.Semaphore(concurrency)
 
     def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
+        """Reconcile the gateway ``after`` seconds from now (default: the coalescing delay)."""
         key = (namespace, name)
-        if key in self._pending:
+        if key in self._waiting:
             return
         wait = self.delay if after is None else after
-        self._pending[key] = asyncio.create_task(self._run(key, wait))
+        task = asyncio.create_task(self._run(key, wait))
+        self._waiting[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        """Requests not started yet."""
+        return len(self._waiting)
 
-    async def _run(self, key: tuple[str, str], wait: float) -> None:
+    def failures(self, namespace: str, name: str) -> int:
+        """Consecutive failed reconciles of one gateway (0 after a success)."""
+        return self._failures.get((namespace, name), 0)
+
+    async def _run(self, key: Key, wait: float) -> None:
         await asyncio.sleep(wait)
-        async with self._slots:
-            del self._pending[key]
-            await self._attempt(key)
+        lock = self._running.setdefault(key, asyncio.Lock())
+        async with lock:
+            # From here on a new request waits behind this one: it may carry news we do not read.
+            del self._waiting[key]
+            async with self._slots:
+                await self._attempt(key)
+        # Only a waiting request can still hold this lock; with none, forget it.
+        if key not in self._waiting:
+            self._running.pop(key, None)
 
-    async def _attempt(self, key: tuple[str, str]) -> None:
+    async def _attempt(self, key: Key) -> None:
+        ref = {"k8s_ref": object_ref(self.kind, *key)}
         try:
             await self.reconcile(*key)
-        except ApiError as exc:
+        except Exception as exc:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-            retry = exc.retry_after
+            retry = exc.retry_after if isinstance(exc, ApiError) else None
             if retry is None:
                 retry = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
-            self.log.warning(
-                "reconcile failed, retrying in %.1fs: %s",
-                retry,
-                exc,
-                extra={"object": f"{key[0]}/{key[1]}"},
-            )
+            if isinstance(exc, ApiError):
+                self.log.warning("reconcile failed, retrying in %.1fs: %s", retry, exc, extra=ref)
+            else:
+                # A bug, or a plugin's: the traceback is the report; retrying keeps the rest going.
+                self.log.exception("reconcile crashed, retrying in %.1fs", retry, extra=ref)
+            # The backoff holds even under a stream of events: it replaces a waiting request.
+            waiting = self._waiting.pop(key, None)
+            if waiting is not None:
+                waiting.cancel()
             self.request(*key, after=retry)
-        except Exception:
-            self.log.exception("reconcile crashed", extra={"object": f"{key[0]}/{key[1]}"})
         else:
             self._failures.pop(key, None)
 
     async def close(self) -> None:
-        tasks = list(self._pending.values())
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._pending.clear()
+        self._waiting.clear()
+        self._running.clear()

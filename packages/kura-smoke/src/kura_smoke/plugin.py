@@ -1,5 +1,17 @@
-"""The ``kura`` entry point of kura-smoke.
+"""The ``kura`` entry point of kura-smoke: the ``kura smoke`` commands.
 
-Registered in the ``kura`` entry-point group so ``kura plugins`` lists it with its version. Its
-hooks arrive with the package's own features; until then it implements none.
+Loaded every time ``kura`` builds its command line, so it imports only the light command
+declarations; the commands import their heavy dependencies when they run.
 """
+
+from __future__ import annotations
+
+import click
+
+from kura_core import hookimpl
+from kura_smoke.cli import smoke_group
+
+
+@hookimpl
+def kura_register_commands(cli: click.Group) -> None:
+    cli.add_command(smoke_group)

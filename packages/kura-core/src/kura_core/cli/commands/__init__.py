@@ -14,6 +14,7 @@ from kura_core.cli.commands.instance import instance_group
 from kura_core.cli.commands.plugins import plugins_command
 from kura_core.cli.commands.regions import regions_command
 from kura_core.cli.commands.render import render_command
+from kura_core.cli.commands.simulate import simulate_command
 
 COMMANDS: tuple[click.Command, ...] = (
     regions_command,
@@ -26,4 +27,5 @@ COMMANDS: tuple[click.Command, ...] = (
     instance_group,
     crds_command,
     *CAPACITY_COMMANDS,
+    simulate_command,
 )

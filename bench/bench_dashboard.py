@@ -1,0 +1,271 @@
+"""The dashboard at scale: 3 regions, 2 shards each, 500 dedicated gateways.
+
+Run: ``uv run python bench/bench_dashboard.py [--dedicated N] [--rounds N]``.
+
+Prints, as figures (no assertions):
+
+* Prometheus queries per refresh, counted against the real ``prometheus`` (when installed) loaded
+  with ingress-nginx series for every gateway: for the 6 shards alone, then for the whole fleet;
+  and the time of one such refresh (fetch + state update);
+* the time to compute one simulated refresh (collect one tick + update the state);
+* the time to render one frame at 160x48: the overview and a region's drill-down (redraw from the
+  state, then the whole screen composed to SVG), and the ``--once`` frame;
+* the memory an hour of simulated history takes (720 ticks at 5 s): the history rings, and what
+  the dashboard state holds in total (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from rich.console import Console
+
+from kura_core.plugins import PluginHost
+from kura_core.regions import Region, managed_catalogs
+from kura_core.scenario import SEED_BURSTS, RegionSpec, Scenario
+from kura_core.simulator import BurstPattern, SimulatedAccount, SimulationScenario, Simulator
+from kura_core.units import Bandwidth, Duration
+from kura_dashboard.app import KuraDashboard
+from kura_dashboard.data.collector import Collector
+from kura_dashboard.data.readings import GatewayObject
+from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
+from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.topology import cluster_topology, simulated_topology
+from kura_dashboard.frame import render_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.dashboard.prometheus_server import (
+    T0,
+    PodLoad,
+    backfill,
+    ingress_nginx_openmetrics,
+    prometheus_server,
+)
+
+NOW = 1_800_000_000.0
+
+
+def regions() -> list[Region]:
+    return list(managed_catalogs()["production"])
+
+
+def fleet(dedicated: int) -> SimulationScenario:
+    """Two shards per region and ``dedicated`` accounts on gateways of their own; one in ten of
+    them runs the seed's nightly burst."""
+    ids = [r.id for r in regions()]
+    nightly = SEED_BURSTS[0]
+    accounts = [
+        SimulatedAccount(
+            handle=f"acct-{number:04d}",
+            id=10_000 + number,
+            region=ids[number % len(ids)],
+            dedicated=True,
+            steady=Bandwidth.parse(f"{100 + (number % 50) * 10}Mbps"),
+            bursts=[
+                BurstPattern(
+                    **nightly.model_dump(),
+                    every=Duration.parse("15m"),
+                    start=Duration(float(number % 13) * 60),
+                )
+            ]
+            if number % 10 == 0
+            else [],
+        )
+        for number in range(dedicated)
+    ]
+    return SimulationScenario(
+        name=f"bench-{dedicated}",
+        regions={rid: RegionSpec(shards=2) for rid in ids},
+        accounts=accounts,
+    )
+
+
+def timed(call: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """Best and median seconds of ``rounds`` calls."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return min(samples), statistics.median(samples)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def simulated(scenario: SimulationScenario, history: int = 720) -> tuple[Collector, DashboardState]:
+    simulator = Simulator(scenario, regions())
+    clock = Clock(NOW)
+    source = SimulationSource(simulator, start=NOW)
+    collector = Collector(source, SimulatedInventory(simulator, regions()), clock)
+    state = DashboardState(simulated_topology(simulator, regions()), history=history)
+    return collector, state
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def bench_prometheus(scenario: SimulationScenario, rounds: int) -> None:
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    host = PluginHost(environ={})
+    ingress = {r.id: host.ingress_provider(r.ingress_provider) for r in regions()}
+    queries = [provider.metric_queries() for provider in ingress.values()]
+    from kura_dashboard.data.sources.prometheus import PrometheusSource
+
+    if prometheus is None or promtool is None:
+        reader = PrometheusSource("http://127.0.0.1:9", queries)
+        print(f"prometheus: not installed; queries per refresh: {reader.queries_per_refresh}")
+        return
+    simulator = Simulator(scenario, regions())
+    dedicated = [
+        GatewayObject(
+            name=g.name,
+            namespace="kura",
+            region=g.region,
+            ingress_class=g.ingress_class,
+            controller_class=None,
+            replicas=g.ceiling.replicas,
+        )
+        for g in simulator.fleet
+        if g.account is not None
+    ]
+
+    def controller(region: Region, ingress_class: str) -> str:
+        return ingress[region.id].default_controller_class(ingress_class)
+
+    shared = Scenario(regions={r.id: RegionSpec(shards=2) for r in regions()})
+    for gateways in ([], dedicated):
+        topology = cluster_topology(regions(), shared, controller, gateways)
+        classes = [g.label for g in topology.gateways]
+        with tempfile.TemporaryDirectory() as scratch:
+            workdir = Path(scratch)
+            started = time.perf_counter()
+            text = ingress_nginx_openmetrics({c: [PodLoad()] for c in classes}, minutes=10)
+            data = backfill(promtool, text, workdir)
+            loaded = time.perf_counter() - started
+            with prometheus_server(prometheus, data, workdir) as server:
+                at = float(T0 + 8 * 60)
+                state = DashboardState(topology)
+                reader = PrometheusSource(server.url, queries, evaluation_time=at)
+                collector = Collector(reader, None, Clock(at))
+                best, median = timed(partial(_refresh, state, collector), rounds)
+                answered = sum(s.at is not None for s in state.gateways.values())
+                print(
+                    f"prometheus, {len(classes)} gateways ({answered} with series; backfill "
+                    f"{loaded:.1f}s): {reader.queries_sent // rounds} queries per refresh; "
+                    f"refresh (fetch + state) best {ms(best)}, median {ms(median)}"
+                )
+
+
+def _refresh(state: DashboardState, collector: Collector) -> None:
+    state.apply(collector.collect())
+
+
+def bench_refresh(scenario: SimulationScenario, rounds: int) -> None:
+    collector, state = simulated(scenario)
+    clock = collector.clock
+    assert isinstance(clock, Clock)
+
+    def refresh() -> None:
+        clock.now += 5
+        state.apply(collector.collect())
+
+    best, median = timed(refresh, rounds)
+    gateways = len(state.gateways)
+    print(
+        f"simulated refresh ({gateways} gateways, one tick): best {ms(best)}, median {ms(median)}"
+    )
+
+
+def bench_render(scenario: SimulationScenario, rounds: int) -> None:
+    collector, state = simulated(scenario)
+    clock = collector.clock
+    assert isinstance(clock, Clock)
+    for _ in range(120):
+        clock.now += 5
+        state.apply(collector.collect())
+    out = Console(file=io.StringIO(), width=160, force_terminal=True)
+    best, median = timed(
+        lambda: out.print(
+            render_frame(state, clock.now, env="production", simulated=True, label="x", width=160)
+        ),
+        rounds,
+    )
+    print(f"--once frame (rich, 160 columns): best {ms(best)}, median {ms(median)}")
+    app = KuraDashboard(
+        collector, state, env="production", simulated=True, metric_window="5s", clock=clock,
+        interval=300.0,
+    )  # fmt: skip
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            for name, keys in (("overview", ()), ("region drill-down", ("enter",))):
+                await pilot.press(*keys)
+                await pilot.pause()
+                screen = app.screen
+                redraw = timed(screen.refresh_view, rounds)  # type: ignore[attr-defined]
+                composed = timed(app.export_screenshot, rounds)
+                rows = screen.table.row_count  # type: ignore[attr-defined]
+                print(
+                    f"frame at 160x48, {name} ({rows} rows): redraw from state median "
+                    f"{ms(redraw[1])}, whole screen composed median {ms(composed[1])}"
+                )
+
+    asyncio.run(drive())
+
+
+def bench_memory(scenario: SimulationScenario) -> None:
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    collector, state = simulated(scenario, history=720)
+    clock = collector.clock
+    assert isinstance(clock, Clock)
+    created = tracemalloc.get_traced_memory()[0]
+    clock.now += 720 * 5
+    state.apply(collector.collect())
+    after = tracemalloc.take_snapshot()
+    total = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    tracemalloc.stop()
+    print(
+        f"an hour of history (720 ticks x {len(state.gateways)} gateways + "
+        f"{len(state.regions)} regions): rings {state.history_bytes / 2**20:.1f} MiB; "
+        f"simulator, sources and state {total / 2**20:.1f} MiB "
+        f"({created / 2**20:.1f} MiB before the first tick); "
+        f"{len(state.events)} events held"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dedicated", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    scenario = fleet(args.dedicated)
+    print(f"fleet: 3 regions x 2 shards + {args.dedicated} dedicated gateways")
+    bench_prometheus(scenario, args.rounds)
+    bench_refresh(scenario, args.rounds)
+    bench_render(scenario, max(3, args.rounds // 4))
+    bench_memory(scenario)
+
+
+if __name__ == "__main__":
+    main()

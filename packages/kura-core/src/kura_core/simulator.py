@@ -1,0 +1,583 @@
+"""The capacity simulator: a fleet of regional shards and dedicated gateways under CI bursts.
+
+Pure and deterministic: no clock, no I/O, and every random draw comes from a ``random.Random``
+seeded with the scenario's seed plus the name of what it perturbs, so the same scenario gives the
+same series, and adding a gateway does not change the others' noise.
+
+What it takes (a :class:`SimulationScenario`, which *is* a capacity :class:`Scenario` plus traffic):
+
+* regions, each with its shared shards (``shards`` x ``replicas`` from the scenario) and the
+  dedicated gateways of its dedicated accounts;
+* each gateway's ceiling from the capacity model (:func:`kura_core.capacity.ceiling` over the
+  scenario's components, with the providers' components as the base, as ``kura plan`` does);
+* accounts with a steady rate and CI burst patterns (jobs x size within a window, repeating
+  ``every``, from ``start``, delayed by a seeded ``jitter``), plus each region's background
+  traffic: its observed peak shaped by the time of day and spread over its shards.
+
+What it gives per tick (``tick`` long, stamped at the tick's end, like a Prometheus rate):
+
+* offered load and served bytes in and out of every gateway, requests per second;
+* saturation = offered load / ceiling (above 1 when overloaded);
+* p95/p99 request latency from a queueing model, the 5xx ratio and active connections.
+
+The queueing model, per gateway: an M/M/1 queue at utilisation ``rho = min(saturation, 0.98)``,
+whose sojourn time is exponential with mean ``S / (1 - rho)`` (``S`` is the idle service time), so
+its q-quantile is ``S * ln(1 / (1 - q)) / (1 - rho)``: p95 is ``3.0 S / (1 - rho)`` and p99
+``4.6 S / (1 - rho)``, and both climb steeply as saturation nears 1. Above the ceiling a fluid
+backlog builds up (offered - ceiling, per second); it adds ``backlog / ceiling`` seconds of wait
+to every request, and what would wait longer than ``max_wait`` (nginx's proxy timeouts) fails:
+that share of the offered bytes becomes the 5xx ratio, on top of a small base error ratio.
+Active connections follow Little's law: requests per second x mean time in the system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from kura_core.accounts import Handle
+from kura_core.capacity import DEFAULT_COMPONENTS, Ceiling, Component, Shard
+from kura_core.errors import InputError
+from kura_core.files import read_yaml
+from kura_core.names import dedicated_ingress_class, gateway_name
+from kura_core.regions import Region, RegionId
+from kura_core.scenario import SEED_BURSTS, Burst, RegionSpec, Scenario
+from kura_core.units import Bandwidth, DataSize, Duration
+from kura_core.validation import validation_problems
+
+DAY_SECONDS = 86_400.0
+# M/M/1 is defined below rho = 1; past this the backlog term carries the overload.
+RHO_MAX = 0.98
+P95_FACTOR = math.log(20.0)
+P99_FACTOR = math.log(100.0)
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _positive(value: Duration, what: str) -> Duration:
+    if value.seconds <= 0:
+        raise ValueError(f"{what} must be longer than zero")
+    return value
+
+
+class BurstPattern(Burst):
+    """A CI burst that repeats: the seed's ``jobs x size / window``, plus when it happens."""
+
+    every: Duration = Field(description="Time between two starts")
+    start: Duration = Field(default=Duration(0.0), description="First start, after the sim starts")
+    jitter: Duration = Field(
+        default=Duration(0.0), description="Each start is delayed by a seeded draw in [0, jitter)"
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _positive_every(cls, value: Duration) -> Duration:
+        return _positive(value, "every")
+
+    @model_validator(mode="after")
+    def _fits_its_period(self) -> BurstPattern:
+        if self.window.seconds + self.jitter.seconds > self.every.seconds:
+            raise ValueError("window + jitter must fit within every, so bursts never overlap")
+        return self
+
+    def demand_at(self, begin: float, end: float, starts: Sequence[float]) -> float:
+        """Mean bits per second over ``[begin, end)`` of the bursts starting at ``starts``."""
+        overlap = sum(max(0.0, min(end, s + self.window.seconds) - max(begin, s)) for s in starts)
+        return self.demand.bits_per_second * overlap / (end - begin)
+
+
+class SimulatedAccount(BaseModel):
+    """One account in one region: where its traffic goes, and what it sends."""
+
+    model_config = _FROZEN
+
+    handle: Handle
+    id: int = Field(ge=1, description="The account id; a dedicated gateway is named after it")
+    region: RegionId
+    dedicated: bool = False
+    shard: int | None = Field(
+        default=None, ge=1, description="Shared shard (1-based); default: by a hash of the handle"
+    )
+    replicas: int | None = Field(
+        default=None, ge=1, description="Dedicated gateway replicas; default the region's"
+    )
+    steady: Bandwidth = Field(default=Bandwidth(0.0), description="Always-on traffic")
+    bursts: list[BurstPattern] = Field(default_factory=list)
+    upload_share: float = Field(
+        default=0.3, ge=0, le=1, description="Share of its bytes clients send (the rest is out)"
+    )
+
+    @model_validator(mode="after")
+    def _placement(self) -> SimulatedAccount:
+        if self.dedicated and self.shard is not None:
+            raise ValueError(f"{self.handle}: a dedicated account sits on no shared shard")
+        if not self.dedicated and self.replicas is not None:
+            raise ValueError(f"{self.handle}: replicas are for dedicated gateways only")
+        return self
+
+
+class Traffic(BaseModel):
+    """Background traffic and the queueing model's figures."""
+
+    model_config = _FROZEN
+
+    daily_trough: float = Field(
+        default=0.4, ge=0, le=1, description="Background traffic at its daily low / observed peak"
+    )
+    peak_at: Duration = Field(default=Duration(14 * 3600.0), description="Time of day of the peak")
+    start_at: Duration = Field(
+        default=Duration(13 * 3600.0), description="Time of day the simulation starts"
+    )
+    noise: float = Field(
+        default=0.05, ge=0, lt=1, description="Background traffic varies by up to this fraction"
+    )
+    upload_share: float = Field(default=0.3, ge=0, le=1)
+    object_size: DataSize = Field(
+        default=DataSize(8e6), description="Mean bytes per request, for requests per second"
+    )
+    service_seconds: float = Field(
+        default=0.04, gt=0, description="Mean time of one request on an idle gateway"
+    )
+    base_error_ratio: float = Field(default=0.001, ge=0, lt=1)
+    max_wait: Duration = Field(
+        default=Duration(60.0), description="Requests that would queue longer fail (5xx)"
+    )
+
+    @field_validator("max_wait")
+    @classmethod
+    def _positive_wait(cls, value: Duration) -> Duration:
+        return _positive(value, "max_wait")
+
+
+class SimulationScenario(Scenario):
+    """A capacity scenario plus the traffic to play on it.
+
+    Every ``kura plan`` scenario is a simulation scenario (background traffic only); the added
+    keys are ``seed``, ``tick``, ``duration``, ``traffic`` and ``accounts``.
+    """
+
+    seed: int = 0
+    tick: Duration = Field(default=Duration(5.0), description="Time between two samples")
+    duration: Duration = Field(default=Duration(3600.0), description="What `kura simulate` runs")
+    traffic: Traffic = Field(default_factory=Traffic)
+    accounts: list[SimulatedAccount] = Field(default_factory=list)
+
+    @field_validator("tick", "duration")
+    @classmethod
+    def _positive_times(cls, value: Duration) -> Duration:
+        return _positive(value, "tick and duration")
+
+    @model_validator(mode="after")
+    def _unique_accounts(self) -> SimulationScenario:
+        seen: set[tuple[str, str]] = set()
+        for account in self.accounts:
+            key = (account.handle, account.region)
+            if key in seen:
+                raise ValueError(f"account {account.handle} is listed twice in {account.region}")
+            seen.add(key)
+        return self
+
+    @property
+    def ticks(self) -> int:
+        """Ticks in ``duration``, at least one."""
+        return max(1, round(self.duration.seconds / self.tick.seconds))
+
+    def restricted_to(self, region_ids: Collection[str]) -> SimulationScenario:
+        """The scenario without the accounts and region settings of other regions."""
+        return self.model_copy(
+            update={
+                "accounts": [a for a in self.accounts if a.region in region_ids],
+                "regions": {k: v for k, v in self.regions.items() if k in region_ids},
+            }
+        )
+
+
+class GatewayKind(StrEnum):
+    SHARD = "shard"
+    DEDICATED = "dedicated"
+
+
+@dataclass(frozen=True)
+class SimulatedGateway:
+    """One gateway of the fleet: a shared shard of a region or an account's dedicated gateway."""
+
+    name: str
+    region: str
+    kind: GatewayKind
+    ingress_class: str
+    ceiling: Ceiling
+    shard: int | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySample:
+    """One gateway over one tick. Bytes per second, seconds, ratios 0-1 (saturation may pass 1)."""
+
+    gateway: str
+    offered_bps: float
+    bytes_in: float
+    bytes_out: float
+    saturation: float
+    requests: float
+    p95_latency: float
+    p99_latency: float
+    error_ratio: float
+    active_connections: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSample:
+    """What one account offered its gateway over one tick, in bits per second."""
+
+    handle: str
+    region: str
+    gateway: str
+    demand_bps: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Every gateway and account over ``[at - tick, at)``; ``at`` counts seconds from the start."""
+
+    index: int
+    at: float
+    gateways: tuple[GatewaySample, ...]
+    accounts: tuple[AccountSample, ...]
+
+
+def shard_ingress_class(region: Region, shard: int) -> str:
+    """Shard 1 is the region's ingress class; shard n is ``<class>-<n>``, another class."""
+    return region.ingress_class_name if shard == 1 else f"{region.ingress_class_name}-{shard}"
+
+
+def default_shard(handle: str, shards: int) -> int:
+    """A stable shard for an account that names none: a hash of its handle."""
+    return int(hashlib.sha256(handle.encode()).hexdigest(), 16) % shards + 1
+
+
+def build_fleet(
+    scenario: SimulationScenario,
+    regions: Sequence[Region],
+    base_components: Mapping[str, Sequence[Component]] | None = None,
+) -> tuple[SimulatedGateway, ...]:
+    """Every shard and dedicated gateway, region by region; accounts must fit the regions."""
+    by_id = {region.id: region for region in regions}
+    problems = [
+        f"account {a.handle} is in region {a.region!r}, which is not simulated "
+        f"(regions: {', '.join(by_id) or 'none'})"
+        for a in scenario.accounts
+        if a.region not in by_id
+    ]
+    problems += [
+        f"scenario region {rid!r} is not simulated (regions: {', '.join(by_id) or 'none'})"
+        for rid in scenario.regions
+        if rid not in by_id
+    ]
+    fleet: list[SimulatedGateway] = []
+    for region in regions:
+        base = (*DEFAULT_COMPONENTS, *(base_components or {}).get(region.id, ()))
+        settings = scenario.settings(region.id, base)
+        shard_ceiling = settings.shard.ceiling()
+        fleet += [
+            SimulatedGateway(
+                name=shard_ingress_class(region, index),
+                region=region.id,
+                kind=GatewayKind.SHARD,
+                ingress_class=shard_ingress_class(region, index),
+                ceiling=shard_ceiling,
+                shard=index,
+            )
+            for index in range(1, settings.shards + 1)
+        ]
+        for account in scenario.accounts:
+            if account.region != region.id:
+                continue
+            if account.shard is not None and account.shard > settings.shards:
+                problems.append(
+                    f"account {account.handle} is on shard {account.shard} but {region.id} "
+                    f"has {settings.shards}"
+                )
+            if not account.dedicated:
+                continue
+            name = gateway_name(account.id, region.id)
+            replicas = account.replicas or settings.shard.replicas
+            fleet.append(
+                SimulatedGateway(
+                    name=name,
+                    region=region.id,
+                    kind=GatewayKind.DEDICATED,
+                    ingress_class=dedicated_ingress_class(region.id, name),
+                    ceiling=Shard(settings.shard.components, replicas).ceiling(),
+                    account=account.handle,
+                )
+            )
+    if problems:
+        raise InputError("; ".join(problems))
+    return tuple(fleet)
+
+
+def daily_shape(scenario: SimulationScenario, at: float) -> float:
+    """Background traffic / observed peak at ``at`` seconds after the start: 1 at the peak."""
+    traffic = scenario.traffic
+    time_of_day = traffic.start_at.seconds + at
+    phase = 2 * math.pi * (time_of_day - traffic.peak_at.seconds) / DAY_SECONDS
+    return traffic.daily_trough + (1 - traffic.daily_trough) * (1 + math.cos(phase)) / 2
+
+
+@dataclass(frozen=True)
+class _Load:
+    account: SimulatedAccount
+    gateway: str
+
+
+class Simulator:
+    """Steps a fleet through time, one tick per :meth:`step`; deterministic for a scenario."""
+
+    def __init__(
+        self,
+        scenario: SimulationScenario,
+        regions: Sequence[Region],
+        base_components: Mapping[str, Sequence[Component]] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.fleet = build_fleet(scenario, regions, base_components)
+        self._index = 0
+        self._backlog = {gateway.name: 0.0 for gateway in self.fleet}
+        self._noise = {
+            gateway.name: random.Random(f"{scenario.seed}:noise:{gateway.name}")
+            for gateway in self.fleet
+        }
+        self._peaks: dict[str, float] = {}
+        self._shards: dict[str, list[SimulatedGateway]] = {}
+        for region in regions:
+            settings = scenario.settings(region.id)
+            self._peaks[region.id] = settings.observed_peak.bits_per_second
+            self._shards[region.id] = [
+                g for g in self.fleet if g.region == region.id and g.kind is GatewayKind.SHARD
+            ]
+        self._regions = {region.id: region for region in regions}
+        self._loads = [_Load(a, self._gateway_of(a)) for a in scenario.accounts]
+
+    def shard_of(self, account: SimulatedAccount) -> int | None:
+        """The shared shard an account sits on; ``None`` for a dedicated account."""
+        if account.dedicated:
+            return None
+        return account.shard or default_shard(account.handle, len(self._shards[account.region]))
+
+    def _gateway_of(self, account: SimulatedAccount) -> str:
+        shard = self.shard_of(account)
+        if shard is None:
+            return gateway_name(account.id, account.region)
+        return shard_ingress_class(self._regions[account.region], shard)
+
+    def _starts(
+        self, account: SimulatedAccount, number: int, pattern: BurstPattern, end: float
+    ) -> list[float]:
+        """Starts of the pattern's bursts that may overlap a tick ending at ``end``."""
+        every, first = pattern.every.seconds, pattern.start.seconds
+        reach = pattern.window.seconds + pattern.jitter.seconds
+        newest = math.floor((end - first) / every)
+        starts = []
+        for k in range(max(0, newest - math.ceil(reach / every) - 1), newest + 1):
+            key = f"{self.scenario.seed}:burst:{account.handle}:{account.region}:{number}:{k}"
+            starts.append(
+                first + k * every + random.Random(key).uniform(0.0, pattern.jitter.seconds)
+            )
+        return starts
+
+    def step(self) -> Tick:
+        """The next tick."""
+        scenario, traffic = self.scenario, self.scenario.traffic
+        dt = scenario.tick.seconds
+        begin, end = self._index * dt, (self._index + 1) * dt
+        offered: dict[str, float] = {g.name: 0.0 for g in self.fleet}
+        uploads: dict[str, float] = {g.name: 0.0 for g in self.fleet}
+        shape = daily_shape(scenario, (begin + end) / 2)
+        for region, shards in self._shards.items():
+            share = self._peaks[region] * shape / len(shards)
+            for shard in shards:
+                noisy = share * (1 + traffic.noise * self._noise[shard.name].uniform(-1.0, 1.0))
+                offered[shard.name] += noisy
+                uploads[shard.name] += noisy * traffic.upload_share
+        accounts = []
+        for load in self._loads:
+            account = load.account
+            demand = account.steady.bits_per_second + sum(
+                pattern.demand_at(begin, end, self._starts(account, number, pattern, end))
+                for number, pattern in enumerate(account.bursts)
+            )
+            offered[load.gateway] += demand
+            uploads[load.gateway] += demand * account.upload_share
+            accounts.append(AccountSample(account.handle, account.region, load.gateway, demand))
+        samples = tuple(self._queue(g, offered[g.name], uploads[g.name], dt) for g in self.fleet)
+        self._index += 1
+        return Tick(self._index - 1, end, samples, tuple(accounts))
+
+    def _queue(
+        self, gateway: SimulatedGateway, offered: float, uploads: float, dt: float
+    ) -> GatewaySample:
+        traffic = self.scenario.traffic
+        capacity = gateway.ceiling.capacity.bits_per_second
+        backlog = self._backlog[gateway.name]
+        served = min(capacity * dt, backlog + offered * dt)
+        waiting = backlog + offered * dt - served
+        dropped = max(0.0, waiting - capacity * traffic.max_wait.seconds)
+        self._backlog[gateway.name] = waiting - dropped
+        wait = self._backlog[gateway.name] / capacity
+        saturation = offered / capacity
+        rho = min(saturation, RHO_MAX)
+        service = traffic.service_seconds / (1 - rho)
+        errors = dropped / (offered * dt) if offered > 0 else 0.0
+        served_bytes = served / dt / 8
+        upload_share = uploads / offered if offered > 0 else traffic.upload_share
+        requests = served_bytes / traffic.object_size.bytes
+        return GatewaySample(
+            gateway=gateway.name,
+            offered_bps=offered,
+            bytes_in=served_bytes * upload_share,
+            bytes_out=served_bytes * (1 - upload_share),
+            saturation=saturation,
+            requests=requests,
+            p95_latency=service * P95_FACTOR + wait,
+            p99_latency=service * P99_FACTOR + wait,
+            error_ratio=min(1.0, traffic.base_error_ratio + errors),
+            active_connections=requests * (service + wait),
+        )
+
+
+def simulate(
+    scenario: SimulationScenario,
+    regions: Sequence[Region],
+    base_components: Mapping[str, Sequence[Component]] | None = None,
+    ticks: int | None = None,
+) -> list[Tick]:
+    """``ticks`` ticks (default: the scenario's duration) of a fresh :class:`Simulator`."""
+    simulator = Simulator(scenario, regions, base_components)
+    return [simulator.step() for _ in range(scenario.ticks if ticks is None else ticks)]
+
+
+def _pattern(burst: Burst, every: str, start: str, jitter: str = "0s") -> BurstPattern:
+    return BurstPattern(
+        **burst.model_dump(),
+        every=Duration.parse(every),
+        start=Duration.parse(start),
+        jitter=Duration.parse(jitter),
+    )
+
+
+NIGHTLY, RELEASE_TRAIN, MONOREPO_WARMUP = SEED_BURSTS
+# The seed's three bursts, each on an account, in the three production regions; eu-central
+# carries the seed's 600 MB/s observed peak, the smaller regions half and a quarter of it. The
+# nightly builds (50 x 500MB / 2m = 1.7 Gbps) and the release train (100 x 1GB / 5m = 2.7 Gbps)
+# on eu-central's two shared shards, and the 500 x 2GB / 2m = 66.7 Gbps monorepo warm-up on a
+# dedicated gateway in us-east, where no gateway the capacity model allows can carry it.
+DEFAULT_SIMULATION = SimulationScenario(
+    name="seed-fleet",
+    description=(
+        "The seed's production regions, eu-central at its 600 MB/s observed peak on two shards, "
+        "with the seed's three CI bursts: nightly builds and a release train on eu-central's "
+        "shards, a monorepo warm-up on a dedicated gateway in us-east"
+    ),
+    seed=7,
+    regions={
+        "eu-central": RegionSpec(shards=2),
+        "us-east": RegionSpec(observed_peak=Bandwidth.parse("300MB/s")),
+        "us-west": RegionSpec(observed_peak=Bandwidth.parse("150MB/s")),
+    },
+    accounts=[
+        SimulatedAccount(
+            handle="acme",
+            id=101,
+            region="eu-central",
+            shard=1,
+            steady=Bandwidth.parse("200Mbps"),
+            bursts=[_pattern(NIGHTLY.model_copy(update={"name": "nightly"}), "15m", "2m", "1m")],
+        ),
+        SimulatedAccount(
+            handle="globex",
+            id=102,
+            region="eu-central",
+            shard=2,
+            steady=Bandwidth.parse("300Mbps"),
+            bursts=[
+                _pattern(RELEASE_TRAIN.model_copy(update={"name": "release train"}), "20m", "5m")
+            ],
+        ),
+        SimulatedAccount(
+            handle="hooli",
+            id=103,
+            region="eu-central",
+            dedicated=True,
+            steady=Bandwidth.parse("1.5Gbps"),
+        ),
+        SimulatedAccount(
+            handle="initech",
+            id=104,
+            region="us-east",
+            dedicated=True,
+            replicas=4,
+            steady=Bandwidth.parse("1Gbps"),
+            bursts=[
+                _pattern(
+                    MONOREPO_WARMUP.model_copy(update={"name": "monorepo warm-up"}), "30m", "10m"
+                )
+            ],
+        ),
+        SimulatedAccount(
+            handle="umbrella",
+            id=105,
+            region="us-east",
+            steady=Bandwidth.parse("400Mbps"),
+            bursts=[_pattern(NIGHTLY.model_copy(update={"name": "nightly"}), "10m", "4m", "2m")],
+        ),
+        SimulatedAccount(
+            handle="soylent",
+            id=106,
+            region="us-west",
+            steady=Bandwidth.parse("150Mbps"),
+        ),
+        SimulatedAccount(
+            handle="stark",
+            id=107,
+            region="us-west",
+            dedicated=True,
+            steady=Bandwidth.parse("600Mbps"),
+            bursts=[
+                _pattern(RELEASE_TRAIN.model_copy(update={"name": "release train"}), "30m", "12m")
+            ],
+        ),
+    ],
+)
+
+
+def simulation_from_mapping(data: object, *, source: str) -> SimulationScenario:
+    """Validate a simulation scenario, reporting every problem at once in one line."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{source}: expected a mapping with defaults, regions and accounts")
+    try:
+        return SimulationScenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError("; ".join(validation_problems(exc, f"{source}: scenario"))) from None
+
+
+def load_simulation(path: Path) -> SimulationScenario:
+    """Load a simulation (or plain capacity) scenario file; its name defaults to the file's stem."""
+    data = read_yaml(path, "scenario")
+    if isinstance(data, Mapping) and "name" not in data:
+        data = {**data, "name": path.stem}
+    return simulation_from_mapping(data, source=str(path))

@@ -1,0 +1,197 @@
+"""``kura dashboard``: the on-call TUI, or one frame of its overview without a terminal.
+
+Only click and kura_core are imported here: every ``kura`` command loads this module through the
+plugin, so textual, kubernetes and prometheus_api_client are imported inside the command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kura_core.cli.context import KuraContext, env_option, pass_kura
+from kura_core.errors import InputError
+
+STATE_ENV = "KURA_DASHBOARD_STATE"
+THRESHOLD_METRICS = {"saturation": "saturation", "p95": "p95 latency", "5xx": "5xx"}
+
+
+def preferences_path() -> Path:
+    """Where the sort of each view is remembered: $KURA_DASHBOARD_STATE, else XDG state."""
+    if STATE_ENV in os.environ:
+        return Path(os.environ[STATE_ENV])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "kura" / "dashboard.json"
+
+
+def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
+    from dataclasses import replace
+
+    from kura_dashboard.data.thresholds import DEFAULT_THRESHOLDS, parse_value
+
+    chosen = {t.metric: t for t in DEFAULT_THRESHOLDS}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        warn, comma, crit = values.partition(",")
+        metric = THRESHOLD_METRICS.get(name.strip())
+        if not sep or not comma or metric is None:
+            raise InputError(
+                f"--threshold {text!r}: expected NAME=WARN,CRIT with NAME one of "
+                f"{', '.join(THRESHOLD_METRICS)}, like saturation=70%,90%"
+            )
+        base = chosen[metric]
+        try:
+            chosen[metric] = replace(
+                base, warn=parse_value(warn, base.unit), crit=parse_value(crit, base.unit)
+            )
+        except ValueError as exc:
+            raise InputError(f"--threshold {text!r}: {exc}") from None
+    return tuple(chosen.values())
+
+
+@click.command("dashboard")
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    envvar="KURA_PROMETHEUS_URL",
+    default=None,
+    help="Prometheus base URL (or $KURA_PROMETHEUS_URL); without it the dashboard runs on the "
+    "embedded simulated fleet.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Kubeconfig to read KuraGateways and KuraInstances with (default: $KUBECONFIG, else "
+    "~/.kube/config).",
+)
+@click.option("--context", default=None, help="Kubeconfig context (default: the current one).")
+@click.option(
+    "--namespace", default="kura", show_default=True, help="Namespace of the kura objects."
+)
+@env_option
+@click.option(
+    "--refresh",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds between refreshes; at least 2 (a lower value is raised to 2 with a warning).",
+)
+@click.option(
+    "--simulate", is_flag=True, help="Use the simulated fleet (the default without --prometheus)."
+)
+@click.option(
+    "--scenario",
+    "scenario_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Simulation scenario (see `kura simulate`); with --prometheus, the capacity scenario "
+    "whose shards and components the live view uses.",
+)
+@click.option("--seed", type=int, default=None, help="Simulation seed instead of the scenario's.")
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="NAME=WARN,CRIT",
+    help="Threshold of saturation (70%,90%), p95 (1s,3s) or 5xx (1%,5%); repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds one Prometheus or Kubernetes request may take; no retries.",
+)
+@click.option(
+    "--once",
+    "--headless",
+    "once",
+    is_flag=True,
+    help="Print one frame of the overview and exit 0 (the default without a terminal).",
+)
+@click.option(
+    "--export-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(),
+    help="Where e (table export) and ctrl+s (SVG screenshot) write; default the current directory.",
+)
+@pass_kura
+def dashboard_command(
+    kura: KuraContext,
+    prometheus_url: str | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str,
+    env: str,
+    refresh: float,
+    simulate: bool,
+    scenario_file: Path | None,
+    seed: int | None,
+    thresholds: tuple[str, ...],
+    timeout: float,
+    once: bool,
+    export_dir: Path,
+) -> None:
+    """The on-call dashboard: per-region gateway load, shard saturation, dedicated assignments.
+
+    Without --prometheus it runs on the embedded simulated fleet (kura simulate's default
+    scenario) and says SIMULATED at all times. Read-only: no key writes to the cluster. Press ?
+    for every key and a glossary. Without a terminal (or with --once) it prints one frame of the
+    overview to stdout and exits 0.
+    """
+    from kura_dashboard.data.refresh import clamp_interval
+    from kura_dashboard.wiring import DashboardOptions, wire
+
+    if simulate and prometheus_url:
+        raise InputError("--simulate and --prometheus exclude each other")
+    interval, warning = clamp_interval(refresh)
+    if warning:
+        click.echo(f"kura: warning: {warning}", err=True)
+    options = DashboardOptions(
+        env=env,
+        prometheus_url=prometheus_url,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        interval=interval,
+        scenario_file=scenario_file,
+        seed=seed,
+        timeout=timeout,
+        thresholds=_thresholds(thresholds),  # type: ignore[arg-type]
+    )
+    wiring = wire(kura, options, time.time)
+    if once or not (sys.stdout.isatty() and sys.stdin.isatty()):
+        from kura_core.cli.output import console
+        from kura_dashboard.frame import render_frame
+
+        wiring.state.apply(wiring.collector.collect(force=True))
+        out = console()
+        out.print(
+            render_frame(
+                wiring.state,
+                time.time(),
+                env=env,
+                simulated=wiring.simulated,
+                label=wiring.label,
+                width=out.width,
+            )
+        )
+        return
+    from kura_dashboard.app import KuraDashboard
+
+    KuraDashboard(
+        wiring.collector,
+        wiring.state,
+        env=env,
+        simulated=wiring.simulated,
+        metric_window=wiring.metric_window,
+        interval=interval,
+        export_dir=export_dir,
+        preferences_path=preferences_path(),
+        notices=(warning,) if warning else (),
+    ).run()

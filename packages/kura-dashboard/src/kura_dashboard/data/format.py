@@ -1,0 +1,94 @@
+"""Numbers as the dashboard prints them: short, with units, and ``-`` for unknown.
+
+Bars and sparklines use block characters only (no braille), so they render on the Linux console
+and in 256-colour terminals; every bar carries its level as text too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from kura_dashboard.data.thresholds import Level
+
+UNKNOWN = "-"
+SPARK = "▁▂▃▄▅▆▇█"
+FULL, PARTIAL, EMPTY = "█", " ▏▎▍▌▋▊▉", "░"
+
+
+def gbps(bits_per_second: float | None) -> str:
+    if bits_per_second is None:
+        return UNKNOWN
+    value = bits_per_second / 1e9
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def percent(ratio: float | None, digits: int = 0) -> str:
+    if ratio is None:
+        return UNKNOWN
+    return f"{ratio * 100:.{digits}f}%"
+
+
+def seconds(value: float | None) -> str:
+    """``45ms``, ``1.2s``, ``38s``, ``2m``."""
+    if value is None:
+        return UNKNOWN
+    if value < 1:
+        return f"{value * 1000:.0f}ms"
+    if value < 10:
+        return f"{value:.1f}s"
+    if value < 120:
+        return f"{value:.0f}s"
+    return f"{value / 60:.0f}m"
+
+
+def count(value: float | None) -> str:
+    """``950``, ``1.2k``, ``38k``, ``1.5M``."""
+    if value is None:
+        return UNKNOWN
+    if value < 1000:
+        return f"{value:.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+    if value < 1e6:
+        return f"{value / 1e3:.1f}k" if value < 1e4 else f"{value / 1e3:.0f}k"
+    return f"{value / 1e6:.1f}M"
+
+
+def age(value: float | None) -> str:
+    """Data age: ``3s``, ``2m``, ``1h``; unknown before the first sample."""
+    if value is None:
+        return UNKNOWN
+    value = max(0.0, value)
+    if value < 120:
+        return f"{value:.0f}s"
+    if value < 7200:
+        return f"{value / 60:.0f}m"
+    return f"{value / 3600:.0f}h"
+
+
+def bar(ratio: float | None, level: Level, width: int = 10) -> str:
+    """``██████▍░░░  64% OK``: the bar, the percentage and the level in words."""
+    if ratio is None:
+        return f"{EMPTY * width} {UNKNOWN:>4}"
+    filled = max(0.0, min(1.0, ratio)) * width
+    whole = int(filled)
+    part = PARTIAL[int((filled - whole) * len(PARTIAL))] if whole < width else ""
+    part = part.strip()
+    body = (FULL * whole + part).ljust(width, EMPTY)
+    return f"{body} {percent(ratio):>4} {level.label}"
+
+
+def sparkline(values: Sequence[float | None], width: int, top: float | None = None) -> str:
+    """The last ``width`` values as block characters, scaled to ``top`` (default their max)."""
+    shown = list(values)[-width:]
+    known = [v for v in shown if v is not None and math.isfinite(v)]
+    ceiling = top if top is not None else max(known, default=0.0)
+    cells = []
+    for value in shown:
+        if value is None or not math.isfinite(value):
+            cells.append(" ")
+        elif ceiling <= 0:
+            cells.append(SPARK[0])
+        else:
+            index = round(min(1.0, max(0.0, value / ceiling)) * (len(SPARK) - 1))
+            cells.append(SPARK[index])
+    return "".join(cells).rjust(width)

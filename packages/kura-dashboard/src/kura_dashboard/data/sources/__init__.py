@@ -1,0 +1,1 @@
+"""Where the dashboard reads from: Prometheus, the Kubernetes API, or the simulator."""

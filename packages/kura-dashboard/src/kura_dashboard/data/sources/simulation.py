@@ -1,0 +1,123 @@
+"""The embedded simulated fleet: kura_core's capacity simulator, played against the clock.
+
+Simulated time starts at ``start`` (epoch seconds): each fetch steps the simulator through every
+tick that has ended by ``now``, so history is complete whatever the refresh interval, and a start
+in the past gives the dashboard history to show at once. The same scenario, seed, start and clock
+give the same screens, which is what the snapshot tests rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kura_core.names import instance_name
+from kura_core.regions import Region
+from kura_core.resources import DEFAULT_INSTANCE_REPLICAS, NAMESPACE
+from kura_core.simulator import GatewayKind, Simulator, Tick
+from kura_dashboard.data.readings import (
+    GatewayMetrics,
+    GatewayObject,
+    InstanceObject,
+    Inventory,
+    MetricsReadout,
+)
+
+
+def readout(tick: Tick, start: float) -> MetricsReadout:
+    """One simulator tick as a source readout, keyed by gateway name."""
+    return MetricsReadout(
+        at=start + tick.at,
+        gateways={
+            s.gateway: GatewayMetrics(
+                bytes_in=s.bytes_in,
+                bytes_out=s.bytes_out,
+                requests=s.requests,
+                p95_latency=s.p95_latency,
+                error_ratio=s.error_ratio,
+                active_connections=s.active_connections,
+                p99_latency=s.p99_latency,
+                offered_bps=s.offered_bps,
+            )
+            for s in tick.gateways
+        },
+        account_demand={(a.region, a.handle): a.demand_bps for a in tick.accounts},
+    )
+
+
+class SimulationSource:
+    """Gateway metrics from the simulator."""
+
+    name = "simulation"
+
+    def __init__(self, simulator: Simulator, *, start: float) -> None:
+        self.simulator = simulator
+        self.start = start
+        scenario = simulator.scenario
+        self.target = f"scenario {scenario.name}, seed {scenario.seed}"
+        self._ticks = 0
+
+    def fetch(self, now: float) -> list[MetricsReadout]:
+        """Every tick that ended since the last fetch (none when the clock has not moved)."""
+        step = self.simulator.scenario.tick.seconds
+        readouts = []
+        while self.start + (self._ticks + 1) * step <= now:
+            readouts.append(readout(self.simulator.step(), self.start))
+            self._ticks += 1
+        return readouts
+
+
+class SimulatedInventory:
+    """The simulated fleet's KuraGateways and KuraInstances: every one Ready."""
+
+    name = "simulated cluster"
+
+    def __init__(self, simulator: Simulator, regions: Sequence[Region]) -> None:
+        self.target = f"{len(simulator.fleet)} simulated gateways"
+        clusters = {region.id: region.cluster_id for region in regions}
+        dedicated = [g for g in simulator.fleet if g.kind is GatewayKind.DEDICATED]
+        # Load-balancer addresses from TEST-NET-3 (RFC 5737): plainly not real ones.
+        self._gateways = tuple(
+            GatewayObject(
+                name=g.name,
+                namespace=NAMESPACE,
+                region=g.region,
+                ingress_class=g.ingress_class,
+                controller_class=None,
+                replicas=g.ceiling.replicas,
+                phase="Ready",
+                load_balancer=f"203.0.113.{index % 254 + 1}",
+                ready_replicas=g.ceiling.replicas,
+            )
+            for index, g in enumerate(dedicated)
+        )
+        by_account = {(g.region, g.account): g for g in dedicated}
+        shards = {
+            (g.region, g.shard): g.ingress_class
+            for g in simulator.fleet
+            if g.kind is GatewayKind.SHARD
+        }
+        instances = []
+        for account in simulator.scenario.accounts:
+            gateway = by_account.get((account.region, account.handle))
+            ingress_class = (
+                gateway.ingress_class
+                if gateway is not None
+                else shards[(account.region, simulator.shard_of(account))]
+            )
+            instances.append(
+                InstanceObject(
+                    name=instance_name(account.handle, clusters[account.region]),
+                    namespace=NAMESPACE,
+                    account=account.handle,
+                    region=account.region,
+                    ingress_class=ingress_class,
+                    gateway=gateway.name if gateway is not None else None,
+                    replicas=DEFAULT_INSTANCE_REPLICAS,
+                    phase="Ready",
+                    ready_replicas=DEFAULT_INSTANCE_REPLICAS,
+                )
+            )
+        self._instances = tuple(instances)
+
+    def fetch(self, now: float) -> Inventory:
+        return Inventory(now, self._gateways, self._instances)

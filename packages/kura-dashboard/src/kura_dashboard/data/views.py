@@ -1,0 +1,413 @@
+"""The tables the screens show, as plain data: columns, rows of text cells, sort values, levels.
+
+The TUI renders them into DataTables, the ``--once`` frame into rich tables, and ``e`` exports
+them, so every way out shows the same numbers. Views are built for a width: optional columns (the
+history sparkline, the binding component, the ceiling) are left out when they do not fit, and the
+region's detail panel shows them instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kura_core.simulator import GatewayKind
+from kura_dashboard.data import format as fmt
+from kura_dashboard.data.filters import NO_FILTER, RowFilter
+from kura_dashboard.data.sorting import SortSpec, SortValue
+from kura_dashboard.data.state import DashboardState, Freshness, Subject
+from kura_dashboard.data.thresholds import Level
+from kura_dashboard.data.topology import GatewayRef
+
+WIDE = 120
+WIDE_BAR = 100  # table cells from which saturation bars get 10 cells instead of 4
+HISTORY_WIDTH = 24
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    numeric: bool = False
+    descending: bool = False
+    # 0: always shown; otherwise dropped when the table does not fit, highest first.
+    optional: int = 0
+
+    @property
+    def sorts_descending(self) -> bool:
+        """Numbers and bars sort biggest first when their column is picked."""
+        return self.numeric or self.descending
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    sort: SortValue = None
+    level: Level | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    cells: Mapping[str, Cell]
+    fields: Mapping[str, str]
+    freshness: Freshness = Freshness.FRESH
+    level: Level = Level.OK
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    default_sort: SortSpec
+    notes: tuple[str, ...] = field(default=())
+
+    def filtered(self, row_filter: RowFilter = NO_FILTER) -> list[Row]:
+        return [row for row in self.rows if row_filter.matches(row.fields)]
+
+    def column(self, key: str) -> Column:
+        return next(column for column in self.columns if column.key == key)
+
+
+def clock_text(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at))
+
+
+def _age_cell(subject: Subject, state: DashboardState, now: float) -> Cell:
+    age = subject.age(now)
+    shown = fmt.age(age)
+    if state.freshness(subject, now) is Freshness.STALE:
+        shown = f"STALE {shown}" if age is not None else "STALE"
+    return Cell(shown, age)
+
+
+def fit(columns: Sequence[Column], rows: Sequence[Row], width: int) -> tuple[Column, ...]:
+    """The columns that fit ``width`` cells; optional ones go, highest first, until they do."""
+
+    def need(column: Column) -> int:
+        texts = [len(row.cells[column.key].text) for row in rows]
+        return max([len(column.header), *texts]) + 2  # the table's cell padding
+
+    chosen = list(columns)
+    for column in sorted((c for c in columns if c.optional), key=lambda c: -c.optional):
+        if sum(need(c) for c in chosen) <= width:
+            break
+        chosen.remove(column)
+    return tuple(chosen)
+
+
+def _common_cells(subject: Subject, ceiling_bps: float, width: int) -> dict[str, Cell]:
+    m = subject.metrics
+    bar_width = 10 if width >= WIDE_BAR else 4
+    return {
+        "sat": Cell(
+            fmt.bar(subject.saturation, subject.metric_level("saturation"), bar_width),
+            subject.saturation,
+            subject.metric_level("saturation"),
+        ),
+        "in": Cell(fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8), m.bytes_in),
+        "out": Cell(fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8), m.bytes_out),
+        "ceiling": Cell(fmt.gbps(ceiling_bps), ceiling_bps),
+        "rps": Cell(fmt.count(m.requests), m.requests),
+        "p95": Cell(fmt.seconds(m.p95_latency), m.p95_latency, subject.metric_level("p95 latency")),
+        "p99": Cell(fmt.seconds(m.p99_latency), m.p99_latency),
+        "err": Cell(fmt.percent(m.error_ratio, 1), m.error_ratio, subject.metric_level("5xx")),
+        "conn": Cell(fmt.count(m.active_connections), m.active_connections),
+        "hist": Cell(fmt.sparkline(subject.history.saturation.values(), HISTORY_WIDTH, top=1.0)),
+    }
+
+
+def overview_view(state: DashboardState, now: float, *, width: int) -> View:
+    """One row per region: its shared shards together, and how many dedicated gateways it has."""
+    rows = []
+    for region in state.topology.regions:
+        subject = state.regions[region.id]
+        cells = _common_cells(subject, region.shared_ceiling_bps, width)
+        binding = region.shard.ceiling().binding.name
+        rung = state.recommendations.get(region.id)
+        cells |= {
+            "region": Cell(region.id, region.id),
+            "binds": Cell(binding, binding),
+            "ded": Cell(str(state.dedicated_count(region.id)), state.dedicated_count(region.id)),
+            "age": _age_cell(subject, state, now),
+        }
+        rows.append(
+            Row(
+                id=region.id,
+                cells=cells,
+                fields={
+                    "region": region.id,
+                    "name": region.display_name,
+                    "level": subject.level.label.lower(),
+                    "rung": rung.rung.value if rung else "",
+                    "binds": binding,
+                },
+                freshness=state.freshness(subject, now),
+                level=subject.level,
+            )
+        )
+    columns = (
+        Column("region", "REGION"),
+        Column("sat", "SATURATION", descending=True),
+        Column("in", "IN", numeric=True),
+        Column("out", "OUT", numeric=True),
+        Column("ceiling", "CEILING", numeric=True, optional=1),
+        Column("binds", "BINDS", optional=2),
+        Column("rps", "REQ/S", numeric=True),
+        Column("p95", "P95", numeric=True),
+        Column("err", "5XX", numeric=True),
+        Column("conn", "CONN", numeric=True),
+        Column("ded", "DED", numeric=True),
+        Column("age", "AGE", numeric=True),
+        Column("hist", "SATURATION HISTORY", optional=3),
+    )
+    return View(
+        "overview",
+        "Regions",
+        fit(columns, rows, width),
+        tuple(rows),
+        SortSpec("sat", descending=True),
+        notes=(
+            "IN/OUT and CEILING in Gbps, shared shards only; SATURATION = load ÷ ceiling; "
+            "P95 of the worst shard; DED = dedicated gateways",
+        ),
+    )
+
+
+def _kind(ref: GatewayRef) -> str:
+    return f"shard {ref.shard}" if ref.kind is GatewayKind.SHARD else "dedicated"
+
+
+def region_view(state: DashboardState, region_id: str, now: float, *, width: int) -> View:
+    """The region's shards and dedicated gateways, each with the overview's metrics."""
+    region = state.topology.region(region_id)
+    rows = []
+    for ref, subject in state.region_gateways(region_id):
+        cells = _common_cells(subject, ref.ceiling.capacity.bits_per_second, width)
+        cells |= {
+            "gateway": Cell(ref.name, ref.name),
+            "kind": Cell(_kind(ref), _kind(ref)),
+            "account": Cell(ref.account or "-", ref.account),
+            "binds": Cell(ref.ceiling.binding.name, ref.ceiling.binding.name),
+            "age": _age_cell(subject, state, now),
+        }
+        rows.append(
+            Row(
+                id=ref.name,
+                cells=cells,
+                fields={
+                    "gateway": ref.name,
+                    "kind": ref.kind.value,
+                    "shard": str(ref.shard or ""),
+                    "account": ref.account or "",
+                    "class": ref.ingress_class,
+                    "region": ref.region,
+                    "level": subject.level.label.lower(),
+                },
+                freshness=state.freshness(subject, now),
+                level=subject.level,
+            )
+        )
+    # Metrics first, so a narrow terminal shows them before it scrolls sideways.
+    columns = (
+        Column("gateway", "GATEWAY"),
+        Column("sat", "SATURATION", descending=True),
+        Column("in", "IN", numeric=True),
+        Column("out", "OUT", numeric=True),
+        Column("rps", "REQ/S", numeric=True),
+        Column("p95", "P95", numeric=True),
+        Column("p99", "P99", numeric=True),
+        Column("err", "5XX", numeric=True),
+        Column("conn", "CONN", numeric=True),
+        Column("age", "AGE", numeric=True),
+        Column("kind", "KIND"),
+        Column("account", "ACCOUNT"),
+        Column("ceiling", "CEILING", numeric=True, optional=1),
+        Column("binds", "BINDS", optional=2),
+        Column("hist", "SATURATION HISTORY", optional=3),
+    )
+    return View(
+        f"region:{region_id}",
+        f"{region.display_name} ({region_id}): {region.shards} shard(s) x "
+        f"{region.shard.replicas} replicas, {state.dedicated_count(region_id)} dedicated",
+        fit(columns, rows, width),
+        tuple(rows),
+        SortSpec("sat", descending=True),
+        notes=("IN/OUT and CEILING in Gbps; SATURATION = load ÷ the gateway's ceiling",),
+    )
+
+
+def assignments_view(state: DashboardState) -> View:
+    """Which account sits on which gateway and class, with the gateway's phase and address."""
+    inventory = state.inventory
+    rows = []
+    if inventory is not None:
+        gateways = {g.name: g for g in inventory.gateways}
+        for instance in inventory.instances:
+            gateway = gateways.get(instance.gateway or "")
+            dedicated = gateway is not None or instance.gateway is not None
+            phase = (gateway.phase if gateway else instance.phase) or "-"
+            if gateway is not None:
+                ready = f"{gateway.ready_replicas or 0}/{gateway.replicas}"
+                ready_sort: float = gateway.ready_replicas or 0
+            else:
+                ready = f"{instance.ready_replicas or 0}/{instance.replicas}"
+                ready_sort = instance.ready_replicas or 0
+            gateway_name = instance.gateway or instance.ingress_class or "-"
+            kind = "dedicated" if dedicated else "shared"
+            address = (gateway.load_balancer if gateway else None) or "-"
+            ingress_class = (gateway.ingress_class if gateway else instance.ingress_class) or "-"
+            cells = {
+                "account": Cell(instance.account, instance.account),
+                "kind": Cell(kind, kind),
+                "gateway": Cell(gateway_name, gateway_name),
+                "class": Cell(ingress_class, ingress_class),
+                "region": Cell(instance.region, instance.region),
+                "phase": Cell(phase, phase, Level.OK if phase == "Ready" else Level.WARN),
+                "lb": Cell(address, address),
+                "ready": Cell(ready, ready_sort),
+            }
+            rows.append(
+                Row(
+                    id=f"{instance.namespace}/{instance.name}",
+                    cells=cells,
+                    fields={
+                        "account": instance.account,
+                        "kind": kind,
+                        "gateway": gateway_name,
+                        "class": ingress_class,
+                        "region": instance.region,
+                        "phase": phase,
+                    },
+                )
+            )
+    columns = (
+        Column("account", "ACCOUNT"),
+        Column("kind", "KIND"),
+        Column("gateway", "GATEWAY"),
+        Column("class", "CLASS"),
+        Column("region", "REGION"),
+        Column("phase", "PHASE"),
+        Column("lb", "LB ADDRESS"),
+        Column("ready", "READY", numeric=True),
+    )
+    return View(
+        "assignments",
+        "Assignments: which account sits on which gateway",
+        columns,
+        tuple(rows),
+        SortSpec("account"),
+        notes=("READY = ready / desired replicas of the dedicated gateway (shared: of the cache)",),
+    )
+
+
+def events_view(state: DashboardState) -> View:
+    """The event log, newest first."""
+    rows = []
+    for event in state.events.newest_first():
+        cells = {
+            "time": Cell(clock_text(event.at), event.at),
+            "level": Cell(event.level.label, float(event.level), event.level),
+            "kind": Cell(event.kind.value, event.kind.value),
+            "subject": Cell(event.subject, event.subject),
+            "message": Cell(event.message, event.message),
+            "count": Cell(f"x{event.count}" if event.count > 1 else "", event.count),
+        }
+        rows.append(
+            Row(
+                id=f"{event.at:.3f}:{event.kind.value}:{event.subject}:{event.message}",
+                cells=cells,
+                fields={
+                    "kind": event.kind.value,
+                    "subject": event.subject,
+                    "level": event.level.label.lower(),
+                    "message": event.message,
+                },
+                level=event.level,
+            )
+        )
+    columns = (
+        Column("time", "TIME (UTC)"),
+        Column("level", "LEVEL"),
+        Column("kind", "KIND"),
+        Column("subject", "SUBJECT"),
+        Column("message", "MESSAGE"),
+        Column("count", "REPEATS", numeric=True),
+    )
+    return View(
+        "events",
+        f"Event log ({len(state.events)} of at most {state.events.capacity})",
+        columns,
+        tuple(rows),
+        SortSpec("time", descending=True),
+    )
+
+
+@dataclass(frozen=True)
+class LadderLine:
+    region: str
+    rung: str
+    reasons: tuple[str, ...]
+
+
+def ladder_lines(state: DashboardState) -> list[LadderLine]:
+    """Each region's next rung on the scaling ladder, with the reasons in words."""
+    lines = []
+    for region in state.topology.regions:
+        recommendation = state.recommendations.get(region.id)
+        if recommendation is None:
+            lines.append(LadderLine(region.id, "-", ("waiting for data",)))
+            continue
+        reasons = tuple(action.reason for action in recommendation.actions)
+        lines.append(LadderLine(region.id, recommendation.rung.value, reasons))
+    return lines
+
+
+@dataclass(frozen=True)
+class Spark:
+    label: str
+    line: str
+    latest: str
+
+
+def region_summary(state: DashboardState, region_id: str, now: float) -> str:
+    """One line: ceiling and what binds it, throughput, data age."""
+    region = state.topology.region(region_id)
+    subject = state.regions[region_id]
+    ceiling = region.shard.ceiling()
+    binding = ceiling.binding
+    assumed = ", an assumption" if binding.assumption else ""
+    m = subject.metrics
+    return (
+        f"{region.display_name}: ceiling {fmt.gbps(region.shared_ceiling_bps)} Gbps = "
+        f"{region.shards} x {fmt.gbps(ceiling.capacity.bits_per_second)} Gbps "
+        f"({binding.name} binds{assumed}) · in "
+        f"{fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8)} / out "
+        f"{fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8)} Gbps · "
+        f"{_age_cell(subject, state, now).text} old"
+    )
+
+
+def region_sparks(state: DashboardState, region_id: str, width: int) -> list[Spark]:
+    """Sparklines of the region's saturation, requests and connections over the history."""
+    history = state.regions[region_id].history
+    return [
+        Spark(
+            "saturation",
+            fmt.sparkline(history.saturation.values(), width, top=1.0),
+            fmt.percent(history.saturation.last()),
+        ),
+        Spark(
+            "req/s",
+            fmt.sparkline(history.requests.values(), width),
+            fmt.count(history.requests.last()),
+        ),
+        Spark(
+            "connections",
+            fmt.sparkline(history.connections.values(), width),
+            fmt.count(history.connections.last()),
+        ),
+    ]

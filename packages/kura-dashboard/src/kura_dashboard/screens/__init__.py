@@ -1,0 +1,1 @@
+"""The dashboard's screens: overview, region drill-down, assignments, event log, help."""

@@ -1,0 +1,1 @@
+"""The dashboard's widgets: header, paused banner, fleet table, saturation bar, sparklines."""

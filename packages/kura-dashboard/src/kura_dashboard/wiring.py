@@ -1,0 +1,138 @@
+"""From the command's options to sources, a collector and a state: simulated or live.
+
+* Simulated (no ``--prometheus``): kura_core's simulator on the env's regions, with the providers'
+  capacity components as ``kura plan`` uses them; its simulated time starts ``WARMUP`` seconds in
+  the past, so the first screen already has history.
+* Live: Prometheus with the PromQL of each region's ingress provider (reached only through the
+  plugin host), plus the Kubernetes API for KuraGateways and KuraInstances; shards come from the
+  scenario (default: the built-in one), dedicated gateways from the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kura_core.capacity import Component
+from kura_core.cli.context import KuraContext
+from kura_core.regions import Region
+from kura_core.scenario import DEFAULT_SCENARIO, Scenario
+from kura_core.simulator import DEFAULT_SIMULATION, Simulator, load_simulation
+from kura_dashboard.data.collector import Collector
+from kura_dashboard.data.readings import Inventory
+from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.thresholds import DEFAULT_THRESHOLDS, Threshold
+from kura_dashboard.data.topology import Topology, cluster_topology, simulated_topology
+
+WARMUP = 600.0
+Components = Mapping[str, Sequence[Component]]
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    env: str
+    prometheus_url: str | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespace: str = "kura"
+    interval: float = 5.0
+    scenario_file: Path | None = None
+    seed: int | None = None
+    timeout: float = 2.0
+    thresholds: tuple[Threshold, ...] = DEFAULT_THRESHOLDS
+
+
+@dataclass
+class Wiring:
+    collector: Collector
+    state: DashboardState
+    simulated: bool
+    metric_window: str
+    label: str
+
+
+def wire(kura: KuraContext, options: DashboardOptions, clock: Callable[[], float]) -> Wiring:
+    catalog = kura.catalog(options.env)
+    regions = list(catalog)
+    provided = {region.id: kura.capacity_components(region) for region in regions}
+    if options.prometheus_url is None:
+        return _simulated(regions, provided, options, clock)
+    return _live(kura, options.prometheus_url, regions, provided, options, clock)
+
+
+def _state(topology: Topology, scenario: Scenario, options: DashboardOptions) -> DashboardState:
+    return DashboardState(
+        topology,
+        ladder=scenario.thresholds,
+        thresholds=options.thresholds,
+        interval=options.interval,
+    )
+
+
+def _simulated(
+    regions: Sequence[Region],
+    provided: Components,
+    options: DashboardOptions,
+    clock: Callable[[], float],
+) -> Wiring:
+    from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
+
+    if options.scenario_file is not None:
+        scenario = load_simulation(options.scenario_file)
+    else:
+        scenario = DEFAULT_SIMULATION.restricted_to([region.id for region in regions])
+    if options.seed is not None:
+        scenario = scenario.model_copy(update={"seed": options.seed})
+    simulator = Simulator(scenario, regions, provided)
+    source = SimulationSource(simulator, start=clock() - WARMUP)
+    collector = Collector(source, SimulatedInventory(simulator, regions), clock)
+    state = _state(simulated_topology(simulator, regions), scenario, options)
+    return Wiring(collector, state, True, f"one {scenario.tick.seconds:g}s tick", source.target)
+
+
+def _live(
+    kura: KuraContext,
+    url: str,
+    regions: Sequence[Region],
+    provided: Components,
+    options: DashboardOptions,
+    clock: Callable[[], float],
+) -> Wiring:
+    from kura_dashboard.data.sources.kubernetes import KubernetesSource
+    from kura_dashboard.data.sources.prometheus import PrometheusSource
+
+    scenario: Scenario = (
+        load_simulation(options.scenario_file)
+        if options.scenario_file is not None
+        else DEFAULT_SCENARIO
+    )
+    providers = {
+        region.id: kura.host.ingress_provider(region.ingress_provider) for region in regions
+    }
+    query_sets = [provider.metric_queries() for provider in providers.values()]
+
+    def controller_class(region: Region, ingress_class: str) -> str:
+        return providers[region.id].default_controller_class(ingress_class)
+
+    def topology_for(inventory: Inventory | None) -> Topology:
+        return cluster_topology(
+            regions,
+            scenario,
+            controller_class,
+            inventory.gateways if inventory else (),
+            inventory.instances if inventory else (),
+            provided,
+        )
+
+    metrics = PrometheusSource(url, query_sets, timeout=options.timeout)
+    inventory = KubernetesSource(
+        kubeconfig=options.kubeconfig,
+        context=options.context,
+        namespace=options.namespace,
+        timeout=options.timeout,
+    )
+    collector = Collector(metrics, inventory, clock, topology_for)
+    state = _state(topology_for(None), scenario, options)
+    windows = sorted({queries.window for queries in query_sets})
+    return Wiring(collector, state, False, f"{', '.join(windows)} rate", metrics.target)

@@ -1,0 +1,222 @@
+"""From command-line options to a configured run, bench or test bed.
+
+The edge where the environment is read (the token variable, the dedicated-gateway overrides,
+the clock for run ids and seeds) and where the heavy modules are loaded, so ``kura_smoke.cli``
+stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from kura_core.assignment import OVERRIDES_ENV, parse_overrides
+from kura_core.cli.context import KuraContext
+from kura_core.errors import InputError
+from kura_core.manifests import DEFAULT_IMAGE
+from kura_smoke.bench import Bench, BenchReport, BenchSettings, Path_, peak_rss_mib, ratios
+from kura_smoke.kube import KubeClient, load_api_client
+from kura_smoke.kura_api import KuraEndpoint, open_client
+from kura_smoke.pinning import DEFAULT_PORTS, parse_resolve, pin_table
+from kura_smoke.platform_check import ObjectRef, PlatformNames
+from kura_smoke.progress import view_for
+from kura_smoke.provision import smoke_account
+from kura_smoke.report import Mode, StepResult
+from kura_smoke.runner import SmokeRun, SmokeSettings
+from kura_smoke.secret import Redactor, load_token
+from kura_smoke.testbed.bed import TestBed, TestBedInfo, TestBedSettings
+
+# Without the cluster steps no object is named after an account id, so any valid one serves.
+UNUSED_ACCOUNT_ID = 1
+
+
+def _modes(choice: str) -> list[Mode]:
+    return list(Mode) if choice == "both" else [Mode(choice)]
+
+
+def _names(options: Mapping[str, Any], defaults: PlatformNames) -> PlatformNames:
+    updates: dict[str, Any] = {}
+    if options["ingress_class"]:
+        updates["ingress_class"] = options["ingress_class"]
+    for key in ("regional_gateway", "operator", "shared_secret"):
+        if options[key]:
+            option = "--" + key.replace("_", "-")
+            updates[key] = ObjectRef.parse(options[key], option=option)
+    return defaults.model_copy(update=updates)
+
+
+def build_run(
+    kura: KuraContext,
+    options: Mapping[str, Any],
+    *,
+    output: str,
+    stdout_is_tty: bool,
+    on_step: Callable[[StepResult], None],
+) -> SmokeRun:
+    """A :class:`SmokeRun` from ``kura smoke run``'s options; :class:`InputError` when bad."""
+    region = kura.region(options["env"], options["region_id"])
+    token = load_token(options["token_file"], os.environ)
+    pins = pin_table(parse_resolve(text) for text in options["resolves"])
+    cluster = not options["no_cluster"]
+    overrides = parse_overrides(os.environ.get(OVERRIDES_ENV))
+    accounts = []
+    for mode in _modes(options["mode"]):
+        account_id = options[f"{mode.value}_account_id"]
+        if account_id is None:
+            if cluster:
+                raise InputError(
+                    f"--{mode.value}-account-id is required with the cluster steps "
+                    "(it names the dedicated gateway); or pass --no-cluster"
+                )
+            account_id = UNUSED_ACCOUNT_ID
+        accounts.append(
+            smoke_account(
+                mode,
+                handle=options[f"{mode.value}_account"],
+                account_id=account_id,
+                region=region,
+                overrides=overrides,
+            )
+        )
+    settings = SmokeSettings(
+        run_id=secrets.token_hex(4),
+        seed=options["seed"] if options["seed"] is not None else secrets.randbits(32),
+        namespace=options["namespace"],
+        image=options["image"] or DEFAULT_IMAGE,
+        cluster=cluster,
+        provision=not options["no_provision"],
+        keep=options["keep"],
+        check_gateway_address=options["check_gateway_address"],
+        port=options["port"],
+        size=options["size"],
+        http2=options["http2"],
+        request_timeout=options["timeout"],
+        ready_timeout=options["ready_timeout"],
+        wait_timeout=options["wait_timeout"],
+        interval=options["interval"],
+    )
+    kubeconfig: Path | None = options["kubeconfig"]
+    context: str | None = options["kube_context"]
+
+    def kube_factory() -> KubeClient:
+        return KubeClient(load_api_client(kubeconfig, context), timeout=settings.request_timeout)
+
+    return SmokeRun(
+        settings=settings,
+        region=region,
+        accounts=accounts,
+        names=_names(options, PlatformNames.defaults(region)),
+        token=token,
+        pins=pins,
+        ca_file=options["ca_file"],
+        kube_factory=kube_factory if cluster else None,
+        load_balancer_provider=kura.host.load_balancer_provider(region.load_balancer_provider),
+        view=view_for(output, stdout_is_tty=stdout_is_tty),
+        on_step=on_step,
+    )
+
+
+def _direct_endpoint(url: str, tenant: str) -> KuraEndpoint:
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise InputError(f"--direct {url!r}: expected http(s)://HOST[:PORT]")
+    return KuraEndpoint(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=parts.port or DEFAULT_PORTS[parts.scheme],
+        tenant=tenant,
+    )
+
+
+def build_bench(options: Mapping[str, Any], *, output: str, stdout_is_tty: bool) -> BenchReport:
+    """Run ``kura smoke bench`` as its options say."""
+    token = load_token(options["token_file"], os.environ)
+    pins = pin_table(parse_resolve(text) for text in options["resolves"])
+    host, port = options["host"].lower(), options["port"]
+    endpoint = KuraEndpoint(
+        scheme="https",
+        host=host,
+        port=port,
+        tenant=options["account"],
+        pinned=pins.get((host, port)),
+    )
+    direct = _direct_endpoint(options["direct"], options["account"]) if options["direct"] else None
+    settings = BenchSettings(
+        run_id=secrets.token_hex(4),
+        seed=options["seed"] if options["seed"] is not None else secrets.randbits(32),
+        sizes=options["sizes"],
+        concurrency=options["concurrency"],
+    )
+    bench = Bench(settings, token=token, view=view_for(output, stdout_is_tty=stdout_is_tty))
+    figures = []
+    with Redactor(token).logging():
+        targets: list[tuple[KuraEndpoint, Path_, Mapping[tuple[str, int], str]]] = [
+            (endpoint, "gateway", pins)
+        ]
+        if direct is not None:
+            targets.append((direct, "direct", {}))
+        for target, path, target_pins in targets:
+            with open_client(
+                pins=target_pins,
+                ca_file=options["ca_file"],
+                timeout=options["timeout"],
+                http2=options["http2"],
+                connections=settings.concurrency,
+            ) as client:
+                figures += bench.run_endpoint(client, target, path)
+    return BenchReport(
+        host=host,
+        pinned_address=endpoint.pinned,
+        direct=options["direct"],
+        concurrency=settings.concurrency,
+        figures=tuple(figures),
+        ratios=tuple(ratios(figures)),
+        client_peak_rss_mib=round(peak_rss_mib(), 1),
+    )
+
+
+def serve_testbed(
+    kura: KuraContext,
+    options: Mapping[str, Any],
+    *,
+    nginx_keys: dict[str, str],
+    on_ready: Callable[[TestBedInfo], None],
+) -> None:
+    """Run a test bed until ``--for`` elapses, SIGINT or SIGTERM; then stop it and clean up."""
+    region = kura.region(options["env"], options["region_id"])
+    settings = TestBedSettings(
+        env=options["env"],
+        port=options["port"],
+        regional_address=options["regional_address"],
+        dedicated_address=options["dedicated_address"],
+        workers=options["workers"],
+        nginx_overrides=nginx_keys,
+    )
+    given: Path | None = options["directory"]
+    directory = given or Path(tempfile.mkdtemp(prefix="kura-testbed-"))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        bed = TestBed.for_region(settings, host=kura.host, region=region, directory=directory)
+        with bed:
+            on_ready(bed.info())
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait(options["duration"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if given is None:
+            shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,296 @@
+"""The test bed's nginx.conf, from the ingress provider's own gateway keys.
+
+ingress-nginx turns ConfigMap keys and Ingress annotations into nginx directives; the test bed
+runs plain Debian nginx, so :data:`TRANSLATIONS` does that translation, once. Every key the
+provider sets must be either translated or listed in :data:`NOT_TRANSLATED` with the reason, so
+a key the provider adds later fails the test bed loudly instead of being dropped. Keys the
+provider leaves out take ingress-nginx's defaults (:data:`INGRESS_NGINX_DEFAULTS`), as they
+would in a controller; Ingress annotations win over ConfigMap keys, as in ingress-nginx.
+
+Pure: paths and ports in, config text out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from kura_core.errors import InputError
+
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+Context = Literal["server", "location", "upstream"]
+Settings = Mapping[str, str]
+
+# ingress-nginx's values for keys a gateway's ConfigMap does not set (config.go defaults).
+INGRESS_NGINX_DEFAULTS: Mapping[str, str] = {
+    "proxy-body-size": "1m",
+    "proxy-request-buffering": "on",
+    "proxy-buffering": "off",
+    "proxy-max-temp-file-size": "1024m",
+    "proxy-buffer-size": "4k",
+    "proxy-buffers-number": "4",
+    "client-body-buffer-size": "8k",
+    "http2-max-concurrent-streams": "128",
+    "keep-alive-requests": "1000",
+    "upstream-keepalive-connections": "320",
+    "upstream-keepalive-timeout": "60",
+    "upstream-keepalive-requests": "10000",
+    "proxy-connect-timeout": "5",
+    "proxy-read-timeout": "60",
+    "proxy-send-timeout": "60",
+    "proxy-http-version": "1.1",
+}
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Where a key's directive goes and how it is written from the merged settings."""
+
+    context: Context
+    render: Callable[[Settings], str]
+
+
+def _simple(context: Context, directive: str, key: str, suffix: str = "") -> Translation:
+    return Translation(context, lambda s: f"{directive} {s[key]}{suffix};")
+
+
+TRANSLATIONS: Mapping[str, Translation] = {
+    "proxy-body-size": _simple("location", "client_max_body_size", "proxy-body-size"),
+    "proxy-request-buffering": _simple(
+        "location", "proxy_request_buffering", "proxy-request-buffering"
+    ),
+    "proxy-buffering": _simple("location", "proxy_buffering", "proxy-buffering"),
+    "proxy-max-temp-file-size": _simple(
+        "location", "proxy_max_temp_file_size", "proxy-max-temp-file-size"
+    ),
+    "proxy-buffer-size": _simple("location", "proxy_buffer_size", "proxy-buffer-size"),
+    # ingress-nginx sizes every proxy buffer at proxy-buffer-size.
+    "proxy-buffers-number": Translation(
+        "location",
+        lambda s: f"proxy_buffers {s['proxy-buffers-number']} {s['proxy-buffer-size']};",
+    ),
+    "proxy-busy-buffers-size": _simple(
+        "location", "proxy_busy_buffers_size", "proxy-busy-buffers-size"
+    ),
+    "client-body-buffer-size": _simple(
+        "location", "client_body_buffer_size", "client-body-buffer-size"
+    ),
+    "http2-max-concurrent-streams": _simple(
+        "server", "http2_max_concurrent_streams", "http2-max-concurrent-streams"
+    ),
+    "keep-alive-requests": _simple("server", "keepalive_requests", "keep-alive-requests"),
+    "upstream-keepalive-connections": _simple(
+        "upstream", "keepalive", "upstream-keepalive-connections"
+    ),
+    "upstream-keepalive-timeout": _simple(
+        "upstream", "keepalive_timeout", "upstream-keepalive-timeout", "s"
+    ),
+    "upstream-keepalive-requests": _simple(
+        "upstream", "keepalive_requests", "upstream-keepalive-requests"
+    ),
+    "proxy-connect-timeout": _simple(
+        "location", "proxy_connect_timeout", "proxy-connect-timeout", "s"
+    ),
+    "proxy-read-timeout": _simple("location", "proxy_read_timeout", "proxy-read-timeout", "s"),
+    "proxy-send-timeout": _simple("location", "proxy_send_timeout", "proxy-send-timeout", "s"),
+    "proxy-http-version": _simple("location", "proxy_http_version", "proxy-http-version"),
+}
+
+_NO_LOAD_BALANCER = (
+    "client-address handling behind the load balancer; nothing sits in front of the test bed's "
+    "nginx"
+)
+NOT_TRANSLATED: Mapping[str, str] = {
+    "use-forwarded-headers": _NO_LOAD_BALANCER,
+    "compute-full-forwarded-for": _NO_LOAD_BALANCER,
+    "enable-real-ip": _NO_LOAD_BALANCER,
+    "proxy-real-ip-cidr": _NO_LOAD_BALANCER,
+    "use-proxy-protocol": "the Hetzner LB's PROXY header; test clients connect to nginx directly",
+    "allow-snippet-annotations": "decides which annotations the controller accepts; no directive",
+    # The test bed proxies plain HTTP to Kura nodes; other backend protocols are refused below.
+    "backend-protocol": "HTTP is what proxy_pass http:// does",
+}
+
+
+def _annotation_keys(annotations: Mapping[str, str]) -> dict[str, str]:
+    return {
+        key.removeprefix(ANNOTATION_PREFIX): value
+        for key, value in annotations.items()
+        if key.startswith(ANNOTATION_PREFIX)
+    }
+
+
+def merged_settings(
+    config: Settings, annotations: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """ingress-nginx defaults, then the ConfigMap, then the Ingress's annotations."""
+    own = _annotation_keys(annotations or {})
+    unknown = sorted(
+        key for key in {*config, *own} if key not in TRANSLATIONS and key not in NOT_TRANSLATED
+    )
+    if unknown:
+        raise InputError(
+            f"the test bed does not know the ingress-nginx key(s) {', '.join(unknown)}: add "
+            "them to kura_smoke.testbed.nginx_config.TRANSLATIONS or NOT_TRANSLATED"
+        )
+    protocol = own.get("backend-protocol", "HTTP")
+    if protocol != "HTTP":
+        raise InputError(f"the test bed proxies HTTP only, not backend-protocol {protocol}")
+    return {**INGRESS_NGINX_DEFAULTS, **config, **own}
+
+
+def directives(settings: Settings, context: Context) -> list[str]:
+    """The directives of ``context``, in table order; a key set to "" is left out."""
+    return [
+        translation.render(settings)
+        for key, translation in TRANSLATIONS.items()
+        if translation.context == context and settings.get(key, "") != ""
+    ]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One Ingress host and the Kura node behind it."""
+
+    host: str
+    upstream: str
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GatewaySite:
+    """One gateway: its listen address and its ConfigMap keys, serving some Ingress hosts."""
+
+    name: str
+    address: str
+    port: int
+    config: Settings
+    routes: Sequence[Route]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a scratch nginx keeps everything, so it touches nothing outside ``root``."""
+
+    root: Path
+    cert: Path
+    key: Path
+
+    @property
+    def pid(self) -> Path:
+        return self.root / "nginx.pid"
+
+    @property
+    def error_log(self) -> Path:
+        return self.root / "logs" / "error.log"
+
+    @property
+    def access_log(self) -> Path:
+        return self.root / "logs" / "access.log"
+
+    @property
+    def temp_dirs(self) -> dict[str, Path]:
+        """Every ``*_temp_path``: a spooled body would land in one of these."""
+        return {
+            kind: self.root / "temp" / kind
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        }
+
+
+def _indent(lines: Sequence[str], depth: int) -> str:
+    return "\n".join("  " * depth + line for line in lines)
+
+
+def _listen(site: GatewaySite, *, default: bool, modern_http2: bool) -> list[str]:
+    suffix = " default_server" if default else ""
+    if modern_http2:
+        return [f"listen {site.address}:{site.port} ssl{suffix};", "http2 on;"]
+    return [f"listen {site.address}:{site.port} ssl http2{suffix};"]
+
+
+def render_nginx_conf(
+    layout: Layout,
+    sites: Sequence[GatewaySite],
+    *,
+    workers: int = 1,
+    run_as_root: bool = False,
+    modern_http2: bool = False,
+) -> str:
+    """A complete nginx.conf: one TLS server per Ingress host, one upstream per Kura node.
+
+    ``run_as_root`` keeps the workers root, so they can use a private scratch directory;
+    ``modern_http2`` writes ``http2 on;`` (nginx >= 1.25.1) instead of ``listen ... http2``.
+    """
+    temp = [f"{kind}_temp_path {path};" for kind, path in layout.temp_dirs.items()]
+    blocks: list[str] = []
+    for site in sites:
+        settings = merged_settings(site.config)
+        for index, route in enumerate(site.routes):
+            route_settings = merged_settings(site.config, route.annotations)
+            upstream = f"{site.name}_{index}"
+            blocks.append(
+                _indent(
+                    [
+                        f"upstream {upstream} {{",
+                        f"  server {route.upstream};",
+                        *("  " + line for line in directives(route_settings, "upstream")),
+                        "}",
+                        "server {",
+                        *(
+                            "  " + line
+                            for line in _listen(site, default=False, modern_http2=modern_http2)
+                        ),
+                        f"  server_name {route.host};",
+                        f"  ssl_certificate {layout.cert};",
+                        f"  ssl_certificate_key {layout.key};",
+                        *("  " + line for line in directives(route_settings, "server")),
+                        "  location / {",
+                        f"    proxy_pass http://{upstream};",
+                        "    proxy_set_header Host $host;",
+                        # Upstream keepalive needs the client's Connection header cleared.
+                        '    proxy_set_header Connection "";',
+                        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                        "    proxy_set_header X-Forwarded-Proto $scheme;",
+                        *("    " + line for line in directives(route_settings, "location")),
+                        "  }",
+                        "}",
+                    ],
+                    1,
+                )
+            )
+        # Unknown hosts get 404, as from ingress-nginx's default backend.
+        blocks.append(
+            _indent(
+                [
+                    "server {",
+                    *(
+                        "  " + line
+                        for line in _listen(site, default=True, modern_http2=modern_http2)
+                    ),
+                    f"  ssl_certificate {layout.cert};",
+                    f"  ssl_certificate_key {layout.key};",
+                    *("  " + line for line in directives(settings, "server")),
+                    "  location / { return 404; }",
+                    "}",
+                ],
+                1,
+            )
+        )
+    head = [
+        *(["user root;"] if run_as_root else []),
+        f"worker_processes {workers};",
+        f"pid {layout.pid};",
+        f"error_log {layout.error_log} notice;",
+        "daemon off;",
+        "events { worker_connections 1024; }",
+        "http {",
+        f"  access_log {layout.access_log};",
+        # Kura hosts are long; ingress-nginx sizes this bucket from its hosts too.
+        "  server_names_hash_bucket_size 128;",
+        "  sendfile on;",
+        "  tcp_nodelay on;",
+        *("  " + line for line in temp),
+    ]
+    return "\n".join([*head, *blocks, "}", ""])

@@ -1,0 +1,332 @@
+"""The capacity simulator: deterministic, the seed's bursts, the capacity model's ceilings, a
+queueing model that degrades near saturation; and ``kura simulate``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kura_core.capacity import Component
+from kura_core.errors import InputError
+from kura_core.regions import managed_catalogs
+from kura_core.scenario import SEED_BURSTS, RegionSpec
+from kura_core.simulator import (
+    DEFAULT_SIMULATION,
+    P95_FACTOR,
+    P99_FACTOR,
+    BurstPattern,
+    GatewayKind,
+    SimulatedAccount,
+    SimulationScenario,
+    Simulator,
+    Tick,
+    Traffic,
+    build_fleet,
+    load_simulation,
+    shard_ingress_class,
+    simulate,
+)
+from kura_core.units import Bandwidth, DataSize, Duration
+from tests.core.conftest import Invoke
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = list(managed_catalogs()["production"])
+EU = [r for r in PRODUCTION if r.id == "eu-central"]
+
+
+def series(ticks: list[Tick]) -> list[tuple[float, object, object]]:
+    return [(t.at, t.gateways, t.accounts) for t in ticks]
+
+
+def test_the_same_seed_gives_the_same_series() -> None:
+    first = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200)
+    again = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200)
+    assert series(first) == series(again)
+
+
+def test_another_seed_moves_the_noise_but_not_the_bursts() -> None:
+    other = DEFAULT_SIMULATION.model_copy(update={"seed": 8})
+    a = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=100)
+    b = simulate(other, PRODUCTION, ticks=100)
+    assert [t.gateways for t in a] != [t.gateways for t in b]
+    # Accounts without jitter burst at the same times whatever the seed.
+    unjittered = {"globex", "initech", "stark"}
+    demand_a = [[x.demand_bps for x in t.accounts if x.handle in unjittered] for t in a]
+    demand_b = [[x.demand_bps for x in t.accounts if x.handle in unjittered] for t in b]
+    assert demand_a == demand_b
+
+
+def test_ticks_are_stamped_at_their_end() -> None:
+    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=3)
+    assert [(t.index, t.at) for t in ticks] == [(0, 5.0), (1, 10.0), (2, 15.0)]
+    assert DEFAULT_SIMULATION.ticks == 720
+
+
+def test_the_seeds_burst_figures_come_out() -> None:
+    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION)
+    steady = {a.handle: a.steady.bits_per_second for a in DEFAULT_SIMULATION.accounts}
+    peaks: dict[str, float] = {}
+    for tick in ticks:
+        for sample in tick.accounts:
+            burst = sample.demand_bps - steady[sample.handle]
+            peaks[sample.handle] = max(peaks.get(sample.handle, 0.0), burst)
+    nightly, release, warmup = (burst.demand.bits_per_second for burst in SEED_BURSTS)
+    # The seed: 50 x 500MB / 2m ~ 1.7 Gbps, 100 x 1GB / 5m ~ 2.7 Gbps, 500 x 2GB / 2m ~ 66 Gbps.
+    assert nightly == pytest.approx(50 * 500e6 * 8 / 120)
+    assert release == pytest.approx(100 * 1e9 * 8 / 300)
+    assert warmup == pytest.approx(500 * 2e9 * 8 / 120)
+    assert peaks["acme"] == pytest.approx(nightly)
+    assert peaks["umbrella"] == pytest.approx(nightly)
+    assert peaks["globex"] == pytest.approx(release)
+    assert peaks["stark"] == pytest.approx(release)
+    assert peaks["initech"] == pytest.approx(warmup)
+    assert round(warmup / 1e9, 1) == 66.7
+
+
+def test_bursts_repeat_on_their_schedule() -> None:
+    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION)
+    # initech: every 30m from 10m, 2 minutes long, no jitter: two bursts in the hour.
+    bursting = [
+        t.at for t in ticks for a in t.accounts if a.handle == "initech" and a.demand_bps > 2e9
+    ]
+    assert bursting[0] == 605.0
+    assert bursting[-1] == 2520.0
+    assert len(bursting) == 2 * 24
+
+
+def _one_gateway(steady: str, **traffic: object) -> SimulationScenario:
+    return SimulationScenario(
+        regions={"eu-central": RegionSpec(observed_peak=Bandwidth(0.0))},
+        traffic=Traffic.model_validate({"noise": 0.0, **traffic}),
+        accounts=[
+            SimulatedAccount(
+                handle="solo", id=1, region="eu-central", dedicated=True,
+                steady=Bandwidth.parse(steady),
+            )
+        ],
+    )  # fmt: skip
+
+
+def test_latency_follows_an_mm1_queue_below_saturation() -> None:
+    (tick,) = simulate(_one_gateway("2.5Gbps"), EU, ticks=1)
+    dedicated = tick.gateways[-1]
+    # The default shard: 2 replicas x 2.5 Gbps gateway nodes = 5 Gbps.
+    assert dedicated.saturation == pytest.approx(0.5)
+    assert dedicated.p95_latency == pytest.approx(0.04 * math.log(20) / 0.5)
+    assert dedicated.p99_latency == pytest.approx(0.04 * math.log(100) / 0.5)
+    assert dedicated.error_ratio == pytest.approx(0.001)
+    assert dedicated.bytes_in + dedicated.bytes_out == pytest.approx(2.5e9 / 8)
+    assert dedicated.bytes_in == pytest.approx(0.3 * 2.5e9 / 8)
+    assert dedicated.requests == pytest.approx(2.5e9 / 8 / 8e6)
+    # Little's law: requests per second x mean time in the system.
+    assert dedicated.active_connections == pytest.approx(dedicated.requests * 0.04 / 0.5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(min_value=0.05, max_value=0.97), min_size=2, max_size=2, unique=True))
+def test_latency_climbs_as_saturation_nears_one(loads: list[float]) -> None:
+    low, high = sorted(loads)
+    results = []
+    for fraction in (low, high):
+        (tick,) = simulate(_one_gateway(f"{fraction * 5}Gbps"), EU, ticks=1)
+        results.append(tick.gateways[-1])
+    assert results[1].p95_latency > results[0].p95_latency
+    assert results[1].p99_latency / results[1].p95_latency == pytest.approx(P99_FACTOR / P95_FACTOR)
+
+
+def test_overload_builds_a_backlog_then_fails_requests() -> None:
+    scenario = _one_gateway("10Gbps", max_wait=Duration.parse("10s"))
+    ticks = simulate(scenario, EU, ticks=6)
+    gateway = [t.gateways[-1] for t in ticks]
+    assert all(g.saturation == pytest.approx(2.0) for g in gateway)
+    # Served bytes never pass the 5 Gbps ceiling.
+    assert all((g.bytes_in + g.bytes_out) * 8 == pytest.approx(5e9) for g in gateway)
+    # 5 Gbps too much each second: 25 Gb per 5s tick waits, 5 more seconds of wait each tick...
+    waits = [g.p95_latency - 0.04 * P95_FACTOR / 0.02 for g in gateway]
+    assert waits[:2] == [pytest.approx(5.0), pytest.approx(10.0)]
+    # ...until requests would wait longer than max_wait (10s): the excess fails as 5xx.
+    assert gateway[0].error_ratio == pytest.approx(0.001)
+    assert gateway[2].error_ratio == pytest.approx(0.001 + 0.5)
+    assert waits[2:] == [pytest.approx(10.0)] * 4
+
+
+def test_ceilings_come_from_the_capacity_model_and_the_providers() -> None:
+    fleet = build_fleet(DEFAULT_SIMULATION, PRODUCTION)
+    shards = [g for g in fleet if g.region == "eu-central" and g.kind is GatewayKind.SHARD]
+    assert [g.name for g in shards] == ["kura-eu-central", "kura-eu-central-2"]
+    assert {g.ceiling.capacity.gbps for g in shards} == {5.0}
+    assert shards[0].ceiling.binding.name == "gateway-node"
+    (initech,) = [g for g in fleet if g.account == "initech"]
+    assert initech.name == "kgw-30a76e4bd7e6-us-east"
+    assert initech.ingress_class == "kura-us-east-kgw-30a76e4bd7e6-us-east"
+    # Four replicas lift the per-replica terms to 10 Gbps, where the Kura node binds.
+    assert (initech.ceiling.replicas, initech.ceiling.capacity.gbps) == (4, 10.0)
+    assert initech.ceiling.binding.name == "kura-node"
+    lb = Component(name="regional-lb", capacity=Bandwidth.parse("5Gbps"))
+    provided = build_fleet(DEFAULT_SIMULATION, PRODUCTION, {"us-east": [lb]})
+    (initech,) = [g for g in provided if g.account == "initech"]
+    assert (initech.ceiling.capacity.gbps, initech.ceiling.binding.name) == (5.0, "regional-lb")
+
+
+def test_shard_n_is_another_ingress_class() -> None:
+    region = EU[0]
+    assert shard_ingress_class(region, 1) == "kura-eu-central"
+    assert shard_ingress_class(region, 3) == "kura-eu-central-3"
+
+
+def test_shared_accounts_without_a_shard_get_a_stable_one() -> None:
+    scenario = SimulationScenario(
+        regions={"eu-central": RegionSpec(shards=3)},
+        accounts=[SimulatedAccount(handle="hashed", id=9, region="eu-central")],
+    )
+    first = Simulator(scenario, EU)
+    assert first.shard_of(scenario.accounts[0]) == Simulator(scenario, EU).shard_of(
+        scenario.accounts[0]
+    )
+    (tick,) = simulate(scenario, EU, ticks=1)
+    assert tick.accounts[0].gateway.startswith("kura-eu-central")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"accounts": [{"handle": "a", "id": 1, "region": "eu-central", "dedicated": True,
+                           "shard": 1}]},
+            "a: a dedicated account sits on no shared shard",
+        ),
+        (
+            {"accounts": [{"handle": "a", "id": 1, "region": "eu-central"}] * 2},
+            "account a is listed twice in eu-central",
+        ),
+        (
+            {"accounts": [{"handle": "a", "id": 1, "region": "eu-central", "bursts": [
+                {"jobs": 5, "size": "1GB", "window": "10m", "every": "5m"}]}]},
+            "window + jitter must fit within every, so bursts never overlap",
+        ),
+        ({"tick": "0s"}, "tick and duration must be longer than zero"),
+    ],
+)  # fmt: skip
+def test_bad_scenarios_are_refused_in_words(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SimulationScenario.model_validate(data)
+
+
+def test_accounts_must_fit_the_simulated_regions() -> None:
+    scenario = SimulationScenario(
+        regions={"eu-central": RegionSpec(shards=1)},
+        accounts=[
+            SimulatedAccount(handle="far", id=1, region="us-west"),
+            SimulatedAccount(handle="high", id=2, region="eu-central", shard=2),
+        ],
+    )
+    with pytest.raises(InputError) as caught:
+        build_fleet(scenario, EU)
+    assert str(caught.value) == (
+        "account far is in region 'us-west', which is not simulated (regions: eu-central); "
+        "account high is on shard 2 but eu-central has 1"
+    )
+
+
+def test_a_plan_scenario_is_a_simulation_scenario() -> None:
+    scenario = load_simulation(ROOT / "docs/examples/scenario.yaml")
+    assert scenario.name == "example"
+    assert scenario.accounts == []
+    assert scenario.regions["eu-central"].replicas == 4
+
+
+def test_the_example_simulation_loads_and_runs() -> None:
+    scenario = load_simulation(ROOT / "docs/examples/simulation.yaml")
+    ticks = simulate(scenario, PRODUCTION, ticks=10)
+    assert len(ticks) == 10
+    assert {a.handle for a in scenario.accounts} >= {"big-enterprise"}
+
+
+def test_burst_patterns_extend_the_scenarios_bursts() -> None:
+    pattern = BurstPattern(
+        jobs=50, size=DataSize.parse("500MB"), window=Duration.parse("2m"),
+        every=Duration.parse("15m"),
+    )  # fmt: skip
+    assert pattern.demand == SEED_BURSTS[0].demand
+    assert pattern.demand_at(0.0, 10.0, [5.0]) == pytest.approx(pattern.demand.bits_per_second / 2)
+
+
+# --- kura simulate ------------------------------------------------------------------------------
+
+
+def test_kura_simulate_prints_a_summary_per_gateway(invoke: Invoke) -> None:
+    result = invoke("simulate", "--duration", "10m")
+    assert result.exit_code == 0
+    for text in ("kgw-30a76e4bd7e6-us-east", "kura-eu-central-2", "monorepo warm-up 66.7 Gbps",
+                 "nightly 1.67 Gbps", "release train 2.67 Gbps", "SAT MAX", "P99 MAX"):  # fmt: skip
+        assert text in result.stdout
+
+
+def test_kura_simulate_json_is_the_report(invoke: Invoke) -> None:
+    result = invoke("simulate", "--duration", "1m", "--tick", "10s", "--seed", "3", "-o", "json")
+    report = json.loads(result.stdout)
+    assert (report["seed"], report["tick_seconds"], report["duration_seconds"]) == (3, 10.0, 60.0)
+    assert len(report["series"]) == 6 * len(report["gateways"])
+    assert set(report["series"][0]) == {
+        "t", "gateway", "offered_gbps", "bytes_in", "bytes_out", "saturation", "requests",
+        "p95_latency", "p99_latency", "error_ratio", "active_connections",
+    }  # fmt: skip
+    gateway = report["gateways"][0]
+    assert gateway["binding"] == "regional-lb"  # the Hetzner provider's 5 Gbps LB binds
+    yaml_report = yaml.safe_load(invoke("simulate", "--duration", "1m", "-o", "yaml").stdout)
+    assert yaml_report["scenario"] == "seed-fleet"
+
+
+def test_kura_simulate_exports_the_series_as_csv(invoke: Invoke, tmp_path: Path) -> None:
+    stdout = invoke("simulate", "--duration", "30s", "--csv", "-").stdout
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert len(rows) == 6 * 7
+    assert rows[0]["t"] == "5.0"
+    target = tmp_path / "series.csv"
+    result = invoke("simulate", "--duration", "30s", "--csv", str(target), "-o", "json")
+    assert result.exit_code == 0
+    assert target.read_text(encoding="utf-8") == stdout
+    assert json.loads(result.stdout)["scenario"] == "seed-fleet"
+
+
+def test_kura_simulate_runs_the_default_fleet_on_another_env(invoke: Invoke) -> None:
+    report = json.loads(
+        invoke("simulate", "--env", "staging", "--duration", "5s", "-o", "json").stdout
+    )
+    assert {g["region"] for g in report["gateways"]} == {"eu-central"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--duration", "soon"], "kura: error: --duration: 'soon' is not a duration"),
+        (["--tick", "0s"], "kura: error: --tick: must be longer than zero"),
+        (
+            ["--scenario", "/nonexistent.yaml"],
+            "kura: error: cannot read scenario /nonexistent.yaml",
+        ),
+    ],
+)
+def test_kura_simulate_bad_input_is_one_line(invoke: Invoke, args: list[str], message: str) -> None:
+    result = invoke("simulate", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
+
+
+def test_kura_simulate_reports_scenario_problems_at_once(invoke: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"seed": "x", "accounts": [{"handle": "a"}]}))
+    result = invoke("simulate", "--scenario", str(path))
+    assert result.exit_code == 2
+    assert "seed: Input should be a valid integer" in result.stderr
+    assert "accounts[0].id: Field required" in result.stderr

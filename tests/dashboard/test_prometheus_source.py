@@ -1,0 +1,249 @@
+"""The Prometheus source against the real Debian ``prometheus``, loaded by ``promtool``.
+
+The series grow linearly, so every figure is known exactly: the source must read each gateway's
+throughput, requests, p95, 5xx ratio and connections with the ingress provider's queries (reached
+through the plugin host), with a constant number of queries. A killed Prometheus refuses at once,
+a stopped (SIGSTOP) one times out, and either shows as unreachable, in words.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kura_core.metric_queries import Metric
+from kura_core.plugins import PluginHost
+from kura_core.providers import IngressProvider
+from kura_core.regions import managed_catalogs
+from kura_core.scenario import DEFAULT_SCENARIO
+from kura_core.simulator import GatewayKind
+from kura_dashboard.data.collector import Collector
+from kura_dashboard.data.connection import ConnectionState
+from kura_dashboard.data.readings import GatewayMetrics, GatewayObject, SourceError
+from kura_dashboard.data.sources.prometheus import PrometheusSource
+from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.topology import cluster_topology
+from tests.dashboard.prometheus_server import (
+    T0,
+    PodLoad,
+    PrometheusServer,
+    backfill,
+    ingress_nginx_openmetrics,
+    prometheus_server,
+)
+from tests.support.binaries import require_binary
+
+DEDICATED = "kgw-0123456789ab-eu-central"
+# Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.
+AT = float(T0 + 20 * 60)
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    return PluginHost(environ={})
+
+
+@pytest.fixture(scope="module")
+def ingress(host: PluginHost) -> IngressProvider:
+    return host.ingress_provider("ingress-nginx")
+
+
+@pytest.fixture(scope="module")
+def classes(ingress: IngressProvider) -> dict[str, str]:
+    return {
+        "shard": ingress.default_controller_class("kura-eu-central"),
+        "dedicated": ingress.default_controller_class(f"kura-eu-central-{DEDICATED}"),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, classes: dict[str, str]
+) -> Iterator[PrometheusServer]:
+    promtool = require_binary("promtool")
+    prometheus = require_binary("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    text = ingress_nginx_openmetrics(
+        {
+            classes["shard"]: [PodLoad(requests_ok=3.0, requests_5xx=0.1)] * 2,
+            classes["dedicated"]: [
+                PodLoad(
+                    requests_ok=10.0,
+                    bytes_in=5e5,
+                    bytes_out=2e7,
+                    active_connections=7.0,
+                    duration_shares=(0.96, 0.98, 0.99, 1.0),
+                )
+            ],
+        }
+    )
+    data = backfill(promtool, text, workdir)
+    with prometheus_server(prometheus, data, workdir) as running:
+        yield running
+
+
+def source(url: str, ingress: IngressProvider, timeout: float = 2.0) -> PrometheusSource:
+    return PrometheusSource(url, [ingress.metric_queries()], timeout=timeout, evaluation_time=AT)
+
+
+def test_reads_each_gateway_exactly_from_the_providers_queries(
+    server: PrometheusServer, ingress: IngressProvider, classes: dict[str, str]
+) -> None:
+    (readout,) = source(server.url, ingress).fetch(now=AT)
+    assert readout.at == AT
+    assert readout.problems == ()
+    shard = readout.gateways[classes["shard"]]
+    # Two pods, each 1 MB/s in, 4 MB/s out, 3 ok + 0.1 failed requests/s, 40 connections.
+    assert shard.bytes_in == pytest.approx(2e6, rel=1e-9)
+    assert shard.bytes_out == pytest.approx(8e6, rel=1e-9)
+    assert shard.requests == pytest.approx(6.2, rel=1e-9)
+    assert shard.error_ratio == pytest.approx(0.2 / 6.2, rel=1e-9)
+    assert shard.active_connections == 80.0
+    # 90% of requests at or below 0.5s, all at or below 1s: p95 interpolates to 0.75s.
+    assert shard.p95_latency == pytest.approx(0.75, rel=1e-9)
+    dedicated = readout.gateways[classes["dedicated"]]
+    assert dedicated.bytes_in == pytest.approx(5e5, rel=1e-9)
+    assert dedicated.bytes_out == pytest.approx(2e7, rel=1e-9)
+    assert dedicated.requests == pytest.approx(10.0, rel=1e-9)
+    # No 5xx series at all: the ratio is zero, not unknown.
+    assert dedicated.error_ratio == 0.0
+    assert dedicated.active_connections == 7.0
+    assert dedicated.p95_latency == pytest.approx(0.1 * 0.95 / 0.96, rel=1e-9)
+    assert dedicated.p99_latency is None
+    assert set(readout.gateways) == set(classes.values())
+
+
+def test_queries_per_refresh_do_not_grow_with_the_gateways(
+    server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    # Every region names the same provider: one query set, one query per metric.
+    reader = PrometheusSource(
+        server.url, [ingress.metric_queries()] * 3, timeout=2.0, evaluation_time=AT
+    )
+    assert reader.queries_per_refresh == len(Metric)
+    for refresh in range(1, 4):
+        reader.fetch(now=AT)
+        assert reader.queries_sent == refresh * len(Metric)
+
+
+def test_the_dashboard_state_computes_saturation_from_the_capacity_model(
+    server: PrometheusServer, ingress: IngressProvider, classes: dict[str, str]
+) -> None:
+    regions = [r for r in managed_catalogs()["production"] if r.id == "eu-central"]
+    dedicated = GatewayObject(
+        name=DEDICATED,
+        namespace="kura",
+        region="eu-central",
+        ingress_class=f"kura-eu-central-{DEDICATED}",
+        controller_class=None,
+        replicas=2,
+    )
+    topology = cluster_topology(
+        regions,
+        DEFAULT_SCENARIO,
+        lambda region, ingress_class: ingress.default_controller_class(ingress_class),
+        [dedicated],
+    )
+    state = DashboardState(topology)
+    collector = Collector(source(server.url, ingress), None, lambda: AT)
+    state.apply(collector.collect())
+    assert state.statuses["prometheus"].state is ConnectionState.OK
+    shard_ref, shard = state.gateway("kura-eu-central")
+    assert shard_ref.kind is GatewayKind.SHARD
+    # 2e6 + 8e6 bytes/s = 80 Mbps on the default shard's 5 Gbps ceiling.
+    assert shard_ref.ceiling.capacity.bits_per_second == 5e9
+    assert shard.saturation == pytest.approx(80e6 / 5e9, rel=1e-9)
+    _, gateway = state.gateway(DEDICATED)
+    assert gateway.saturation == pytest.approx((5e5 + 2e7) * 8 / 5e9, rel=1e-9)
+    # The region is its shared shards only: the dedicated gateway is not in its load.
+    assert state.regions["eu-central"].saturation == pytest.approx(80e6 / 5e9, rel=1e-9)
+    assert state.regions["eu-central"].age(AT + 12) == 12
+
+
+def test_a_bad_query_degrades_the_source_and_names_the_query(
+    server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    queries = ingress.metric_queries()
+    broken = queries.model_copy(
+        update={"by_gateway": {**queries.by_gateway, Metric.REQUESTS: "sum by (("}}
+    )
+    reader = PrometheusSource(server.url, [broken], timeout=2.0, evaluation_time=AT)
+    collector = Collector(reader, None, lambda: AT)
+    snapshot = collector.collect()
+    (status,) = snapshot.statuses
+    assert status.state is ConnectionState.DEGRADED
+    assert status.error.startswith("requests query failed: HTTP 400: ")
+    (readout,) = snapshot.readouts
+    assert all(m.bytes_out is not None for m in readout.gateways.values())
+
+
+def _fetch_within(reader: PrometheusSource, limit: float) -> BaseException | None:
+    """Fetch on a thread; fail the test if it has not returned after ``limit`` seconds."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            reader.fetch(now=AT)
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    assert outcome, f"the fetch was still waiting after {limit}s"
+    return outcome[0]
+
+
+@pytest.fixture
+def lone_server(tmp_path: Path) -> Iterator[PrometheusServer]:
+    prometheus = require_binary("prometheus")
+    data = tmp_path / "data"
+    data.mkdir()
+    with prometheus_server(prometheus, data, tmp_path) as running:
+        yield running
+
+
+def test_a_killed_prometheus_is_unreachable_at_once_with_the_reason(
+    lone_server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    reader = source(lone_server.url, ingress)
+    collector = Collector(reader, None, lambda: AT)
+    assert collector.collect().statuses[0].state is ConnectionState.OK
+    lone_server.kill()
+    status = collector.collect(force=True).statuses[0]
+    assert status.state is ConnectionState.UNREACHABLE
+    assert status.error == f"cannot connect to Prometheus at {lone_server.url}: connection refused"
+    # No retries: the first refused connection ends the refresh.
+    assert reader.queries_sent == len(Metric) + 1
+    # Retries back off: not due again until the backoff ends, unless forced.
+    assert status.retry_at is not None
+    assert status.retry_at > AT
+    assert collector.collect().statuses[0].failures == 1
+
+
+def test_a_stopped_prometheus_is_unreachable_within_the_timeout(
+    lone_server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    reader = source(lone_server.url, ingress, timeout=0.5)
+    lone_server.freeze()
+    try:
+        error = _fetch_within(reader, limit=5.0)
+    finally:
+        lone_server.thaw()
+    assert isinstance(error, SourceError)
+    assert error.unreachable
+    assert error.message == f"Prometheus at {lone_server.url} did not answer within 0.5s"
+    assert reader.queries_sent == 1
+
+
+def test_missing_gateways_read_as_unknown_not_zero(
+    server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    (readout,) = source(server.url, ingress).fetch(now=AT)
+    assert readout.gateways.get("k8s.io/kura-us-east-ingress-nginx") is None
+    assert GatewayMetrics().throughput_bps is None

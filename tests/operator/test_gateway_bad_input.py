@@ -1,0 +1,192 @@
+"""KuraGateways the operator must refuse: phase Error, a clear message, a Warning Event, and
+nothing applied, while every other gateway is still served.
+
+The Kubernetes double does not validate against the CRD schema, so an invalid region or class
+name and ``replicas: 0`` reach the operator here. A real API server rejects those at admission
+already (tests/core/test_crds.py::test_crd_schema_rejects_bad_gateways); the operator refuses
+them anyway, as it must for objects stored before the schema tightened or with validation off.
+An unknown region, a class owned by another gateway and a missing provider pass any schema:
+only the operator can catch them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest
+
+GOOD_ACCOUNT = 40
+
+
+def serves_a_good_gateway(cluster: Cluster) -> None:
+    """A valid gateway created after the bad one still goes all the way to Ready."""
+    manifest = gateway_manifest(GOOD_ACCOUNT)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+
+
+def assert_refused(cluster: Cluster, name: str, class_name: str, message: str) -> None:
+    gateway = cluster.gateway(name)
+    assert gateway is not None
+    status = gateway["status"]
+    assert status["phase"] == "Error"
+    assert message in status["message"]
+    (condition,) = status["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "Ready",
+        "False",
+        "InvalidSpec",
+    )
+    assert condition["message"] == status["message"]
+    # No finalizer: nothing was created that would need cleaning up.
+    assert "finalizers" not in gateway["metadata"]
+
+    cluster.wait(lambda: len(cluster.events(name)) == 1, "the Error event")
+    (event,) = cluster.events(name)
+    assert (event["type"], event["reason"]) == ("Warning", "Error")
+    assert event["message"] == f"Error: {status['message']}"
+
+    workload = f"{name}-controller"
+    for resource in ("configmaps", "services", "deployments"):
+        assert cluster.kube.get(resource, NAMESPACE, workload) is None, resource
+    # The only writes about the gateway: the test's create and one status write.
+    about = {name, workload, class_name}
+    writes = [(w.verb, w.resource, w.subresource) for w in cluster.kube.writes() if w.name in about]
+    assert writes == [("patch", "kuragateways", "status")]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"region": "mars"}, "unknown region 'mars' (offered: eu-central, us-east, us-west)"),
+        (
+            {"ingressClassName": "Kura_Class"},
+            "spec.ingressClassName: ingress class name 'Kura_Class' is not a DNS label",
+        ),
+        ({"replicas": 0}, "spec.replicas: Input should be greater than or equal to 1"),
+        (
+            {"loadBalancerAnnotations": {"load-balancer.hetzner.cloud/type": "lb99"}},
+            "lb99",  # the Hetzner provider knows which LB types exist
+        ),
+    ],
+    ids=["unknown-region", "invalid-class-name", "zero-replicas", "unknown-lb-type"],
+)
+def test_an_invalid_gateway_is_refused_and_the_others_are_served(
+    cluster: Cluster, spec: dict[str, Any], message: str
+) -> None:
+    cluster.start_operator()
+    manifest = gateway_manifest(41)
+    manifest["spec"].update(spec)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.wait_phase(name, "Error")
+
+    serves_a_good_gateway(cluster)
+    assert_refused(cluster, name, manifest["spec"]["ingressClassName"], message)
+    assert cluster.kube.get("ingressclasses", None, manifest["spec"]["ingressClassName"]) is None
+
+
+def test_two_gateways_claiming_one_class(cluster: Cluster) -> None:
+    cluster.start_operator()
+    owner = gateway_manifest(GOOD_ACCOUNT)
+    owner_name, class_name = owner["metadata"]["name"], owner["spec"]["ingressClassName"]
+    cluster.create_gateway(owner)
+    cluster.make_ready(owner_name)
+    cluster.wait_phase(owner_name, "Ready")
+    cluster.kube.clear_requests()
+
+    claimant = gateway_manifest(42, ingressClassName=class_name)
+    name = claimant["metadata"]["name"]
+    cluster.create_gateway(claimant)
+    cluster.wait_phase(name, "Error")
+
+    assert_refused(
+        cluster,
+        name,
+        class_name,
+        f"IngressClass {class_name!r} already exists and belongs to gateway {owner_name!r}",
+    )
+    ingress_class = cluster.kube.get("ingressclasses", None, class_name)
+    assert ingress_class is not None
+    assert ingress_class["metadata"]["labels"]["tuist.dev/kura-gateway"] == owner_name
+    # The owner keeps its class and stays Ready.
+    assert cluster.phase(owner_name) == "Ready"
+
+    # Deleting the claimant leaves the owner's class alone.
+    cluster.delete_gateway(name)
+    cluster.wait(lambda: cluster.gateway(name) is None, "the claimant to go")
+    assert cluster.kube.get("ingressclasses", None, class_name) is not None
+    assert cluster.kube.requests_matching(verb="delete", resource="ingressclasses") == []
+
+
+def test_a_class_not_made_by_a_gateway_is_not_taken_over(cluster: Cluster) -> None:
+    cluster.start_operator()
+    manifest = gateway_manifest(43)
+    name, class_name = manifest["metadata"]["name"], manifest["spec"]["ingressClassName"]
+    cluster.kube.put_object(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {"name": class_name},
+            "spec": {"controller": "k8s.io/ingress-nginx"},
+        }
+    )
+    cluster.create_gateway(manifest)
+    cluster.wait_phase(name, "Error")
+    serves_a_good_gateway(cluster)
+    assert_refused(cluster, name, class_name, "belongs to something other than a KuraGateway")
+    ingress_class = cluster.kube.get("ingressclasses", None, class_name)
+    assert ingress_class is not None
+    assert ingress_class["spec"] == {"controller": "k8s.io/ingress-nginx"}
+
+
+def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    region = {"display_name": "Lab", "location": "ash", "node_pool": "kura-lab"}
+    catalog.write_text(
+        yaml.safe_dump(
+            {
+                "environments": {
+                    "lab": [
+                        {**region, "id": "us-east", "node_pool": "kura-us-east"},
+                        {**region, "id": "lab-east", "ingress_provider": "gateway-api"},
+                    ]
+                }
+            }
+        )
+    )
+    cluster.start_operator("--catalog", str(catalog), "--env", "lab")
+    manifest = gateway_manifest(44)
+    manifest["spec"]["region"] = "lab-east"
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.wait_phase(name, "Error")
+
+    serves_a_good_gateway(cluster)
+    assert_refused(
+        cluster,
+        name,
+        manifest["spec"]["ingressClassName"],
+        "no plugin provides the ingress provider 'gateway-api' (loaded: ingress-nginx)",
+    )
+
+
+def test_fixing_the_spec_brings_an_invalid_gateway_to_ready(cluster: Cluster) -> None:
+    cluster.start_operator()
+    manifest = gateway_manifest(45, replicas=0)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.wait_phase(name, "Error")
+
+    cluster.patch_gateway(name, {"spec": {"replicas": 2}})
+    cluster.make_ready(name)
+    ready = cluster.wait_phase(name, "Ready")
+    (condition,) = ready["status"]["conditions"]
+    assert (condition["status"], condition["reason"]) == ("True", "GatewayReady")
+    assert ready["status"]["message"] == "2/2 gateway replicas ready"

@@ -1,0 +1,499 @@
+"""The operator's pure parts and its work queue, without a server: convergence, events, metrics,
+the scheduler, settings and REST paths."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from kura_operator.convergence import (
+    APPLIED_HASH_ANNOTATION,
+    contains,
+    needs_apply,
+    status_changed,
+    with_applied_hash,
+)
+from kura_operator.events import phase_event
+from kura_operator.kinds import (
+    CONFIG_MAP,
+    DEPLOYMENT,
+    EVENT,
+    INGRESS_CLASS,
+    KURA_GATEWAY,
+    kind_of,
+    object_key,
+)
+from kura_operator.kube import ApiError
+from kura_operator.metrics import OperatorMetrics
+from kura_operator.scheduler import Scheduler, object_ref
+from kura_operator.settings import OperatorSettings
+
+NOW = datetime(2025, 5, 1, 12, 30, 5, tzinfo=UTC)
+GATEWAY: dict[str, Any] = {
+    "apiVersion": "kura.tuist.dev/v1alpha1",
+    "kind": "KuraGateway",
+    "metadata": {
+        "name": "kgw-0123456789ab-us-east",
+        "namespace": "kura",
+        "uid": "9f0c3f1e-4a57-4c1e-9d43-2a7c1d2b3c4d",
+        "resourceVersion": "42",
+    },
+}
+SERVICE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {
+        "name": "kgw-0123456789ab-us-east-controller",
+        "namespace": "kura",
+        "annotations": {"load-balancer.hetzner.cloud/type": "lb21"},
+    },
+    "spec": {
+        "type": "LoadBalancer",
+        "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}],
+    },
+}
+
+# --- convergence ------------------------------------------------------------------------------
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(max_size=3), json_values, max_size=4)
+
+
+@given(json_values)
+def test_everything_contains_itself(value: Any) -> None:
+    assert contains(value, value)
+
+
+@given(json_objects, json_objects)
+def test_a_live_object_with_more_fields_still_contains_the_desired_one(
+    desired: dict[str, Any], defaults: dict[str, Any]
+) -> None:
+    live = {**defaults, **desired}  # the server adds fields, it does not change ours
+    assert contains(live, desired)
+    assert not needs_apply(desired, live)
+
+
+def test_contains_compares_values_and_lists_element_by_element() -> None:
+    live = copy.deepcopy(SERVICE)
+    live["spec"]["clusterIP"] = "10.0.0.7"  # a server default
+    live["spec"]["ports"][0]["protocol"] = "TCP"
+    assert contains(live, SERVICE)
+
+    changed = copy.deepcopy(live)
+    changed["spec"]["ports"][1]["port"] = 8443
+    assert not contains(changed, SERVICE)
+    extra_port = copy.deepcopy(live)
+    extra_port["spec"]["ports"].append({"name": "metrics", "port": 10254})
+    assert not contains(extra_port, SERVICE)
+    reordered = copy.deepcopy(live)
+    reordered["spec"]["ports"].reverse()
+    assert not contains(reordered, SERVICE)
+    assert not contains({"spec": "LoadBalancer"}, {"spec": {"type": "LoadBalancer"}})
+    assert not contains({}, {"data": None})
+
+
+def test_needs_apply_when_missing_or_different_but_not_for_status() -> None:
+    assert needs_apply(SERVICE, None)
+    live = {**copy.deepcopy(SERVICE), "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}
+    assert not needs_apply({**SERVICE, "status": {"loadBalancer": {}}}, live)
+    live["spec"]["type"] = "ClusterIP"
+    assert needs_apply(SERVICE, live)
+
+
+def test_the_applied_hash_catches_a_field_taken_out_of_the_desired_state() -> None:
+    applied = with_applied_hash(SERVICE)
+    live = copy.deepcopy(applied)  # what the server stored, annotation included
+    assert not needs_apply(with_applied_hash(SERVICE), live)
+
+    without_type = copy.deepcopy(SERVICE)
+    del without_type["metadata"]["annotations"]["load-balancer.hetzner.cloud/type"]
+    # A superset comparison alone misses the removal; the hash does not.
+    assert not needs_apply(without_type, live)
+    assert needs_apply(with_applied_hash(without_type), live)
+
+
+def test_the_applied_hash_is_stable_and_leaves_the_input_alone() -> None:
+    original = copy.deepcopy(SERVICE)
+    shuffled = {key: SERVICE[key] for key in reversed(list(SERVICE))}
+    stamped = with_applied_hash(SERVICE)
+    annotations = stamped["metadata"]["annotations"]
+    assert (
+        annotations[APPLIED_HASH_ANNOTATION]
+        == (with_applied_hash(shuffled)["metadata"]["annotations"][APPLIED_HASH_ANNOTATION])
+    )
+    assert len(annotations[APPLIED_HASH_ANNOTATION]) == 64
+    assert annotations["load-balancer.hetzner.cloud/type"] == "lb21"
+    assert original == SERVICE
+    no_annotations = with_applied_hash({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})
+    assert set(no_annotations["metadata"]["annotations"]) == {APPLIED_HASH_ANNOTATION}
+
+
+def test_status_changes_ignore_the_reconcile_timestamp() -> None:
+    old = {"phase": "Ready", "lastReconciledAt": "2025-05-01T12:00:00Z", "readyReplicas": 2}
+    assert not status_changed(old, {**old, "lastReconciledAt": "2025-05-01T12:05:00Z"})
+    assert status_changed(old, {**old, "readyReplicas": 1})
+    assert status_changed(old, {**old, "phase": "Pending"})
+    assert not status_changed(None, {})
+    assert not status_changed(None, {"lastReconciledAt": "2025-05-01T12:00:00Z"})
+    assert status_changed(None, {"phase": "Pending"})
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phase", "previous", "kind"),
+    [("Pending", None, "Normal"), ("Ready", "Pending", "Normal"), ("Error", "Ready", "Warning")],
+)
+def test_a_phase_event_is_a_valid_core_event(phase: str, previous: str | None, kind: str) -> None:
+    event = phase_event(
+        GATEWAY, phase=phase, previous=previous, message="2/2 ready", now=NOW, instance="op-0"
+    )
+    kubernetes_validate.validate(event, "1.33", strict=True)
+    assert (event["type"], event["reason"]) == (kind, phase)
+    was = f" (was {previous})" if previous else ""
+    assert event["message"] == f"{phase}{was}: 2/2 ready"
+    assert event["involvedObject"] == {
+        "apiVersion": "kura.tuist.dev/v1alpha1",
+        "kind": "KuraGateway",
+        "name": "kgw-0123456789ab-us-east",
+        "namespace": "kura",
+        "uid": "9f0c3f1e-4a57-4c1e-9d43-2a7c1d2b3c4d",
+        "resourceVersion": "42",
+    }
+    # The API server wants the Event in the namespace of the object it is about.
+    assert event["metadata"] == {"generateName": "kgw-0123456789ab-us-east.", "namespace": "kura"}
+    assert event["firstTimestamp"] == event["lastTimestamp"] == "2025-05-01T12:30:05Z"
+    assert (event["reportingComponent"], event["reportingInstance"]) == ("kura-operator", "op-0")
+    assert event["source"] == {"component": "kura-operator"}
+    assert event["count"] == 1
+
+
+def test_a_phase_event_message_is_capped() -> None:
+    event = phase_event(
+        GATEWAY, phase="Error", previous=None, message="x" * 5000, now=NOW, instance="i"
+    )
+    kubernetes_validate.validate(event, "1.33", strict=True)
+    assert len(event["message"]) == 1024
+    assert event["message"].startswith("Error: xxx")
+
+
+def test_strict_validation_would_catch_a_stray_event_field() -> None:
+    event = phase_event(GATEWAY, phase="Ready", previous=None, message="", now=NOW, instance="i")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate({**event, "severity": "info"}, "1.33", strict=True)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def gauge(metrics: OperatorMetrics, phase: str) -> float | None:
+    return metrics.registry.get_sample_value("kura_operator_gateways", {"phase": phase})
+
+
+def test_gateways_are_counted_by_phase_and_forgotten() -> None:
+    metrics = OperatorMetrics()
+    assert [gauge(metrics, p) for p in ("Pending", "Ready", "Error")] == [0, 0, 0]
+    metrics.gateway_phase("kura/a", "Pending")
+    metrics.gateway_phase("kura/b", "Pending")
+    metrics.gateway_phase("kura/c", "Error")
+    metrics.gateway_phase("kura/a", "Ready")
+    assert [gauge(metrics, p) for p in ("Pending", "Ready", "Error")] == [1, 1, 1]
+    metrics.gateway_phase("kura/c", None)
+    metrics.gateway_phase("kura/unknown", None)
+    assert [gauge(metrics, p) for p in ("Pending", "Ready", "Error")] == [1, 1, 0]
+
+
+def test_a_phase_nobody_is_in_any_more_drops_to_zero() -> None:
+    metrics = OperatorMetrics()
+    metrics.gateway_phase("kura/a", "Degraded")  # a provider may report its own phases
+    assert gauge(metrics, "Degraded") == 1
+    metrics.gateway_phase("kura/a", "Ready")
+    assert gauge(metrics, "Degraded") == 0
+    assert gauge(metrics, "Ready") == 1
+
+
+def test_api_requests_by_verb_and_code_in_their_own_registry() -> None:
+    first, second = OperatorMetrics(), OperatorMetrics()
+    first.api_request("patch", 409)
+    first.api_request("patch", 409)
+    first.api_request("get", 0)
+    sample = first.registry.get_sample_value
+    assert sample("kura_operator_api_requests_total", {"verb": "patch", "code": "409"}) == 2
+    assert sample("kura_operator_api_requests_total", {"verb": "get", "code": "0"}) == 1
+    assert (
+        second.registry.get_sample_value(
+            "kura_operator_api_requests_total", {"verb": "patch", "code": "409"}
+        )
+        is None
+    )
+
+
+# --- scheduler --------------------------------------------------------------------------------
+
+
+class Recorder:
+    """A reconcile that records its calls and does what each call's ``script`` entry says."""
+
+    def __init__(self, *script: BaseException | asyncio.Event | None) -> None:
+        self.script = list(script)
+        self.calls: list[tuple[str, str]] = []
+        self.running = 0
+        self.most_running = 0
+
+    async def __call__(self, namespace: str, name: str) -> None:
+        self.calls.append((namespace, name))
+        step = self.script.pop(0) if self.script else None
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            if isinstance(step, asyncio.Event):
+                await step.wait()
+            elif isinstance(step, BaseException):
+                raise step
+        finally:
+            self.running -= 1
+
+
+class SpyScheduler(Scheduler):
+    """Records the delay of every request, so backoff is checked without a clock."""
+
+    def __init__(self, reconcile: Callable[[str, str], Awaitable[object]], **kwargs: Any) -> None:
+        super().__init__(reconcile, **kwargs)
+        self.delays: list[float | None] = []
+
+    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
+        self.delays.append(after)
+        super().request(namespace, name, after=after)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not predicate():
+            await asyncio.sleep(0.001)
+
+
+def test_a_burst_of_requests_costs_one_reconcile() -> None:
+    async def scenario() -> None:
+        reconcile = Recorder()
+        scheduler = Scheduler(reconcile, delay=0.01)
+        for _ in range(20):
+            scheduler.request("kura", "a")
+        scheduler.request("kura", "b")
+        assert scheduler.pending == 2
+        await until(lambda: len(reconcile.calls) == 2 and scheduler.pending == 0)
+        await asyncio.sleep(0.05)
+        assert sorted(reconcile.calls) == [("kura", "a"), ("kura", "b")]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_requests_during_a_reconcile_wait_for_it_and_coalesce() -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+        reconcile = Recorder(release)
+        scheduler = Scheduler(reconcile, delay=0)
+        scheduler.request("kura", "a")
+        await until(lambda: reconcile.running == 1)
+        for _ in range(5):  # news arriving while the first reconcile reads
+            scheduler.request("kura", "a")
+            await asyncio.sleep(0.005)
+        assert len(reconcile.calls) == 1  # never two at once for one gateway
+        release.set()
+        await until(lambda: len(reconcile.calls) == 2 and reconcile.running == 0)
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == 2
+        assert reconcile.most_running == 1
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_failures_back_off_exponentially_up_to_a_cap_and_reset() -> None:
+    async def scenario() -> None:
+        boom = ApiError(500, "InternalError", "boom")
+        reconcile = Recorder(boom, boom, boom, boom, None)
+        scheduler = SpyScheduler(reconcile, delay=0, backoff=0.001, max_backoff=0.004)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 5 and reconcile.running == 0)
+        assert scheduler.delays == [None, 0.001, 0.002, 0.004, 0.004]
+        assert scheduler.failures("kura", "a") == 0
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_retry_after_wins_over_the_backoff() -> None:
+    async def scenario() -> None:
+        throttled = ApiError(429, "TooManyRequests", "slow down", retry_after=0.003)
+        reconcile = Recorder(throttled, None)
+        scheduler = SpyScheduler(reconcile, delay=0, backoff=30)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 2)
+        assert scheduler.delays == [None, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_crash_is_retried_like_an_api_error(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        reconcile = Recorder(KeyError("bug"), None)
+        scheduler = SpyScheduler(reconcile, delay=0, backoff=0.001)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 2)
+        assert scheduler.delays == [None, 0.001]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+    (record,) = [r for r in caplog.records if r.message.startswith("reconcile crashed")]
+    assert record.exc_info is not None
+    assert record.k8s_ref == object_ref(KURA_GATEWAY, "kura", "a")  # type: ignore[attr-defined]
+
+
+def test_a_failure_replaces_the_waiting_request_with_its_backoff() -> None:
+    async def scenario() -> None:
+        fail_now = asyncio.Event()
+
+        async def reconcile(namespace: str, name: str) -> None:
+            calls.append(name)
+            if len(calls) == 1:
+                await fail_now.wait()
+                raise ApiError(503, "ServiceUnavailable", "busy")
+
+        calls: list[str] = []
+        scheduler = Scheduler(reconcile, delay=0.001, backoff=30)
+        scheduler.request("kura", "a")
+        await until(lambda: len(calls) == 1)
+        scheduler.request("kura", "a")  # news while the doomed reconcile runs
+        fail_now.set()
+        await asyncio.sleep(0.1)
+        assert calls == ["a"]  # the news waits out the 30 s backoff
+        assert scheduler.pending == 1
+        assert scheduler.failures("kura", "a") == 1
+        await scheduler.close()
+        assert scheduler.pending == 0
+
+    asyncio.run(scenario())
+
+
+def test_concurrency_is_limited_across_gateways() -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+        reconcile = Recorder(*[release] * 5)
+        scheduler = Scheduler(reconcile, delay=0, concurrency=2)
+        for name in "abcde":
+            scheduler.request("kura", name)
+        await until(lambda: reconcile.running == 2)
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == 2
+        release.set()
+        await until(lambda: len(reconcile.calls) == 5 and reconcile.running == 0)
+        assert reconcile.most_running == 2
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_close_cancels_waiting_and_running_reconciles() -> None:
+    async def scenario() -> None:
+        reconcile = Recorder(asyncio.Event())
+        scheduler = Scheduler(reconcile, delay=0)
+        scheduler.request("kura", "a")
+        scheduler.request("kura", "b")
+        await until(lambda: reconcile.running >= 1)
+        scheduler.request("kura", "a")
+        await scheduler.close()
+        assert scheduler.pending == 0
+        assert reconcile.running == 0
+
+    asyncio.run(scenario())
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"namespace": "Kura"},
+        {"namespace": ""},
+        {"metrics_port": 65536},
+        {"health_port": -1},
+        {"resync_seconds": 0},
+        {"request_timeout": -1},
+        {"watch_everything": True},
+    ],
+)
+def test_settings_refuse_bad_values(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        OperatorSettings(**bad)
+
+
+def test_settings_scope_and_defaults(tmp_path: Path) -> None:
+    settings = OperatorSettings(catalog_file=tmp_path / "catalog.yaml")
+    assert settings.namespaces == ["kura"]
+    assert (settings.metrics_port, settings.health_port) == (8080, 8081)
+    assert settings.field_manager == "kura-operator"
+    assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
+    with pytest.raises(ValidationError):
+        settings.dry_run = True  # type: ignore[misc]
+
+
+# --- kinds ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (KURA_GATEWAY.path("kura"), "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kuragateways"),
+        (
+            KURA_GATEWAY.path("kura", "gw", "status"),
+            "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kuragateways/gw/status",
+        ),
+        # A namespaced kind with no namespace: its list across all namespaces.
+        (KURA_GATEWAY.path(None), "/apis/kura.tuist.dev/v1alpha1/kuragateways"),
+        (CONFIG_MAP.path("kura", "cm"), "/api/v1/namespaces/kura/configmaps/cm"),
+        (EVENT.path("kura"), "/api/v1/namespaces/kura/events"),
+        (DEPLOYMENT.path("kura", "d"), "/apis/apps/v1/namespaces/kura/deployments/d"),
+        (INGRESS_CLASS.path(None, "c"), "/apis/networking.k8s.io/v1/ingressclasses/c"),
+        (INGRESS_CLASS.path(None), "/apis/networking.k8s.io/v1/ingressclasses"),
+        (CONFIG_MAP.path("kura", None, "status"), "/api/v1/namespaces/kura/configmaps"),
+    ],
+)
+def test_rest_paths(path: str, expected: str) -> None:
+    assert path == expected
+
+
+def test_a_named_namespaced_object_needs_its_namespace() -> None:
+    with pytest.raises(ValueError, match="namespace is required"):
+        DEPLOYMENT.path(None, "d")
+
+
+def test_kinds_of_rendered_objects() -> None:
+    assert kind_of(SERVICE).plural == "services"
+    assert kind_of({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass"}) is INGRESS_CLASS
+    with pytest.raises(ValueError, match="does not manage apps/v1/DaemonSet"):
+        kind_of({"apiVersion": "apps/v1", "kind": "DaemonSet"})
+    with pytest.raises(ValueError, match="does not manage extensions/v1beta1/Deployment"):
+        kind_of({"apiVersion": "extensions/v1beta1", "kind": "Deployment"})
+    assert object_key(DEPLOYMENT, "kura", "d") == "Deployment kura/d"
+    assert object_key(INGRESS_CLASS, None, "c") == "IngressClass c"

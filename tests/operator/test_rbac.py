@@ -1,0 +1,259 @@
+"""Least privilege, both ways: the deploy base grants the operator what it requests, and no more.
+
+The real ``kura-operator`` process, started with the deploy base's own args (peering on), runs a
+whole KuraGateway lifecycle against the Kubernetes double, whose request log records every
+request. The test writes to the double's store directly, never over HTTP, so every logged request
+is the operator's. Each request becomes a permission (verb, group, resource[/subresource], where,
+object name); the operator's Role and ClusterRole, as ``kubectl kustomize`` renders them, must
+grant every one of them, and every rule they hold must have been used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
+from tests.operator.harness import Cluster, gateway_manifest
+from tests.support.kube_double import APPLY, KubeDouble, RequestRecord
+
+CLUSTER = "*cluster*"  # the scope of a ClusterRoleBinding, and of requests with no namespace
+READ = frozenset({"get", "list", "watch"})
+GATEWAY_CLUSTER_READS = {("", "nodes"), ("", "namespaces"), ("networking.k8s.io", "ingressclasses")}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One authorization check; ``name`` None is any object (a rule without resourceNames)."""
+
+    scope: str  # a namespace, or CLUSTER
+    verb: str
+    group: str
+    resource: str  # plural, or plural/subresource
+    name: str | None = None
+
+    def __str__(self) -> str:
+        where = "cluster-wide" if self.scope == CLUSTER else f"in {self.scope}"
+        named = f" {self.name}" if self.name else ""
+        return f"{self.verb} {self.group or 'core'}/{self.resource}{named} {where}"
+
+
+def grants(objects: list[dict[str, Any]], account: str) -> set[Permission]:
+    """What the Roles and ClusterRoles bound to ServiceAccount ``account`` (in kura) allow."""
+    subject = {"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}
+    granted: set[Permission] = set()
+    for binding in objects:
+        if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        if subject not in binding.get("subjects", []):
+            continue
+        ref = binding["roleRef"]
+        role = find(objects, ref["kind"], ref["name"])
+        # A RoleBinding grants within its namespace, even when it refers to a ClusterRole.
+        scope = binding["metadata"]["namespace"] if binding["kind"] == "RoleBinding" else CLUSTER
+        granted.update(expand(role["rules"], scope))
+    return granted
+
+
+def expand(rules: Iterable[dict[str, Any]], scope: str) -> Iterator[Permission]:
+    for rule in rules:
+        assert "nonResourceURLs" not in rule, "no non-resource rules: discovery is public"
+        values = [*rule["apiGroups"], *rule["resources"], *rule["verbs"]]
+        assert "*" not in values, f"no wildcards: {rule}"
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    for name in rule.get("resourceNames") or [None]:
+                        yield Permission(scope, verb, group, resource, name)
+
+
+def needs(record: RequestRecord, kube: KubeDouble) -> Iterator[Permission]:
+    """The checks a real API server makes for one request the double logged.
+
+    Besides the request's own verb, two checks the double does not make but a cluster does:
+    * server-side apply that creates its object is authorized as ``create`` as well;
+    * an owner reference with ``blockOwnerDeletion`` needs ``update`` on the owner's
+      ``finalizers`` (admission plugin OwnerReferencesPermissionEnforcement).
+    """
+    assert record.resource is not None
+    assert record.group is not None
+    scope = record.namespace or CLUSTER
+    resource = f"{record.resource}/{record.subresource}" if record.subresource else record.resource
+    yield Permission(scope, record.verb, record.group, resource, record.name)
+    if record.verb == "patch" and record.content_type == APPLY and record.status == 201:
+        yield Permission(scope, "create", record.group, resource, record.name)
+    body = record.body if isinstance(record.body, dict) else {}
+    for ref in (body.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("blockOwnerDeletion"):
+            owner = kube.store.resource_for(ref["apiVersion"], ref["kind"])
+            yield Permission(
+                scope, "update", owner.group, f"{owner.plural}/finalizers", ref["name"]
+            )
+
+
+def grants_it(grant: Permission, need: Permission) -> bool:
+    return (
+        (grant.verb, grant.group, grant.resource) == (need.verb, need.group, need.resource)
+        and grant.scope in (need.scope, CLUSTER)
+        and grant.name in (None, need.name)
+    )
+
+
+def used_by(grant: Permission, need: Permission) -> bool:
+    # Exact scope: a cluster-wide grant that only namespaced requests used is broader than needed.
+    return grants_it(grant, need) and grant.scope == need.scope
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    return render()
+
+
+def patch_gateway(cluster: Cluster, name: str, patch: dict[str, Any]) -> None:
+    """The control plane's edit, made in the store, so that it never reaches the request log."""
+    store = cluster.kube.store
+    store.patch(store.resolve("kuragateways"), NAMESPACE, name, "merge", patch, status=False)
+
+
+def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
+    """Create → Ready → replicas and class rename → a child deleted by hand → delete."""
+    kube = cluster.kube
+    kube.put_object(find(rendered, "KopfPeering", OPERATOR_ACCOUNT))
+    deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    operator = cluster.start_operator(*container["args"], standalone=False)
+
+    manifest = gateway_manifest(42, replicas=2)
+    name = manifest["metadata"]["name"]
+    workload = f"{name}-controller"
+    old_class = manifest["spec"]["ingressClassName"]
+    kube.put_object(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+    peering = kube.get("kopfpeerings", NAMESPACE, OPERATOR_ACCOUNT) or {}
+    assert peering.get("status"), "the operator never joined the peering"
+    # The gateway pods run as the ingress-nginx account this deploy base defines.
+    gateway_pods = (kube.get("deployments", NAMESPACE, workload) or {})["spec"]["template"]
+    account = find(rendered, "ServiceAccount", gateway_pods["spec"]["serviceAccountName"])
+    assert account["metadata"]["name"] == DEFAULT_GATEWAY_SERVICE_ACCOUNT
+
+    new_class = f"{old_class}-b"
+    patch_gateway(cluster, name, {"spec": {"replicas": 3, "ingressClassName": new_class}})
+    cluster.wait(
+        lambda: (
+            (kube.get("deployments", NAMESPACE, workload) or {}).get("spec", {}).get("replicas")
+            == 3
+            and kube.get("ingressclasses", None, old_class) is None
+            and kube.get("ingressclasses", None, new_class) is not None
+        ),
+        "the new replicas and class",
+    )
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+
+    kube.delete("configmaps", NAMESPACE, workload)
+    cluster.wait(lambda: kube.get("configmaps", NAMESPACE, workload) is not None, "the ConfigMap")
+
+    kube.delete("kuragateways", NAMESPACE, name)
+    cluster.wait(lambda: cluster.gateway(name) is None, "the gateway to go")
+    assert kube.objects("ingressclasses") == []
+    # On a clean stop, kopf takes its entry out of the peering (one more patch).
+    assert operator.stop() == 0
+    assert (kube.get("kopfpeerings", NAMESPACE, OPERATOR_ACCOUNT) or {}).get("status") == {}
+    # No 403 fallbacks, no peering conflicts: nothing above info.
+    noisy = [line for line in operator.logs() if line.get("severity") not in ("debug", "info")]
+    assert noisy == []
+
+
+def test_the_operator_gets_exactly_the_permissions_it_uses(
+    cluster: Cluster, rendered: list[dict[str, Any]]
+) -> None:
+    run_lifecycle(cluster, rendered)
+    kube = cluster.kube
+    # Non-resource requests (/api, /apis, /version: discovery) are open to every authenticated
+    # user through the system:discovery and system:public-info-viewer ClusterRoles.
+    requests = [r for r in kube.requests if r.resource is not None]
+    required = {need for record in requests for need in needs(record, kube)}
+    granted = grants(rendered, OPERATOR_ACCOUNT)
+
+    missing = sorted(str(n) for n in required if not any(grants_it(g, n) for g in granted))
+    unused = sorted(str(g) for g in granted if not any(used_by(g, n) for n in required))
+    assert missing == [], "requested but not granted"
+    assert unused == [], "granted but never requested"
+    # Peering, kopf's observers and the cluster-scoped class were really exercised.
+    assert {(p.verb, p.resource) for p in required if p.group == "kopf.dev"} == {
+        ("list", "kopfpeerings"),
+        ("watch", "kopfpeerings"),
+        ("patch", "kopfpeerings"),
+    }
+    assert {p.resource for p in required if p.scope == CLUSTER} == {
+        "ingressclasses",
+        "namespaces",
+        "customresourcedefinitions",
+    }
+
+
+def test_missing_and_unused_permissions_are_both_found(rendered: list[dict[str, Any]]) -> None:
+    granted = grants(rendered, OPERATOR_ACCOUNT)
+    pod_read = Permission(NAMESPACE, "get", "", "pods", "x")
+    assert not any(grants_it(g, pod_read) for g in granted)
+    elsewhere = Permission("default", "get", "", "configmaps", "x")
+    assert not any(grants_it(g, elsewhere) for g in granted)
+    other_peering = Permission(NAMESPACE, "patch", "kopf.dev", "kopfpeerings", "someone-else")
+    assert not any(grants_it(g, other_peering) for g in granted)
+    own_peering = Permission(NAMESPACE, "patch", "kopf.dev", "kopfpeerings", OPERATOR_ACCOUNT)
+    assert any(grants_it(g, own_peering) for g in granted)
+    # A ClusterRole rule on a namespaced kind would be granted but counts as unused.
+    broad = Permission(CLUSTER, "get", "", "configmaps")
+    assert grants_it(broad, Permission(NAMESPACE, "get", "", "configmaps", "x"))
+    assert not used_by(broad, Permission(NAMESPACE, "get", "", "configmaps", "x"))
+
+
+def test_the_operator_account_is_bound_only_as_expected(rendered: list[dict[str, Any]]) -> None:
+    granted = grants(rendered, OPERATOR_ACCOUNT)
+    assert {g.scope for g in granted} == {NAMESPACE, CLUSTER}
+    cluster_wide = {(g.group, g.resource) for g in granted if g.scope == CLUSTER}
+    assert cluster_wide == {
+        ("networking.k8s.io", "ingressclasses"),
+        ("", "namespaces"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+    }
+    # Only the gateway's own class is written cluster-wide; the rest of that is read-only.
+    assert {
+        g.verb for g in granted if g.scope == CLUSTER and g.resource != "ingressclasses"
+    } <= READ
+
+
+def test_gateway_ingress_nginx_account(rendered: list[dict[str, Any]]) -> None:
+    """ingress-nginx with --watch-namespace: reads in kura, few writes, cluster-wide reads only."""
+    granted = grants(rendered, DEFAULT_GATEWAY_SERVICE_ACCOUNT)
+    namespaced = {g for g in granted if g.scope == NAMESPACE}
+    cluster_wide = {g for g in granted if g.scope == CLUSTER}
+    assert all(g.name is None for g in granted)
+    reads = {(g.group, g.resource) for g in namespaced if g.verb in READ}
+    assert reads >= {
+        ("", "configmaps"),
+        ("", "endpoints"),
+        ("", "pods"),
+        ("", "secrets"),
+        ("", "services"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("networking.k8s.io", "ingresses"),
+    }
+    for group, resource in reads - {("coordination.k8s.io", "leases")}:
+        assert {g.verb for g in namespaced if (g.group, g.resource) == (group, resource)} == READ
+    writes = {(g.verb, g.group, g.resource) for g in namespaced if g.verb not in READ}
+    assert writes == {
+        ("update", "networking.k8s.io", "ingresses/status"),
+        ("create", "coordination.k8s.io", "leases"),
+        ("update", "coordination.k8s.io", "leases"),
+        ("create", "", "events"),
+        ("patch", "", "events"),
+    }
+    assert {(g.verb, g.group, g.resource) for g in cluster_wide} == {
+        (verb, group, resource) for verb in READ for group, resource in GATEWAY_CLUSTER_READS
+    }

@@ -1,0 +1,82 @@
+"""``kura smoke`` as a plugin command group, ``kura smoke bench`` and ``kura smoke testbed``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kura_smoke.report import Mode
+from kura_smoke.testbed.bed import TestBed
+from tests.smoke.conftest import InvokeKura
+from tests.support.binaries import require_binary
+
+
+def test_the_plugin_adds_the_smoke_group(kura: InvokeKura) -> None:
+    result = kura("smoke", "--help")
+    assert result.exit_code == 0
+    for name in ("run", "bench", "testbed"):
+        assert f"  {name} " in result.stdout
+
+
+def test_bench_measures_gateway_and_direct_and_checks_every_byte(
+    kura: InvokeKura, bed: TestBed
+) -> None:
+    smoke = bed.accounts[Mode.REGIONAL]
+    host, address = smoke.host, bed.address(Mode.REGIONAL)
+    result = kura(
+        "smoke", "bench", "--host", host, "--account", smoke.account.handle,
+        "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
+        "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
+        "--size", "64KiB", "--size", "1MiB", "--concurrency", "2",
+        "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["pinned_address"] == address
+    figures = {(f["path"], f["direction"], f["size"]): f for f in report["figures"]}
+    assert len(figures) == 8
+    for figure in figures.values():
+        assert figure["errors"] == 0
+        assert figure["transfers"] == 2
+        assert figure["bytes"] == 2 * figure["size"]
+        assert figure["mb_per_s"] > 0
+        assert (figure["ttfb_p50"] is None) == (figure["direction"] == "upload")
+    assert {(r["size"], r["direction"]) for r in report["ratios"]} == {
+        (size, direction) for size in (65536, 1048576) for direction in ("upload", "download")
+    }
+    assert report["client_peak_rss_mib"] > 0
+    # 2 x (64 KiB + 1 MiB) reached the node twice: via the gateway and directly.
+    assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (65536 + 1048576)
+    assert bed.token.reveal() not in result.output
+
+
+def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBed) -> None:
+    smoke = bed.accounts[Mode.DEDICATED]
+    bed.nodes[Mode.DEDICATED].knobs.corrupt_downloads = True
+    result = kura(
+        "smoke", "bench", "--host", smoke.host, "--account", smoke.account.handle,
+        "--port", str(bed.port), "--resolve",
+        f"{smoke.host}:{bed.port}:{bed.address(Mode.DEDICATED)}",
+        "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
+        "--size", "64KiB", "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    (download,) = [f for f in json.loads(result.stdout)["figures"] if f["direction"] == "download"]
+    assert download["errors"] == 1
+    assert download["problems"] == ["downloaded bytes differ from the upload"]
+
+
+def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Path) -> None:
+    require_binary("nginx")
+    info_file = tmp_path / "info.json"
+    result = kura("smoke", "testbed", "--for", "0", "-o", "json", "--info-file", str(info_file))
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info == json.loads(info_file.read_text())
+    assert set(info["hosts"]) == {"regional", "dedicated"}
+    assert info["addresses"] == {"regional": "127.0.0.1", "dedicated": "127.0.0.2"}
+    assert info["smoke_command"][:4] == ["kura", "smoke", "run", "--no-cluster"]
+    assert "--token-file" in info["smoke_command"]
+    # The scratch directory (certificates, token file, nginx) is gone once it stopped.
+    assert not Path(info["token_file"]).exists()
+    assert not Path(info["ca_file"]).parent.exists()

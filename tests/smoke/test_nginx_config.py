@@ -1,0 +1,126 @@
+"""The test bed's nginx carries the ingress provider's own keys: one source, checked here.
+
+The provider is reached through the plugin host, as the test bed reaches it; every key it sets
+must come out as the nginx directive ingress-nginx would write, and real nginx must accept it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kura_core.errors import InputError
+from kura_smoke.report import Mode
+from kura_smoke.testbed.bed import TestBed
+from kura_smoke.testbed.nginx_config import (
+    INGRESS_NGINX_DEFAULTS,
+    NOT_TRANSLATED,
+    TRANSLATIONS,
+    directives,
+    merged_settings,
+)
+
+# What ingress-nginx's template writes for each ConfigMap key the gateways set.
+EXPECTED_DIRECTIVE = {
+    "proxy-body-size": "client_max_body_size {}",
+    "proxy-request-buffering": "proxy_request_buffering {}",
+    "proxy-buffering": "proxy_buffering {}",
+    "proxy-max-temp-file-size": "proxy_max_temp_file_size {}",
+    "proxy-buffer-size": "proxy_buffer_size {}",
+    "proxy-busy-buffers-size": "proxy_busy_buffers_size {}",
+    "client-body-buffer-size": "client_body_buffer_size {}",
+    "http2-max-concurrent-streams": "http2_max_concurrent_streams {}",
+    "keep-alive-requests": "keepalive_requests {}",
+    "upstream-keepalive-timeout": "keepalive_timeout {}s",
+    "upstream-keepalive-requests": "keepalive_requests {}",
+}
+
+
+def server_blocks(conf: str, host: str) -> str:
+    """The upstream and server block of ``host`` (text up to the next upstream)."""
+    start = conf.index(f"server_name {host};")
+    upstream = conf.rindex("upstream ", 0, start)
+    end = conf.find("\n  upstream ", start)
+    return conf[upstream : end if end != -1 else len(conf)]
+
+
+def running_conf(bed: TestBed) -> str:
+    """The nginx.conf the bed's nginx is running with."""
+    assert bed.nginx is not None
+    return bed.nginx.conf_path.read_text()
+
+
+def test_every_provider_key_is_translated_or_excused(bed: TestBed) -> None:
+    for mode, config in bed.gateway_configs().items():
+        assert config, mode
+        assert set(config) <= set(TRANSLATIONS) | set(NOT_TRANSLATED), mode
+
+
+def test_the_nginx_conf_carries_the_provider_values(bed: TestBed) -> None:
+    conf = running_conf(bed)
+    configs = bed.gateway_configs()
+    for mode, smoke in bed.accounts.items():
+        block = server_blocks(conf, smoke.host)
+        config = configs[mode]
+        for key, template in EXPECTED_DIRECTIVE.items():
+            assert template.format(config[key]) + ";" in block, (mode, key)
+        buffers = f"proxy_buffers {config['proxy-buffers-number']} {config['proxy-buffer-size']};"
+        assert buffers in block
+        # The instance Ingress's streaming annotations win at the location.
+        assert "proxy_read_timeout 3600s;" in block
+        assert "proxy_send_timeout 3600s;" in block
+        listen = f"listen {bed.address(mode)}:{bed.port} ssl"
+        assert listen in block
+    # The provider's tuning, not ingress-nginx's 4k default, reaches nginx.
+    assert (
+        configs[Mode.DEDICATED]["proxy-buffer-size"] != INGRESS_NGINX_DEFAULTS["proxy-buffer-size"]
+    )
+
+
+def test_each_host_is_routed_by_its_gateway_class(bed: TestBed) -> None:
+    conf = running_conf(bed)
+    for mode, smoke in bed.accounts.items():
+        block = server_blocks(conf, smoke.host)
+        assert set(re.findall(r"listen ([\d.]+):", block)) == {bed.address(mode)}
+
+
+def test_overrides_replace_a_key_on_both_gateways(make_bed: Callable[..., TestBed]) -> None:
+    bed = make_bed(nginx_overrides={"proxy-buffer-size": "4k", "proxy-busy-buffers-size": "8k"})
+    assert bed.nginx is not None
+    conf = bed.nginx.conf_path.read_text()
+    assert conf.count("proxy_buffer_size 4k;") == 2
+    assert conf.count("proxy_buffers 4 4k;") == 2
+    assert "proxy_buffer_size 256k;" not in conf
+
+
+def test_an_unknown_key_fails_loudly() -> None:
+    with pytest.raises(InputError, match=r"does not know the ingress-nginx key.*brand-new-key"):
+        merged_settings({"brand-new-key": "1"})
+    with pytest.raises(InputError, match="HTTP only, not backend-protocol GRPC"):
+        merged_settings({}, {"nginx.ingress.kubernetes.io/backend-protocol": "GRPC"})
+
+
+def test_annotations_win_over_the_config_map_and_defaults_fill_in() -> None:
+    settings = merged_settings(
+        {"proxy-read-timeout": "60"}, {"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"}
+    )
+    assert "proxy_read_timeout 3600s;" in directives(settings, "location")
+    assert "proxy_buffer_size 4k;" in directives(settings, "location")
+    dropped = merged_settings({"proxy-busy-buffers-size": ""})
+    assert not any(d.startswith("proxy_busy_buffers_size") for d in directives(dropped, "location"))
+
+
+def test_real_nginx_accepts_the_conf(bed: TestBed, tmp_path: Path) -> None:
+    assert bed.nginx is not None
+    nginx = bed.nginx
+    nginx.write()
+    result = subprocess.run(
+        [nginx.binary, "-t", "-p", str(nginx.layout.root), "-c", str(nginx.conf_path),
+         "-e", str(nginx.layout.error_log)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
