@@ -28,7 +28,11 @@ class OperatorCrashed(KuraError):
 )
 @click.option("--metrics-port", type=int, default=8080, show_default=True, help="0 disables.")
 @click.option("--health-port", type=int, default=8081, show_default=True, help="0 disables.")
-@click.option("--dry-run", is_flag=True, help="Log the intended changes and write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Log the intended changes and write nothing (implies --standalone: no peering writes).",
+)
 @click.option(
     "--standalone",
     is_flag=True,
@@ -84,7 +88,8 @@ def run_command(
             metrics_port=metrics_port,
             health_port=health_port,
             dry_run=dry_run,
-            standalone=standalone,
+            # Peering writes KopfPeering objects; a dry run writes nothing at all.
+            standalone=standalone or dry_run,
             peering_name=peering_name,
             priority=priority,
             resync_seconds=resync_seconds,
