@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kura_core.capacity import Component
@@ -21,9 +21,14 @@ from kura_core.regions import managed_catalogs
 from kura_core.scenario import SEED_BURSTS, RegionSpec
 from kura_core.simulator import (
     DEFAULT_SIMULATION,
+    P50_FACTOR,
+    P90_FACTOR,
     P95_FACTOR,
     P99_FACTOR,
     BurstPattern,
+    Certificate,
+    ConfigReload,
+    Controllers,
     GatewayKind,
     SimulatedAccount,
     SimulationScenario,
@@ -121,9 +126,13 @@ def test_latency_follows_an_mm1_queue_below_saturation() -> None:
     dedicated = tick.gateways[-1]
     # The default shard: 2 replicas x 2.5 Gbps gateway nodes = 5 Gbps.
     assert dedicated.saturation == pytest.approx(0.5)
+    assert dedicated.p50_latency == pytest.approx(0.04 * math.log(2) / 0.5)
+    assert dedicated.p90_latency == pytest.approx(0.04 * math.log(10) / 0.5)
     assert dedicated.p95_latency == pytest.approx(0.04 * math.log(20) / 0.5)
     assert dedicated.p99_latency == pytest.approx(0.04 * math.log(100) / 0.5)
     assert dedicated.error_ratio == pytest.approx(0.001)
+    # Neither 5xx (0.1%) nor, of the rest, 4xx (2%).
+    assert dedicated.success_ratio == pytest.approx(0.999 * 0.98)
     assert dedicated.bytes_in + dedicated.bytes_out == pytest.approx(2.5e9 / 8)
     assert dedicated.bytes_in == pytest.approx(0.3 * 2.5e9 / 8)
     assert dedicated.requests == pytest.approx(2.5e9 / 8 / 8e6)
@@ -135,12 +144,18 @@ def test_latency_follows_an_mm1_queue_below_saturation() -> None:
 @given(st.lists(st.floats(min_value=0.05, max_value=0.97), min_size=2, max_size=2, unique=True))
 def test_latency_climbs_as_saturation_nears_one(loads: list[float]) -> None:
     low, high = sorted(loads)
+    # Loads a rounding error apart give the same latency.
+    assume(high - low > 1e-6)
     results = []
     for fraction in (low, high):
         (tick,) = simulate(_one_gateway(f"{fraction * 5}Gbps"), EU, ticks=1)
         results.append(tick.gateways[-1])
     assert results[1].p95_latency > results[0].p95_latency
     assert results[1].p99_latency / results[1].p95_latency == pytest.approx(P99_FACTOR / P95_FACTOR)
+    for sample in results:
+        percentiles = [sample.p50_latency, sample.p90_latency, sample.p95_latency]
+        assert percentiles == sorted(percentiles)
+        assert sample.p50_latency / sample.p90_latency == pytest.approx(P50_FACTOR / P90_FACTOR)
 
 
 def test_overload_builds_a_backlog_then_fails_requests() -> None:
@@ -156,7 +171,10 @@ def test_overload_builds_a_backlog_then_fails_requests() -> None:
     # ...until requests would wait longer than max_wait (10s): the excess fails as 5xx.
     assert gateway[0].error_ratio == pytest.approx(0.001)
     assert gateway[2].error_ratio == pytest.approx(0.001 + 0.5)
+    assert gateway[2].success_ratio == pytest.approx((1 - 0.501) * 0.98)
     assert waits[2:] == [pytest.approx(10.0)] * 4
+    # The wait is the same for every request: it shifts every percentile alike.
+    assert gateway[3].p50_latency - 0.04 * P50_FACTOR / 0.02 == pytest.approx(10.0)
 
 
 def test_ceilings_come_from_the_capacity_model_and_the_providers() -> None:
@@ -175,6 +193,86 @@ def test_ceilings_come_from_the_capacity_model_and_the_providers() -> None:
     provided = build_fleet(DEFAULT_SIMULATION, PRODUCTION, {"us-east": [lb]})
     (initech,) = [g for g in provided if g.account == "initech"]
     assert (initech.ceiling.capacity.gbps, initech.ceiling.binding.name) == (5.0, "regional-lb")
+
+
+def _with_controllers(**controllers: object) -> SimulationScenario:
+    scenario = _one_gateway("1Gbps")
+    return scenario.model_copy(
+        update={"controllers": Controllers.model_validate(controllers), "tick": Duration(10.0)}
+    )
+
+
+def test_controllers_are_healthy_unless_the_scenario_says_otherwise() -> None:
+    ticks = simulate(_one_gateway("1Gbps"), EU, ticks=3)
+    for tick in ticks:
+        for sample in tick.gateways:
+            assert (sample.config_reloads, sample.config_reload_failed) == (0, False)
+            # Every certificate 60 days from expiry at the start, counting down.
+            assert sample.cert_expiry == 60 * 86_400 - tick.at
+
+
+def test_reloads_count_per_tick_and_a_failure_holds_until_the_next_success() -> None:
+    reloads = [
+        {"region": "eu-central", "account": "solo", "at": "5s"},
+        {"region": "eu-central", "account": "solo", "at": "8s"},
+        {"region": "eu-central", "account": "solo", "at": "25s", "failed": True},
+        {"region": "eu-central", "account": "solo", "at": "52s"},
+        {"region": "eu-central", "shard": 1, "at": "31s", "failed": True},
+    ]
+    ticks = simulate(_with_controllers(reloads=reloads), EU, ticks=6)
+    by_tick = [
+        {g.gateway: (g.config_reloads, g.config_reload_failed) for g in tick.gateways}
+        for tick in ticks
+    ]
+    solo = [states["kgw-53fb4b64058b-eu-central"] for states in by_tick]
+    assert solo == [(2, False), (0, False), (0, True), (0, True), (0, True), (1, False)]
+    shard = [states["kura-eu-central"] for states in by_tick]
+    assert shard == [(0, False)] * 3 + [(0, True)] * 3
+
+
+def test_a_scenario_sets_certificate_expiry_per_gateway() -> None:
+    certificates = [{"region": "eu-central", "shard": 1, "days": 5}]
+    (tick,) = simulate(_with_controllers(cert_days=30, certificates=certificates), EU, ticks=1)
+    expiry = {g.gateway: g.cert_expiry for g in tick.gateways}
+    assert expiry == {
+        "kura-eu-central": 5 * 86_400 - 10.0,
+        "kgw-53fb4b64058b-eu-central": 30 * 86_400 - 10.0,
+    }
+
+
+def test_controllers_must_name_a_simulated_gateway() -> None:
+    scenario = _with_controllers(
+        reloads=[{"region": "eu-central", "shard": 2, "at": "1m"}],
+        certificates=[{"region": "eu-central", "account": "nobody", "days": 3}],
+    )
+    with pytest.raises(InputError) as caught:
+        build_fleet(scenario, EU)
+    assert str(caught.value) == (
+        "controllers: shard 2 in eu-central is not a simulated gateway; "
+        "controllers: account nobody in eu-central is not a simulated gateway"
+    )
+    with pytest.raises(ValueError, match="eu-central: name either a shard or a dedicated account"):
+        ConfigReload.model_validate({"region": "eu-central", "at": "1m"})
+    with pytest.raises(ValueError, match="eu-central: name either a shard or a dedicated account"):
+        Certificate.model_validate({"region": "eu-central", "shard": 1, "account": "a", "days": 1})
+
+
+def test_restricting_the_regions_keeps_their_controllers_only() -> None:
+    scenario = DEFAULT_SIMULATION.model_copy(
+        update={
+            "controllers": Controllers(
+                reloads=[
+                    ConfigReload(region="eu-central", shard=1, at=Duration(60.0)),
+                    ConfigReload(region="us-west", shard=1, at=Duration(60.0)),
+                ],
+                certificates=[Certificate(region="us-east", account="initech", days=3)],
+            )
+        }
+    )
+    restricted = scenario.restricted_to(["eu-central"])
+    assert [r.region for r in restricted.controllers.reloads] == ["eu-central"]
+    assert restricted.controllers.certificates == []
+    build_fleet(restricted, EU)
 
 
 def test_shard_n_is_another_ingress_class() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from kura_core.regions import Region, managed_catalogs
 from kura_core.scenario import RegionSpec, Scenario
-from kura_core.simulator import DEFAULT_SIMULATION, Simulator
+from kura_core.simulator import DEFAULT_SIMULATION, SimulationScenario, Simulator
 from kura_dashboard.app import KuraDashboard
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
@@ -80,11 +80,15 @@ AppFactory = Callable[..., KuraDashboard]
 
 @pytest.fixture
 def simulated_app(tmp_path: Path, clock: Clock) -> AppFactory:
-    """The dashboard on the default simulated fleet: seed 7, ten minutes of history, fixed clock."""
+    """The dashboard on the default simulated fleet (or ``scenario``): seed 7, ten minutes of
+    history, fixed clock."""
 
-    def build(interval: float = 60.0, seed: int | None = None) -> KuraDashboard:
+    def build(
+        interval: float = 60.0,
+        seed: int | None = None,
+        scenario: SimulationScenario = DEFAULT_SIMULATION,
+    ) -> KuraDashboard:
         regions = production()
-        scenario = DEFAULT_SIMULATION
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
         simulator = Simulator(scenario, regions)

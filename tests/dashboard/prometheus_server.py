@@ -1,7 +1,10 @@
 """The real Debian ``prometheus`` on loopback, loaded with ingress-nginx series by ``promtool``.
 
 ``ingress_nginx_openmetrics`` writes counters that grow linearly (so every ``rate()`` is an exact,
-known figure) and a request-duration histogram whose p95 is known; ``promtool tsdb
+known figure), a request-duration histogram whose percentiles are known, config reloads at known
+times and certificates with known expiries, labelled as ingress-nginx labels them (the
+certificate gauge carries ``class`` but none of the controller's constant labels, and every
+series the ``instance`` and ``job`` of its scrape target); ``promtool tsdb
 create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them. PID 1
 is not systemd here, so the binary is started by hand: scratch directories, a free loopback port,
 a long retention (the samples are old), and queries at a ``time`` inside the data
@@ -28,17 +31,37 @@ T0 = 1_700_000_000
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0)
 
 
+# Before the first reload of the series, the last successful one was a day earlier.
+EARLIER_RELOAD = 86_400
+
+
 @dataclass(frozen=True)
 class PodLoad:
-    """What one controller pod does each second; the histogram shares are cumulative."""
+    """What one controller pod does each second; the histogram shares are cumulative. Reload
+    and certificate times are seconds after the start of the series."""
 
     requests_ok: float = 3.0
     requests_5xx: float = 0.0
+    requests_4xx: float = 0.0
     bytes_in: float = 1e6
     bytes_out: float = 4e6
     active_connections: float = 40.0
     # Share of requests at or below each DURATION_BUCKETS bound (cumulative, then +Inf = 1).
     duration_shares: tuple[float, ...] = (0.5, 0.8, 0.9, 1.0)
+    # (seconds after the start, succeeded) of each config reload.
+    reloads: tuple[tuple[int, bool], ...] = ()
+    # When each TLS certificate the pod serves expires (one host each).
+    cert_expiries: tuple[int, ...] = ()
+
+    @property
+    def requests(self) -> float:
+        return self.requests_ok + self.requests_5xx + self.requests_4xx
+
+    def reload_state(self, elapsed: int) -> tuple[bool, int]:
+        """Whether the last reload by ``elapsed`` succeeded, and when the last success was."""
+        done = [(at, ok) for at, ok in sorted(self.reloads) if at <= elapsed]
+        succeeded = [at for at, ok in done if ok]
+        return (done[-1][1] if done else True), (succeeded[-1] if succeeded else -EARLIER_RELOAD)
 
 
 def _line(name: str, labels: Mapping[str, str], value: float, at: int) -> str:
@@ -62,17 +85,23 @@ def ingress_nginx_openmetrics(
         "response_size histogram": [],
         "request_duration_seconds histogram": [],
         "nginx_process_connections gauge": [],
+        "config_last_reload_successful gauge": [],
+        "config_last_reload_successful_timestamp_seconds gauge": [],
+        "ssl_expire_time_seconds gauge": [],
+        "build_info gauge": [],
     }
     for controller_class, pods in gateways.items():
         for number, pod in enumerate(pods):
+            name = f"{controller_class.split('/')[-1]}-{number}"
+            target = {"instance": f"{name}.kura.svc:10254", "job": "ingress-nginx"}
             base = {
                 "controller_namespace": "kura",
                 "controller_class": controller_class,
-                "controller_pod": f"{controller_class.split('/')[-1]}-{number}",
-            }
-            total = pod.requests_ok + pod.requests_5xx
+                "controller_pod": name,
+            } | target
             for at in times:
-                _samples(families, base, pod, total, at, at - start)
+                _samples(families, base, pod, at, at - start)
+                _controller(families, base, target, pod, at, start)
     lines = []
     for family, samples in families.items():
         name, kind = family.split(" ")
@@ -83,22 +112,18 @@ def ingress_nginx_openmetrics(
 
 
 def _samples(
-    families: dict[str, list[str]],
-    base: dict[str, str],
-    pod: PodLoad,
-    total: float,
-    at: int,
-    elapsed: int,
+    families: dict[str, list[str]], base: dict[str, str], pod: PodLoad, at: int, elapsed: int
 ) -> None:
     """One pod's samples at ``at``: each counter is its start plus its rate x ``elapsed``."""
+    total = pod.requests
     count = 1e6 + total * elapsed
     requests = families["requests counter"]
-    requests.append(
-        _line("requests", base | {"status": "200"}, 1e6 + pod.requests_ok * elapsed, at)
-    )
-    if pod.requests_5xx:
-        errors = 1e6 + pod.requests_5xx * elapsed
-        requests.append(_line("requests", base | {"status": "503"}, errors, at))
+    # A pod that answers nothing but errors has no series of successes at all.
+    for status, per_second in (("200", pod.requests_ok), ("503", pod.requests_5xx),
+                               ("404", pod.requests_4xx)):  # fmt: skip
+        if per_second:
+            value = 1e6 + per_second * elapsed
+            requests.append(_line("requests", base | {"status": status}, value, at))
     for family, per_second in (("request_size", pod.bytes_in), ("response_size", pod.bytes_out)):
         out = families[f"{family} histogram"]
         out.append(_line(f"{family}_bucket", base | {"le": "+Inf"}, count, at))
@@ -116,6 +141,41 @@ def _samples(
     families["nginx_process_connections gauge"].append(
         _line("nginx_process_connections", active, pod.active_connections, at)
     )
+
+
+def _controller(
+    families: dict[str, list[str]],
+    base: dict[str, str],
+    target: dict[str, str],
+    pod: PodLoad,
+    at: int,
+    start: int,
+) -> None:
+    """The controller's gauges at ``at``: reload state, certificates, build info."""
+    succeeded, last_success = pod.reload_state(at - start)
+    families["config_last_reload_successful gauge"].append(
+        _line("config_last_reload_successful", base, 1.0 if succeeded else 0.0, at)
+    )
+    families["config_last_reload_successful_timestamp_seconds gauge"].append(
+        _line(
+            "config_last_reload_successful_timestamp_seconds",
+            base,
+            float(start + last_success),
+            at,
+        )
+    )
+    for number, expiry in enumerate(pod.cert_expiries):
+        labels = {
+            "namespace": base["controller_namespace"],
+            "class": base["controller_class"],
+            "host": f"cache-{number}.kura.example",
+            "secret_name": f"cache-{number}-tls",
+        } | target
+        families["ssl_expire_time_seconds gauge"].append(
+            _line("ssl_expire_time_seconds", labels, float(start + expiry), at)
+        )
+    info = base | {"release": "v1.15.1", "build": "dbb11b9", "repository": "ingress-nginx"}
+    families["build_info gauge"].append(_line("build_info", info, 1.0, at))
 
 
 def _sorted_by_series(samples: list[str]) -> list[str]:

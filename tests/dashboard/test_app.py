@@ -15,6 +15,7 @@ from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
+from kura_core.simulator import DEFAULT_SIMULATION, Controllers
 from kura_dashboard.app import KuraDashboard
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import Inventory, MetricsReadout, SourceError
@@ -382,7 +383,8 @@ def test_question_mark_lists_every_binding_and_the_glossary(simulated_app: AppFa
         rendered = console.export_text()
         for _, binding in binding_table():
             assert str(binding.id) in rendered
-        for term in ("SATURATION", "P95 / P99", "AGE", "LADDER", "one 5s tick"):
+        for term in ("SATURATION", "P50 / P90 / P95 / P99", "SUCCESS", "RELOADS", "CERT", "AGE",
+                     "LADDER", "one 5s tick", "WARN below 14d, CRIT below 8d"):  # fmt: skip
             assert term in rendered
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, OverviewScreen)
@@ -401,6 +403,110 @@ def test_l_shows_the_event_log_newest_first(simulated_app: AppFactory) -> None:
         assert times == sorted(times, reverse=True)
         await pilot.press("slash", *"level:crit", "enter")
         assert set(cells(pilot, 1)) == {"CRIT"}
+
+    drive(app, script)
+
+
+# --- 11 gateway metrics, 14 config reloads --------------------------------------------------------
+
+# On top of the seed's fleet: eu-central's second shard reloads twice, initech's dedicated
+# gateway's reload fails, and stark's certificate has six days left.
+TROUBLE = DEFAULT_SIMULATION.model_copy(
+    update={
+        "controllers": Controllers.model_validate(
+            {
+                "reloads": [
+                    {"region": "eu-central", "shard": 2, "at": "2m"},
+                    {"region": "eu-central", "shard": 2, "at": "3m"},
+                    {"region": "us-east", "account": "initech", "at": "5m", "failed": True},
+                ],
+                "certificates": [{"region": "us-west", "account": "stark", "days": 6}],
+            }
+        )
+    }
+)
+
+
+def headers(pilot: Pilot[None]) -> list[str]:
+    return [str(column.label) for column in table(pilot).columns.values()]
+
+
+def column(pilot: Pilot[None], header: str) -> dict[str, str]:
+    """The cells of one column by the first column's text."""
+    return dict(zip(cells(pilot, 0), cells(pilot, headers(pilot).index(header)), strict=True))
+
+
+def test_a_wide_drill_down_shows_every_gateway_metric(simulated_app: AppFactory) -> None:
+    app = simulated_app()
+
+    async def script(pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        assert headers(pilot)[:16] == [
+            "GATEWAY", "SATURATION", "IN", "OUT", "REQ/S", "P50", "P90", "P95", "P99",
+            "SUCCESS", "5XX", "CONN", "RELOADS", "CERT", "AGE", "ACCOUNT",
+        ]  # fmt: skip
+        shard = dict(zip(headers(pilot), _row(pilot, "kura-eu-central"), strict=True))
+        # The simulated queueing model: p50 < p90 < p95 < p99; 2% 4xx and 0.1% 5xx; healthy
+        # controllers with certificates 60 days out at the start, ten minutes ago.
+        latencies = [shard[h] for h in ("P50", "P90", "P95", "P99")]
+        assert latencies == ["59ms", "196ms", "255ms", "392ms"]
+        assert (shard["SUCCESS"], shard["5XX"]) == ("97.9%", "0.1%")
+        assert (shard["RELOADS"], shard["CERT"]) == ("0", "59d")
+        assert table(pilot).virtual_size.width <= table(pilot).size.width
+
+    drive(app, script, size=(160, 48))
+
+
+def _row(pilot: Pilot[None], row_id: str) -> list[str]:
+    grid = table(pilot)
+    index = grid.row_ids.index(row_id)
+    return [str(grid.get_cell_at(Coordinate(index, col))) for col in range(len(grid.columns))]
+
+
+def test_at_80_by_24_failed_reloads_and_expiring_certificates_push_other_columns_out(
+    simulated_app: AppFactory,
+) -> None:
+    app = simulated_app(scenario=TROUBLE)
+
+    async def script(pilot: Pilot[None]) -> None:
+        assert headers(pilot) == ["REGION", "SATURATION", "REQ/S", "P95", "5XX", "CONN",
+                                  "RELOADS", "CERT", "AGE"]  # fmt: skip
+        assert column(pilot, "RELOADS") == {"eu-central": "0", "us-east": "FAILED",
+                                            "us-west": "0"}  # fmt: skip
+        assert column(pilot, "CERT") == {"eu-central": "59d", "us-east": "59d",
+                                         "us-west": "5d CRIT"}  # fmt: skip
+        grid = table(pilot)
+        assert grid.virtual_size.width <= grid.size.width
+        # The region's row is CRIT for its gateway's reload: a level filter finds it.
+        await pilot.press("slash", *"level:crit", "enter")
+        assert sorted(cells(pilot, 0)) == ["us-east", "us-west"]
+        await pilot.press("escape", "down", "enter")
+        # The drill-down and the detail line name the gateway in trouble.
+        screen = pilot.app.screen
+        assert isinstance(screen, RegionScreen)
+        assert screen.region_id == "us-east"
+        assert column(pilot, "RELOADS")["kgw-30a76e4bd7e6-us-east"] == "FAILED"
+        title = str(screen.query_one("#region-title", Static).render())
+        assert "reloads 0, last FAILED on kgw-30a76e4bd7e6-us-east" in title
+
+    drive(app, script, size=(80, 24))
+
+
+def test_the_event_log_records_reloads_and_failures(simulated_app: AppFactory) -> None:
+    app = simulated_app(scenario=TROUBLE)
+
+    async def script(pilot: Pilot[None]) -> None:
+        await pilot.press("l", "slash", *"kind:reload", "enter")
+        rows = list(zip(cells(pilot, 0), cells(pilot, 1), cells(pilot, 3), cells(pilot, 4),
+                        strict=True))  # fmt: skip
+        # The simulation started ten minutes before 08:00; its ticks end 5s after they start.
+        assert rows == [
+            ("07:55:05", "CRIT", "kgw-30a76e4bd7e6-us-east", "config reload failed"),
+            ("07:53:05", "OK", "kura-eu-central-2", "config reloaded"),
+            ("07:52:05", "OK", "kura-eu-central-2", "config reloaded"),
+        ]
+        await pilot.press("escape", "slash", *"cert", "enter")
+        assert cells(pilot, 4) == ["cert expiry OK → CRIT (5d)"]
 
     drive(app, script)
 

@@ -86,7 +86,12 @@ def test_a_dead_prometheus_still_prints_a_frame_that_says_so() -> None:
         (
             ["--threshold", "cpu=1,2"],
             "kura: error: --threshold 'cpu=1,2': expected NAME=WARN,CRIT with NAME one of "
-            "saturation, p95, 5xx, like saturation=70%,90%\n",
+            "saturation, p95, 5xx, cert, like saturation=70%,90%\n",
+        ),
+        (
+            ["--threshold", "cert=8d,14d"],
+            "kura: error: --threshold 'cert=8d,14d': cert expiry: need 0 <= crit <= warn for a "
+            "falling metric\n",
         ),
         (
             ["--env", "nowhere"],
@@ -107,6 +112,13 @@ def test_thresholds_from_the_command_line_change_the_levels() -> None:
     # Every region is above 20% of its ceiling in the simulation, but only sustained levels
     # count: ten minutes of history is long enough for each to have reached CRIT.
     assert result.stdout.count("CRIT") >= 3
+
+
+def test_a_certificate_threshold_from_the_command_line_shows_in_the_frame() -> None:
+    # The simulated certificates are 60 days from expiry: under 70 days is CRIT here.
+    result = kura("dashboard", "--threshold", "cert=90d,70d")
+    assert result.exit_code == 0
+    assert result.stdout.count("59d CRIT") == 3
 
 
 def test_kura_simulate_and_dashboard_agree_on_the_fleet() -> None:

@@ -11,15 +11,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kura_core.regions import managed_catalogs
+from kura_core.simulator import (
+    DEFAULT_SIMULATION,
+    Certificate,
+    ConfigReload,
+    Controllers,
+    Simulator,
+)
+from kura_core.units import Duration
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.connection import ConnectionState, SourceHealth
 from kura_dashboard.data.events import EventKind, EventLog
 from kura_dashboard.data.export import export_stem, rows_csv, rows_json
 from kura_dashboard.data.filters import FilterError, parse_filter
 from kura_dashboard.data.preferences import Preferences, load_preferences, save_preferences
+from kura_dashboard.data.readings import MetricsReadout
 from kura_dashboard.data.refresh import MIN_INTERVAL, clamp_interval, step_interval
 from kura_dashboard.data.ring import Ring
 from kura_dashboard.data.sorting import LazyOrder, SortSpec, sort_rows
+from kura_dashboard.data.sources.simulation import SimulationSource
 from kura_dashboard.data.state import Freshness, freshness
 from kura_dashboard.data.thresholds import Level
 from kura_dashboard.data.views import Cell, Column, Row, View, fit
@@ -178,6 +189,14 @@ def test_frozen_rows_never_move_new_ones_join_at_the_end() -> None:
         (lambda: fmt.seconds(2.5), "2.5s"),
         (lambda: fmt.seconds(38.2), "38s"),
         (lambda: fmt.seconds(600), "10m"),
+        (lambda: fmt.remaining(59.9 * 86_400), "59d"),
+        (lambda: fmt.remaining(7.99 * 86_400), "7d"),
+        (lambda: fmt.remaining(36.5 * 3600), "36h"),
+        (lambda: fmt.remaining(45.5 * 60), "45m"),
+        (lambda: fmt.remaining(-5.0), "expired"),
+        (lambda: fmt.remaining(None), "-"),
+        (lambda: fmt.whole(4.0), "4"),
+        (lambda: fmt.whole(1234), "1.2k"),
         (lambda: fmt.count(950), "950"),
         (lambda: fmt.count(1234), "1.2k"),
         (lambda: fmt.count(3.6), "3.6"),
@@ -250,6 +269,46 @@ def test_data_dims_after_two_intervals_and_is_stale_after_five(
     assert freshness(age, interval=5.0) is state
 
 
+# --- the simulation source -----------------------------------------------------------------------
+
+
+def _simulated_readouts(seed: int) -> list[MetricsReadout]:
+    regions = list(managed_catalogs()["production"])
+    scenario = DEFAULT_SIMULATION.model_copy(
+        update={
+            "seed": seed,
+            "controllers": Controllers(
+                reloads=[ConfigReload(region="us-east", account="initech", at=Duration(12.0))],
+                certificates=[Certificate(region="eu-central", shard=2, days=3)],
+            ),
+        }
+    )
+    source = SimulationSource(Simulator(scenario, regions), start=1_800_000_000.0)
+    return source.fetch(1_800_000_000.0 + 60)
+
+
+def test_the_simulation_source_is_deterministic_and_carries_every_metric() -> None:
+    readouts = _simulated_readouts(seed=7)
+    assert readouts == _simulated_readouts(seed=7)
+    assert readouts != _simulated_readouts(seed=8)
+    assert len(readouts) == 12
+    for readout in readouts:
+        for metrics in readout.gateways.values():
+            shown = [metrics.p50_latency, metrics.p90_latency, metrics.p95_latency,
+                     metrics.p99_latency]  # fmt: skip
+            percentiles = [value for value in shown if value is not None]
+            assert len(percentiles) == 4
+            assert percentiles == sorted(percentiles)
+            assert metrics.error_ratio is not None
+            assert metrics.success_ratio == pytest.approx((1 - metrics.error_ratio) * 0.98)
+    # The reload at 12s falls in the third 5s tick, and only there.
+    initech = [r.gateways["kgw-30a76e4bd7e6-us-east"].config_reloads for r in readouts]
+    assert initech == [0.0, 0.0, 1.0] + [0.0] * 9
+    shard = readouts[0].gateways["kura-eu-central-2"]
+    assert (shard.cert_expiry, shard.config_reload_failed) == (3 * 86_400 - 5.0, 0.0)
+    assert readouts[0].gateways["kura-eu-central"].cert_expiry == 60 * 86_400 - 5.0
+
+
 # --- views, export, preferences ------------------------------------------------------------------
 
 
@@ -281,6 +340,21 @@ def test_optional_columns_go_when_the_table_is_narrow() -> None:
     assert [c.key for c in fit(view.columns, view.rows, 200)] == ["name", "sat", "hist", "binds"]
     assert [c.key for c in fit(view.columns, view.rows, 40)] == ["name", "sat", "binds"]
     assert [c.key for c in fit(view.columns, view.rows, 20)] == ["name", "sat"]
+
+
+def test_an_optional_column_showing_a_level_stays_and_others_go_instead() -> None:
+    view = _view()
+    alarmed = tuple(
+        Row(row.id, {**row.cells, "binds": Cell("FAILED", "FAILED", Level.CRIT)}, row.fields)
+        for row in view.rows
+    )
+    # At 20 cells both optional columns go when all is well; showing a CRIT, BINDS stays.
+    assert [c.key for c in fit(view.columns, alarmed, 20)] == ["name", "sat", "binds"]
+    ok = tuple(
+        Row(row.id, {**row.cells, "binds": Cell("0", 0.0, Level.OK)}, row.fields)
+        for row in view.rows
+    )
+    assert [c.key for c in fit(view.columns, ok, 20)] == ["name", "sat"]
 
 
 def test_export_writes_the_rows_as_shown(tmp_path: Path) -> None:

@@ -1,14 +1,18 @@
 """The Prometheus source against the real Debian ``prometheus``, loaded by ``promtool``.
 
 The series grow linearly, so every figure is known exactly: the source must read each gateway's
-throughput, requests, p95, 5xx ratio and connections with the ingress provider's queries (reached
-through the plugin host), with a constant number of queries. A killed Prometheus refuses at once,
-a stopped (SIGSTOP) one times out, and either shows as unreachable, in words.
+throughput, requests, percentiles, success and 5xx ratios, connections, config reloads and
+certificate expiry with the ingress provider's queries (reached through the plugin host), with a
+constant number of queries. A killed Prometheus refuses at once, a stopped (SIGSTOP) one times
+out, and either shows as unreachable, in words.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +26,13 @@ from kura_core.scenario import DEFAULT_SCENARIO
 from kura_core.simulator import GatewayKind
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.connection import ConnectionState
+from kura_dashboard.data.events import EventKind
 from kura_dashboard.data.readings import GatewayMetrics, GatewayObject, SourceError
 from kura_dashboard.data.sources.prometheus import PrometheusSource
 from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.thresholds import Level
 from kura_dashboard.data.topology import cluster_topology
+from kura_dashboard.data.views import overview_view, region_view
 from tests.dashboard.prometheus_server import (
     T0,
     PodLoad,
@@ -38,7 +45,13 @@ from tests.support.binaries import require_binary
 
 DEDICATED = "kgw-0123456789ab-eu-central"
 # Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.
-AT = float(T0 + 20 * 60)
+ELAPSED = 20 * 60
+AT = float(T0 + ELAPSED)
+DAY = 86_400
+# The shard's pods reload at 5m (before the 5m window), 16m10s and 18m10s; the dedicated
+# gateway's at 16m40s, then fails at 18m20s.
+SHARD_RELOADS = ((300, True), (970, True), (1090, True))
+DEDICATED_RELOADS = ((1000, True), (1100, False))
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +69,7 @@ def classes(ingress: IngressProvider) -> dict[str, str]:
     return {
         "shard": ingress.default_controller_class("kura-eu-central"),
         "dedicated": ingress.default_controller_class(f"kura-eu-central-{DEDICATED}"),
+        "failing": ingress.default_controller_class("kura-us-west"),
     }
 
 
@@ -68,16 +82,29 @@ def server(
     workdir = tmp_path_factory.mktemp("prometheus")
     text = ingress_nginx_openmetrics(
         {
-            classes["shard"]: [PodLoad(requests_ok=3.0, requests_5xx=0.1)] * 2,
+            classes["shard"]: [
+                PodLoad(
+                    requests_ok=3.0,
+                    requests_5xx=0.1,
+                    reloads=SHARD_RELOADS,
+                    cert_expiries=(ELAPSED + 45 * DAY, ELAPSED + 30 * DAY),
+                )
+            ]
+            * 2,
             classes["dedicated"]: [
                 PodLoad(
                     requests_ok=10.0,
+                    requests_4xx=0.5,
                     bytes_in=5e5,
                     bytes_out=2e7,
                     active_connections=7.0,
                     duration_shares=(0.96, 0.98, 0.99, 1.0),
+                    reloads=DEDICATED_RELOADS,
+                    cert_expiries=(ELAPSED + 7 * DAY,),
                 )
             ],
+            # Nothing but 5xx, and no certificate.
+            classes["failing"]: [PodLoad(requests_ok=0.0, requests_5xx=2.0)],
         }
     )
     data = backfill(promtool, text, workdir)
@@ -101,19 +128,73 @@ def test_reads_each_gateway_exactly_from_the_providers_queries(
     assert shard.bytes_out == pytest.approx(8e6, rel=1e-9)
     assert shard.requests == pytest.approx(6.2, rel=1e-9)
     assert shard.error_ratio == pytest.approx(0.2 / 6.2, rel=1e-9)
+    assert shard.success_ratio == pytest.approx(6.0 / 6.2, rel=1e-9)
     assert shard.active_connections == 80.0
-    # 90% of requests at or below 0.5s, all at or below 1s: p95 interpolates to 0.75s.
+    # Shares at or below 0.1/0.25/0.5/1s: 50/80/90/100%. Each percentile interpolates linearly
+    # within its bucket: p50 at 0.1s, p90 at 0.5s, p95 half-way to 1s, p99 90% of the way.
+    assert shard.p50_latency == pytest.approx(0.1, rel=1e-9)
+    assert shard.p90_latency == pytest.approx(0.5, rel=1e-9)
     assert shard.p95_latency == pytest.approx(0.75, rel=1e-9)
+    assert shard.p99_latency == pytest.approx(0.95, rel=1e-9)
+    # Two reloads in the last 5 minutes on each of the two pods; the last one succeeded.
+    assert shard.config_reloads == 4.0
+    assert shard.config_reload_failed == 0.0
+    # The sooner of its two certificates, 30 days from now.
+    assert shard.cert_expiry == 30 * DAY
     dedicated = readout.gateways[classes["dedicated"]]
     assert dedicated.bytes_in == pytest.approx(5e5, rel=1e-9)
     assert dedicated.bytes_out == pytest.approx(2e7, rel=1e-9)
-    assert dedicated.requests == pytest.approx(10.0, rel=1e-9)
-    # No 5xx series at all: the ratio is zero, not unknown.
+    assert dedicated.requests == pytest.approx(10.5, rel=1e-9)
+    # No 5xx series at all: the ratio is zero, not unknown; 404s are not successes.
     assert dedicated.error_ratio == 0.0
+    assert dedicated.success_ratio == pytest.approx(10.0 / 10.5, rel=1e-9)
     assert dedicated.active_connections == 7.0
+    assert dedicated.p50_latency == pytest.approx(0.1 * 0.5 / 0.96, rel=1e-9)
+    assert dedicated.p90_latency == pytest.approx(0.1 * 0.9 / 0.96, rel=1e-9)
     assert dedicated.p95_latency == pytest.approx(0.1 * 0.95 / 0.96, rel=1e-9)
-    assert dedicated.p99_latency is None
+    assert dedicated.p99_latency == pytest.approx(0.5, rel=1e-9)
+    # One successful reload in the window, then a failed one: the failure does not count.
+    assert dedicated.config_reloads == 1.0
+    assert dedicated.config_reload_failed == 1.0
+    assert dedicated.cert_expiry == 7 * DAY
+    failing = readout.gateways[classes["failing"]]
+    assert failing.requests == pytest.approx(2.0, rel=1e-9)
+    assert failing.error_ratio == pytest.approx(1.0, rel=1e-9)
+    # No series of successes at all: nothing succeeded, which is zero, not unknown.
+    assert failing.success_ratio == 0.0
+    assert (failing.config_reloads, failing.config_reload_failed) == (0.0, 0.0)
+    # It serves no certificate: unknown, never a made-up expiry.
+    assert failing.cert_expiry is None
     assert set(readout.gateways) == set(classes.values())
+
+
+def _instant(url: str, promql: str) -> list[dict[str, object]]:
+    query = urllib.parse.urlencode({"query": promql, "time": AT})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+        result: list[dict[str, object]] = json.load(answer)["data"]["result"]
+    return result
+
+
+def test_the_per_pod_queries_split_one_gateway_by_pod(
+    server: PrometheusServer, ingress: IngressProvider, classes: dict[str, str]
+) -> None:
+    queries = ingress.metric_queries()
+    expected = {
+        Metric.REQUESTS: 3.1,
+        Metric.P99_LATENCY: 0.95,
+        Metric.SUCCESS_RATIO: 3.0 / 3.1,
+        Metric.CONFIG_RELOADS: 2.0,
+        Metric.CONFIG_RELOAD_FAILED: 0.0,
+        # The certificate series carry no controller_pod: it comes from build_info.
+        Metric.CERT_EXPIRY: 30.0 * DAY,
+    }
+    for metric, value in expected.items():
+        results = _instant(server.url, queries.for_gateway(metric, classes["shard"]))
+        by_pod = {r["metric"]["controller_pod"]: float(r["value"][1]) for r in results}  # type: ignore[index]
+        assert by_pod == {
+            "kura-eu-central-ingress-nginx-0": pytest.approx(value, rel=1e-9),
+            "kura-eu-central-ingress-nginx-1": pytest.approx(value, rel=1e-9),
+        }, metric
 
 
 def test_queries_per_refresh_do_not_grow_with_the_gateways(
@@ -123,7 +204,7 @@ def test_queries_per_refresh_do_not_grow_with_the_gateways(
     reader = PrometheusSource(
         server.url, [ingress.metric_queries()] * 3, timeout=2.0, evaluation_time=AT
     )
-    assert reader.queries_per_refresh == len(Metric)
+    assert reader.queries_per_refresh == len(Metric) == 13
     for refresh in range(1, 4):
         reader.fetch(now=AT)
         assert reader.queries_sent == refresh * len(Metric)
@@ -161,6 +242,30 @@ def test_the_dashboard_state_computes_saturation_from_the_capacity_model(
     # The region is its shared shards only: the dedicated gateway is not in its load.
     assert state.regions["eu-central"].saturation == pytest.approx(80e6 / 5e9, rel=1e-9)
     assert state.regions["eu-central"].age(AT + 12) == 12
+    # The dedicated gateway's failed reload and 7-day certificate are CRIT, and its region's row
+    # says so: a region's health covers every one of its gateways.
+    assert gateway.metric_level("reload failed") is Level.CRIT
+    assert gateway.metric_level("cert expiry") is Level.CRIT
+    (region,) = overview_view(state, AT, width=200).rows
+    assert (region.cells["reload"].text, region.cells["cert"].text) == ("FAILED", "7d CRIT")
+    assert region.level is Level.CRIT
+    rows = {row.id: row for row in region_view(state, "eu-central", AT, width=200).rows}
+    assert rows["kura-eu-central"].cells["reload"].text == "4"
+    assert rows["kura-eu-central"].cells["cert"].text == "30d"
+    assert rows["kura-eu-central"].cells["p50"].text == "100ms"
+    assert rows["kura-eu-central"].cells["succ"].text == "96.8%"
+    reloads = [
+        (e.subject, e.message, e.level)
+        for e in state.events.newest_first()
+        if e.kind is EventKind.RELOAD
+    ]
+    assert reloads == [
+        (DEDICATED, "config reload failed", Level.CRIT),
+        (DEDICATED, "config reloaded", Level.OK),
+        ("kura-eu-central", "config reloaded", Level.OK),
+    ]
+    thresholds = [(e.subject, e.message) for e in state.events.newest_first()]
+    assert (DEDICATED, "cert expiry OK → CRIT (7d)") in thresholds
 
 
 def test_a_bad_query_degrades_the_source_and_names_the_query(

@@ -30,6 +30,8 @@ from tests.dashboard.conftest import (
     two_shard_topology,
 )
 
+DAY = 86_400.0
+
 
 def make(clock: Clock, metrics: FakeMetrics) -> tuple[DashboardState, Collector]:
     return DashboardState(two_shard_topology(), interval=5.0), Collector(metrics, None, clock)
@@ -90,6 +92,84 @@ def test_regions_aggregate_sums_the_worst_p95_and_weighted_errors() -> None:
     assert combined.error_ratio == pytest.approx((0.01 * 100 + 0.05 * 300) / 400)
     assert combined.active_connections == 40.0
     assert aggregate([]) is None
+
+
+def test_a_regions_health_covers_every_gateway_and_its_speed_the_worst_shard() -> None:
+    shards = [
+        GatewayMetrics(requests=100.0, p50_latency=0.05, success_ratio=0.99, config_reloads=2.0,
+                       config_reload_failed=0.0, cert_expiry=40 * DAY),
+        GatewayMetrics(requests=300.0, p50_latency=0.08, success_ratio=0.95, config_reloads=1.0,
+                       config_reload_failed=0.0, cert_expiry=50 * DAY),
+    ]  # fmt: skip
+    dedicated = GatewayMetrics(
+        requests=5000.0, p50_latency=2.0, success_ratio=0.1, config_reloads=1.0,
+        config_reload_failed=1.0, cert_expiry=3 * DAY,
+    )  # fmt: skip
+    combined = aggregate(shards, [*shards, dedicated])
+    assert combined is not None
+    # Latency and success are the shared shards' only; the dedicated gateway is not their load.
+    assert combined.p50_latency == 0.08
+    assert combined.success_ratio == pytest.approx((0.99 * 100 + 0.95 * 300) / 400)
+    # Reloads and certificates are every gateway's: how many failed, the soonest expiry.
+    assert (combined.config_reloads, combined.config_reload_failed) == (4.0, 1.0)
+    assert combined.cert_expiry == 3 * DAY
+    # Without requests, the worst success ratio.
+    idle = [GatewayMetrics(success_ratio=0.9), GatewayMetrics(success_ratio=0.5)]
+    assert aggregate(idle) == GatewayMetrics(success_ratio=0.5)
+
+
+def test_reloads_are_events_when_their_count_rises_and_failures_are_crit(clock: Clock) -> None:
+    name = labels()["kura-eu-central"]
+    metrics = FakeMetrics({name: load(1, 1, config_reloads=0.0, config_reload_failed=0.0)})
+    state, collector = make(clock, metrics)
+
+    def refresh(reloads: float, failed: float, seconds: float = 5) -> None:
+        metrics.gateways[name] = load(1, 1, config_reloads=reloads, config_reload_failed=failed)
+        clock.advance(seconds)
+        state.apply(collector.collect(force=True))
+
+    state.apply(collector.collect())
+    refresh(1, 0)  # a reload enters the window: logged
+    refresh(1, 0)  # the same reload, still in the window: not again
+    refresh(2, 0)  # another one, within the gap: counted on the first
+    refresh(0, 0, seconds=300)  # both left the window
+    refresh(0, 1)  # a reload failed: successes do not count it
+    refresh(1, 0)  # the next one succeeded
+    events = [
+        (e.kind, e.level, e.message, e.count)
+        for e in state.events.newest_first()
+        if e.subject == "kura-eu-central"
+    ]
+    assert events == [
+        (EventKind.RELOAD, Level.OK, "config reload succeeded again", 1),
+        (EventKind.RELOAD, Level.OK, "config reloaded", 1),
+        (EventKind.RELOAD, Level.CRIT, "config reload failed", 1),
+        (EventKind.RELOAD, Level.OK, "config reloaded", 2),
+    ]
+    assert state.gateways["kura-eu-central"].metric_level("reload failed") is Level.OK
+
+
+def test_a_region_row_shows_its_worst_gateways_health(clock: Clock) -> None:
+    names = labels()
+    metrics = FakeMetrics(
+        {
+            names["kura-eu-central"]: load(1, 1, config_reload_failed=1.0, cert_expiry=20 * DAY),
+            names["kura-eu-central-2"]: load(1, 1, config_reload_failed=0.0, cert_expiry=5 * DAY),
+            names["kura-us-east"]: load(1, 1, config_reload_failed=0.0, cert_expiry=60 * DAY),
+        }
+    )
+    state, collector = make(clock, metrics)
+    state.apply(collector.collect())
+    rows = {row.id: row for row in overview_view(state, clock.now, width=200).rows}
+    eu, us = rows["eu-central"], rows["us-east"]
+    assert (eu.cells["reload"].text, eu.cells["cert"].text) == ("FAILED", "5d CRIT")
+    assert (eu.level, eu.fields["level"]) == (Level.CRIT, "crit")
+    # No reload count from the source: unknown, not zero.
+    assert (us.cells["reload"].text, us.cells["cert"].text, us.level) == ("-", "60d", Level.OK)
+    # A certificate sorts soonest first; FAILED before any count.
+    view = overview_view(state, clock.now, width=200)
+    assert view.column("cert").sorts_descending is False
+    assert view.column("reload").sorts_descending is True
 
 
 def test_threshold_crossings_are_events_in_words(clock: Clock) -> None:

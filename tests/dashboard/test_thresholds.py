@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kura_dashboard.data.thresholds import (
+    CERT_EXPIRY,
     DEFAULT_THRESHOLDS,
+    RELOAD_FAILED,
     SATURATION,
     Level,
     Threshold,
@@ -27,6 +29,10 @@ from kura_dashboard.data.thresholds import (
         (0.7, Unit.RATIO, 0.7),
         ("100%", Unit.RATIO, 1.0),
         ("1.5s", Unit.SECONDS, 1.5),
+        ("500ms", Unit.SECONDS, 0.5),
+        ("2m", Unit.SECONDS, 120.0),
+        ("1h", Unit.SECONDS, 3600.0),
+        ("8d", Unit.SECONDS, 691_200.0),
         ("3", Unit.SECONDS, 3.0),
         (12, Unit.SECONDS, 12.0),
     ],
@@ -42,6 +48,8 @@ def test_values_are_read_in_the_metrics_unit(text: str | float, unit: Unit, valu
         (90, Unit.RATIO, "90 is above 1 for a 0-1 ratio: write 90% or 0-1"),
         ("5%", Unit.SECONDS, "'5%': a percentage is only for ratios, not seconds"),
         ("fast", Unit.SECONDS, "'fast' is not a threshold in seconds"),
+        ("8w", Unit.SECONDS, "'8w' is not a threshold in seconds"),
+        ("2d", Unit.RATIO, "'2d' is not a threshold in ratio"),
     ],
 )
 def test_ambiguous_units_are_refused(text: str | float, unit: Unit, message: str) -> None:
@@ -52,11 +60,49 @@ def test_ambiguous_units_are_refused(text: str | float, unit: Unit, message: str
 def test_warn_above_crit_is_refused() -> None:
     with pytest.raises(ValueError, match="need 0 <= warn <= crit"):
         Threshold.parse("saturation", Unit.RATIO, warn="90%", crit="70%", margin="5%")
+    with pytest.raises(ValueError, match="need 0 <= crit <= warn for a falling metric"):
+        Threshold.parse("cert", Unit.SECONDS, warn="8d", crit="14d", margin="1d", falling=True)
 
 
 def test_every_default_threshold_has_a_text_label_per_level() -> None:
     assert [level.label for level in Level] == ["OK", "WARN", "CRIT"]
-    assert {t.metric for t in DEFAULT_THRESHOLDS} == {"saturation", "p95 latency", "5xx"}
+    assert {t.metric for t in DEFAULT_THRESHOLDS} == {
+        "saturation", "p95 latency", "5xx", "cert expiry", "reload failed",
+    }  # fmt: skip
+
+
+DAY = 86_400.0
+
+
+def test_a_certificate_is_critical_under_8_days_and_clears_a_day_above() -> None:
+    machine = ThresholdMachine(CERT_EXPIRY)  # warn below 14d, crit below 8d, margin 1d
+    assert CERT_EXPIRY.instant(60 * DAY) is Level.OK
+    assert CERT_EXPIRY.instant(10 * DAY) is Level.WARN
+    assert CERT_EXPIRY.instant(7.9 * DAY) is Level.CRIT
+    assert CERT_EXPIRY.instant(-DAY) is Level.CRIT
+    levels = feed(machine, [(0, 20 * DAY), (5, 13 * DAY), (10, 7.5 * DAY), (15, 8.5 * DAY)])
+    # 8.5 days is above 8 but within the margin: still CRIT; renewed, it clears at once.
+    assert levels == [Level.OK, Level.WARN, Level.CRIT, Level.CRIT]
+    assert feed(machine, [(20, 9.5 * DAY), (25, 89 * DAY)]) == [Level.WARN, Level.OK]
+
+
+def test_a_failed_reload_is_critical_at_once_and_clears_with_the_next_success() -> None:
+    machine = ThresholdMachine(RELOAD_FAILED)
+    assert feed(machine, [(0, 0.0), (5, 1.0), (10, 1.0), (15, 0.0)]) == [
+        Level.OK, Level.CRIT, Level.CRIT, Level.OK,
+    ]  # fmt: skip
+    change = ThresholdMachine(RELOAD_FAILED).update(1.0, 0.0)
+    assert change is not None
+    assert (change.before, change.after) == (Level.OK, Level.CRIT)
+
+
+@given(st.lists(st.floats(min_value=-30 * DAY, max_value=90 * DAY), min_size=1, max_size=60))
+def test_a_falling_level_never_exceeds_what_the_value_supports(values: list[float]) -> None:
+    machine = ThresholdMachine(CERT_EXPIRY)
+    for step, value in enumerate(values):
+        machine.update(value, step * 5.0)
+        assert machine.level <= CERT_EXPIRY.hold(Level.CRIT, value)
+        assert machine.level >= CERT_EXPIRY.instant(value)
 
 
 def feed(machine: ThresholdMachine, samples: Sequence[tuple[float, float | None]]) -> list[Level]:

@@ -38,6 +38,10 @@ def test_gateway_queries_aggregate_by_controller_class(metric: Metric) -> None:
     assert "{gateway}" not in query
 
 
+# ssl_expire_time_seconds names the controller class `class` and lacks controller_pod.
+CLASS_MATCHER = re.compile(r'(?<![\w])(controller_)?class="([^"]*)"')
+
+
 @pytest.mark.parametrize("metric", list(Metric))
 def test_pod_queries_are_for_one_gateway_and_aggregate_by_controller_pod(metric: Metric) -> None:
     q = queries()
@@ -47,7 +51,12 @@ def test_pod_queries_are_for_one_gateway_and_aggregate_by_controller_pod(metric:
     # Every selector names the gateway, so no other gateway's series leak into the sum.
     selectors = re.findall(r"nginx_ingress_controller_\w+(\{[^}]*\})?", query)
     assert selectors
-    assert all(f'controller_class="{GATEWAY}"' in selector for selector in selectors)
+    for selector in selectors:
+        assert [match[1] for match in CLASS_MATCHER.findall(selector)] == [GATEWAY]
+
+
+def test_queries_come_in_the_order_of_the_metrics() -> None:
+    assert list(queries().by_gateway) == list(Metric)
 
 
 def test_the_exact_queries() -> None:
@@ -60,21 +69,52 @@ def test_the_exact_queries() -> None:
             "sum by (controller_class) (rate(nginx_ingress_controller_response_size_sum[5m]))"
         ),
         Metric.REQUESTS: "sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))",
-        Metric.P95_LATENCY: (
-            "histogram_quantile(0.95, sum by (le, controller_class) "
-            "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m])))"
-        ),
+        **{
+            metric: (
+                f"histogram_quantile({quantile}, sum by (le, controller_class) "
+                "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m])))"
+            )
+            for metric, quantile in (
+                (Metric.P50_LATENCY, "0.5"),
+                (Metric.P90_LATENCY, "0.9"),
+                (Metric.P95_LATENCY, "0.95"),
+                (Metric.P99_LATENCY, "0.99"),
+            )
+        },
         Metric.ERROR_RATIO: (
             'sum by (controller_class) (rate(nginx_ingress_controller_requests{status=~"5.."}[5m]))'
+            " / sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
+        ),
+        Metric.SUCCESS_RATIO: (
+            "sum by (controller_class) "
+            '(rate(nginx_ingress_controller_requests{status!~"[4-5].*"}[5m]))'
             " / sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
         ),
         Metric.ACTIVE_CONNECTIONS: (
             "sum by (controller_class) "
             '(nginx_ingress_controller_nginx_process_connections{state="active"})'
         ),
+        Metric.CONFIG_RELOAD_FAILED: (
+            "max by (controller_class) "
+            "(nginx_ingress_controller_config_last_reload_successful == bool 0)"
+        ),
+        Metric.CONFIG_RELOADS: (
+            "sum by (controller_class) (changes("
+            "nginx_ingress_controller_config_last_reload_successful_timestamp_seconds[5m]))"
+        ),
+        Metric.CERT_EXPIRY: (
+            "min by (controller_class) (label_replace("
+            'nginx_ingress_controller_ssl_expire_time_seconds, "controller_class", "$1", '
+            '"class", "(.+)")) - time()'
+        ),
     }
     assert q.for_gateway(Metric.ERROR_RATIO, GATEWAY) == (
         "sum by (controller_pod) (rate(nginx_ingress_controller_requests"
         f'{{controller_class="{GATEWAY}",status=~"5.."}}[5m])) / sum by (controller_pod) '
         f'(rate(nginx_ingress_controller_requests{{controller_class="{GATEWAY}"}}[5m]))'
+    )
+    assert q.for_gateway(Metric.CERT_EXPIRY, GATEWAY) == (
+        "min by (controller_pod) (nginx_ingress_controller_ssl_expire_time_seconds"
+        f'{{class="{GATEWAY}"}} * on (instance) group_left (controller_pod) '
+        f'nginx_ingress_controller_build_info{{controller_class="{GATEWAY}"}}) - time()'
     )

@@ -1,7 +1,9 @@
 """The gateway metrics a dashboard reads, as PromQL an ingress provider supplies.
 
 Queries aggregate by a label that identifies a gateway (``by_gateway``), so one refresh sends the
-same number of queries whatever the number of gateways. ``by_pod`` queries drill into one gateway;
+same number of queries whatever the number of gateways: one per :class:`Metric`. Rates, ratios,
+percentiles and reload counts are over :attr:`MetricQueries.window`; connections, the reload
+state and certificate expiry are instant. ``by_pod`` queries drill into one gateway;
 they carry a ``{gateway}`` placeholder for the value of :attr:`MetricQueries.gateway_label`.
 """
 
@@ -19,12 +21,27 @@ class Metric(StrEnum):
     """Response bytes per second, the gateway to clients."""
     REQUESTS = "requests"
     """Requests per second."""
+    P50_LATENCY = "p50_latency"
+    """Median request duration, seconds."""
+    P90_LATENCY = "p90_latency"
+    """90th percentile request duration, seconds."""
     P95_LATENCY = "p95_latency"
     """95th percentile request duration, seconds."""
+    P99_LATENCY = "p99_latency"
+    """99th percentile request duration, seconds."""
     ERROR_RATIO = "error_ratio"
     """Share of responses with a 5xx status, 0 to 1."""
+    SUCCESS_RATIO = "success_ratio"
+    """Share of responses with neither a 4xx nor a 5xx status, 0 to 1."""
     ACTIVE_CONNECTIONS = "active_connections"
     """Client connections open now."""
+    CONFIG_RELOAD_FAILED = "config_reload_failed"
+    """1 when the gateway's last config reload failed (on any of its pods), else 0; now."""
+    CONFIG_RELOADS = "config_reloads"
+    """Successful config reloads within the window, summed over the gateway's pods."""
+    CERT_EXPIRY = "cert_expiry"
+    """Seconds until the soonest expiry of the gateway's TLS certificates (negative once expired);
+    no series when the gateway serves no certificate."""
 
 
 class MetricQueries(BaseModel):

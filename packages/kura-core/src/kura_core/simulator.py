@@ -18,16 +18,24 @@ What it gives per tick (``tick`` long, stamped at the tick's end, like a Prometh
 
 * offered load and served bytes in and out of every gateway, requests per second;
 * saturation = offered load / ceiling (above 1 when overloaded);
-* p95/p99 request latency from a queueing model, the 5xx ratio and active connections.
+* p50/p90/p95/p99 request latency from a queueing model, the 5xx ratio, the success ratio and
+  active connections;
+* the state of the gateway's ingress controllers: successful config reloads within the tick,
+  whether the last reload failed, and the time left on its soonest-expiring TLS certificate.
+  These are healthy unless the scenario's ``controllers`` says otherwise: no reloads, and
+  certificates ``cert_days`` from expiry at the start.
 
 The queueing model, per gateway: an M/M/1 queue at utilisation ``rho = min(saturation, 0.98)``,
 whose sojourn time is exponential with mean ``S / (1 - rho)`` (``S`` is the idle service time), so
-its q-quantile is ``S * ln(1 / (1 - q)) / (1 - rho)``: p95 is ``3.0 S / (1 - rho)`` and p99
-``4.6 S / (1 - rho)``, and both climb steeply as saturation nears 1. Above the ceiling a fluid
-backlog builds up (offered - ceiling, per second); it adds ``backlog / ceiling`` seconds of wait
-to every request, and what would wait longer than ``max_wait`` (nginx's proxy timeouts) fails:
-that share of the offered bytes becomes the 5xx ratio, on top of a small base error ratio.
-Active connections follow Little's law: requests per second x mean time in the system.
+its q-quantile is ``S * ln(1 / (1 - q)) / (1 - rho)``: p50 is ``0.69 S / (1 - rho)``, p90
+``2.3 S / (1 - rho)``, p95 ``3.0 S / (1 - rho)`` and p99 ``4.6 S / (1 - rho)``, and all climb
+steeply as saturation nears 1. Above the ceiling a fluid backlog builds up (offered - ceiling, per
+second); it adds ``backlog / ceiling`` seconds of wait to every request, and what would wait
+longer than ``max_wait`` (nginx's proxy timeouts) fails: that share of the offered bytes becomes
+the 5xx ratio, on top of a small base error ratio. Of the requests that do not fail, a fixed
+share is answered 4xx (cache misses are 404s), so the success ratio (neither 4xx nor 5xx) is
+``(1 - 5xx ratio) x (1 - 4xx share)``. Active connections follow Little's law: requests per
+second x mean time in the system.
 """
 
 from __future__ import annotations
@@ -62,6 +70,9 @@ from kura_core.validation import validation_problems
 DAY_SECONDS = 86_400.0
 # M/M/1 is defined below rho = 1; past this the backlog term carries the overload.
 RHO_MAX = 0.98
+# ln(1 / (1 - q)): the q-quantile of an exponential sojourn time, in units of its mean.
+P50_FACTOR = math.log(2.0)
+P90_FACTOR = math.log(10.0)
 P95_FACTOR = math.log(20.0)
 P99_FACTOR = math.log(100.0)
 
@@ -153,6 +164,13 @@ class Traffic(BaseModel):
         default=0.04, gt=0, description="Mean time of one request on an idle gateway"
     )
     base_error_ratio: float = Field(default=0.001, ge=0, lt=1)
+    client_error_ratio: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="Share of the requests that do not fail answered 4xx (cache misses, refused "
+        "tokens); an assumption",
+    )
     max_wait: Duration = Field(
         default=Duration(60.0), description="Requests that would queue longer fail (5xx)"
     )
@@ -163,11 +181,70 @@ class Traffic(BaseModel):
         return _positive(value, "max_wait")
 
 
+class OnGateway(BaseModel):
+    """One gateway of a region: shared shard ``shard``, or the dedicated gateway of ``account``."""
+
+    model_config = _FROZEN
+
+    region: RegionId
+    shard: int | None = Field(default=None, ge=1)
+    account: Handle | None = Field(default=None, description="A dedicated account's handle")
+
+    @model_validator(mode="after")
+    def _one_gateway(self) -> OnGateway:
+        if (self.shard is None) == (self.account is None):
+            raise ValueError(f"{self.region}: name either a shard or a dedicated account")
+        return self
+
+    @property
+    def where(self) -> str:
+        which = f"shard {self.shard}" if self.shard is not None else f"account {self.account}"
+        return f"{which} in {self.region}"
+
+
+class ConfigReload(OnGateway):
+    """A config reload of a gateway's ingress controllers, ``at`` after the start."""
+
+    at: Duration
+    failed: bool = False
+
+
+class Certificate(OnGateway):
+    """The soonest-expiring TLS certificate of a gateway: ``days`` after the start (negative:
+    already expired)."""
+
+    days: float
+
+
+class Controllers(BaseModel):
+    """The gateways' ingress controllers; healthy unless ``reloads`` or ``certificates`` say
+    otherwise."""
+
+    model_config = _FROZEN
+
+    cert_days: float = Field(
+        default=60.0,
+        gt=0,
+        description="Days from the start to the soonest certificate expiry of every gateway that "
+        "`certificates` does not name (cert-manager renews 90-day certificates 30 days early)",
+    )
+    certificates: list[Certificate] = Field(default_factory=list)
+    reloads: list[ConfigReload] = Field(default_factory=list)
+
+    def in_regions(self, region_ids: Collection[str]) -> Controllers:
+        return self.model_copy(
+            update={
+                "certificates": [c for c in self.certificates if c.region in region_ids],
+                "reloads": [r for r in self.reloads if r.region in region_ids],
+            }
+        )
+
+
 class SimulationScenario(Scenario):
     """A capacity scenario plus the traffic to play on it.
 
     Every ``kura plan`` scenario is a simulation scenario (background traffic only); the added
-    keys are ``seed``, ``tick``, ``duration``, ``traffic`` and ``accounts``.
+    keys are ``seed``, ``tick``, ``duration``, ``traffic``, ``accounts`` and ``controllers``.
     """
 
     seed: int = 0
@@ -175,6 +252,7 @@ class SimulationScenario(Scenario):
     duration: Duration = Field(default=Duration(3600.0), description="What `kura simulate` runs")
     traffic: Traffic = Field(default_factory=Traffic)
     accounts: list[SimulatedAccount] = Field(default_factory=list)
+    controllers: Controllers = Field(default_factory=Controllers)
 
     @field_validator("tick", "duration")
     @classmethod
@@ -202,6 +280,7 @@ class SimulationScenario(Scenario):
             update={
                 "accounts": [a for a in self.accounts if a.region in region_ids],
                 "regions": {k: v for k, v in self.regions.items() if k in region_ids},
+                "controllers": self.controllers.in_regions(region_ids),
             }
         )
 
@@ -238,6 +317,15 @@ class GatewaySample:
     p99_latency: float
     error_ratio: float
     active_connections: float
+    p50_latency: float
+    p90_latency: float
+    success_ratio: float
+    config_reloads: int
+    """Successful config reloads within the tick."""
+    config_reload_failed: bool
+    """The last config reload (up to the tick's end) failed."""
+    cert_expiry: float
+    """Seconds from the tick's end to the soonest certificate expiry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,9 +414,26 @@ def build_fleet(
                     account=account.handle,
                 )
             )
+    problems += [
+        f"controllers: {entry.where} is not a simulated gateway"
+        for entry in (*scenario.controllers.reloads, *scenario.controllers.certificates)
+        if gateway_of(entry, fleet) is None
+    ]
     if problems:
         raise InputError("; ".join(problems))
     return tuple(fleet)
+
+
+def gateway_of(entry: OnGateway, fleet: Sequence[SimulatedGateway]) -> SimulatedGateway | None:
+    """The gateway of the fleet an entry names; ``None`` when there is no such gateway."""
+    return next(
+        (
+            g
+            for g in fleet
+            if (g.region, g.shard, g.account) == (entry.region, entry.shard, entry.account)
+        ),
+        None,
+    )
 
 
 def daily_shape(scenario: SimulationScenario, at: float) -> float:
@@ -372,6 +477,17 @@ class Simulator:
             ]
         self._regions = {region.id: region for region in regions}
         self._loads = [_Load(a, self._gateway_of(a)) for a in scenario.accounts]
+        controllers = scenario.controllers
+        self._cert_days = {g.name: controllers.cert_days for g in self.fleet}
+        for certificate in controllers.certificates:
+            named = gateway_of(certificate, self.fleet)
+            if named is not None:
+                self._cert_days[named.name] = certificate.days
+        self._reloads: dict[str, list[ConfigReload]] = {}
+        for reload in sorted(controllers.reloads, key=lambda r: r.at.seconds):
+            named = gateway_of(reload, self.fleet)
+            if named is not None:
+                self._reloads.setdefault(named.name, []).append(reload)
 
     def shard_of(self, account: SimulatedAccount) -> int | None:
         """The shared shard an account sits on; ``None`` for a dedicated account."""
@@ -424,14 +540,23 @@ class Simulator:
             offered[load.gateway] += demand
             uploads[load.gateway] += demand * account.upload_share
             accounts.append(AccountSample(account.handle, account.region, load.gateway, demand))
-        samples = tuple(self._queue(g, offered[g.name], uploads[g.name], dt) for g in self.fleet)
+        samples = tuple(
+            self._queue(g, offered[g.name], uploads[g.name], begin, end) for g in self.fleet
+        )
         self._index += 1
         return Tick(self._index - 1, end, samples, tuple(accounts))
 
+    def _controllers(self, gateway: str, begin: float, end: float) -> tuple[int, bool]:
+        """Successful reloads in ``[begin, end)``, and whether the last one by ``end`` failed."""
+        done = [r for r in self._reloads.get(gateway, ()) if r.at.seconds < end]
+        succeeded = sum(1 for r in done if r.at.seconds >= begin and not r.failed)
+        return succeeded, bool(done) and done[-1].failed
+
     def _queue(
-        self, gateway: SimulatedGateway, offered: float, uploads: float, dt: float
+        self, gateway: SimulatedGateway, offered: float, uploads: float, begin: float, end: float
     ) -> GatewaySample:
         traffic = self.scenario.traffic
+        dt = end - begin
         capacity = gateway.ceiling.capacity.bits_per_second
         backlog = self._backlog[gateway.name]
         served = min(capacity * dt, backlog + offered * dt)
@@ -446,6 +571,8 @@ class Simulator:
         served_bytes = served / dt / 8
         upload_share = uploads / offered if offered > 0 else traffic.upload_share
         requests = served_bytes / traffic.object_size.bytes
+        error_ratio = min(1.0, traffic.base_error_ratio + errors)
+        reloads, reload_failed = self._controllers(gateway.name, begin, end)
         return GatewaySample(
             gateway=gateway.name,
             offered_bps=offered,
@@ -455,8 +582,14 @@ class Simulator:
             requests=requests,
             p95_latency=service * P95_FACTOR + wait,
             p99_latency=service * P99_FACTOR + wait,
-            error_ratio=min(1.0, traffic.base_error_ratio + errors),
+            error_ratio=error_ratio,
             active_connections=requests * (service + wait),
+            p50_latency=service * P50_FACTOR + wait,
+            p90_latency=service * P90_FACTOR + wait,
+            success_ratio=(1 - error_ratio) * (1 - traffic.client_error_ratio),
+            config_reloads=reloads,
+            config_reload_failed=reload_failed,
+            cert_expiry=self._cert_days[gateway.name] * DAY_SECONDS - end,
         )
 
 

@@ -17,7 +17,12 @@ from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.errors import InputError
 
 STATE_ENV = "KURA_DASHBOARD_STATE"
-THRESHOLD_METRICS = {"saturation": "saturation", "p95": "p95 latency", "5xx": "5xx"}
+THRESHOLD_METRICS = {
+    "saturation": "saturation",
+    "p95": "p95 latency",
+    "5xx": "5xx",
+    "cert": "cert expiry",
+}
 
 
 def preferences_path() -> Path:
@@ -98,7 +103,8 @@ def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
     "thresholds",
     multiple=True,
     metavar="NAME=WARN,CRIT",
-    help="Threshold of saturation (70%,90%), p95 (1s,3s) or 5xx (1%,5%); repeatable.",
+    help="Threshold of saturation (70%,90%), p95 (1s,3s), 5xx (1%,5%) or cert (14d,8d: time "
+    "left, critical below the second); repeatable.",
 )
 @click.option(
     "--timeout",

@@ -26,7 +26,9 @@ def render_frame(
     else:
         header.append(label)
     view = overview_view(state, now, width=width)
-    table = Table(title=view.title, title_justify="left", header_style="bold")
+    # No rules: a column then takes its text plus one space each side, the padding the view's
+    # column fitting counts (as in the TUI's table), so a fitted view does not wrap.
+    table = Table(title=view.title, title_justify="left", header_style="bold", box=None)
     for column in view.columns:
         table.add_column(column.header, justify="right" if column.numeric else "left")
     for row in view.rows:

@@ -1,9 +1,19 @@
 """PromQL over ingress-nginx's controller metrics (research/hetzner-nginx-prom.md §4).
 
-Every controller series carries ``controller_class`` (the ``--controller-class`` value, one per
+Most controller series carry ``controller_class`` (the ``--controller-class`` value, one per
 gateway here) and ``controller_pod``. Byte rates come from the ``_sum`` of the size histograms:
 their default buckets are useless for sizes. Counters only grow when a request finishes, so a
 long transfer shows up when it ends.
+
+Certificate expiry is the exception: ``ssl_expire_time_seconds`` is labelled ``class`` (the same
+controller class), ``host`` and ``secret_name``, without the controller's constant labels
+(ingress-nginx ``internal/ingress/metric/collectors/controller.go``). The gateway query renames
+``class``; the per-pod query takes ``controller_pod`` from ``build_info`` of the same scrape
+target (``instance``). Its value is an epoch, so the queries subtract ``time()``.
+
+Config reloads follow the ingress-nginx Grafana dashboard: the last reload failed when
+``config_last_reload_successful`` is 0, and only a successful reload moves
+``config_last_reload_successful_timestamp_seconds``, so ``changes()`` of it counts them.
 """
 
 from __future__ import annotations
@@ -14,36 +24,77 @@ GATEWAY_LABEL = "controller_class"
 POD_LABEL = "controller_pod"
 WINDOW = "5m"
 PREFIX = "nginx_ingress_controller_"
+# The label ssl_expire_time_seconds names the controller class with.
+CERT_CLASS_LABEL = "class"
+QUANTILES = {
+    Metric.P50_LATENCY: "0.5",
+    Metric.P90_LATENCY: "0.9",
+    Metric.P95_LATENCY: "0.95",
+    Metric.P99_LATENCY: "0.99",
+}
 
 
 def _selector(*matchers: str) -> str:
     return "{" + ",".join(matchers) + "}" if matchers else ""
 
 
-def _queries(by: str, *matchers: str) -> dict[Metric, str]:
-    """One query per metric, aggregated ``by (<by>)`` over series matching ``matchers``."""
+def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
+    """One query per metric, aggregated ``by (<by>)``; ``gateway`` keeps one controller class."""
 
-    def rate(series: str, *extra: str) -> str:
-        return f"rate({PREFIX}{series}{_selector(*matchers, *extra)}[{WINDOW}])"
+    matchers = (f'{GATEWAY_LABEL}="{gateway}"',) if gateway is not None else ()
 
-    def summed(series: str, *extra: str) -> str:
-        return f"sum by ({by}) ({rate(series, *extra)})"
+    def series(name: str, *extra: str) -> str:
+        return f"{PREFIX}{name}{_selector(*matchers, *extra)}"
 
-    errors = 'status=~"5.."'
-    active = 'state="active"'
-    return {
+    def rate(name: str, *extra: str) -> str:
+        return f"rate({series(name, *extra)}[{WINDOW}])"
+
+    def summed(name: str, *extra: str) -> str:
+        return f"sum by ({by}) ({rate(name, *extra)})"
+
+    def ratio(*extra: str) -> str:
+        return f"{summed('requests', *extra)} / {summed('requests')}"
+
+    active = series("nginx_process_connections", 'state="active"')
+    percentiles = {
+        metric: (
+            f"histogram_quantile({quantile}, sum by (le, {by}) "
+            f"({rate('request_duration_seconds_bucket')}))"
+        )
+        for metric, quantile in QUANTILES.items()
+    }
+    queries = percentiles | {
         Metric.BYTES_IN: summed("request_size_sum"),
         Metric.BYTES_OUT: summed("response_size_sum"),
         Metric.REQUESTS: summed("requests"),
-        Metric.P95_LATENCY: (
-            f"histogram_quantile(0.95, sum by (le, {by}) "
-            f"({rate('request_duration_seconds_bucket')}))"
+        Metric.ERROR_RATIO: ratio('status=~"5.."'),
+        # The Grafana dashboard's "Success Rate (non-4|5xx)".
+        Metric.SUCCESS_RATIO: ratio('status!~"[4-5].*"'),
+        Metric.ACTIVE_CONNECTIONS: f"sum by ({by}) ({active})",
+        # 1 when any pod's last reload failed: `== bool` answers 0 or 1 rather than filtering.
+        Metric.CONFIG_RELOAD_FAILED: (
+            f"max by ({by}) ({series('config_last_reload_successful')} == bool 0)"
         ),
-        Metric.ERROR_RATIO: f"{summed('requests', errors)} / {summed('requests')}",
-        Metric.ACTIVE_CONNECTIONS: (
-            f"sum by ({by}) ({PREFIX}nginx_process_connections{_selector(*matchers, active)})"
+        Metric.CONFIG_RELOADS: (
+            f"sum by ({by}) "
+            f"(changes({series('config_last_reload_successful_timestamp_seconds')}[{WINDOW}]))"
         ),
+        Metric.CERT_EXPIRY: _cert_expiry(by, gateway),
     }
+    return {metric: queries[metric] for metric in Metric}
+
+
+def _cert_expiry(by: str, gateway: str | None) -> str:
+    """Seconds to the soonest expiry; the series lack ``by``, so it is added first."""
+    if gateway is None:
+        expiry = f"{PREFIX}ssl_expire_time_seconds"
+        labelled = f'label_replace({expiry}, "{by}", "$1", "{CERT_CLASS_LABEL}", "(.+)")'
+    else:
+        expiry = f'{PREFIX}ssl_expire_time_seconds{{{CERT_CLASS_LABEL}="{gateway}"}}'
+        # build_info is 1 per pod and carries the constant labels: a join, not a change of value.
+        info = f'{PREFIX}build_info{{{GATEWAY_LABEL}="{gateway}"}}'
+        labelled = f"{expiry} * on (instance) group_left ({by}) {info}"
+    return f"min by ({by}) ({labelled}) - time()"
 
 
 def ingress_nginx_queries() -> MetricQueries:
@@ -53,5 +104,5 @@ def ingress_nginx_queries() -> MetricQueries:
         pod_label=POD_LABEL,
         window=WINDOW,
         by_gateway=_queries(GATEWAY_LABEL),
-        by_pod=_queries(POD_LABEL, f'{GATEWAY_LABEL}="{{gateway}}"'),
+        by_pod=_queries(POD_LABEL, "{gateway}"),
     )

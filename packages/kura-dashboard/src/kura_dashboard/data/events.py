@@ -1,5 +1,6 @@
-"""The event log: threshold crossings, phase changes, connection errors and objects that do not
-fit the fleet (a KuraGateway in an unknown region); capped and de-duplicated.
+"""The event log: threshold crossings, config reloads and their failures, phase changes,
+connection errors and objects that do not fit the fleet (a KuraGateway in an unknown region);
+capped and de-duplicated.
 
 An alert list must not fill the screen (glances #2558): the log keeps at most ``capacity`` events,
 and the same event (same kind, subject and message) within ``min_gap`` seconds of its last
@@ -17,6 +18,7 @@ from kura_dashboard.data.thresholds import Level
 
 class EventKind(StrEnum):
     THRESHOLD = "threshold"
+    RELOAD = "reload"
     PHASE = "phase"
     CONNECTION = "connection"
     TOPOLOGY = "topology"

@@ -42,6 +42,20 @@ def seconds(value: float | None) -> str:
     return f"{value / 60:.0f}m"
 
 
+def remaining(value: float | None) -> str:
+    """Time left, rounded down so it never looks longer than it is: ``59d``, ``36h``, ``45m``;
+    ``expired`` once it has run out."""
+    if value is None:
+        return UNKNOWN
+    if value <= 0:
+        return "expired"
+    if value < 3600:
+        return f"{math.floor(value / 60)}m"
+    if value < 2 * 86_400:
+        return f"{math.floor(value / 3600)}h"
+    return f"{math.floor(value / 86_400)}d"
+
+
 def count(value: float | None) -> str:
     """``950``, ``1.2k``, ``38k``, ``1.5M``."""
     if value is None:
@@ -51,6 +65,13 @@ def count(value: float | None) -> str:
     if value < 1e6:
         return f"{value / 1e3:.1f}k" if value < 1e4 else f"{value / 1e3:.0f}k"
     return f"{value / 1e6:.1f}M"
+
+
+def whole(value: float | None) -> str:
+    """A count of whole things (reloads): ``4``, ``950``, ``1.2k``."""
+    if value is None or value >= 1000:
+        return count(value)
+    return f"{value:.0f}"
 
 
 def age(value: float | None) -> str:

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kura_dashboard.data.state import DIM_AFTER, STALE_AFTER
-from kura_dashboard.data.thresholds import Threshold, Unit
+from kura_dashboard.data.thresholds import (
+    CERT_EXPIRY,
+    RELOAD_FAILED,
+    TIME_SUFFIXES,
+    Threshold,
+    Unit,
+)
 
 
 @dataclass(frozen=True)
@@ -20,13 +26,26 @@ class Term:
     window: str
 
 
-def _threshold(threshold: Threshold) -> str:
-    def shown(value: float) -> str:
-        return f"{value * 100:g}%" if threshold.unit is Unit.RATIO else f"{value:g}s"
+def _span(seconds: float) -> str:
+    """``8d``, ``1s``, ``0.2s``: the largest unit that shows a whole number."""
+    for suffix, size in reversed(TIME_SUFFIXES):
+        if seconds and suffix != "ms" and (seconds / size).is_integer():
+            return f"{seconds / size:g}{suffix}"
+    return f"{seconds:g}s"
 
+
+def _threshold(threshold: Threshold) -> str:
+    if threshold.unit is Unit.FLAG:
+        return "CRIT at once, no WARN"
+
+    def shown(value: float) -> str:
+        return f"{value * 100:g}%" if threshold.unit is Unit.RATIO else _span(value)
+
+    worse, better = ("below", "above") if threshold.falling else ("above", "below")
+    held = f" when held {threshold.sustain:g}s" if threshold.sustain else ""
     return (
-        f"WARN above {shown(threshold.warn)}, CRIT above {shown(threshold.crit)} when held "
-        f"{threshold.sustain:g}s; cleared {shown(threshold.margin)} below"
+        f"WARN {worse} {shown(threshold.warn)}, CRIT {worse} {shown(threshold.crit)}{held}; "
+        f"cleared {shown(threshold.margin)} {better}"
     )
 
 
@@ -50,13 +69,35 @@ def glossary(window: str, thresholds: Sequence[Threshold]) -> list[Term]:
         ),
         Term("REQ/S", "requests finished per second", window),
         Term(
-            "P95 / P99",
-            "95th / 99th percentile request duration (the worst shard for a region; P99 when the "
-            "source has it). " + levels.get("p95 latency", ""),
+            "P50 / P90 / P95 / P99",
+            "50th (median) / 90th / 95th / 99th percentile request duration, from the client's "
+            "first byte to its last (the worst shard for a region). P95: "
+            + levels.get("p95 latency", ""),
+            window,
+        ),
+        Term(
+            "SUCCESS",
+            "share of responses with neither a 4xx nor a 5xx status. Cache misses are 404s, so "
+            "a low figure is not by itself a gateway fault; 5XX is",
             window,
         ),
         Term("5XX", "share of responses with a 5xx status. " + levels.get("5xx", ""), window),
         Term("CONN", "client connections open now", "instant"),
+        Term(
+            "RELOADS",
+            "successful config reloads of the gateway's controllers (all its pods) in the window; "
+            "FAILED when its last reload failed, for a region when any of its gateways' did "
+            "(the drill-down and the event log name which). "
+            + levels.get(RELOAD_FAILED.metric, ""),
+            f"{window}; FAILED: the last reload",
+        ),
+        Term(
+            "CERT",
+            "time until the soonest of the gateway's TLS certificates expires, rounded down "
+            "(a region: over every gateway, dedicated ones too). "
+            + levels.get(CERT_EXPIRY.metric, ""),
+            "instant",
+        ),
         Term("DED", "dedicated gateways in the region", "instant"),
         Term(
             "AGE",

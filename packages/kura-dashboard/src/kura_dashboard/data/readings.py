@@ -25,6 +25,16 @@ class GatewayMetrics:
     # Demand in bits per second, when the source knows it (the simulation does; Prometheus only
     # sees what was served).
     offered_bps: float | None = None
+    p50_latency: float | None = None
+    p90_latency: float | None = None
+    success_ratio: float | None = None
+    """Share of responses with neither a 4xx nor a 5xx status."""
+    config_reloads: float | None = None
+    """Successful config reloads within the window."""
+    config_reload_failed: float | None = None
+    """1 when the last config reload failed (a region: how many of its gateways)."""
+    cert_expiry: float | None = None
+    """Seconds until the soonest certificate expiry; negative once expired."""
 
     @property
     def throughput_bps(self) -> float | None:

@@ -2,34 +2,45 @@
 
 Per gateway and per region it keeps the latest metrics, the time of the last good sample (the
 data age), an hour of history in rings, and a threshold machine per metric; the scaling ladder's
-recommendation per region is recomputed with each refresh. Threshold crossings, phase changes and
-connection changes go to the event log.
+recommendation per region is recomputed with each refresh. Threshold crossings, phase changes,
+connection changes and config reloads go to the event log.
 
 Saturation is load / capacity ceiling: a shard's from the capacity model; a region's is its
 shared shards' load over their summed ceilings. The load is the offered demand when the source
-knows it (the simulation), otherwise the throughput in and out (Prometheus).
+knows it (the simulation), otherwise the throughput in and out (Prometheus). The gateways' health
+(config reloads, certificate expiry) is a region's over all its gateways, dedicated ones too: a
+failed reload anywhere in the region must show on its row.
+
+Sources give the successful reloads within their window, not each reload, so a reload is logged
+when that count rises: with Prometheus' sliding window each new reload raises it once, and with
+the simulation's window of one tick any reload does. A failed reload is the "reload failed"
+threshold going CRIT, logged as a reload event; its recovery too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kura_core.ladder import AccountDemand, Recommendation, Thresholds, recommend
 from kura_core.simulator import GatewayKind
 from kura_core.units import Bandwidth
+from kura_dashboard.data import format as fmt
 from kura_dashboard.data.collector import RefreshSnapshot
 from kura_dashboard.data.connection import ConnectionState, SourceStatus
 from kura_dashboard.data.events import EventKind, EventLog
 from kura_dashboard.data.readings import GatewayMetrics, Inventory, MetricsReadout
 from kura_dashboard.data.ring import Ring
 from kura_dashboard.data.thresholds import (
+    CERT_EXPIRY,
     DEFAULT_THRESHOLDS,
+    RELOAD_FAILED,
     Level,
     Threshold,
     ThresholdMachine,
     Transition,
+    Unit,
 )
 from kura_dashboard.data.topology import GatewayRef, RegionRef, Topology
 
@@ -88,6 +99,8 @@ def _values(metrics: GatewayMetrics, saturation: float | None) -> dict[str, floa
         "saturation": saturation,
         "p95 latency": metrics.p95_latency,
         "5xx": metrics.error_ratio,
+        CERT_EXPIRY.metric: metrics.cert_expiry,
+        RELOAD_FAILED.metric: metrics.config_reload_failed,
     }
 
 
@@ -133,36 +146,62 @@ class Subject:
         return found
 
 
-def aggregate(samples: Sequence[GatewayMetrics]) -> GatewayMetrics | None:
-    """A region's shared shards as one: sums, the worst p95/p99, a request-weighted 5xx ratio."""
+def _total(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _worst(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def _least(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def _weighted(
+    pairs: Iterable[tuple[float | None, float | None]],
+    worst: Callable[[Iterable[float | None]], float | None],
+) -> float | None:
+    """A ratio over gateways from (ratio, requests) pairs: weighted by the requests, or the
+    ``worst`` ratio when none has requests."""
+    known = [(value, requests or 0.0) for value, requests in pairs if value is not None]
+    weight = sum(requests for _, requests in known)
+    if known and weight > 0:
+        return sum(value * requests for value, requests in known) / weight
+    return worst(value for value, _ in known)
+
+
+def aggregate(
+    samples: Sequence[GatewayMetrics], gateways: Sequence[GatewayMetrics] | None = None
+) -> GatewayMetrics | None:
+    """A region's shared shards as one: sums, the worst percentiles, request-weighted ratios.
+
+    The config reloads, reload failures (how many gateways) and soonest certificate expiry are
+    over ``gateways`` (default: ``samples``), so a region can count its dedicated gateways too.
+    """
     if not samples:
         return None
-
-    def total(values: Iterable[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return sum(known) if known else None
-
-    def worst(values: Iterable[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return max(known) if known else None
-
-    weighted = [(s.error_ratio, s.requests) for s in samples if s.error_ratio is not None]
-    weight = sum(r or 0.0 for _, r in weighted)
-    if weighted and weight > 0:
-        error_ratio: float | None = sum(e * (r or 0.0) for e, r in weighted) / weight
-    else:
-        error_ratio = worst(e for e, _ in weighted)
+    every = samples if gateways is None else gateways
     return GatewayMetrics(
-        bytes_in=total(s.bytes_in for s in samples),
-        bytes_out=total(s.bytes_out for s in samples),
-        requests=total(s.requests for s in samples),
-        p95_latency=worst(s.p95_latency for s in samples),
-        error_ratio=error_ratio,
-        active_connections=total(s.active_connections for s in samples),
-        p99_latency=worst(s.p99_latency for s in samples),
-        offered_bps=total(s.offered_bps for s in samples)
+        bytes_in=_total(s.bytes_in for s in samples),
+        bytes_out=_total(s.bytes_out for s in samples),
+        requests=_total(s.requests for s in samples),
+        p95_latency=_worst(s.p95_latency for s in samples),
+        error_ratio=_weighted(((s.error_ratio, s.requests) for s in samples), _worst),
+        active_connections=_total(s.active_connections for s in samples),
+        p99_latency=_worst(s.p99_latency for s in samples),
+        offered_bps=_total(s.offered_bps for s in samples)
         if all(s.offered_bps is not None for s in samples)
         else None,
+        p50_latency=_worst(s.p50_latency for s in samples),
+        p90_latency=_worst(s.p90_latency for s in samples),
+        success_ratio=_weighted(((s.success_ratio, s.requests) for s in samples), _least),
+        config_reloads=_total(s.config_reloads for s in every),
+        config_reload_failed=_total(s.config_reload_failed for s in every),
+        cert_expiry=_least(s.cert_expiry for s in every),
     )
 
 
@@ -266,16 +305,23 @@ class DashboardState:
         topology = self.topology
         self.unmapped = set(readout.gateways) - set(topology.by_label)
         for region in topology.regions:
-            shards = []
+            shards, every = [], []
             for ref in topology.in_region(region.id):
                 metrics = readout.gateways.get(ref.label)
                 subject = self.gateways[ref.name]
+                if metrics is not None:
+                    # Successful reloads before a failure: the failure is the latest attempt.
+                    before = subject.metrics.config_reloads
+                    self._reload_event(ref.name, readout.at, before, metrics.config_reloads)
                 capacity = ref.ceiling.capacity.bits_per_second
                 for change in subject.record(readout.at, metrics, capacity):
                     self._threshold_event(ref.name, change)
-                if ref.kind is GatewayKind.SHARD and metrics is not None:
+                if metrics is None:
+                    continue
+                every.append(metrics)
+                if ref.kind is GatewayKind.SHARD:
                     shards.append(metrics)
-            combined = aggregate(shards)
+            combined = aggregate(shards, every)
             capacity = sum(
                 g.ceiling.capacity.bits_per_second
                 for g in topology.in_region(region.id)
@@ -288,9 +334,27 @@ class DashboardState:
             ring.append(demand)
 
     def _threshold_event(self, subject: str, change: Transition) -> None:
-        shown = f"{change.value:.0%}" if change.metric != "p95 latency" else f"{change.value:.2f}s"
+        if change.metric == RELOAD_FAILED.metric:
+            failed = change.after > Level.OK
+            message = "config reload failed" if failed else "config reload succeeded again"
+            self.events.add(change.at, EventKind.RELOAD, subject, message, change.after)
+            return
+        unit = next(t.unit for t in self.thresholds if t.metric == change.metric)
+        if change.metric == CERT_EXPIRY.metric:
+            shown = fmt.remaining(change.value)
+        elif unit is Unit.SECONDS:
+            shown = f"{change.value:.2f}s"
+        else:
+            shown = f"{change.value:.0%}"
         message = f"{change.metric} {change.before.label} → {change.after.label} ({shown})"
         self.events.add(change.at, EventKind.THRESHOLD, subject, message, change.after)
+
+    def _reload_event(
+        self, subject: str, at: float, before: float | None, after: float | None
+    ) -> None:
+        """A successful reload: the count in the window rose (repeats within the gap count up)."""
+        if after is not None and after > (before or 0.0):
+            self.events.add(at, EventKind.RELOAD, subject, "config reloaded", Level.OK)
 
     def _recommend(self) -> None:
         for region in self.topology.regions:

@@ -7,7 +7,11 @@ as well as a colour, so it reads the same with ``NO_COLOR`` or on a monochrome t
 
 Units are explicit: a ratio threshold is written ``70%`` or ``0.7``; a bare number above 1 for a
 ratio is refused rather than guessed (the ingress-nginx dashboard's inert 0-100 thresholds on a
-0-1 value are the lesson).
+0-1 value are the lesson). Times take a unit (``500ms``, ``3s``, ``8d``) or are seconds.
+
+Most metrics get worse as they rise; a ``falling`` threshold is for one that gets worse as it
+falls (the time left before a certificate expires): it warns below ``warn``, is critical below
+``crit``, and clears ``margin`` above.
 """
 
 from __future__ import annotations
@@ -29,10 +33,17 @@ class Level(IntEnum):
 class Unit(StrEnum):
     RATIO = "ratio"
     SECONDS = "seconds"
+    FLAG = "flag"
+    """0 or 1: a state that is either bad or not (the last config reload failed)."""
+
+
+# Longest first, so "ms" is not read as "s".
+TIME_SUFFIXES = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0))
 
 
 def parse_value(text: str | float, unit: Unit) -> float:
-    """A threshold value: ``70%`` or ``0.7`` for a ratio, ``1.5`` or ``1.5s`` for seconds."""
+    """A threshold value: ``70%`` or ``0.7`` for a ratio; ``1.5``, ``500ms``, ``1.5s`` or ``8d``
+    for seconds."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         value = float(text)
         if unit is Unit.RATIO and value > 1:
@@ -44,8 +55,10 @@ def parse_value(text: str | float, unit: Unit) -> float:
             if unit is not Unit.RATIO:
                 raise ValueError(f"{raw!r}: a percentage is only for ratios, not {unit.value}")
             return float(raw[:-1]) / 100
-        if raw.endswith("s") and unit is Unit.SECONDS:
-            return float(raw[:-1])
+        if unit is Unit.SECONDS:
+            for suffix, seconds in TIME_SUFFIXES:
+                if raw.endswith(suffix):
+                    return float(raw[: -len(suffix)]) * seconds
         return parse_value(float(raw), unit)
     except ValueError as exc:
         if "ratio" in str(exc) or "percentage" in str(exc):
@@ -63,9 +76,13 @@ class Threshold:
     crit: float
     margin: float
     sustain: float = 0.0
+    falling: bool = False
+    """Worse as the value falls: WARN below ``warn``, CRIT below ``crit``."""
 
     def __post_init__(self) -> None:
-        if not 0 <= self.warn <= self.crit:
+        if self.falling and not 0 <= self.crit <= self.warn:
+            raise ValueError(f"{self.metric}: need 0 <= crit <= warn for a falling metric")
+        if not self.falling and not 0 <= self.warn <= self.crit:
             raise ValueError(f"{self.metric}: need 0 <= warn <= crit")
         if self.margin < 0 or self.sustain < 0:
             raise ValueError(f"{self.metric}: margin and sustain are never negative")
@@ -80,6 +97,7 @@ class Threshold:
         crit: str | float,
         margin: str | float,
         sustain: float = 0.0,
+        falling: bool = False,
     ) -> Threshold:
         return cls(
             metric,
@@ -88,24 +106,33 @@ class Threshold:
             parse_value(crit, unit),
             parse_value(margin, unit),
             sustain,
+            falling,
         )
 
     def bound(self, level: Level) -> float:
         return {Level.OK: 0.0, Level.WARN: self.warn, Level.CRIT: self.crit}[level]
 
+    def beyond(self, value: float, bound: float) -> bool:
+        """``value`` is on the bad side of ``bound``: above it, or below it when falling."""
+        return value < bound if self.falling else value > bound
+
     def instant(self, value: float) -> Level:
-        """The level of ``value`` alone: above crit is CRIT, above warn is WARN."""
-        if value > self.crit:
+        """The level of ``value`` alone: beyond crit is CRIT, beyond warn is WARN."""
+        if self.beyond(value, self.crit):
             return Level.CRIT
-        if value > self.warn:
+        if self.beyond(value, self.warn):
             return Level.WARN
         return Level.OK
 
     def hold(self, level: Level, value: float) -> Level:
         """The level a ``value`` at or below ``level`` keeps, with the hysteresis margin."""
-        while level > Level.OK and value < self.bound(level) - self.margin:
+        while level > Level.OK and self._clear(value, self.bound(level)):
             level = Level(level - 1)
         return level
+
+    def _clear(self, value: float, bound: float) -> bool:
+        """``value`` is past ``bound`` by the margin, on the good side."""
+        return value > bound + self.margin if self.falling else value < bound - self.margin
 
 
 @dataclass(frozen=True)
@@ -127,7 +154,7 @@ class ThresholdMachine:
     def __init__(self, threshold: Threshold) -> None:
         self.threshold = threshold
         self.level = Level.OK
-        # Since when the value has stayed above the WARN and the CRIT threshold (None: it is not).
+        # Since when the value has stayed beyond the WARN and the CRIT threshold (None: it is not).
         self._above: dict[Level, float | None] = {Level.WARN: None, Level.CRIT: None}
 
     def update(self, value: float | None, at: float) -> Transition | None:
@@ -135,7 +162,7 @@ class ThresholdMachine:
         if value is None:
             return None
         for level, since in self._above.items():
-            above = value > self.threshold.bound(level)
+            above = self.threshold.beyond(value, self.threshold.bound(level))
             self._above[level] = (at if since is None else since) if above else None
         sustained = max(
             (
@@ -159,4 +186,17 @@ P95_LATENCY = Threshold.parse(
     "p95 latency", Unit.SECONDS, warn="1s", crit="3s", margin="0.2s", sustain=10.0
 )
 ERROR_RATIO = Threshold.parse("5xx", Unit.RATIO, warn="1%", crit="5%", margin="0.5%", sustain=10.0)
-DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (SATURATION, P95_LATENCY, ERROR_RATIO)
+# The ingress-nginx Grafana dashboard marks certificates under 8 days; cert-manager renews 90-day
+# certificates 30 days before they expire, so under 14 days its renewals have failed for weeks.
+CERT_EXPIRY = Threshold.parse(
+    "cert expiry", Unit.SECONDS, warn="14d", crit="8d", margin="1d", falling=True
+)
+# Any failed reload is critical at once: the gateway serves a stale configuration.
+RELOAD_FAILED = Threshold("reload failed", Unit.FLAG, warn=0.5, crit=0.5, margin=0.0)
+DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
+    SATURATION,
+    P95_LATENCY,
+    ERROR_RATIO,
+    CERT_EXPIRY,
+    RELOAD_FAILED,
+)

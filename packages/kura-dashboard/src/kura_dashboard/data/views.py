@@ -2,8 +2,10 @@
 
 The TUI renders them into DataTables, the ``--once`` frame into rich tables, and ``e`` exports
 them, so every way out shows the same numbers. Views are built for a width: optional columns (the
-history sparkline, the binding component, the ceiling) are left out when they do not fit, and the
-region's detail panel shows them instead.
+history sparkline, the binding component, the ceiling, the other percentiles, ...) are left out
+when they do not fit, least important first, and the region's detail panel shows them instead.
+An optional column that shows a WARN or CRIT somewhere is never left out: at 80 columns the
+certificate and reload columns appear when they have something to say.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass, field
 from kura_core.simulator import GatewayKind
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.filters import NO_FILTER, RowFilter
+from kura_dashboard.data.readings import GatewayMetrics
 from kura_dashboard.data.sorting import SortSpec, SortValue
 from kura_dashboard.data.state import DashboardState, Freshness, Subject
-from kura_dashboard.data.thresholds import Level
+from kura_dashboard.data.thresholds import CERT_EXPIRY, RELOAD_FAILED, Level
 from kura_dashboard.data.topology import GatewayRef
 
 WIDE = 120
@@ -31,13 +34,16 @@ class Column:
     header: str
     numeric: bool = False
     descending: bool = False
-    # 0: always shown; otherwise dropped when the table does not fit, highest first.
+    # 0: always shown; otherwise dropped when the table does not fit, highest first, unless
+    # one of its cells shows a WARN or CRIT.
     optional: int = 0
+    # A number that is worse when low (time left) sorts smallest first.
+    ascending: bool = False
 
     @property
     def sorts_descending(self) -> bool:
-        """Numbers and bars sort biggest first when their column is picked."""
-        return self.numeric or self.descending
+        """Numbers and bars sort biggest (worst) first when their column is picked."""
+        return (self.numeric or self.descending) and not self.ascending
 
 
 @dataclass(frozen=True)
@@ -85,22 +91,48 @@ def _age_cell(subject: Subject, state: DashboardState, now: float) -> Cell:
 
 
 def fit(columns: Sequence[Column], rows: Sequence[Row], width: int) -> tuple[Column, ...]:
-    """The columns that fit ``width`` cells; optional ones go, highest first, until they do."""
+    """The columns that fit ``width`` cells: optional ones go, highest first, until they do;
+    one that shows a WARN or CRIT in some row stays."""
 
     def need(column: Column) -> int:
         texts = [len(row.cells[column.key].text) for row in rows]
         return max([len(column.header), *texts]) + 2  # the table's cell padding
 
+    def alarming(column: Column) -> bool:
+        return any((row.cells[column.key].level or Level.OK) > Level.OK for row in rows)
+
     chosen = list(columns)
-    for column in sorted((c for c in columns if c.optional), key=lambda c: -c.optional):
+    droppable = [c for c in columns if c.optional and not alarming(c)]
+    for column in sorted(droppable, key=lambda c: -c.optional):
         if sum(need(c) for c in chosen) <= width:
             break
         chosen.remove(column)
     return tuple(chosen)
 
 
-def _common_cells(subject: Subject, ceiling_bps: float, width: int) -> dict[str, Cell]:
+def _levelled(text: str, sort: SortValue, level: Level) -> Cell:
+    """A cell with a threshold: coloured by its level, and saying it in words unless OK."""
+    return Cell(text if level is Level.OK else f"{text} {level.label}", sort, level)
+
+
+def _reload_cell(metrics: GatewayMetrics, level: Level) -> Cell:
+    """Successful reloads in the window, or FAILED (a label in itself) when the last one failed;
+    text sorts before every number when descending, so failures come first."""
+    if metrics.config_reload_failed:
+        return Cell("FAILED", "FAILED", level)
+    return Cell(fmt.whole(metrics.config_reloads), metrics.config_reloads, level)
+
+
+def _common_cells(
+    subject: Subject, ceiling_bps: float, width: int, levels: Mapping[str, Level] | None = None
+) -> dict[str, Cell]:
+    """The metric cells of a gateway or region; ``levels`` overrides the subject's own."""
     m = subject.metrics
+
+    def level(metric: str) -> Level:
+        given = (levels or {}).get(metric)
+        return given if given is not None else subject.metric_level(metric)
+
     bar_width = 10 if width >= WIDE_BAR else 4
     return {
         "sat": Cell(
@@ -112,11 +144,29 @@ def _common_cells(subject: Subject, ceiling_bps: float, width: int) -> dict[str,
         "out": Cell(fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8), m.bytes_out),
         "ceiling": Cell(fmt.gbps(ceiling_bps), ceiling_bps),
         "rps": Cell(fmt.count(m.requests), m.requests),
-        "p95": Cell(fmt.seconds(m.p95_latency), m.p95_latency, subject.metric_level("p95 latency")),
+        "p50": Cell(fmt.seconds(m.p50_latency), m.p50_latency),
+        "p90": Cell(fmt.seconds(m.p90_latency), m.p90_latency),
+        "p95": _levelled(fmt.seconds(m.p95_latency), m.p95_latency, level("p95 latency")),
         "p99": Cell(fmt.seconds(m.p99_latency), m.p99_latency),
-        "err": Cell(fmt.percent(m.error_ratio, 1), m.error_ratio, subject.metric_level("5xx")),
+        "succ": Cell(fmt.percent(m.success_ratio, 1), m.success_ratio),
+        "err": _levelled(fmt.percent(m.error_ratio, 1), m.error_ratio, level("5xx")),
         "conn": Cell(fmt.count(m.active_connections), m.active_connections),
+        "reload": _reload_cell(m, level(RELOAD_FAILED.metric)),
+        "cert": _levelled(fmt.remaining(m.cert_expiry), m.cert_expiry, level(CERT_EXPIRY.metric)),
         "hist": Cell(fmt.sparkline(subject.history.saturation.values(), HISTORY_WIDTH, top=1.0)),
+    }
+
+
+# Gateway health a region row shows at the level of its worst gateway, dedicated ones too.
+HEALTH = (RELOAD_FAILED.metric, CERT_EXPIRY.metric)
+
+
+def region_levels(state: DashboardState, region_id: str) -> dict[str, Level]:
+    """The region's reload and certificate levels: those of its worst gateway."""
+    gateways = [subject for _, subject in state.region_gateways(region_id)]
+    return {
+        metric: max((g.metric_level(metric) for g in gateways), default=Level.OK)
+        for metric in HEALTH
     }
 
 
@@ -125,7 +175,9 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
     rows = []
     for region in state.topology.regions:
         subject = state.regions[region.id]
-        cells = _common_cells(subject, region.shared_ceiling_bps, width)
+        levels = region_levels(state, region.id)
+        cells = _common_cells(subject, region.shared_ceiling_bps, width, levels)
+        level = max(subject.level, *levels.values())
         binding = region.shard.ceiling().binding.name
         rung = state.recommendations.get(region.id)
         cells |= {
@@ -141,28 +193,36 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
                 fields={
                     "region": region.id,
                     "name": region.display_name,
-                    "level": subject.level.label.lower(),
+                    "level": level.label.lower(),
                     "rung": rung.rung.value if rung else "",
                     "binds": binding,
                 },
                 freshness=state.freshness(subject, now),
-                level=subject.level,
+                level=level,
             )
         )
+    # Dropped first to last when narrow: history, binding, ceiling, p50, p90, reloads, success,
+    # p99, certificates, then the dedicated count and throughput (the detail panel has them).
     columns = (
         Column("region", "REGION"),
         Column("sat", "SATURATION", descending=True),
-        Column("in", "IN", numeric=True),
-        Column("out", "OUT", numeric=True),
-        Column("ceiling", "CEILING", numeric=True, optional=1),
-        Column("binds", "BINDS", optional=2),
+        Column("in", "IN", numeric=True, optional=2),
+        Column("out", "OUT", numeric=True, optional=1),
+        Column("ceiling", "CEILING", numeric=True, optional=10),
+        Column("binds", "BINDS", optional=11),
         Column("rps", "REQ/S", numeric=True),
+        Column("p50", "P50", numeric=True, optional=9),
+        Column("p90", "P90", numeric=True, optional=8),
         Column("p95", "P95", numeric=True),
+        Column("p99", "P99", numeric=True, optional=5),
+        Column("succ", "SUCCESS", numeric=True, ascending=True, optional=6),
         Column("err", "5XX", numeric=True),
         Column("conn", "CONN", numeric=True),
-        Column("ded", "DED", numeric=True),
+        Column("reload", "RELOADS", numeric=True, optional=7),
+        Column("cert", "CERT", numeric=True, ascending=True, optional=4),
+        Column("ded", "DED", numeric=True, optional=3),
         Column("age", "AGE", numeric=True),
-        Column("hist", "SATURATION HISTORY", optional=3),
+        Column("hist", "SATURATION HISTORY", optional=12),
     )
     return View(
         "overview",
@@ -172,7 +232,8 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
         SortSpec("sat", descending=True),
         notes=(
             "IN/OUT and CEILING in Gbps, shared shards only; SATURATION = load ÷ ceiling; "
-            "P95 of the worst shard; DED = dedicated gateways",
+            "percentiles of the worst shard; RELOADS and CERT over every gateway; "
+            "DED = dedicated gateways",
         ),
     )
 
@@ -211,23 +272,29 @@ def region_view(state: DashboardState, region_id: str, now: float, *, width: int
                 level=subject.level,
             )
         )
-    # Metrics first, so a narrow terminal shows them before it scrolls sideways.
+    # Metrics first. Dropped first to last when narrow: history, binding, ceiling, kind (the
+    # name says it), account, p50, p90, reloads, success, p99, certificates, in, out, connections.
     columns = (
         Column("gateway", "GATEWAY"),
         Column("sat", "SATURATION", descending=True),
-        Column("in", "IN", numeric=True),
-        Column("out", "OUT", numeric=True),
+        Column("in", "IN", numeric=True, optional=3),
+        Column("out", "OUT", numeric=True, optional=2),
         Column("rps", "REQ/S", numeric=True),
+        Column("p50", "P50", numeric=True, optional=9),
+        Column("p90", "P90", numeric=True, optional=8),
         Column("p95", "P95", numeric=True),
-        Column("p99", "P99", numeric=True),
+        Column("p99", "P99", numeric=True, optional=5),
+        Column("succ", "SUCCESS", numeric=True, ascending=True, optional=6),
         Column("err", "5XX", numeric=True),
-        Column("conn", "CONN", numeric=True),
+        Column("conn", "CONN", numeric=True, optional=1),
+        Column("reload", "RELOADS", numeric=True, optional=7),
+        Column("cert", "CERT", numeric=True, ascending=True, optional=4),
         Column("age", "AGE", numeric=True),
-        Column("kind", "KIND"),
-        Column("account", "ACCOUNT"),
-        Column("ceiling", "CEILING", numeric=True, optional=1),
-        Column("binds", "BINDS", optional=2),
-        Column("hist", "SATURATION HISTORY", optional=3),
+        Column("kind", "KIND", optional=11),
+        Column("account", "ACCOUNT", optional=10),
+        Column("ceiling", "CEILING", numeric=True, optional=12),
+        Column("binds", "BINDS", optional=13),
+        Column("hist", "SATURATION HISTORY", optional=14),
     )
     return View(
         f"region:{region_id}",
@@ -236,7 +303,10 @@ def region_view(state: DashboardState, region_id: str, now: float, *, width: int
         fit(columns, rows, width),
         tuple(rows),
         SortSpec("sat", descending=True),
-        notes=("IN/OUT and CEILING in Gbps; SATURATION = load ÷ the gateway's ceiling",),
+        notes=(
+            "IN/OUT and CEILING in Gbps; SATURATION = load ÷ the gateway's ceiling; "
+            "RELOADS = successful config reloads in the window",
+        ),
     )
 
 
@@ -374,7 +444,8 @@ class Spark:
 
 
 def region_summary(state: DashboardState, region_id: str, now: float) -> str:
-    """One line: ceiling and what binds it, throughput, data age."""
+    """Ceiling and what binds it, throughput and data age; then the latency percentiles, success
+    ratio and the gateways' health (reloads, certificates), naming the gateways in trouble."""
     region = state.topology.region(region_id)
     subject = state.regions[region_id]
     ceiling = region.shard.ceiling()
@@ -387,7 +458,31 @@ def region_summary(state: DashboardState, region_id: str, now: float) -> str:
         f"({binding.name} binds{assumed}) · in "
         f"{fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8)} / out "
         f"{fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8)} Gbps · "
-        f"{_age_cell(subject, state, now).text} old"
+        f"{_age_cell(subject, state, now).text} old\n{region_health(state, region_id)}"
+    )
+
+
+def region_health(state: DashboardState, region_id: str) -> str:
+    """``p50 40ms · p90 …`` of the region's worst shard, its success ratio, reloads and the
+    soonest certificate, with the gateways whose reload failed or certificate is near expiry."""
+    m = state.regions[region_id].metrics
+    gateways = state.region_gateways(region_id)
+    failed = [ref.name for ref, g in gateways if g.metric_level(RELOAD_FAILED.metric) > Level.OK]
+    reloads = f"reloads {fmt.whole(m.config_reloads)}"
+    if failed:
+        reloads += f", last FAILED on {', '.join(failed)}"
+    cert = f"soonest cert {fmt.remaining(m.cert_expiry)}"
+    expiring = [
+        f"{ref.name} {fmt.remaining(g.metrics.cert_expiry)} {level.label}"
+        for ref, g in gateways
+        if (level := g.metric_level(CERT_EXPIRY.metric)) > Level.OK
+    ]
+    if expiring:
+        cert = "cert " + ", ".join(expiring)
+    return (
+        f"p50 {fmt.seconds(m.p50_latency)} · p90 {fmt.seconds(m.p90_latency)} · "
+        f"p99 {fmt.seconds(m.p99_latency)} · success {fmt.percent(m.success_ratio, 1)} · "
+        f"{reloads} · {cert}"
     )
 
 

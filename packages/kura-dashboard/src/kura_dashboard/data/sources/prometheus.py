@@ -27,10 +27,19 @@ _FIELDS: dict[Metric, str] = {
     Metric.BYTES_IN: "bytes_in",
     Metric.BYTES_OUT: "bytes_out",
     Metric.REQUESTS: "requests",
+    Metric.P50_LATENCY: "p50_latency",
+    Metric.P90_LATENCY: "p90_latency",
     Metric.P95_LATENCY: "p95_latency",
+    Metric.P99_LATENCY: "p99_latency",
     Metric.ERROR_RATIO: "error_ratio",
+    Metric.SUCCESS_RATIO: "success_ratio",
     Metric.ACTIVE_CONNECTIONS: "active_connections",
+    Metric.CONFIG_RELOAD_FAILED: "config_reload_failed",
+    Metric.CONFIG_RELOADS: "config_reloads",
+    Metric.CERT_EXPIRY: "cert_expiry",
 }
+# A ratio whose numerator matched no series at all: none of its responses, so 0, not unknown.
+_NO_SERIES_IS_ZERO = {Metric.ERROR_RATIO: "error_ratio", Metric.SUCCESS_RATIO: "success_ratio"}
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _API_ERROR = re.compile(r'"error":"((?:[^"\\]|\\.)*)"')
 
@@ -104,10 +113,13 @@ class PrometheusSource:
         if problems and len(problems) == self.queries_per_refresh:
             raise SourceError(f"every query failed; {problems[0]}", unreachable=False)
         for fields in values.values():
-            # No 5xx series at all means no 5xx responses: the ratio query returns nothing then.
-            answered = Metric.ERROR_RATIO not in failed
-            if answered and "error_ratio" not in fields and fields.get("requests") is not None:
-                fields["error_ratio"] = 0.0
+            # No 5xx series at all means no 5xx responses (no 2xx/3xx series: nothing succeeded):
+            # the ratio query returns nothing then. Without requests there is no ratio.
+            if not fields.get("requests"):
+                continue
+            for metric, name in _NO_SERIES_IS_ZERO.items():
+                if metric not in failed and name not in fields:
+                    fields[name] = 0.0
         gateways = {label: GatewayMetrics(**fields) for label, fields in values.items()}
         return [MetricsReadout(at, gateways, tuple(problems))]
 

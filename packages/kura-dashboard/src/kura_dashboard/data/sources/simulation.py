@@ -37,6 +37,12 @@ def readout(tick: Tick, start: float) -> MetricsReadout:
                 active_connections=s.active_connections,
                 p99_latency=s.p99_latency,
                 offered_bps=s.offered_bps,
+                p50_latency=s.p50_latency,
+                p90_latency=s.p90_latency,
+                success_ratio=s.success_ratio,
+                config_reloads=float(s.config_reloads),
+                config_reload_failed=float(s.config_reload_failed),
+                cert_expiry=s.cert_expiry,
             )
             for s in tick.gateways
         },
