@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -220,19 +220,27 @@ DEFAULT_SCENARIO = Scenario(
 )
 
 
-def scenario_from_mapping(data: object, *, source: str) -> Scenario:
-    """Validate a scenario, reporting every problem at once in one line."""
+_S = TypeVar("_S", bound=Scenario)
+
+
+def scenario_from_mapping(
+    data: object,
+    *,
+    source: str,
+    model: type[_S] = Scenario,  # type: ignore[assignment]
+) -> _S:
+    """Validate a scenario (or a subclass: a simulation), reporting every problem at once."""
     if not isinstance(data, Mapping):
         raise InputError(f"{source}: expected a mapping with defaults, regions and thresholds")
     try:
-        return Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise InputError("; ".join(validation_problems(exc, f"{source}: scenario"))) from None
 
 
-def load_scenario(path: Path) -> Scenario:
-    """Load a scenario YAML file; its name defaults to the file's stem."""
+def load_scenario(path: Path, model: type[_S] = Scenario) -> _S:  # type: ignore[assignment]
+    """Load a scenario YAML file as ``model``; its name defaults to the file's stem."""
     data = read_yaml(path, "scenario")
     if isinstance(data, Mapping) and "name" not in data:
         data = {**data, "name": path.stem}
-    return scenario_from_mapping(data, source=str(path))
+    return scenario_from_mapping(data, source=str(path), model=model)

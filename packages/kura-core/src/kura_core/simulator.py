@@ -52,7 +52,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -60,12 +59,10 @@ from pydantic import (
 from kura_core.accounts import Handle
 from kura_core.capacity import DEFAULT_COMPONENTS, Ceiling, Component, Shard
 from kura_core.errors import InputError
-from kura_core.files import read_yaml
 from kura_core.names import dedicated_ingress_class, gateway_name
 from kura_core.regions import Region, RegionId
-from kura_core.scenario import SEED_BURSTS, Burst, RegionSpec, Scenario
+from kura_core.scenario import SEED_BURSTS, Burst, RegionSpec, Scenario, load_scenario
 from kura_core.units import Bandwidth, DataSize, Duration
-from kura_core.validation import validation_problems
 
 DAY_SECONDS = 86_400.0
 # M/M/1 is defined below rho = 1; past this the backlog term carries the overload.
@@ -698,19 +695,6 @@ DEFAULT_SIMULATION = SimulationScenario(
 )
 
 
-def simulation_from_mapping(data: object, *, source: str) -> SimulationScenario:
-    """Validate a simulation scenario, reporting every problem at once in one line."""
-    if not isinstance(data, Mapping):
-        raise InputError(f"{source}: expected a mapping with defaults, regions and accounts")
-    try:
-        return SimulationScenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError("; ".join(validation_problems(exc, f"{source}: scenario"))) from None
-
-
 def load_simulation(path: Path) -> SimulationScenario:
     """Load a simulation (or plain capacity) scenario file; its name defaults to the file's stem."""
-    data = read_yaml(path, "scenario")
-    if isinstance(data, Mapping) and "name" not in data:
-        data = {**data, "name": path.stem}
-    return simulation_from_mapping(data, source=str(path))
+    return load_scenario(path, SimulationScenario)
