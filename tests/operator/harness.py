@@ -1,7 +1,10 @@
 """The operator as users run it: the ``kura-operator`` process against the Kubernetes double.
 
 The double cannot run controllers, so tests play them: :meth:`Cluster.make_ready` sets a
-gateway Deployment's ready replicas and its Service's load-balancer address.
+gateway Deployment's ready replicas and its Service's load-balancer address,
+:meth:`Cluster.make_instance_ready` creates an instance's pods and rolls its StatefulSet out, and
+:meth:`Cluster.seed_regional_class` installs a region's shared IngressClass as the platform
+chart does.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
-from kura_core.manifests import render_gateway
+from kura_core.manifests import render_gateway, render_manifests
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
 from tests.support.kube_double import KubeDouble
 
 NAMESPACE = "kura"
 GATEWAYS = "kuragateways"
+INSTANCES = "kurainstances"
+IMAGE = "ghcr.io/tuist/kura:0.5.0"
 OPERATOR = Path(sys.executable).parent / "kura-operator"
 HOST = PluginHost(environ={})
 
@@ -53,6 +59,52 @@ def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> d
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
     gateway["spec"].update(spec)
     return gateway
+
+
+def lab_catalog(directory: Path) -> Path:
+    """Env ``lab``: us-east, and lab-east, whose ingress provider no plugin provides."""
+    region = {"display_name": "Lab", "location": "ash", "node_pool": "kura-lab"}
+    catalog = directory / "catalog.yaml"
+    regions = [
+        {**region, "id": "us-east", "node_pool": "kura-us-east"},
+        {**region, "id": "lab-east", "ingress_provider": "gateway-api"},
+    ]
+    catalog.write_text(yaml.safe_dump({"environments": {"lab": regions}}))
+    return catalog
+
+
+def account_manifests(
+    account_id: int,
+    handle: str,
+    *,
+    plan: Plan = Plan.AIR,
+    region: str = "us-east",
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """What the control plane applies for the account: ``kura render``'s objects, in order."""
+    region_obj = managed_catalogs()["production"].get(region)
+    account = Account(id=account_id, handle=handle, plan=plan)
+    return render_manifests(
+        account,
+        region_obj,
+        assignment=assign_gateway(account, region_obj),
+        load_balancer_provider=HOST.load_balancer_provider(region_obj.load_balancer_provider),
+        image=IMAGE,
+        **options,
+    )
+
+
+def instance_manifest(
+    account_id: int, handle: str, *, plan: Plan = Plan.AIR, region: str = "us-east", **spec: Any
+) -> dict[str, Any]:
+    """The account's KuraInstance as the control plane applies it, with ``spec`` overrides."""
+    (instance,) = [
+        m
+        for m in account_manifests(account_id, handle, plan=plan, region=region)
+        if m["kind"] == "KuraInstance"
+    ]
+    instance["spec"].update(spec)
+    return instance
 
 
 @dataclass
@@ -166,6 +218,22 @@ class Cluster:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return dict(json.loads(answer.read() or b"{}"))
 
+    def apply(self, obj: Mapping[str, Any], manager: str = "tuist-server") -> dict[str, Any]:
+        """Server-side apply, as the control plane applies ``kura render``'s objects."""
+        metadata = obj["metadata"]
+        group, _, version = str(obj["apiVersion"]).rpartition("/")
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        plural = self.kube.store.resource_for(obj["apiVersion"], obj["kind"]).plural
+        path = f"{base}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
+        request = urllib.request.Request(
+            f"{self.kube.url}{path}?fieldManager={manager}&force=true",
+            data=json.dumps(obj).encode(),
+            method="PATCH",
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return dict(json.loads(answer.read()))
+
     def create_gateway(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
         return self.request(
             "POST", f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{GATEWAYS}", manifest
@@ -186,9 +254,44 @@ class Cluster:
     def gateway(self, name: str) -> dict[str, Any] | None:
         return self.kube.get(GATEWAYS, NAMESPACE, name)
 
-    def phase(self, name: str) -> str | None:
-        gateway = self.gateway(name)
-        return None if gateway is None else (gateway.get("status") or {}).get("phase")
+    def phase(self, name: str, plural: str = GATEWAYS) -> str | None:
+        found = self.kube.get(plural, NAMESPACE, name)
+        return None if found is None else (found.get("status") or {}).get("phase")
+
+    def create_instance(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{INSTANCES}", manifest
+        )
+
+    def patch_instance(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "PATCH",
+            f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{INSTANCES}/{name}",
+            patch,
+        )
+
+    def delete_instance(self, name: str) -> None:
+        self.request(
+            "DELETE", f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/{INSTANCES}/{name}"
+        )
+
+    def instance(self, name: str) -> dict[str, Any] | None:
+        return self.kube.get(INSTANCES, NAMESPACE, name)
+
+    def wait_instance_phase(self, name: str, phase: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The instance once its status says ``phase`` about its current generation."""
+
+        def current() -> bool:
+            instance = self.instance(name) or {"metadata": {}}
+            status = instance.get("status") or {}
+            return status.get("phase") == phase and (
+                status.get("observedGeneration") == instance["metadata"].get("generation")
+            )
+
+        self.wait(current, f"{name} to be {phase}", timeout)
+        instance = self.instance(name)
+        assert instance is not None
+        return instance
 
     def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
         # wait_until wakes on writes; short slices also catch conditions about reads.
@@ -202,11 +305,13 @@ class Cluster:
             logs = "\n".join(o.log_path.read_text()[-4000:] for o in self.operators)
             raise AssertionError(f"timed out waiting for {what}\n--- operator logs ---\n{logs}")
 
-    def wait_phase(self, name: str, phase: str, timeout: float = 20.0) -> dict[str, Any]:
-        self.wait(lambda: self.phase(name) == phase, f"{name} to be {phase}", timeout)
-        gateway = self.gateway(name)
-        assert gateway is not None
-        return gateway
+    def wait_phase(
+        self, name: str, phase: str, timeout: float = 20.0, *, plural: str = GATEWAYS
+    ) -> dict[str, Any]:
+        self.wait(lambda: self.phase(name, plural) == phase, f"{name} to be {phase}", timeout)
+        found = self.kube.get(plural, NAMESPACE, name)
+        assert found is not None
+        return found
 
     def make_ready(self, name: str, *, address: str = "203.0.113.7") -> None:
         """Play the Deployment and Service controllers for one gateway."""
@@ -223,6 +328,73 @@ class Cluster:
         )
         self.kube.patch_status(
             "services", NAMESPACE, workload, {"loadBalancer": {"ingress": [{"ip": address}]}}
+        )
+
+    def make_instance_ready(self, name: str, *, ready: int | None = None) -> None:
+        """Play the StatefulSet controller: ``ready`` (default: all) Ready pods, rolled out."""
+        self.wait(
+            lambda: self.kube.get("statefulsets", NAMESPACE, name) is not None,
+            f"statefulset {name}",
+        )
+        stateful_set = self.kube.get("statefulsets", NAMESPACE, name)
+        assert stateful_set is not None
+        replicas = stateful_set["spec"]["replicas"]
+        ready = replicas if ready is None else ready
+        labels = stateful_set["spec"]["template"]["metadata"]["labels"]
+        for ordinal in range(replicas):
+            pod = f"{name}-{ordinal}"
+            self.kube.put_object(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": pod,
+                        "namespace": NAMESPACE,
+                        "labels": {**labels, "statefulset.kubernetes.io/pod-name": pod},
+                    },
+                    "spec": {"containers": [{"name": "kura", "image": IMAGE}]},
+                    "status": {
+                        "phase": "Running",
+                        "conditions": [
+                            {"type": "Ready", "status": "True" if ordinal < ready else "False"}
+                        ],
+                    },
+                }
+            )
+        generation = stateful_set["metadata"]["generation"]
+        revision = f"{name}-{generation}"
+        self.kube.patch_status(
+            "statefulsets",
+            NAMESPACE,
+            name,
+            {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "readyReplicas": ready,
+                "currentReplicas": replicas,
+                "updatedReplicas": replicas,
+                "currentRevision": revision,
+                "updateRevision": revision,
+            },
+        )
+
+    def seed_regional_class(self, region: str = "us-east") -> dict[str, Any]:
+        """The region's shared IngressClass, as the platform chart's ingress-nginx installs it."""
+        return self.kube.put_object(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {
+                    "name": f"kura-{region}",
+                    "labels": {
+                        "app.kubernetes.io/name": "ingress-nginx",
+                        "app.kubernetes.io/instance": "platform",
+                        "app.kubernetes.io/component": "controller",
+                        "app.kubernetes.io/managed-by": "Helm",
+                    },
+                },
+                "spec": {"controller": f"k8s.io/kura-{region}-ingress-nginx"},
+            }
         )
 
     def children(self, name: str) -> dict[str, dict[str, Any] | None]:
@@ -256,3 +428,20 @@ def cluster(workdir: Path) -> Iterator[Cluster]:
         finally:
             for operator in running.operators:
                 operator.stop()
+
+
+PUBLIC_TLS_ENV = ("KURA_PUBLIC_TLS_", "KURA_GRPC_TLS_")
+
+
+def assert_no_public_tls(pod_template: Mapping[str, Any]) -> None:
+    """No public or gRPC TLS in a Kura pod (env, ports, mounts, Secrets): the gateway ends it."""
+    pod_spec = pod_template["spec"]
+    for container in pod_spec["containers"]:
+        names = [entry["name"] for entry in container.get("env", [])]
+        assert not [n for n in names if n.startswith(PUBLIC_TLS_ENV) or n == "KURA_HTTPS_PORT"]
+        ports = container.get("ports", [])
+        assert not [p for p in ports if p.get("name") == "https" or p["containerPort"] == 443]
+        paths = [m["mountPath"] for m in container.get("volumeMounts", [])]
+        assert not [p for p in paths if "public" in p or "grpc-tls" in p]
+    secrets = [v["secret"]["secretName"] for v in pod_spec.get("volumes", []) if "secret" in v]
+    assert all(name.endswith("peer-tls") for name in secrets), secrets

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest
+from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest, lab_catalog
 
 GOOD_ACCOUNT = 40
 
@@ -147,21 +146,7 @@ def test_a_class_not_made_by_a_gateway_is_not_taken_over(cluster: Cluster) -> No
 
 
 def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.yaml"
-    region = {"display_name": "Lab", "location": "ash", "node_pool": "kura-lab"}
-    catalog.write_text(
-        yaml.safe_dump(
-            {
-                "environments": {
-                    "lab": [
-                        {**region, "id": "us-east", "node_pool": "kura-us-east"},
-                        {**region, "id": "lab-east", "ingress_provider": "gateway-api"},
-                    ]
-                }
-            }
-        )
-    )
-    cluster.start_operator("--catalog", str(catalog), "--env", "lab")
+    cluster.start_operator("--catalog", str(lab_catalog(tmp_path)), "--env", "lab")
     manifest = gateway_manifest(44)
     manifest["spec"]["region"] = "lab-east"
     name = manifest["metadata"]["name"]

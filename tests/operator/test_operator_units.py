@@ -30,6 +30,8 @@ from kura_operator.kinds import (
     EVENT,
     INGRESS_CLASS,
     KURA_GATEWAY,
+    KURA_INSTANCE,
+    POD,
     kind_of,
     object_key,
 )
@@ -219,6 +221,20 @@ def test_gateways_are_counted_by_phase_and_forgotten() -> None:
     metrics.gateway_phase("kura/c", None)
     metrics.gateway_phase("kura/unknown", None)
     assert [gauge(metrics, p) for p in ("Pending", "Ready", "Error")] == [1, 1, 0]
+
+
+def test_instances_are_counted_apart_from_gateways() -> None:
+    metrics = OperatorMetrics()
+    metrics.instance_phase("kura/kura-acme-us-east-1", "Ready")
+    metrics.instance_phase("kura/kura-beta-us-east-1", "Pending")
+    metrics.gateway_phase("kura/kgw-0123456789ab-us-east", "Ready")
+    sample = metrics.registry.get_sample_value
+    assert sample("kura_operator_instances", {"phase": "Ready"}) == 1
+    assert sample("kura_operator_instances", {"phase": "Pending"}) == 1
+    assert gauge(metrics, "Ready") == 1
+    metrics.instance_phase("kura/kura-acme-us-east-1", None)
+    assert sample("kura_operator_instances", {"phase": "Ready"}) == 0
+    assert gauge(metrics, "Ready") == 1
 
 
 def test_a_phase_nobody_is_in_any_more_drops_to_zero() -> None:
@@ -413,6 +429,30 @@ def test_concurrency_is_limited_across_gateways() -> None:
     asyncio.run(scenario())
 
 
+def test_schedulers_of_two_kinds_share_their_slots() -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+        gateways, instances = Recorder(release, release), Recorder(release, release)
+        slots = asyncio.Semaphore(1)
+        schedulers = [
+            Scheduler(gateways, delay=0, slots=slots),
+            Scheduler(instances, delay=0, kind=KURA_INSTANCE, slots=slots),
+        ]
+        for scheduler in schedulers:
+            scheduler.request("kura", "a")
+            scheduler.request("kura", "b")
+        await until(lambda: gateways.running + instances.running == 1)
+        await asyncio.sleep(0.05)
+        assert gateways.running + instances.running == 1
+        release.set()
+        await until(lambda: len(gateways.calls) + len(instances.calls) == 4)
+        assert max(gateways.most_running, instances.most_running) == 1
+        for scheduler in schedulers:
+            await scheduler.close()
+
+    asyncio.run(scenario())
+
+
 def test_close_cancels_waiting_and_running_reconciles() -> None:
     async def scenario() -> None:
         reconcile = Recorder(asyncio.Event())
@@ -453,6 +493,7 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
     assert settings.namespaces == ["kura"]
     assert (settings.metrics_port, settings.health_port) == (8080, 8081)
     assert settings.field_manager == "kura-operator"
+    assert settings.cluster_issuer == "letsencrypt-cloudflare"
     assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
     with pytest.raises(ValidationError):
         settings.dry_run = True  # type: ignore[misc]
@@ -476,6 +517,11 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
         (DEPLOYMENT.path("kura", "d"), "/apis/apps/v1/namespaces/kura/deployments/d"),
         (INGRESS_CLASS.path(None, "c"), "/apis/networking.k8s.io/v1/ingressclasses/c"),
         (INGRESS_CLASS.path(None), "/apis/networking.k8s.io/v1/ingressclasses"),
+        (POD.path("kura"), "/api/v1/namespaces/kura/pods"),
+        (
+            KURA_INSTANCE.path("kura", "i", "status"),
+            "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kurainstances/i/status",
+        ),
         (CONFIG_MAP.path("kura", None, "status"), "/api/v1/namespaces/kura/configmaps"),
     ],
 )

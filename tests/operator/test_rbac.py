@@ -1,11 +1,12 @@
 """Least privilege, both ways: the deploy base grants the operator what it requests, and no more.
 
 The real ``kura-operator`` process, started with the deploy base's own args (peering on), runs a
-whole KuraGateway lifecycle against the Kubernetes double, whose request log records every
-request. The test writes to the double's store directly, never over HTTP, so every logged request
-is the operator's. Each request becomes a permission (verb, group, resource[/subresource], where,
-object name); the operator's Role and ClusterRole, as ``kubectl kustomize`` renders them, must
-grant every one of them, and every rule they hold must have been used.
+whole KuraGateway and KuraInstance lifecycle against the Kubernetes double, whose request log
+records every request. The test writes to the double's store directly, never over HTTP, so every
+logged request is the operator's. Each request becomes a permission (verb, group,
+resource[/subresource], where, object name); the operator's Role and ClusterRole, as ``kubectl
+kustomize`` renders them, must grant every one of them, and every rule they hold must have been
+used.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
 from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
-from tests.operator.harness import Cluster, gateway_manifest
+from tests.operator.harness import Cluster, gateway_manifest, instance_manifest
 from tests.support.kube_double import APPLY, KubeDouble, RequestRecord
 
 CLUSTER = "*cluster*"  # the scope of a ClusterRoleBinding, and of requests with no namespace
@@ -119,8 +120,87 @@ def patch_gateway(cluster: Cluster, name: str, patch: dict[str, Any]) -> None:
     store.patch(store.resolve("kuragateways"), NAMESPACE, name, "merge", patch, status=False)
 
 
+def patch_instance(cluster: Cluster, name: str, patch: dict[str, Any]) -> None:
+    store = cluster.kube.store
+    store.patch(store.resolve("kurainstances"), NAMESPACE, name, "merge", patch, status=False)
+
+
+def run_instance_lifecycle(cluster: Cluster) -> None:
+    """Create → Ready → legacy Services removed → peer TLS repaired → a spec change that drops a
+    route, scales to one replica and turns cross-region peering on → delete."""
+    kube = cluster.kube
+    cluster.seed_regional_class()
+    manifest = instance_manifest(44, "rbac", extensionScript="-- hooks\n")
+    name = manifest["metadata"]["name"]
+    peers = "kura-rbac-peers"
+    kube.put_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": f"{name}-grpc",
+                "namespace": NAMESPACE,
+                "labels": {"app.kubernetes.io/managed-by": "kura-controller"},
+            },
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]},
+        }
+    )
+    kube.put_object(manifest)
+    cluster.make_instance_ready(name)
+    cluster.wait_instance_phase(name, "Ready")
+    assert kube.get("services", NAMESPACE, f"{name}-grpc") is None
+
+    secret = kube.get("secrets", NAMESPACE, f"{name}-peer-tls")
+    assert secret is not None
+    kube.put_object({**secret, "data": {**secret["data"], "tls.key": ""}})
+    patch_instance(cluster, name, {"metadata": {"labels": {"example.com/touched": "yes"}}})
+    cluster.wait(
+        lambda: (kube.get("secrets", NAMESPACE, f"{name}-peer-tls") or {})["data"]["tls.key"] != "",
+        "the peer TLS Secret to be repaired",
+    )
+
+    kube.put_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "kura-rbac-peer-tls", "namespace": NAMESPACE},
+            "type": "Opaque",
+        }
+    )
+    patch_instance(
+        cluster,
+        name,
+        {
+            "spec": {
+                "grpcPublicHost": None,
+                "replicas": 1,
+                "peerTLSSecretName": "kura-rbac-peer-tls",
+            }
+        },
+    )
+    cluster.wait(
+        lambda: (
+            kube.get("ingresses", NAMESPACE, f"{name}-grpc") is None
+            and kube.get("certificates", NAMESPACE, f"{name}-grpc-tls") is None
+            and kube.get("poddisruptionbudgets", NAMESPACE, name) is None
+            and kube.get("services", NAMESPACE, peers) is not None
+            and (kube.get("statefulsets", NAMESPACE, name) or {})["spec"]["replicas"] == 1
+        ),
+        "the spec change",
+    )
+    cluster.make_instance_ready(name)
+    cluster.wait_instance_phase(name, "Ready")
+
+    kube.delete("kurainstances", NAMESPACE, name)
+    cluster.wait(
+        lambda: cluster.instance(name) is None and kube.get("services", NAMESPACE, peers) is None,
+        "the instance and its account's peer Service to go",
+    )
+
+
 def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
-    """Create → Ready → replicas and class rename → a child deleted by hand → delete."""
+    """A gateway: create → Ready → replicas and class rename → a child deleted by hand → delete;
+    then an instance's lifecycle."""
     kube = cluster.kube
     kube.put_object(find(rendered, "KopfPeering", OPERATOR_ACCOUNT))
     deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
@@ -161,6 +241,8 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     kube.delete("kuragateways", NAMESPACE, name)
     cluster.wait(lambda: cluster.gateway(name) is None, "the gateway to go")
     assert kube.objects("ingressclasses") == []
+
+    run_instance_lifecycle(cluster)
     # On a clean stop, kopf takes its entry out of the peering (one more patch).
     assert operator.stop() == 0
     assert (kube.get("kopfpeerings", NAMESPACE, OPERATOR_ACCOUNT) or {}).get("status") == {}

@@ -321,6 +321,13 @@ class KuraInstanceStatus(ReconcileStatus):
     )
     observed_image: str | None = Field(default=None, description="Image the pods run.")
     ready_replicas: Count | None = Field(default=None, description="Ready Kura pods.")
+    applied_manifest_revision: str | None = Field(
+        default=None,
+        description=(
+            f"The {MANIFEST_REVISION_ANNOTATION} annotation every child was last re-applied for; "
+            "a different annotation forces a full re-apply."
+        ),
+    )
 
 
 class KuraInstance(WireModel):

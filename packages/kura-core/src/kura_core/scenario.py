@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from pydantic import (
     BaseModel,
@@ -223,12 +223,13 @@ DEFAULT_SCENARIO = Scenario(
 _S = TypeVar("_S", bound=Scenario)
 
 
+@overload
+def scenario_from_mapping(data: object, *, source: str) -> Scenario: ...
+@overload
+def scenario_from_mapping(data: object, *, source: str, model: type[_S]) -> _S: ...
 def scenario_from_mapping(
-    data: object,
-    *,
-    source: str,
-    model: type[_S] = Scenario,  # type: ignore[assignment]
-) -> _S:
+    data: object, *, source: str, model: type[Scenario] = Scenario
+) -> Scenario:
     """Validate a scenario (or a subclass: a simulation), reporting every problem at once."""
     if not isinstance(data, Mapping):
         raise InputError(f"{source}: expected a mapping with defaults, regions and thresholds")
@@ -238,7 +239,11 @@ def scenario_from_mapping(
         raise InputError("; ".join(validation_problems(exc, f"{source}: scenario"))) from None
 
 
-def load_scenario(path: Path, model: type[_S] = Scenario) -> _S:  # type: ignore[assignment]
+@overload
+def load_scenario(path: Path) -> Scenario: ...
+@overload
+def load_scenario(path: Path, model: type[_S]) -> _S: ...
+def load_scenario(path: Path, model: type[Scenario] = Scenario) -> Scenario:
     """Load a scenario YAML file as ``model``; its name defaults to the file's stem."""
     data = read_yaml(path, "scenario")
     if isinstance(data, Mapping) and "name" not in data:

@@ -18,7 +18,11 @@ class OperatorCrashed(KuraError):
 
 @click.command("run")
 @click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
-@click.option("--all-namespaces", is_flag=True, help="Watch KuraGateways in every namespace.")
+@click.option(
+    "--all-namespaces",
+    is_flag=True,
+    help="Watch KuraGateways and KuraInstances in every namespace.",
+)
 @click.option("--env", default="production", show_default=True, help="Region catalog env.")
 @click.option(
     "--catalog",
@@ -56,6 +60,13 @@ class OperatorCrashed(KuraError):
     show_default=True,
     help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
 )
+@click.option(
+    "--cluster-issuer",
+    default="letsencrypt-cloudflare",
+    show_default=True,
+    help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
+    "renders none (the TLS Secrets then come from elsewhere).",
+)
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run_command(
@@ -71,10 +82,14 @@ def run_command(
     priority: int,
     resync_seconds: float,
     gateway_service_account: str,
+    cluster_issuer: str,
     log_format: str,
     verbose: bool,
 ) -> None:
-    """Run the operator: reconcile KuraGateways until stopped (SIGINT or SIGTERM)."""
+    """Run the operator: reconcile KuraGateways and KuraInstances until stopped (SIGINT or SIGTERM).
+
+    The --env also names the pods' deployment environment (KURA_OTEL_DEPLOYMENT_ENVIRONMENT).
+    """
     from pydantic import ValidationError
 
     from kura_operator.settings import OperatorSettings
@@ -94,6 +109,7 @@ def run_command(
             priority=priority,
             resync_seconds=resync_seconds,
             gateway_service_account=gateway_service_account,
+            cluster_issuer=cluster_issuer,
         )
     except ValidationError as exc:
         from kura_core.validation import validation_problems
@@ -120,7 +136,7 @@ def run_command(
 
 @click.group("operator", cls=KuraGroup)
 def operator_group() -> None:
-    """The in-cluster operator that reconciles KuraGateways."""
+    """The in-cluster operator that reconciles KuraGateways and KuraInstances."""
 
 
 operator_group.add_command(run_command)

@@ -17,20 +17,14 @@ write is logged with the gateway as ``object``.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from kura_core.errors import InputError
-from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog
 from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
-from kura_operator.convergence import needs_apply, status_changed, with_applied_hash
-from kura_operator.events import phase_event
+from kura_operator.conditions import ERROR, error_status
+from kura_operator.convergence import with_applied_hash
 from kura_operator.kinds import (
     DEPLOYMENT,
     INGRESS_CLASS,
@@ -39,24 +33,10 @@ from kura_operator.kinds import (
     kind_of,
     object_key,
 )
-from kura_operator.kube import ApiError, KubeApi
-from kura_operator.metrics import OperatorMetrics
-from kura_operator.scheduler import object_ref
-from kura_operator.settings import OperatorSettings
+from kura_operator.reconciler import Reconciler
+from kura_operator.writer import Log
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
-READY = "Ready"
-ERROR = "Error"
-
-Log = logging.LoggerAdapter[logging.Logger]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _stamp(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -68,49 +48,8 @@ class DesiredGateway:
     deployment: dict[str, Any] | None
 
 
-class GatewayReconciler:
-    def __init__(
-        self,
-        api: KubeApi,
-        host: PluginHost,
-        catalog: RegionCatalog,
-        settings: OperatorSettings,
-        metrics: OperatorMetrics,
-        *,
-        instance: str = "kura-operator",
-        clock: Callable[[], datetime] = _now,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        self.api = api
-        self.host = host
-        self.catalog = catalog
-        self.settings = settings
-        self.metrics = metrics
-        self.instance = instance
-        self.clock = clock
-        self.log = logger or logging.getLogger("kura_operator.gateway")
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    # --- entry points ---------------------------------------------------------------------
-
-    async def reconcile(self, namespace: str, name: str) -> str | None:
-        """Converge one gateway; returns its phase, or ``None`` when it is gone or going."""
-        key = f"{namespace}/{name}"
-        started = time.perf_counter()
-        result = "error"
-        try:
-            async with self._locks.setdefault(key, asyncio.Lock()):
-                phase = await self._reconcile(namespace, name, key)
-            result = "invalid" if phase == ERROR else "ok"
-            return phase
-        except ApiError as exc:
-            result = "retry" if exc.retryable else "error"
-            raise
-        finally:
-            self.metrics.reconciles.labels(kind="KuraGateway", result=result).inc()
-            self.metrics.reconcile_duration.labels(kind="KuraGateway").observe(
-                time.perf_counter() - started
-            )
+class GatewayReconciler(Reconciler):
+    kind = KURA_GATEWAY
 
     async def owner_of(self, child: Mapping[str, Any]) -> tuple[str, str] | None:
         """The (namespace, name) of the gateway a child object belongs to, from its labels."""
@@ -130,10 +69,7 @@ class GatewayReconciler:
 
     # --- the reconcile ----------------------------------------------------------------------
 
-    async def _reconcile(self, namespace: str, name: str, key: str) -> str | None:
-        log: Log = logging.LoggerAdapter(
-            self.log, {"k8s_ref": object_ref(KURA_GATEWAY, namespace, name)}
-        )
+    async def _reconcile(self, namespace: str, name: str, key: str, log: Log) -> str | None:
         raw = await self.api.get(KURA_GATEWAY, namespace, name)
         if raw is None:
             self.metrics.gateway_phase(key, None)
@@ -146,17 +82,19 @@ class GatewayReconciler:
             desired = self._desire(raw)
             await self._check_class_owner(desired.gateway)
         except InputError as exc:
-            await self._write_error(raw, str(exc), log)
+            await self._write_status(raw, error_status(raw, str(exc), now=self.clock()), log)
             self.metrics.gateway_phase(key, ERROR)
             return ERROR
-        raw = await self._ensure_finalizer(raw, log)
+        raw = await self.writer.set_finalizer(
+            KURA_GATEWAY, raw, GATEWAY_FINALIZER, log, present=True
+        )
         gateway = desired.gateway
         await self._delete_renamed_class(raw, gateway, log)
         live: dict[str, dict[str, Any] | None] = {}
         for child in desired.before_deployment:
-            live[child["kind"]] = await self._converge(child, log)
+            live[child["kind"]] = await self.writer.converge(child, log)
         await self._remember_class(raw, gateway.spec.ingress_class_name)
-        deployment = await self._converge(desired.deployment, log) if desired.deployment else None
+        deployment = desired.deployment and await self.writer.converge(desired.deployment, log)
         provider = self._ingress_provider(gateway)
         status = provider.gateway_status(
             gateway, deployment=deployment, service=live.get(SERVICE.kind), now=self.clock()
@@ -206,32 +144,6 @@ class GatewayReconciler:
             holder = f"gateway {owner!r}" if owner else "something other than a KuraGateway"
             raise InputError(f"IngressClass {name!r} already exists and belongs to {holder}")
 
-    async def _converge(self, desired: dict[str, Any], log: Log) -> dict[str, Any] | None:
-        kind = kind_of(desired)
-        metadata = desired["metadata"]
-        namespace, name = metadata.get("namespace"), metadata["name"]
-        live = await self.api.get(kind, namespace, name)
-        if needs_apply(desired, live):
-            key = object_key(kind, namespace, name)
-            log.info("applying %s (%s)", key, "missing" if live is None else "differs")
-            live = await self.api.apply(desired)
-        return live
-
-    async def _ensure_finalizer(self, raw: dict[str, Any], log: Log) -> dict[str, Any]:
-        metadata = raw["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        if GATEWAY_FINALIZER in finalizers:
-            return raw
-        log.info("adding the finalizer %s", GATEWAY_FINALIZER)
-        updated = await self.api.patch_metadata(
-            KURA_GATEWAY,
-            metadata["namespace"],
-            metadata["name"],
-            {"finalizers": [*finalizers, GATEWAY_FINALIZER]},
-            resource_version=str(metadata.get("resourceVersion", "")),
-        )
-        return updated if updated.get("apiVersion") else raw
-
     async def _delete_renamed_class(
         self, raw: Mapping[str, Any], gateway: KuraGateway, log: Log
     ) -> None:
@@ -260,73 +172,14 @@ class GatewayReconciler:
     # --- status -----------------------------------------------------------------------------
 
     async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any], log: Log) -> None:
-        old = raw.get("status") or {}
-        if not status_changed(old, {**old, **status}):
-            return
-        metadata = raw["metadata"]
-        await self.api.patch_status(KURA_GATEWAY, metadata["namespace"], metadata["name"], status)
-        if status.get("phase"):
-            # Before the event: whoever has seen the event finds the gauge up to date.
-            key = f"{metadata['namespace']}/{metadata['name']}"
-            self.metrics.gateway_phase(key, status["phase"])
-        await self._announce(raw, old.get("phase"), status.get("phase"), status.get("message"), log)
-
-    async def _write_error(self, raw: Mapping[str, Any], message: str, log: Log) -> None:
-        old = raw.get("status") or {}
-        now = self.clock()
-        previous = next((c for c in old.get("conditions") or [] if c.get("type") == READY), None)
-        unchanged = previous is not None and previous.get("status") == "False"
-        status: dict[str, Any] = {
-            "phase": ERROR,
-            "message": message,
-            "lastReconciledAt": _stamp(now),
-            "conditions": [
-                {
-                    "type": READY,
-                    "status": "False",
-                    "observedGeneration": raw["metadata"].get("generation"),
-                    "lastTransitionTime": (
-                        previous["lastTransitionTime"] if unchanged and previous else _stamp(now)
-                    ),
-                    "reason": "InvalidSpec",
-                    "message": message,
-                }
-            ],
-        }
-        if raw["metadata"].get("generation") is not None:
-            status["observedGeneration"] = raw["metadata"]["generation"]
-        await self._write_status(raw, status, log)
-
-    async def _announce(
-        self,
-        raw: Mapping[str, Any],
-        previous: str | None,
-        phase: str | None,
-        message: str | None,
-        log: Log,
-    ) -> None:
-        if not phase or phase == previous:
-            return
-        log.log(
-            logging.WARNING if phase == ERROR else logging.INFO,
-            "phase %s%s: %s",
-            phase,
-            f" (was {previous})" if previous else "",
-            message or "",
-        )
-        event = phase_event(
+        key = f"{raw['metadata']['namespace']}/{raw['metadata']['name']}"
+        await self.writer.write_status(
+            KURA_GATEWAY,
             raw,
-            phase=phase,
-            previous=previous,
-            message=message or "",
-            now=self.clock(),
-            instance=self.instance,
+            status,
+            log,
+            on_phase=lambda phase: self.metrics.gateway_phase(key, phase),
         )
-        try:
-            await self.api.create(event)
-        except ApiError as exc:
-            # An event is a courtesy; losing one must not fail or repeat the reconcile.
-            log.warning("could not post event: %s", exc)
 
     # --- deletion ---------------------------------------------------------------------------
 
@@ -339,11 +192,4 @@ class GatewayReconciler:
         classes = {spec.get("ingressClassName"), (raw.get("status") or {}).get("ingressClassName")}
         for class_name in sorted(c for c in classes if isinstance(c, str) and c):
             await self._delete_owned_class(class_name, str(metadata["name"]), log)
-        log.info("removing the finalizer %s", GATEWAY_FINALIZER)
-        await self.api.patch_metadata(
-            KURA_GATEWAY,
-            metadata["namespace"],
-            metadata["name"],
-            {"finalizers": [f for f in finalizers if f != GATEWAY_FINALIZER]},
-            resource_version=str(metadata.get("resourceVersion", "")),
-        )
+        await self.writer.set_finalizer(KURA_GATEWAY, raw, GATEWAY_FINALIZER, log, present=False)

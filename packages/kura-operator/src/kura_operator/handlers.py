@@ -1,15 +1,16 @@
-"""kopf glue: which events reach the reconciler.
+"""kopf glue: which events reach the reconcilers.
 
-Level-triggered: every event of a gateway or of one of its children, including the ones kopf
-emits for what exists when the operator starts, only *requests* a reconcile from the
-:class:`~kura_operator.scheduler.Scheduler`, which coalesces, serialises and retries them. The
-reconcile reads the whole live state, so it needs no diff of what changed.
+Level-triggered: every event of a gateway or an instance, or of one of their children,
+including the ones kopf emits for what exists when the operator starts, only *requests* a
+reconcile from that kind's :class:`~kura_operator.scheduler.Scheduler`, which coalesces,
+serialises and retries them. The reconcile reads the whole live state, so it needs no diff of
+what changed.
 
 kopf's change handlers (``on.create``/``on.update``/``on.resume``) are deliberately not used:
 kopf persists its diff base (``last-handled-configuration``) on every handled change and its
-handler progress on every retry, as annotation writes on the gateway. With plain event
-handlers kopf writes nothing at all, so a restart over unchanged gateways and a ``--dry-run``
-send no write requests, and one retry policy (the scheduler's) covers every path.
+handler progress on every retry, as annotation writes on the object. With plain event handlers
+kopf writes nothing at all, so a restart over unchanged objects and a ``--dry-run`` send no
+write requests, and one retry policy (the scheduler's) covers every path.
 """
 
 from __future__ import annotations
@@ -21,15 +22,40 @@ import kopf
 
 from kura_core.resources import GROUP, VERSION
 from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
-from kura_operator.kinds import CONFIG_MAP, DEPLOYMENT, INGRESS_CLASS, SERVICE
+from kura_operator.instance import InstanceReconciler
+from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from kura_operator.instance_objects import MANAGED_BY as MANAGER
+from kura_operator.kinds import (
+    CONFIG_MAP,
+    DEPLOYMENT,
+    INGRESS,
+    INGRESS_CLASS,
+    NETWORK_POLICY,
+    POD,
+    POD_DISRUPTION_BUDGET,
+    SERVICE,
+    STATEFUL_SET,
+)
 from kura_operator.kube import ApiError
 from kura_operator.scheduler import Scheduler
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "kura-controller"}
+MANAGED_BY = {MANAGED_BY_LABEL: MANAGER}
+INSTANCE_CHILDREN = (
+    CONFIG_MAP,
+    SERVICE,
+    STATEFUL_SET,
+    INGRESS,
+    NETWORK_POLICY,
+    POD_DISRUPTION_BUDGET,
+)
 
 
 def build_registry(
-    reconciler: GatewayReconciler, scheduler: Scheduler, logger: logging.Logger
+    gateways: GatewayReconciler,
+    gateway_queue: Scheduler,
+    instances: InstanceReconciler,
+    instance_queue: Scheduler,
+    logger: logging.Logger,
 ) -> kopf.OperatorRegistry:
     """The handlers of one operator, on their own registry (no module-level state)."""
     registry = kopf.OperatorRegistry()
@@ -41,13 +67,18 @@ def build_registry(
 
     @kopf.on.event(GROUP, VERSION, "kuragateways", registry=registry, id="gateway")
     async def gateway_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
-        # A gateway being deleted waits on our finalizer: no coalescing delay for it.
+        # An object being deleted waits on our finalizer: no coalescing delay for it.
         deleting = bool(meta.get("deletionTimestamp"))
-        scheduler.request(namespace or "", name, after=0 if deleting else None)
+        gateway_queue.request(namespace or "", name, after=0 if deleting else None)
 
-    async def child_changed(body: kopf.Body, **_: Any) -> None:
+    @kopf.on.event(GROUP, VERSION, "kurainstances", registry=registry, id="instance")
+    async def instance_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
+        deleting = bool(meta.get("deletionTimestamp"))
+        instance_queue.request(namespace or "", name, after=0 if deleting else None)
+
+    async def gateway_child_changed(body: kopf.Body, **_: Any) -> None:
         try:
-            owner = await reconciler.owner_of(body)
+            owner = await gateways.owner_of(body)
         except ApiError as exc:
             # Only a cluster-scoped class needs a lookup; the next resync covers it.
             logger.warning(
@@ -57,10 +88,10 @@ def build_registry(
             )
             return
         if owner is not None:
-            scheduler.request(*owner)
+            gateway_queue.request(*owner)
 
     # A child edited or deleted by hand brings its gateway back to the desired state.
-    for kind in (CONFIG_MAP, SERVICE, DEPLOYMENT, INGRESS_CLASS):
+    for kind in (CONFIG_MAP, SERVICE, DEPLOYMENT):
         kopf.on.event(
             kind.group,
             kind.version,
@@ -68,8 +99,44 @@ def build_registry(
             labels={**MANAGED_BY, GATEWAY_LABEL: kopf.PRESENT},
             registry=registry,
             id=f"child-{kind.plural}",
-        )(child_changed)
+        )(gateway_child_changed)
 
+    # A class appears (a gateway became ready to route), goes or is edited: its gateway, and
+    # the instances routed through it, whose status says whether their class exists.
+    @kopf.on.event(
+        INGRESS_CLASS.group, INGRESS_CLASS.version, INGRESS_CLASS.plural,
+        registry=registry, id="child-ingressclasses",
+    )  # fmt: skip
+    async def ingress_class_changed(body: kopf.Body, name: str, **_: Any) -> None:
+        for key in instances.instances_for_class(name):
+            instance_queue.request(*key)
+        labels = body.metadata.labels
+        if labels.get(GATEWAY_LABEL) and all(labels.get(k) == v for k, v in MANAGED_BY.items()):
+            await gateway_child_changed(body)
+
+    async def instance_child_changed(body: kopf.Body, **_: Any) -> None:
+        for key in instances.instances_for(body):
+            instance_queue.request(*key)
+
+    # Hand edits are undone, StatefulSet progress reaches the status, and a primary pod that
+    # stops being Ready hands the traffic over at once.
+    for kind in INSTANCE_CHILDREN:
+        kopf.on.event(
+            kind.group,
+            kind.version,
+            kind.plural,
+            labels={**MANAGED_BY, NAME_LABEL: APP},
+            registry=registry,
+            id=f"instance-child-{kind.plural}",
+        )(instance_child_changed)
+    kopf.on.event(
+        POD.group,
+        POD.version,
+        POD.plural,
+        labels={NAME_LABEL: APP, INSTANCE_LABEL: kopf.PRESENT},
+        registry=registry,
+        id="instance-pods",
+    )(instance_child_changed)
     return registry
 
 

@@ -42,6 +42,7 @@ CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap")
 SERVICE = Kind("", "v1", "services", "Service")
 SECRET = Kind("", "v1", "secrets", "Secret")
 EVENT = Kind("", "v1", "events", "Event")
+POD = Kind("", "v1", "pods", "Pod")
 DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 STATEFUL_SET = Kind("apps", "v1", "statefulsets", "StatefulSet")
 INGRESS = Kind("networking.k8s.io", "v1", "ingresses", "Ingress")
@@ -57,6 +58,7 @@ KNOWN: tuple[Kind, ...] = (
     SERVICE,
     SECRET,
     EVENT,
+    POD,
     DEPLOYMENT,
     STATEFUL_SET,
     INGRESS,

@@ -136,9 +136,18 @@ class KubeApi:
             raise
 
     async def list(
-        self, kind: Kind, namespace: str | None, *, field_selector: str | None = None
+        self,
+        kind: Kind,
+        namespace: str | None,
+        *,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        query = {"fieldSelector": field_selector} if field_selector else None
+        query = {
+            key: value
+            for key, value in (("fieldSelector", field_selector), ("labelSelector", label_selector))
+            if value
+        }
         answer = await self._request("GET", kind.path(namespace), query=query)
         return [item for item in answer.get("items", []) if isinstance(item, dict)]
 
@@ -203,6 +212,33 @@ class KubeApi:
             content_type=MERGE_PATCH,
         )
 
+    async def replace_data(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        *,
+        resource_version: str,
+    ) -> dict[str, Any]:
+        """Merge-patch ``data`` (a Secret's), failing with 409 if it changed since it was read.
+
+        Nothing of ``data`` is logged, not even in a dry run: it may be key material.
+        """
+        if self.dry_run:
+            self.log.info(
+                "dry run: would replace the data of %s",
+                object_key(kind, namespace, name),
+                extra={"object": object_key(kind, namespace, name)},
+            )
+            return {}
+        return await self._request(
+            "PATCH",
+            kind.path(namespace, name),
+            body={"metadata": {"resourceVersion": resource_version}, "data": dict(data)},
+            content_type=MERGE_PATCH,
+        )
+
     async def delete(self, kind: Kind, namespace: str | None, name: str) -> None:
         if self.dry_run:
             self.log.info(
@@ -219,9 +255,13 @@ class KubeApi:
                 raise
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST ``obj``; its body is never logged (it may be a Secret)."""
         kind = kind_of(obj)
         namespace = obj["metadata"].get("namespace")
         if self.dry_run:
+            metadata = obj["metadata"]
+            key = object_key(kind, namespace, metadata.get("name") or metadata["generateName"])
+            self.log.info("dry run: would create %s", key, extra={"object": key})
             return dict(obj)
         return await self._request("POST", kind.path(namespace), body=obj)
 

@@ -9,6 +9,29 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 PHASES = ("Pending", "Ready", "Error")
 
 
+class PhaseGauge:
+    """Objects of one kind by phase, from each object's last reported phase."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self.gauge = gauge
+        self._phases: dict[str, str] = {}
+        # Every phase ever reported keeps a series, so the last object leaving one sets it to 0.
+        self._seen: set[str] = set(PHASES)
+        for phase in PHASES:
+            gauge.labels(phase=phase).set(0)
+
+    def record(self, key: str, phase: str | None) -> None:
+        """Record an object's phase; ``None`` forgets a deleted object."""
+        if phase is None:
+            self._phases.pop(key, None)
+        else:
+            self._phases[key] = phase
+            self._seen.add(phase)
+        counts = Tally(self._phases.values())
+        for name in self._seen:
+            self.gauge.labels(phase=name).set(counts.get(name, 0))
+
+
 class OperatorMetrics:
     """One registry per operator, so tests can run several without sharing counters."""
 
@@ -35,28 +58,28 @@ class OperatorMetrics:
             ["phase"],
             registry=self.registry,
         )
+        self.instances = Gauge(
+            "kura_operator_instances",
+            "KuraInstances by phase.",
+            ["phase"],
+            registry=self.registry,
+        )
         self.api_requests = Counter(
             "kura_operator_api_requests",
             "Kubernetes API requests by verb and HTTP status code (0: no answer).",
             ["verb", "code"],
             registry=self.registry,
         )
-        self._phases: dict[str, str] = {}
-        # Every phase ever reported keeps a series, so the last gateway leaving one sets it to 0.
-        self._seen: set[str] = set(PHASES)
-        for phase in PHASES:
-            self.gateways.labels(phase=phase).set(0)
+        self._gateway_phases = PhaseGauge(self.gateways)
+        self._instance_phases = PhaseGauge(self.instances)
 
     def api_request(self, verb: str, code: int) -> None:
         self.api_requests.labels(verb=verb, code=str(code)).inc()
 
     def gateway_phase(self, key: str, phase: str | None) -> None:
         """Record a gateway's phase; ``None`` forgets a deleted gateway."""
-        if phase is None:
-            self._phases.pop(key, None)
-        else:
-            self._phases[key] = phase
-            self._seen.add(phase)
-        counts = Tally(self._phases.values())
-        for name in self._seen:
-            self.gateways.labels(phase=name).set(counts.get(name, 0))
+        self._gateway_phases.record(key, phase)
+
+    def instance_phase(self, key: str, phase: str | None) -> None:
+        """Record an instance's phase; ``None`` forgets a deleted instance."""
+        self._instance_phases.record(key, phase)

@@ -15,7 +15,8 @@ from kura_core.plugins import PluginHost
 from kura_core.regions import RegionCatalog, load_catalog_file
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
-from kura_operator.kinds import KURA_GATEWAY
+from kura_operator.instance import InstanceReconciler
+from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler
@@ -23,6 +24,7 @@ from kura_operator.servers import health_app, metrics_app, serve
 from kura_operator.settings import OperatorSettings
 
 log = logging.getLogger("kura_operator")
+CONCURRENCY = 16
 
 
 def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
@@ -34,20 +36,23 @@ def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
     return host.catalog(settings.env)
 
 
-async def resync(api: KubeApi, scheduler: Scheduler, settings: OperatorSettings) -> None:
-    """Request a reconcile of every gateway each interval: drift nobody announced is found."""
+async def resync(
+    api: KubeApi, queues: Mapping[Kind, Scheduler], settings: OperatorSettings
+) -> None:
+    """Request a reconcile of every object each interval: drift nobody announced is found."""
     while True:
         await asyncio.sleep(settings.resync_seconds)
         namespaces = [None] if settings.all_namespaces else settings.namespaces
-        for namespace in namespaces:
-            try:
-                gateways = await api.list(KURA_GATEWAY, namespace)
-            except ApiError as exc:
-                log.warning("resync could not list gateways: %s", exc)
-                continue
-            for gateway in gateways:
-                metadata = gateway["metadata"]
-                scheduler.request(metadata["namespace"], metadata["name"], after=0)
+        for kind, scheduler in queues.items():
+            for namespace in namespaces:
+                try:
+                    found = await api.list(kind, namespace)
+                except ApiError as exc:
+                    log.warning("resync could not list %s: %s", kind.plural, exc)
+                    continue
+                for obj in found:
+                    metadata = obj["metadata"]
+                    scheduler.request(metadata["namespace"], metadata["name"], after=0)
 
 
 async def run_operator(
@@ -70,17 +75,25 @@ async def run_operator(
         dry_run=settings.dry_run,
         timeout=settings.request_timeout,
     )
-    reconciler = GatewayReconciler(
+    gateways = GatewayReconciler(
         api, host, catalog, settings, metrics, instance=socket.gethostname()
     )
-    scheduler = Scheduler(reconciler.reconcile)
+    instances = InstanceReconciler(
+        api, host, catalog, settings, metrics, instance=socket.gethostname()
+    )
+    # One work queue per kind, sharing one bound on concurrent reconciles.
+    slots = asyncio.Semaphore(CONCURRENCY)
+    queues = {
+        KURA_GATEWAY: Scheduler(gateways.reconcile, kind=KURA_GATEWAY, slots=slots),
+        KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots),
+    }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
     runners = []
     if settings.metrics_port:
         runners.append(await serve(metrics_app(metrics.registry), "0.0.0.0", settings.metrics_port))
     if settings.health_port:
         runners.append(await serve(health_app(ready), "0.0.0.0", settings.health_port))
-    resync_task = asyncio.create_task(resync(api, scheduler, settings))
+    resync_task = asyncio.create_task(resync(api, queues, settings))
     log.info(
         "kura operator starting",
         extra={
@@ -91,7 +104,9 @@ async def run_operator(
     )
     try:
         await kopf.operator(
-            registry=build_registry(reconciler, scheduler, log),
+            registry=build_registry(
+                gateways, queues[KURA_GATEWAY], instances, queues[KURA_INSTANCE], log
+            ),
             settings=kopf_settings(),
             namespaces=settings.namespaces,
             clusterwide=settings.all_namespaces,
@@ -104,7 +119,8 @@ async def run_operator(
     finally:
         resync_task.cancel()
         await asyncio.gather(resync_task, return_exceptions=True)
-        await scheduler.close()
+        for scheduler in queues.values():
+            await scheduler.close()
         for runner in runners:
             await runner.cleanup()
         await api.close()

@@ -1,10 +1,11 @@
 """Coalesced, serialised, retried reconcile requests: the operator's one work queue.
 
-Every event (of a gateway, of one of its children) and every resync only *requests* a reconcile.
-Per gateway, at most one reconcile runs and at most one more waits: a request made while one
+Every event (of a gateway or an instance, of one of its children) and every resync only *requests*
+a reconcile. One scheduler serves one kind; per object, at most one reconcile runs and at most one
+more waits: a request made while one
 is already waiting is dropped, so a burst of events costs one reconcile; a request made while a
 reconcile runs waits for it, because that reconcile may have read the state before the news.
-A failed reconcile schedules the gateway again with exponential backoff, or after the server's
+A failed reconcile schedules the object again with exponential backoff, or after the server's
 Retry-After when it sent one; events that arrive meanwhile do not cut the wait short.
 """
 
@@ -41,8 +42,10 @@ class Scheduler:
         max_backoff: float = 60.0,
         concurrency: int = 16,
         kind: Kind = KURA_GATEWAY,
+        slots: asyncio.Semaphore | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        """``slots`` bounds concurrent reconciles; schedulers of several kinds may share it."""
         self.reconcile = reconcile
         self.delay = delay
         self.backoff = backoff
@@ -54,11 +57,11 @@ class Scheduler:
         self._running: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures: dict[Key, int] = {}
-        # A resync of many gateways must not open one request per gateway at the same time.
-        self._slots = asyncio.Semaphore(concurrency)
+        # A resync of many objects must not open one request per object at the same time.
+        self._slots = slots if slots is not None else asyncio.Semaphore(concurrency)
 
     def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
-        """Reconcile the gateway ``after`` seconds from now (default: the coalescing delay)."""
+        """Reconcile the object ``after`` seconds from now (default: the coalescing delay)."""
         key = (namespace, name)
         if key in self._waiting:
             return
@@ -74,7 +77,7 @@ class Scheduler:
         return len(self._waiting)
 
     def failures(self, namespace: str, name: str) -> int:
-        """Consecutive failed reconciles of one gateway (0 after a success)."""
+        """Consecutive failed reconciles of one object (0 after a success)."""
         return self._failures.get((namespace, name), 0)
 
     async def _run(self, key: Key, wait: float) -> None:

@@ -10,6 +10,8 @@ from kura_core.dns import DNS_LABEL_PATTERN
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
 
 FIELD_MANAGER = "kura-operator"
+# The platform's DNS-01 ClusterIssuer (Cloudflare): upstream's --grpc-cluster-issuer in production.
+DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
 
 
 class OperatorSettings(BaseModel):
@@ -28,6 +30,8 @@ class OperatorSettings(BaseModel):
     resync_seconds: float = Field(default=300.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
+    # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
+    cluster_issuer: str = DEFAULT_CLUSTER_ISSUER
     field_manager: str = FIELD_MANAGER
 
     @property

@@ -1,0 +1,664 @@
+"""A KuraInstance's children, rendered as plain objects: pure functions, no I/O, no clock.
+
+Names, labels, ports, env and shapes are upstream's (research/kura-upstream.md §3): a primary
+Service ``<inst>`` pinned to one pod, a headless Service ``<inst>-headless``, the StatefulSet
+``<inst>`` with its PodDisruptionBudget and NetworkPolicy, an extension ConfigMap
+``<inst>-extension`` when the spec has a script, and the account peer Service
+``kura-<account>-peers``. Pods speak plain HTTP (4000) and gRPC (50051) in the cluster, because
+public TLS ends at the gateway; only the peer port (7443) speaks mTLS. So the pods never get
+``KURA_PUBLIC_TLS_*``, ``KURA_GRPC_TLS_*`` or ``KURA_HTTPS_PORT``, an https port or a public TLS
+mount, and the control-plane client secret reaches them only through ``envFrom`` of the optional
+Secret ``kura-shared-secrets``, never through the spec.
+
+Cross-region peering is enabled exactly when ``spec.peerTLSSecretName`` is set. Peers in other
+regions can verify each other only through a trust root they share, and a shared, externally
+managed Secret is what provides one; the per-instance CA the operator generates otherwise is
+known to that instance alone. So only then does the account peer Service exist and
+``KURA_GLOBAL_DISCOVERY_DNS_NAME`` point at it. That Service is shared by all of the account's
+instances, so it has no owner reference (the operator removes it with the account's last
+peering instance); every other child is owned by its instance and garbage-collected with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kura_core.dns import is_dns_label, is_dns_subdomain, is_label_key, is_label_value
+from kura_core.errors import InputError
+from kura_core.resources import (
+    ACCOUNT_LABEL,
+    API_VERSION,
+    DEFAULT_INSTANCE_NODE_SELECTOR,
+    DEFAULT_INSTANCE_REPLICAS,
+    DEFAULT_STORAGE_SIZE,
+    INSTANCE_KIND,
+    NAMESPACE,
+    REGION_LABEL,
+    KuraInstance,
+)
+
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+# Upstream's value, so objects upstream's controller made are recognised as ours and back.
+MANAGED_BY = "kura-controller"
+# Whoever may have made an object this operator is allowed to delete.
+OUR_MANAGERS = frozenset({MANAGED_BY, "kura-operator"})
+APP = "kura"
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
+
+HTTP_PORT = 4000
+GRPC_PORT = 50051
+PEER_PORT = 7443
+PORTS = (("http", HTTP_PORT), ("grpc", GRPC_PORT), ("peer", PEER_PORT))
+
+SHARED_SECRETS = "kura-shared-secrets"
+SHARED_SECRETS_ANNOTATION = "kura.tuist.dev/shared-secrets-resource-version"
+EXTENSION_ANNOTATION = "kura.tuist.dev/extension-sha256"
+EXTENSION_KEY = "hooks.lua"
+EXTENSION_DIR = "/etc/kura/extensions"
+PEER_TLS_DIR = "/etc/kura/peer-tls"
+PEER_TLS_CA, PEER_TLS_CERT, PEER_TLS_KEY = "ca.pem", "tls.crt", "tls.key"
+DATA_DIR = "/var/cache/kura"
+DATA_CLAIM = "data"
+
+# preStop sends SIGUSR1 (Kura starts draining) and waits for endpoint removal; Kura then has
+# its drain timeout, and the grace period covers both plus a margin (upstream §3.5).
+PRE_STOP_SLEEP_SECONDS = 20
+DRAIN_TIMEOUT_MS = 240_000
+GRACE_MARGIN_SECONDS = 15
+TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_TIMEOUT_MS // 1000 + GRACE_MARGIN_SECONDS
+ENVIRONMENT_ENV = "KURA_OTEL_DEPLOYMENT_ENVIRONMENT"
+
+# A StatefulSet's pods carry controller-revision-hash=<name>-<hash of up to 10 characters>, a
+# label value (at most 63 characters); a longer name makes every pod creation fail.
+INSTANCE_NAME_MAX = 52
+LEGACY_CLIENT_ENV_PREFIXES = ("KURA_EXTENSION_TUIST_INTROSPECT_", "TUIST_KURA_INTROSPECTION_")
+CLIENT_ID_ENV = "KURA_CONTROL_PLANE_CLIENT_ID"
+CLIENT_SECRET_ENV = "KURA_CONTROL_PLANE_CLIENT_SECRET"
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+# --- names and labels ----------------------------------------------------------------------------
+
+
+def namespace_of(instance: KuraInstance) -> str:
+    return instance.metadata.namespace or NAMESPACE
+
+
+def replicas_of(instance: KuraInstance) -> int:
+    return instance.spec.replicas or DEFAULT_INSTANCE_REPLICAS
+
+
+def cross_region_enabled(instance: KuraInstance) -> bool:
+    """Peering across regions needs a shared trust root: an externally managed peer Secret."""
+    return bool(instance.spec.peer_tls_secret_name)
+
+
+def headless_service_name(instance_name: str) -> str:
+    return f"{instance_name}-headless"
+
+
+def extension_config_map_name(instance_name: str) -> str:
+    return f"{instance_name}-extension"
+
+
+def legacy_service_names(instance_name: str) -> tuple[str, str]:
+    """The per-instance gRPC and peer LoadBalancer Services from before the shared gateways."""
+    return f"{instance_name}-grpc", f"{instance_name}-peer"
+
+
+def generated_peer_tls_secret_name(instance_name: str) -> str:
+    return f"{instance_name}-peer-tls"
+
+
+def peer_tls_secret_name(instance: KuraInstance) -> str:
+    return instance.spec.peer_tls_secret_name or generated_peer_tls_secret_name(
+        instance.metadata.name
+    )
+
+
+def fnv32a(data: bytes) -> int:
+    """FNV-1a, 32 bits (Go's ``hash/fnv.New32a``)."""
+    value = 0x811C9DC5
+    for byte in data:
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def account_peer_service_name(handle: str) -> str:
+    """``kura-<handle>-peers``; past 63 characters cut, trailing '-' trimmed, FNV-1a suffixed.
+
+    Exactly upstream's shortening (suffix ``-%x`` of the handle's FNV-1a hash, no padding), so
+    both controllers name one account's Service alike.
+    """
+    name = f"kura-{handle}-peers"
+    if len(name) <= 63:
+        return name
+    suffix = f"-{fnv32a(handle.encode()):x}"
+    return name[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def service_dns_name(service: str, namespace: str) -> str:
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def pod_dns_name(instance_name: str, ordinal: int, namespace: str) -> str:
+    """What ``KURA_NODE_URL`` names for pod ``ordinal``."""
+    headless = headless_service_name(instance_name)
+    return f"{instance_name}-{ordinal}.{service_dns_name(headless, namespace)}"
+
+
+def selector_labels(instance_name: str) -> dict[str, str]:
+    return {NAME_LABEL: APP, INSTANCE_LABEL: instance_name}
+
+
+def account_selector(handle: str) -> dict[str, str]:
+    """Every Kura pod of the account, in any of its regions."""
+    return {NAME_LABEL: APP, ACCOUNT_LABEL: handle}
+
+
+def instance_labels(instance: KuraInstance) -> dict[str, str]:
+    return {
+        **selector_labels(instance.metadata.name),
+        MANAGED_BY_LABEL: MANAGED_BY,
+        ACCOUNT_LABEL: instance.spec.account_handle,
+        REGION_LABEL: instance.spec.region,
+    }
+
+
+def account_peer_labels(handle: str) -> dict[str, str]:
+    return {NAME_LABEL: APP, MANAGED_BY_LABEL: MANAGED_BY, ACCOUNT_LABEL: handle}
+
+
+def is_ours(obj: Mapping[str, Any] | None) -> bool:
+    """Labelled as made by this operator (or by upstream's controller, which it replaces)."""
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) in OUR_MANAGERS
+
+
+def owner_references(instance: KuraInstance) -> list[dict[str, Any]]:
+    """The controller reference to ``instance``; none before it has a uid (a preview)."""
+    if not instance.metadata.uid:
+        return []
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": INSTANCE_KIND,
+            "name": instance.metadata.name,
+            "uid": instance.metadata.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def _metadata(instance: KuraInstance, name: str, **extra: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace_of(instance),
+        "labels": instance_labels(instance),
+        **extra,
+    }
+    if owners := owner_references(instance):
+        metadata["ownerReferences"] = owners
+    return metadata
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def check_instance(instance: KuraInstance) -> None:
+    """Everything that would make a child invalid or unsafe, as one ``InputError``.
+
+    A real API server would refuse such children one by one, and forever; the operator refuses
+    the instance instead, before it writes anything.
+    """
+    problems: list[str] = []
+    name, spec = instance.metadata.name, instance.spec
+    if not is_dns_label(name) or not name[0].isalpha() or len(name) > INSTANCE_NAME_MAX:
+        problems.append(
+            f"the name {name!r} must be a DNS label starting with a letter, at most "
+            f"{INSTANCE_NAME_MAX} characters (it names the Services and the StatefulSet's pods)"
+        )
+    if not is_dns_label(spec.account_handle):
+        problems.append(
+            f"spec.accountHandle {spec.account_handle!r} must be a DNS label (lowercase letters, "
+            "digits and '-'): it names the account peer Service and labels every object"
+        )
+    for key, value in (("tenantID", spec.tenant_id), ("region", spec.region)):
+        if not is_label_value(value):
+            problems.append(f"spec.{key} {value!r} is not a valid label value")
+    if spec.storage_size is not None and not _QUANTITY.match(spec.storage_size):
+        problems.append(f"spec.storageSize {spec.storage_size!r} is not a quantity such as 200Gi")
+    if spec.storage_class_name and not is_dns_subdomain(spec.storage_class_name):
+        problems.append(f"spec.storageClassName {spec.storage_class_name!r} is not a valid name")
+    if spec.peer_tls_secret_name and not is_dns_subdomain(spec.peer_tls_secret_name):
+        problems.append(
+            f"spec.peerTLSSecretName {spec.peer_tls_secret_name!r} is not a valid Secret name"
+        )
+    for key, value in (spec.node_selector or {}).items():
+        if not is_label_key(key) or not is_label_value(value):
+            problems.append(f"spec.nodeSelector {key}={value!r} is not a valid label")
+    problems.extend(_env_problems(instance))
+    if problems:
+        raise InputError(f"KuraInstance {name}: {'; '.join(problems)}")
+
+
+def _env_problems(instance: KuraInstance) -> list[str]:
+    problems: list[str] = []
+    reserved = {entry["name"] for entry in base_env(instance, deployment_environment="")}
+    reserved.discard(ENVIRONMENT_ENV)  # a deployment environment of its own is welcome
+    seen: set[str] = set()
+    for entry in instance.spec.extra_env or []:
+        variable = entry.name
+        # Values are never quoted back: whatever was put there may be a secret.
+        if variable.startswith(LEGACY_CLIENT_ENV_PREFIXES):
+            canonical = CLIENT_SECRET_ENV if variable.endswith("SECRET") else CLIENT_ID_ENV
+            problems.append(
+                f"spec.extraEnv: {variable} is a legacy alias that is never set any more; use "
+                f"{canonical} ({CLIENT_ID_ENV} in extraEnv, {CLIENT_SECRET_ENV} only in the "
+                f"{SHARED_SECRETS} Secret)"
+            )
+        elif variable == CLIENT_SECRET_ENV:
+            problems.append(
+                f"spec.extraEnv: {CLIENT_SECRET_ENV} is a secret and comes only from the "
+                f"{SHARED_SECRETS} Secret, never from the spec"
+            )
+        elif not _ENV_NAME.match(variable):
+            problems.append(f"spec.extraEnv: {variable!r} is not a valid variable name")
+        elif variable in reserved:
+            problems.append(f"spec.extraEnv: {variable} is set by the operator")
+        elif variable in seen:
+            problems.append(f"spec.extraEnv: {variable} is set twice")
+        seen.add(variable)
+    return problems
+
+
+# --- Services -------------------------------------------------------------------------------------
+
+
+def _service_ports(names: tuple[str, ...] = ("http", "grpc", "peer")) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "port": port, "targetPort": name, "protocol": "TCP"}
+        for name, port in PORTS
+        if name in names
+    ]
+
+
+def render_primary_service(instance: KuraInstance, primary_pod: str) -> dict[str, Any]:
+    """``<inst>``: the gateway's backend, pinned to one pod for read-after-write consistency."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(instance, instance.metadata.name),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {**selector_labels(instance.metadata.name), POD_NAME_LABEL: primary_pod},
+            "ports": _service_ports(),
+        },
+    }
+
+
+def render_headless_service(instance: KuraInstance) -> dict[str, Any]:
+    """``<inst>-headless``: pod DNS names for peers, resolvable before the pods are Ready."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(instance, headless_service_name(instance.metadata.name)),
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": selector_labels(instance.metadata.name),
+            "ports": _service_ports(),
+        },
+    }
+
+
+def render_account_peer_service(instance: KuraInstance) -> dict[str, Any]:
+    """``kura-<account>-peers``: every Kura pod of the account, peer port only, unowned."""
+    handle = instance.spec.account_handle
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": account_peer_service_name(handle),
+            "namespace": namespace_of(instance),
+            "labels": account_peer_labels(handle),
+        },
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": account_selector(handle),
+            "ports": _service_ports(("peer",)),
+        },
+    }
+
+
+# --- the rest ------------------------------------------------------------------------------------
+
+
+def render_extension_config_map(instance: KuraInstance) -> dict[str, Any] | None:
+    script = instance.spec.extension_script
+    if not script:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(instance, extension_config_map_name(instance.metadata.name)),
+        "data": {EXTENSION_KEY: script},
+    }
+
+
+def render_network_policy(instance: KuraInstance) -> dict[str, Any]:
+    """Ingress only: the instance's own pods, the account's peers, and the gateways' ports."""
+    own = {"podSelector": {"matchLabels": selector_labels(instance.metadata.name)}}
+    peers = {"podSelector": {"matchLabels": account_selector(instance.spec.account_handle)}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(instance, instance.metadata.name),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(instance.metadata.name)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [own]},
+                {"from": [peers], "ports": [{"protocol": "TCP", "port": "peer"}]},
+                # Any namespace: the regional gateways run in `platform`, dedicated ones here.
+                {
+                    "from": [{"namespaceSelector": {}}],
+                    "ports": [
+                        {"protocol": "TCP", "port": "http"},
+                        {"protocol": "TCP", "port": "grpc"},
+                    ],
+                },
+            ],
+        },
+    }
+
+
+def render_pod_disruption_budget(instance: KuraInstance) -> dict[str, Any] | None:
+    """At most one pod down at a time; none for a single replica (it could never drain)."""
+    replicas = replicas_of(instance)
+    if replicas <= 1:
+        return None
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(instance, instance.metadata.name),
+        "spec": {
+            "minAvailable": replicas - 1,
+            "selector": {"matchLabels": selector_labels(instance.metadata.name)},
+        },
+    }
+
+
+# --- the StatefulSet -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimTemplate:
+    """The data volume of each pod. A StatefulSet's claim templates are immutable."""
+
+    size: str
+    storage_class: str | None = None
+
+
+def claim_template(instance: KuraInstance, live: Mapping[str, Any] | None) -> ClaimTemplate:
+    """What the live StatefulSet already has, else what the spec asks for.
+
+    An API server refuses any change to ``volumeClaimTemplates``, so an existing StatefulSet
+    keeps its own; a new size or class reaches only StatefulSets created afterwards.
+    """
+    templates = ((live or {}).get("spec") or {}).get("volumeClaimTemplates") or []
+    for template in templates:
+        if (template.get("metadata") or {}).get("name") != DATA_CLAIM:
+            continue
+        spec = template.get("spec") or {}
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        if isinstance(size, str) and size:
+            storage_class = spec.get("storageClassName")
+            return ClaimTemplate(size, storage_class if isinstance(storage_class, str) else None)
+    return ClaimTemplate(
+        instance.spec.storage_size or DEFAULT_STORAGE_SIZE,
+        instance.spec.storage_class_name or None,
+    )
+
+
+def _field(name: str, path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+
+def base_env(instance: KuraInstance, *, deployment_environment: str) -> list[dict[str, Any]]:
+    """The variables the operator sets, in upstream's order; ``extraEnv`` follows them."""
+    name, namespace = instance.metadata.name, namespace_of(instance)
+    headless = headless_service_name(name)
+    env: list[dict[str, Any]] = [
+        _field("POD_NAME", "metadata.name"),
+        _field("POD_NAMESPACE", "metadata.namespace"),
+        {"name": "KURA_PORT", "value": str(HTTP_PORT)},
+        {"name": "KURA_GRPC_PORT", "value": str(GRPC_PORT)},
+        {"name": "KURA_TENANT_ID", "value": instance.spec.tenant_id},
+        {"name": "KURA_REGION", "value": instance.spec.region},
+        {"name": "KURA_TMP_DIR", "value": f"{DATA_DIR}/tmp"},
+        {"name": "KURA_DATA_DIR", "value": DATA_DIR},
+        {
+            "name": "KURA_NODE_URL",
+            "value": f"https://$(POD_NAME).{headless}.$(POD_NAMESPACE).svc.cluster.local:"
+            f"{PEER_PORT}",
+        },
+        {
+            "name": "KURA_DISCOVERY_DNS_NAME",
+            "value": f"{headless}.$(POD_NAMESPACE).svc.cluster.local",
+        },
+    ]
+    if cross_region_enabled(instance):
+        peers = account_peer_service_name(instance.spec.account_handle)
+        env.append(
+            {"name": "KURA_GLOBAL_DISCOVERY_DNS_NAME", "value": service_dns_name(peers, namespace)}
+        )
+    env += [
+        {"name": "KURA_INTERNAL_PORT", "value": str(PEER_PORT)},
+        {"name": "KURA_INTERNAL_TLS_CA_CERT_PATH", "value": f"{PEER_TLS_DIR}/{PEER_TLS_CA}"},
+        {"name": "KURA_INTERNAL_TLS_CERT_PATH", "value": f"{PEER_TLS_DIR}/{PEER_TLS_CERT}"},
+        {"name": "KURA_INTERNAL_TLS_KEY_PATH", "value": f"{PEER_TLS_DIR}/{PEER_TLS_KEY}"},
+        {"name": "KURA_DRAIN_COMPLETION_TIMEOUT_MS", "value": str(DRAIN_TIMEOUT_MS)},
+        {"name": "KURA_OTEL_SERVICE_NAME", "value": "$(POD_NAME)"},
+    ]
+    overridden = {entry.name for entry in instance.spec.extra_env or []}
+    if ENVIRONMENT_ENV not in overridden:
+        env.append({"name": ENVIRONMENT_ENV, "value": deployment_environment})
+    if instance.spec.extension_script:
+        env += [
+            {"name": "KURA_EXTENSION_ENABLED", "value": "true"},
+            {"name": "KURA_EXTENSION_SCRIPT_PATH", "value": f"{EXTENSION_DIR}/{EXTENSION_KEY}"},
+        ]
+    return env
+
+
+def _probe(path: str, *, delay: int, period: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "initialDelaySeconds": delay,
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+    }
+
+
+def _pod_annotations(instance: KuraInstance, shared_secrets_version: str | None) -> dict[str, str]:
+    annotations = {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port-name": "http",
+        "prometheus.io/path": "/metrics",
+    }
+    # envFrom is read when a container starts: a new version of the shared Secret (rotated
+    # control-plane credentials) must roll the pods, and so must a new extension script.
+    if shared_secrets_version:
+        annotations[SHARED_SECRETS_ANNOTATION] = shared_secrets_version
+    if instance.spec.extension_script:
+        digest = hashlib.sha256(instance.spec.extension_script.encode()).hexdigest()
+        annotations[EXTENSION_ANNOTATION] = digest
+    return annotations
+
+
+def _container(instance: KuraInstance, deployment_environment: str) -> dict[str, Any]:
+    mounts: list[dict[str, Any]] = [
+        {"name": DATA_CLAIM, "mountPath": DATA_DIR},
+        {"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
+    ]
+    if instance.spec.extension_script:
+        mounts.append({"name": "extension", "mountPath": EXTENSION_DIR, "readOnly": True})
+    extra = [entry.model_dump(by_alias=True) for entry in instance.spec.extra_env or []]
+    # Find Kura's process (PID 1's first child under an init, else PID 1 itself) and ask it
+    # to drain, then give the endpoint removal time to reach every gateway.
+    pre_stop = (
+        'pid="$(cut -d" " -f1 /proc/1/task/1/children 2>/dev/null)"; '
+        f'kill -USR1 "${{pid:-1}}"; sleep {PRE_STOP_SLEEP_SECONDS}'
+    )
+    return {
+        "name": "kura",
+        "image": instance.spec.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port in PORTS],
+        "env": base_env(instance, deployment_environment=deployment_environment) + extra,
+        "envFrom": [{"secretRef": {"name": SHARED_SECRETS, "optional": True}}],
+        "resources": {
+            "requests": {"cpu": "500m", "memory": "2Gi"},
+            "limits": {"memory": "2Gi"},
+        },
+        "volumeMounts": mounts,
+        "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", pre_stop]}}},
+        "readinessProbe": _probe("/ready", delay=5, period=10),
+        "livenessProbe": _probe("/up", delay=20, period=20),
+        "startupProbe": _probe("/up", delay=0, period=10),
+    }
+
+
+def render_stateful_set(
+    instance: KuraInstance,
+    *,
+    deployment_environment: str,
+    claim: ClaimTemplate,
+    shared_secrets_version: str | None = None,
+) -> dict[str, Any]:
+    """The Kura pods: plain HTTP/gRPC, peer mTLS from the peer TLS Secret, one data volume each.
+
+    ``claim`` comes from :func:`claim_template`; ``shared_secrets_version`` is the
+    resourceVersion of ``kura-shared-secrets`` (None when it does not exist).
+    """
+    name = instance.metadata.name
+    volumes: list[dict[str, Any]] = [
+        {"name": "peer-tls", "secret": {"secretName": peer_tls_secret_name(instance)}}
+    ]
+    if instance.spec.extension_script:
+        volumes.append(
+            {"name": "extension", "configMap": {"name": extension_config_map_name(name)}}
+        )
+    claim_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOncePod"],
+        "resources": {"requests": {"storage": claim.size}},
+    }
+    if claim.storage_class:
+        claim_spec["storageClassName"] = claim.storage_class
+    node_selector = dict(instance.spec.node_selector or DEFAULT_INSTANCE_NODE_SELECTOR)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _metadata(instance, name),
+        "spec": {
+            "replicas": replicas_of(instance),
+            "serviceName": headless_service_name(name),
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector_labels(name)},
+            # Deleting the instance drops the cache; scaling down keeps a replica's data.
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Delete",
+                "whenScaled": "Retain",
+            },
+            "template": {
+                "metadata": {
+                    "labels": instance_labels(instance),
+                    "annotations": _pod_annotations(instance, shared_secrets_version),
+                },
+                "spec": {
+                    # Service links would put every Service of the namespace in the env.
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                    "nodeSelector": node_selector,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": HOSTNAME_TOPOLOGY,
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": {"matchLabels": selector_labels(name)},
+                        }
+                    ],
+                    "containers": [_container(instance, deployment_environment)],
+                    "volumes": volumes,
+                },
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": DATA_CLAIM, "labels": instance_labels(instance)},
+                    "spec": claim_spec,
+                }
+            ],
+        },
+    }
+
+
+# --- the primary pod -----------------------------------------------------------------------------
+
+
+def pod_ordinal(pod_name: str, instance_name: str) -> int | None:
+    prefix = f"{instance_name}-"
+    rest = pod_name.removeprefix(prefix)
+    if rest == pod_name or not rest.isdigit():
+        return None
+    return int(rest)
+
+
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def current_primary(service: Mapping[str, Any] | None) -> str | None:
+    """The pod the live primary Service routes to, read back from its selector."""
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    value = selector.get(POD_NAME_LABEL)
+    return value if isinstance(value, str) and value else None
+
+
+def choose_primary(
+    instance: KuraInstance, current: str | None, pods: Sequence[Mapping[str, Any]]
+) -> str:
+    """Sticky: the current primary while Ready, else the lowest-ordinal Ready pod.
+
+    Every handoff costs a window of read-after-write inconsistency while replication catches
+    up, so a recovered lower ordinal does not take the traffic back. With no Ready pod the
+    current primary stays (if it is still one of the set's pods), else ``<inst>-0``.
+    """
+    name = instance.metadata.name
+    ready: dict[str, int] = {}
+    for pod in pods:
+        pod_name = str((pod.get("metadata") or {}).get("name", ""))
+        ordinal = pod_ordinal(pod_name, name)
+        if ordinal is not None and ordinal < replicas_of(instance) and pod_ready(pod):
+            ready[pod_name] = ordinal
+    if current in ready:
+        return current
+    if ready:
+        return min(ready, key=ready.__getitem__)
+    ordinal = pod_ordinal(current or "", name)
+    if current and ordinal is not None and ordinal < replicas_of(instance):
+        return current
+    return f"{name}-0"

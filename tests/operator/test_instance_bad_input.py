@@ -1,0 +1,138 @@
+"""KuraInstances the operator must refuse: phase Error, a clear message, a Warning Event, and
+nothing applied, while every other instance is still served.
+
+Some of these pass any CRD schema (an unknown region, a legacy or secret variable in extraEnv, a
+region whose provider no plugin provides): only the operator can catch them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.operator.harness import NAMESPACE, Cluster, instance_manifest, lab_catalog
+
+SECRET_VALUE = "s3cr3t-do-not-log"
+
+
+def serves_a_good_instance(cluster: Cluster) -> None:
+    manifest = instance_manifest(60, "good")
+    name = manifest["metadata"]["name"]
+    cluster.create_instance(manifest)
+    cluster.make_instance_ready(name)
+    cluster.wait_instance_phase(name, "Ready")
+
+
+def assert_refused(cluster: Cluster, name: str, message: str) -> None:
+    instance = cluster.instance(name)
+    assert instance is not None
+    status = instance["status"]
+    assert status["phase"] == "Error"
+    assert message in status["message"]
+    assert SECRET_VALUE not in status["message"]
+    (condition,) = status["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "Ready",
+        "False",
+        "InvalidSpec",
+    )
+    # No finalizer: nothing was created that would need cleaning up.
+    assert "finalizers" not in instance["metadata"]
+    cluster.wait(lambda: len(cluster.events(name)) == 1, "the Error event")
+    (event,) = cluster.events(name)
+    assert (event["type"], event["reason"]) == ("Warning", "Error")
+    # Nothing of the instance's was made, and the only write about it is its status.
+    for resource in ("services", "statefulsets", "ingresses", "certificates", "secrets"):
+        names = [o["metadata"]["name"] for o in cluster.kube.objects(resource, NAMESPACE)]
+        assert not [n for n in names if n.startswith(name)], resource
+    writes = [(w.verb, w.resource, w.subresource) for w in cluster.kube.writes() if w.name == name]
+    assert writes == [("patch", "kurainstances", "status")]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"region": "mars"}, "unknown region 'mars' (offered: eu-central, us-east, us-west)"),
+        (
+            {"extraEnv": [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "x"}]},
+            "use KURA_CONTROL_PLANE_CLIENT_ID",
+        ),
+        (
+            {
+                "extraEnv": [
+                    {"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "value": SECRET_VALUE}
+                ]
+            },
+            "use KURA_CONTROL_PLANE_CLIENT_SECRET",
+        ),
+        (
+            {"extraEnv": [{"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "value": SECRET_VALUE}]},
+            "comes only from the kura-shared-secrets Secret",
+        ),
+        ({"extraEnv": [{"name": "KURA_NODE_URL", "value": "x"}]}, "set by the operator"),
+        ({"storageSize": "big"}, "spec.storageSize 'big' is not a quantity"),
+        ({"replicas": 0}, "spec.replicas: Input should be greater than or equal to 1"),
+    ],
+    ids=[
+        "unknown-region",
+        "legacy-id",
+        "legacy-secret",
+        "secret",
+        "reserved",
+        "storage",
+        "zero-replicas",
+    ],
+)
+def test_an_invalid_instance_is_refused_and_the_others_are_served(
+    cluster: Cluster, spec: dict[str, Any], message: str
+) -> None:
+    operator = cluster.start_operator()
+    cluster.seed_regional_class()
+    manifest = instance_manifest(61, "bad")
+    manifest["spec"].update(spec)
+    name = manifest["metadata"]["name"]
+    cluster.create_instance(manifest)
+    cluster.wait_instance_phase(name, "Error")
+
+    serves_a_good_instance(cluster)
+    assert_refused(cluster, name, message)
+    assert SECRET_VALUE not in operator.log_path.read_text()
+
+
+def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_operator("--catalog", str(lab_catalog(tmp_path)), "--env", "lab")
+    cluster.seed_regional_class()
+    manifest = instance_manifest(62, "lab", region="us-east")
+    manifest["spec"]["region"] = "lab-east"
+    name = manifest["metadata"]["name"]
+    cluster.create_instance(manifest)
+    cluster.wait_instance_phase(name, "Error")
+
+    serves_a_good_instance(cluster)
+    assert_refused(
+        cluster,
+        name,
+        "no plugin provides the ingress provider 'gateway-api' (loaded: ingress-nginx)",
+    )
+
+
+def test_fixing_the_spec_brings_an_invalid_instance_to_ready(cluster: Cluster) -> None:
+    cluster.start_operator()
+    cluster.seed_regional_class()
+    legacy = [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "id"}]
+    manifest = instance_manifest(63, "fixme", extraEnv=legacy)
+    name = manifest["metadata"]["name"]
+    cluster.create_instance(manifest)
+    cluster.wait_instance_phase(name, "Error")
+
+    canonical = [{"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": "id"}]
+    cluster.patch_instance(name, {"spec": {"extraEnv": canonical}})
+    cluster.wait_instance_phase(name, "Pending")
+    cluster.make_instance_ready(name)
+    ready = cluster.wait_instance_phase(name, "Ready")
+    (condition,) = ready["status"]["conditions"]
+    assert (condition["status"], condition["reason"]) == ("True", "RolloutComplete")
+    cluster.wait(lambda: len(cluster.events(name)) == 3, "three phase events")
+    assert [e["reason"] for e in cluster.events(name)] == ["Error", "Pending", "Ready"]
