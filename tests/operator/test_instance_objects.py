@@ -508,7 +508,8 @@ def test_the_current_primary_is_read_back_from_the_service() -> None:
 
 # --- properties ------------------------------------------------------------------------------
 
-handles = st.from_regex(r"[a-z][a-z0-9]{0,20}(-[a-z0-9]{1,20}){0,3}", fullmatch=True)
+# At most 15 + 3 x 15 = 60 characters: handles are DNS labels.
+handles = st.from_regex(r"[a-z][a-z0-9]{0,14}(-[a-z0-9]{1,14}){0,3}", fullmatch=True)
 env_names = st.from_regex(r"APP_[A-Z0-9_]{1,12}", fullmatch=True)
 
 

@@ -118,6 +118,7 @@ def run_command(
     # kopf is heavy; only this command pays for importing it.
     import kopf
 
+    from kura_operator.logs import quiet_kopf
     from kura_operator.runner import run_operator
 
     kopf.configure(
@@ -125,6 +126,7 @@ def run_command(
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL,
         log_refkey="object",
     )
+    quiet_kopf(verbose=verbose)
     try:
         asyncio.run(run_operator(settings))
     except KuraError:
