@@ -2,14 +2,14 @@
 
 Run: ``uv run python bench/bench_smoke.py [--size 1GiB] [--rss-size 2GiB]``.
 
-For each gateway tuning (the ingress provider's values, then ingress-nginx's 4k
-``proxy-buffer-size`` default) a ``kura smoke testbed`` process is started, and
+For each gateway tuning (the ingress provider's values, then ingress-nginx's 4k ``proxy-buffer-
+size`` and ``ssl-buffer-size`` defaults) a ``kura smoke testbed`` process is started, and
 ``kura smoke bench`` (another process, so client, nodes and nginx do not share an interpreter)
 uploads and downloads one artifact of ``--size`` through the gateway and directly to the Kura
 node. Meanwhile this process watches nginx's temp directories; afterwards it reads nginx's peak
 memory (VmHWM, master + workers) and greps its error log for spooling. curl does the same
-transfers as a reference client that neither generates nor hashes bytes. Last, one
-``kura smoke bench`` round trip of ``--rss-size`` reports the client's peak RSS.
+transfers as a reference client that neither generates nor hashes bytes. Last, one ``kura smoke
+bench`` round trip of ``--rss-size`` reports the client's peak RSS.
 
 Prints figures, not assertions. The machine is shared: expect noise from other work.
 """
@@ -36,6 +36,7 @@ TUNINGS: dict[str, list[str]] = {
     "provider": [],
     "4k (ingress-nginx default)": [
         "--nginx-key", "proxy-buffer-size=4k", "--nginx-key", "proxy-busy-buffers-size=8k",
+        "--nginx-key", "ssl-buffer-size=4k",
     ],
 }  # fmt: skip
 

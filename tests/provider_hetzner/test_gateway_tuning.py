@@ -46,8 +46,16 @@ def test_the_default_buffer_is_the_measured_256k_not_ingress_nginx_4k() -> None:
         "proxy-buffers-number": "4",
         "proxy-busy-buffers-size": "512k",
         "client-body-buffer-size": "4m",
+        "ssl-buffer-size": "16k",
         "http2-max-concurrent-streams": "32",
     }
+
+
+def test_tls_goes_out_in_full_records_and_no_bigger_buffer_is_accepted() -> None:
+    assert GatewayTuning().nginx_keys()["ssl-buffer-size"] == "16k"
+    assert GatewayTuning(ssl_buffer_size=size("4KiB")).nginx_keys()["ssl-buffer-size"] == "4k"
+    with pytest.raises(ValidationError, match="ssl_buffer_size 64KiB is above 16KiB"):
+        GatewayTuning(ssl_buffer_size=size("64KiB"))
 
 
 @pytest.mark.parametrize(
@@ -119,6 +127,7 @@ http {{
   server {{
     listen 127.0.0.1:1 http2;
     keepalive_requests {data["keep-alive-requests"]};
+    ssl_buffer_size {data["ssl-buffer-size"]};
     http2_max_concurrent_streams {data["http2-max-concurrent-streams"]};
     client_max_body_size {data["proxy-body-size"]};
     client_body_buffer_size {data["client-body-buffer-size"]};
@@ -187,16 +196,17 @@ def test_the_model_accepts_exactly_what_nginx_accepts(
 
 def test_the_default_budget_fits_the_512mi_limit() -> None:
     budget = GatewayTuning().memory_budget()
-    assert budget.per_connection == size("4352KiB")  # 256k response + 4m request body buffer
+    # 256k response + 4m request body + 16k TLS send buffer
+    assert budget.per_connection == size("4368KiB")
     assert budget.connections == 64
-    assert budget.buffers == size("272MiB")
+    assert budget.buffers == size("273MiB")
     assert budget.available == size("384MiB")  # 512Mi limit - 128Mi request
     assert budget.fits
     GatewayTuning().check_memory_budget()
 
 
 def test_the_budget_boundary() -> None:
-    # 384MiB / 4.25MiB = 90.35: 90 connections fit, 91 do not.
+    # 384MiB / 4368KiB = 90.02: 90 connections fit, 91 do not.
     GatewayTuning(expected_connections=90).check_memory_budget()
     with pytest.raises(InputError) as raised:
         GatewayTuning(expected_connections=91).check_memory_budget()

@@ -37,6 +37,7 @@ EXPECTED_DIRECTIVE = {
     "keep-alive-requests": "keepalive_requests {}",
     "upstream-keepalive-timeout": "keepalive_timeout {}s",
     "upstream-keepalive-requests": "keepalive_requests {}",
+    "ssl-buffer-size": "ssl_buffer_size {}",
 }
 
 
@@ -110,6 +111,10 @@ def test_annotations_win_over_the_config_map_and_defaults_fill_in() -> None:
     )
     assert "proxy_read_timeout 3600s;" in directives(settings, "location")
     assert "proxy_buffer_size 4k;" in directives(settings, "location")
+    # TLS as ingress-nginx serves it when a gateway leaves the keys out.
+    server = directives(settings, "server")
+    assert "ssl_buffer_size 4k;" in server
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in server
     dropped = merged_settings({"proxy-busy-buffers-size": ""})
     assert not any(d.startswith("proxy_busy_buffers_size") for d in directives(dropped, "location"))
 

@@ -3,9 +3,11 @@
 With ``proxy-buffering: off`` nginx relays a response through one buffer of ``proxy_buffer_size``
 per request, so that size bounds streaming throughput. ingress-nginx defaults it to 4k. A
 measurement (:data:`BUFFER_MEASUREMENTS`) showed 256k moving about 3.7 times as much per worker,
-so gateways run with 256k. Bigger buffers cost memory on every active connection, so the tuning
-also states a memory budget and :meth:`GatewayTuning.check_memory_budget` holds it against the
-controller pod's memory limit.
+so gateways run with 256k. TLS is written out through ``ssl_buffer_size``, which ingress-nginx
+also defaults to 4k (for the first byte of small pages); measured, 16k (a full TLS record)
+relays about 1.5 times as much. Bigger buffers cost memory on every active connection, so the
+tuning also states a memory budget and :meth:`GatewayTuning.check_memory_budget` holds it
+against the controller pod's memory limit.
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ BUFFER_MEASUREMENTS: tuple[BufferMeasurement, ...] = (
 )
 
 
+# ssl_buffer_size, measured: one nginx worker terminating TLS 1.3 (AES-256-GCM) with
+# proxy_buffer_size 256k, 1 GiB downloads by curl on loopback on 2 cores (bench/bench_smoke.py's
+# curl rows), the worker busy throughout: 4k did 0.49-0.50 GB/s, 16k 0.76-0.82 GB/s, 64k and 256k
+# 0.75-0.76 GB/s. A TLS record carries at most 16 KiB, so more than 16k only costs memory.
+TLS_RECORD_PAYLOAD = DataSize.parse("16KiB")
+
+
 def measurement_for(proxy_buffer_size: DataSize) -> BufferMeasurement:
     """The measurement that vouches for ``proxy_buffer_size``.
 
@@ -106,11 +115,12 @@ class GatewayTuning(BaseModel):
 
     Memory model, per replica: every active connection may hold one response buffer
     (``proxy_buffer_size``: with proxy-buffering off nginx relays through that one buffer and
-    never allocates ``proxy_buffers``) and, when it uploads, one request body buffer
-    (``client_body_buffer_size``: with proxy-request-buffering off the body streams through it).
-    Under HTTP/2 each stream holds its own buffers, so count streams as connections; at most
-    ``http2_max_concurrent_streams`` of them share one connection. ``expected_connections`` times
-    that, plus ``memory_request`` (the controller and idle nginx, the pod's memory request), must
+    never allocates ``proxy_buffers``), when it uploads, one request body buffer
+    (``client_body_buffer_size``: with proxy-request-buffering off the body streams through it),
+    and its TLS send buffer (``ssl_buffer_size``). Under HTTP/2 each stream holds its own
+    buffers, so count streams as connections; at most ``http2_max_concurrent_streams`` of them
+    share one connection. ``expected_connections`` times that, plus ``memory_request`` (the
+    controller and idle nginx, the pod's memory request), must
     fit in ``memory_limit``.
 
     nginx only accepts proxy buffers where ``proxy_buffer_size`` <= ``proxy_busy_buffers_size``
@@ -132,6 +142,10 @@ class GatewayTuning(BaseModel):
         default=DataSize.parse("4MiB"),
         description="Request body buffer; also the HTTP/2 upload window nginx opens per stream",
     )
+    ssl_buffer_size: DataSize = Field(
+        default=TLS_RECORD_PAYLOAD,
+        description="TLS send buffer per connection; one full TLS record relays fastest",
+    )
     http2_max_concurrent_streams: int = Field(default=32, ge=1)
     expected_connections: int = Field(
         default=64,
@@ -148,6 +162,7 @@ class GatewayTuning(BaseModel):
         "proxy_buffer_size",
         "proxy_busy_buffers_size",
         "client_body_buffer_size",
+        "ssl_buffer_size",
         "memory_request",
         "memory_limit",
     )
@@ -173,6 +188,11 @@ class GatewayTuning(BaseModel):
                 "that ignore proxy-busy-buffers-size use twice proxy_buffer_size, which must be "
                 "at most all proxy buffers but one"
             )
+        if self.ssl_buffer_size > TLS_RECORD_PAYLOAD:
+            raise ValueError(
+                f"ssl_buffer_size {self.ssl_buffer_size} is above {TLS_RECORD_PAYLOAD}, the most "
+                "one TLS record carries: it relays no faster and costs memory per connection"
+            )
         if self.memory_request > self.memory_limit:
             raise ValueError(
                 f"memory_request {self.memory_request} is above memory_limit {self.memory_limit}"
@@ -181,7 +201,11 @@ class GatewayTuning(BaseModel):
 
     @property
     def per_connection(self) -> DataSize:
-        return DataSize(self.proxy_buffer_size.bytes + self.client_body_buffer_size.bytes)
+        return DataSize(
+            self.proxy_buffer_size.bytes
+            + self.client_body_buffer_size.bytes
+            + self.ssl_buffer_size.bytes
+        )
 
     def memory_budget(self) -> MemoryBudget:
         return MemoryBudget(
@@ -212,6 +236,7 @@ class GatewayTuning(BaseModel):
             "proxy-buffers-number": str(self.proxy_buffers_number),
             "proxy-busy-buffers-size": nginx_size(self.proxy_busy_buffers_size),
             "client-body-buffer-size": nginx_size(self.client_body_buffer_size),
+            "ssl-buffer-size": nginx_size(self.ssl_buffer_size),
             "http2-max-concurrent-streams": str(self.http2_max_concurrent_streams),
         }
 

@@ -41,6 +41,13 @@ INGRESS_NGINX_DEFAULTS: Mapping[str, str] = {
     "proxy-read-timeout": "60",
     "proxy-send-timeout": "60",
     "proxy-http-version": "1.1",
+    "ssl-buffer-size": "4k",
+    "ssl-protocols": "TLSv1.2 TLSv1.3",
+    "ssl-ciphers": (
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+        "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+    ),
 }
 
 
@@ -96,6 +103,9 @@ TRANSLATIONS: Mapping[str, Translation] = {
     "proxy-read-timeout": _simple("location", "proxy_read_timeout", "proxy-read-timeout", "s"),
     "proxy-send-timeout": _simple("location", "proxy_send_timeout", "proxy-send-timeout", "s"),
     "proxy-http-version": _simple("location", "proxy_http_version", "proxy-http-version"),
+    "ssl-buffer-size": _simple("server", "ssl_buffer_size", "ssl-buffer-size"),
+    "ssl-protocols": _simple("server", "ssl_protocols", "ssl-protocols"),
+    "ssl-ciphers": _simple("server", "ssl_ciphers", "ssl-ciphers"),
 }
 
 _NO_LOAD_BALANCER = (
