@@ -2,14 +2,14 @@
 
 Run: ``uv run python bench/bench_smoke.py [--size 1GiB] [--rss-size 2GiB]``.
 
-For each gateway tuning (the ingress provider's values, then ingress-nginx's 4k ``proxy-buffer-
-size`` and ``ssl-buffer-size`` defaults) a ``kura smoke testbed`` process is started, and
-``kura smoke bench`` (another process, so client, nodes and nginx do not share an interpreter)
-uploads and downloads one artifact of ``--size`` through the gateway and directly to the Kura
-node. Meanwhile this process watches nginx's temp directories; afterwards it reads nginx's peak
-memory (VmHWM, master + workers) and greps its error log for spooling. curl does the same
-transfers as a reference client that neither generates nor hashes bytes. Last, one ``kura smoke
-bench`` round trip of ``--rss-size`` reports the client's peak RSS.
+For each gateway tuning (the ingress provider's values, then ingress-nginx's 4k
+``proxy-buffer-size`` and ``ssl-buffer-size`` defaults) a ``kura smoke testbed`` process is
+started, and ``kura smoke bench`` (another process, so client, nodes and nginx do not share
+an interpreter) uploads and downloads one artifact of ``--size`` through the gateway and
+directly to the Kura node. Meanwhile this process watches nginx's temp directories; afterwards
+it reads nginx's peak memory (VmHWM, master + workers) and greps its error log for spooling.
+curl does the same transfers as a reference client that neither generates nor hashes bytes.
+Last, one ``kura smoke bench`` round trip of ``--rss-size`` reports the client's peak RSS.
 
 Prints figures, not assertions. The machine is shared: expect noise from other work.
 """
