@@ -26,7 +26,18 @@ def test_without_a_terminal_it_prints_one_simulated_frame_and_exits_0() -> None:
     assert "SIMULATED (scenario seed-fleet, seed 7)" in out
     for region in ("eu-central", "us-east", "us-west"):
         assert region in out
-    for header in ("SATURATION", "CEILING", "BINDS", "REQ/S", "P95", "5XX", "CONN", "DED", "AGE"):
+    for header in (
+        "SATURATION",
+        "LB IN",
+        "LB OUT",
+        "CEILING",
+        "REQ/S",
+        "P95",
+        "5XX",
+        "CONN",
+        "DED",
+        "AGE",
+    ):
         assert header in out
     assert "Scaling ladder" in out
     assert "simulation ok" in out

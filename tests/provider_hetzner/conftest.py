@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from tests.provider_hetzner.hcloud_double import HetznerDouble
+from tests.support.hcloud_double import HetznerDouble, running_double
 
 # Distinctive, so a test can grep every output for it.
 TOKEN = "kuraTestToken0123456789abcdefSECRET"
@@ -22,10 +22,8 @@ InvokeKura = Callable[..., Result]
 @pytest.fixture
 def hetzner() -> Iterator[HetznerDouble]:
     """A running API double that accepts :data:`TOKEN` and holds no load balancers yet."""
-    double = HetznerDouble(token=TOKEN)
-    double.start()
-    yield double
-    double.stop()
+    with running_double(TOKEN) as double:
+        yield double
 
 
 @pytest.fixture

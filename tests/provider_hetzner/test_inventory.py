@@ -20,7 +20,7 @@ from kura_provider_hetzner.inventory import (
     settings_from_env,
 )
 from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN
-from tests.provider_hetzner.hcloud_double import (
+from tests.support.hcloud_double import (
     HetznerDouble,
     https_service,
     ip_target,

@@ -13,7 +13,7 @@ from click.testing import Result
 
 from kura_core.names import gateway_name
 from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN, InvokeKura
-from tests.provider_hetzner.hcloud_double import (
+from tests.support.hcloud_double import (
     HetznerDouble,
     label_selector_target,
     load_balancer_json,

@@ -7,7 +7,8 @@ change here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -48,6 +49,57 @@ class LoadBalancerProvider(Protocol):
 
         They replace the capacity model's defaults of the same name; figures the cloud does not
         publish are marked as assumptions.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class LoadBalancerTraffic:
+    """One load balancer's traffic as its cloud measured it, in bytes per second.
+
+    ``at`` (epoch seconds) is when the cloud took the latest sample; a series the cloud did not
+    return is ``None``, never zero.
+    """
+
+    name: str
+    at: float
+    bytes_in: float | None
+    bytes_out: float | None
+
+
+@runtime_checkable
+class LoadBalancerTrafficReader(Protocol):
+    """Reads load balancers' own traffic figures from a cloud's API."""
+
+    target: str
+    """Where it reads from, for the dashboard's connection line (never with credentials)."""
+    resolution: float
+    """Seconds between the cloud's samples: reading more often brings nothing new."""
+
+    def traffic(self, names: Sequence[str], *, now: float) -> dict[str, LoadBalancerTraffic]:
+        """The latest traffic of each load balancer in ``names`` that exists, keyed by name.
+
+        A name the cloud does not know is left out. A failure to read at all raises a
+        :class:`~kura_core.errors.KuraError` with one line in words (no credentials in it).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class LoadBalancerTrafficSupport(Protocol):
+    """An optional capability of a :class:`LoadBalancerProvider`: reading LB traffic."""
+
+    def traffic_reader(
+        self, environ: Mapping[str, str], *, timeout: float
+    ) -> LoadBalancerTrafficReader | None:
+        """A reader with the credentials ``environ`` holds, or ``None`` when it holds none.
+
+        ``timeout`` bounds each request in seconds. Bad credentials in ``environ`` (malformed,
+        not absent) raise :class:`~kura_core.errors.InputError`.
         """
         ...
 

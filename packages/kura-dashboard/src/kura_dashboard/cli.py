@@ -111,7 +111,7 @@ def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
     type=click.FloatRange(min=0.1),
     default=2.0,
     show_default=True,
-    help="Seconds one Prometheus or Kubernetes request may take; no retries.",
+    help="Seconds one Prometheus, Kubernetes or cloud API request may take; no retries.",
 )
 @click.option(
     "--once",
@@ -149,6 +149,10 @@ def dashboard_command(
     scenario) and says SIMULATED at all times. Read-only: no key writes to the cluster. Press ?
     for every key and a glossary. Without a terminal (or with --once) it prints one frame of the
     overview to stdout and exits 0.
+
+    Live, each region's load balancer traffic is read from its cloud when the load-balancer
+    provider can and its credentials are set (hetzner: HCLOUD_TOKEN and HCLOUD_ENDPOINT, read at
+    most once a minute).
     """
     from kura_dashboard.data.refresh import clamp_interval
     from kura_dashboard.wiring import DashboardOptions, wire
@@ -169,6 +173,7 @@ def dashboard_command(
         seed=seed,
         timeout=timeout,
         thresholds=_thresholds(thresholds),  # type: ignore[arg-type]
+        environ=dict(os.environ),
     )
     wiring = wire(kura, options, time.time)
     if once or not (sys.stdout.isatty() and sys.stdin.isatty()):

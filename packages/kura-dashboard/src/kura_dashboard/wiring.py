@@ -5,21 +5,25 @@
   the past, so the first screen already has history.
 * Live: Prometheus with the PromQL of each region's ingress provider (reached only through the
   plugin host), plus the Kubernetes API for KuraGateways and KuraInstances; shards come from the
-  scenario (default: the built-in one), dedicated gateways from the cluster.
+  scenario (default: the built-in one), dedicated gateways from the cluster. Each region's
+  load-balancer provider reads its regional load balancer's traffic when it can and the
+  environment holds its credentials (``HCLOUD_TOKEN`` for ``hetzner``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kura_core.capacity import Component
 from kura_core.cli.context import KuraContext
+from kura_core.names import regional_load_balancer_name
+from kura_core.providers import LoadBalancerTrafficSupport
 from kura_core.regions import Region
 from kura_core.scenario import DEFAULT_SCENARIO, Scenario
 from kura_core.simulator import DEFAULT_SIMULATION, Simulator, load_simulation
-from kura_dashboard.data.collector import Collector
+from kura_dashboard.data.collector import Collector, TrafficSource
 from kura_dashboard.data.readings import Inventory
 from kura_dashboard.data.state import DashboardState
 from kura_dashboard.data.thresholds import DEFAULT_THRESHOLDS, Threshold
@@ -41,6 +45,8 @@ class DashboardOptions:
     seed: int | None = None
     timeout: float = 2.0
     thresholds: tuple[Threshold, ...] = DEFAULT_THRESHOLDS
+    environ: Mapping[str, str] = field(default_factory=dict)
+    """Where load-balancer providers find their credentials."""
 
 
 @dataclass
@@ -76,7 +82,11 @@ def _simulated(
     options: DashboardOptions,
     clock: Callable[[], float],
 ) -> Wiring:
-    from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
+    from kura_dashboard.data.sources.simulation import (
+        SimulatedInventory,
+        SimulatedLoadBalancers,
+        SimulationSource,
+    )
 
     if options.scenario_file is not None:
         scenario = load_simulation(options.scenario_file)
@@ -86,7 +96,12 @@ def _simulated(
         scenario = scenario.model_copy(update={"seed": options.seed})
     simulator = Simulator(scenario, regions, provided)
     source = SimulationSource(simulator, start=clock() - WARMUP)
-    collector = Collector(source, SimulatedInventory(simulator, regions), clock)
+    collector = Collector(
+        source,
+        SimulatedInventory(simulator, regions),
+        clock,
+        traffic=SimulatedLoadBalancers(source, regions),
+    )
     state = _state(simulated_topology(simulator, regions), scenario, options)
     return Wiring(collector, state, True, f"one {scenario.tick.seconds:g}s tick", source.target)
 
@@ -132,7 +147,30 @@ def _live(
         namespace=options.namespace,
         timeout=options.timeout,
     )
-    collector = Collector(metrics, inventory, clock, topology_for)
+    collector = Collector(
+        metrics, inventory, clock, topology_for, _load_balancers(kura, regions, options)
+    )
     state = _state(topology_for(None), scenario, options)
     windows = sorted({queries.window for queries in query_sets})
     return Wiring(collector, state, False, f"{', '.join(windows)} rate", metrics.target)
+
+
+def _load_balancers(
+    kura: KuraContext, regions: Sequence[Region], options: DashboardOptions
+) -> TrafficSource | None:
+    """A source for the regional load balancers whose providers can read their traffic."""
+    from kura_dashboard.data.sources.load_balancers import LoadBalancerSource, ReaderRegions
+
+    by_provider: dict[str, list[Region]] = {}
+    for region in regions:
+        by_provider.setdefault(region.load_balancer_provider, []).append(region)
+    readers = []
+    for name, served in sorted(by_provider.items()):
+        provider = kura.host.load_balancer_provider(name)
+        if not isinstance(provider, LoadBalancerTrafficSupport):
+            continue
+        reader = provider.traffic_reader(options.environ, timeout=options.timeout)
+        if reader is not None:
+            names = {region.id: regional_load_balancer_name(region.id) for region in served}
+            readers.append(ReaderRegions(name, reader, names))
+    return LoadBalancerSource(readers) if readers else None

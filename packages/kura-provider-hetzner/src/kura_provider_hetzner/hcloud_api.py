@@ -1,12 +1,13 @@
-"""The hcloud adapter: lists load balancers through the official client over real HTTP.
+"""The hcloud adapter: the official client over real HTTP, and its failures as one line.
 
 Kept apart from the inventory's models so that ``kura`` starts without importing hcloud; only
-``kura lb`` commands load it.
+``kura lb`` commands and the LB traffic reader (``lb_traffic``) load it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -110,7 +111,7 @@ def api_error(
     if code == HTTPStatus.FORBIDDEN:
         return HetznerAPIError(
             f"{where} refused the request (403 forbidden): {exc.message}; the token in "
-            f"{TOKEN_ENV} may not list load balancers"
+            f"{TOKEN_ENV} may not read load balancers"
         )
     if code == HTTPStatus.TOO_MANY_REQUESTS:
         return HetznerAPIError(
@@ -150,46 +151,65 @@ def _client(settings: HcloudSettings, last: _LastResponse) -> Client:
         application_name="kura",
         application_version=kura_provider_hetzner.__version__,
         timeout=settings.timeout,
-        # Listing awaits no action; should one ever be awaited, 10 polls of 1 s bound it.
+        # kura only reads; should an action ever be awaited, 10 polls of 1 s bound it.
         poll_interval=1.0,
         poll_max_retries=10,
     )
     # hcloud 2.27 retries timeouts, 429 and 502/504 up to 5 times with a backoff of up to 60 s,
-    # which turns one unanswered request into minutes. A read-only listing fails at once with a
-    # clear line instead (429 says when to retry); it has no public switch, so set it here.
+    # which turns one unanswered request into minutes. A read fails at once with a clear line
+    # instead (429 says when to retry); it has no public switch, so set it here.
     client._client._retry_max_retries = 0
     client._client._session.hooks["response"].append(last.record)
     return client
 
 
+class HcloudSession:
+    """One hcloud client over one HTTP session, and the one-line errors of its requests."""
+
+    def __init__(self, settings: HcloudSettings) -> None:
+        self.settings = settings
+        self._last = _LastResponse()
+        self.client = _client(settings, self._last)
+
+    @contextmanager
+    def errors(self, *, now: datetime) -> Iterator[None]:
+        """Turns a failed request inside into one :class:`HetznerAPIError`, token masked.
+
+        ``now`` is when a 429's retry hint counts its wait from.
+        """
+        endpoint = self.settings.endpoint
+        token = self.settings.token.get_secret_value()
+        try:
+            yield
+        except APIException as exc:
+            last = self._last
+            error = api_error(
+                exc, status=last.status, headers=last.headers, endpoint=endpoint, now=now
+            )
+            raise _redacted(error, token) from None
+        except requests.RequestException as exc:
+            error = transport_error(exc, endpoint=endpoint, timeout=self.settings.timeout)
+            raise _redacted(error, token) from None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # hcloud indexes the answer's fields and parses its dates directly: an unexpected
+            # shape surfaces as one of these.
+            error = HetznerAPIError(
+                f"unexpected answer from the Hetzner API at {endpoint}: {type(exc).__name__} {exc}"
+            )
+            raise _redacted(error, token) from None
+
+    def close(self) -> None:
+        self.client._client._session.close()
+
+
 def fetch_inventory(settings: HcloudSettings) -> Inventory:
     """Every load balancer of the token's project; ``get_all`` follows the pages."""
-    last = _LastResponse()
-    client = _client(settings, last)
-    token = settings.token.get_secret_value()
+    session = HcloudSession(settings)
     try:
-        found = client.load_balancers.get_all()
-    except APIException as exc:
-        error = api_error(
-            exc,
-            status=last.status,
-            headers=last.headers,
-            endpoint=settings.endpoint,
-            now=datetime.now(UTC),
-        )
-        raise _redacted(error, token) from None
-    except requests.RequestException as exc:
-        error = transport_error(exc, endpoint=settings.endpoint, timeout=settings.timeout)
-        raise _redacted(error, token) from None
-    except (KeyError, TypeError, AttributeError) as exc:
-        # hcloud indexes the answer's fields directly: a missing one means an unexpected shape.
-        error = HetznerAPIError(
-            f"unexpected answer from the Hetzner API at {settings.endpoint}: "
-            f"{type(exc).__name__} {exc}"
-        )
-        raise _redacted(error, token) from None
+        with session.errors(now=datetime.now(UTC)):
+            found = session.client.load_balancers.get_all()
     finally:
-        client._client._session.close()
+        session.close()
     return Inventory(
         endpoint=settings.endpoint, load_balancers=[load_balancer_record(lb) for lb in found]
     )

@@ -1,4 +1,6 @@
-"""The ``hetzner`` load-balancer provider: CCM Service annotations and the LB planning figure."""
+"""The ``hetzner`` load-balancer provider: CCM Service annotations, the LB planning figure and
+a reader of the LBs' own bandwidth.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ from collections.abc import Mapping
 
 from kura_core.capacity import REGIONAL_LB, Component
 from kura_core.errors import InputError
+from kura_core.providers import LoadBalancerTrafficReader
 from kura_core.regions import Region
 from kura_core.units import Bandwidth
+from kura_provider_hetzner.inventory import TOKEN_ENV, settings_from_env
 from kura_provider_hetzner.lb_types import DEFAULT_TYPE, limits
 
 ANNOTATION_PREFIX = "load-balancer.hetzner.cloud/"
@@ -107,3 +111,19 @@ class HetznerLoadBalancerProvider:
                 source=f"{_UNPUBLISHED}; {self._reason}; type {lb_type.summary()}",
             )
         ]
+
+    def traffic_reader(
+        self, environ: Mapping[str, str], *, timeout: float
+    ) -> LoadBalancerTrafficReader | None:
+        """A reader of the LBs' bandwidth with ``HCLOUD_TOKEN``, or ``None`` without one.
+
+        ``HCLOUD_ENDPOINT`` points it elsewhere; a malformed token or endpoint is an
+        :class:`InputError`.
+        """
+        if not environ.get(TOKEN_ENV, "").strip():
+            return None
+        settings = settings_from_env(environ, timeout=timeout)
+        # Imported here so that loading the provider does not load hcloud.
+        from kura_provider_hetzner.lb_traffic import HetznerTrafficReader
+
+        return HetznerTrafficReader(settings)

@@ -2,7 +2,9 @@
 
 A source that fails never takes the refresh down: its exception becomes its connection state, in
 words. An unreachable source is skipped until its backoff ends, unless the refresh is forced (the
-``space`` key). The collector runs in a worker thread; it touches no UI.
+``space`` key). A traffic source (the load balancers' own figures) is asked at most once per its
+``interval``, forced or not: its cloud has nothing newer sooner, and its API rate limit is shared
+with other tools. The collector runs in a worker thread; it touches no UI.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kura_dashboard.data.connection import SourceHealth, SourceStatus
-from kura_dashboard.data.readings import Inventory, MetricsReadout, SourceError
+from kura_dashboard.data.readings import Inventory, MetricsReadout, SourceError, TrafficReadout
 from kura_dashboard.data.topology import Topology
 
 
@@ -34,6 +36,16 @@ class InventorySource(Protocol):
         ...
 
 
+class TrafficSource(Protocol):
+    name: str
+    target: str
+    interval: float
+
+    def fetch(self, now: float) -> TrafficReadout:
+        """The regions' load balancer traffic now."""
+        ...
+
+
 TopologyFor = Callable[[Inventory | None], Topology]
 
 
@@ -46,6 +58,7 @@ class RefreshSnapshot:
     inventory: Inventory | None
     statuses: tuple[SourceStatus, ...]
     topology: Topology | None = None
+    traffic: TrafficReadout | None = None
 
 
 def _failure(exc: Exception) -> SourceError:
@@ -56,7 +69,8 @@ def _failure(exc: Exception) -> SourceError:
 
 
 class Collector:
-    """Runs refreshes against one metric source and, optionally, one inventory source."""
+    """Runs refreshes against one metric source and, optionally, an inventory and a traffic
+    source."""
 
     def __init__(
         self,
@@ -64,14 +78,18 @@ class Collector:
         inventory: InventorySource | None,
         clock: Callable[[], float],
         topology_for: TopologyFor | None = None,
+        traffic: TrafficSource | None = None,
     ) -> None:
         self.metrics = metrics
         self.inventory = inventory
+        self.traffic = traffic
         self.clock = clock
         self.topology_for = topology_for
         self._health = {metrics.name: SourceHealth(metrics.name, metrics.target)}
         if inventory is not None:
             self._health[inventory.name] = SourceHealth(inventory.name, inventory.target)
+        if traffic is not None:
+            self._health[traffic.name] = SourceHealth(traffic.name, traffic.target)
 
     @property
     def statuses(self) -> tuple[SourceStatus, ...]:
@@ -104,4 +122,23 @@ class Collector:
         topology = None
         if self.topology_for is not None and inventory is not None:
             topology = self.topology_for(inventory)
-        return RefreshSnapshot(now, tuple(readouts), inventory, self.statuses, topology)
+        traffic = self._traffic(now, force=force)
+        return RefreshSnapshot(now, tuple(readouts), inventory, self.statuses, topology, traffic)
+
+    def _traffic(self, now: float, *, force: bool) -> TrafficReadout | None:
+        if self.traffic is None:
+            return None
+        health = self._health[self.traffic.name]
+        checked = health.status.checked_at
+        if checked is not None and now - checked < self.traffic.interval:
+            return None
+        if not (force or health.due(now)):
+            return None
+        try:
+            readout = self.traffic.fetch(now)
+        except Exception as exc:
+            error = _failure(exc)
+            health.record_failure(now, error.message, unreachable=error.unreachable)
+            return None
+        health.record_ok(now, readout.problems)
+        return readout

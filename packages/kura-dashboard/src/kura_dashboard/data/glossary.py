@@ -56,6 +56,14 @@ def glossary(window: str, thresholds: Sequence[Threshold]) -> list[Term]:
         Term("IN", "bytes per second clients send through the gateway, in Gbps", window),
         Term("OUT", "bytes per second the gateway sends to clients, in Gbps", window),
         Term(
+            "LB IN / LB OUT",
+            "the regional load balancer's own bandwidth into it and out of it, in Gbps, as its "
+            "cloud measured it (TLS and PROXY bytes included); '-' when its provider cannot read "
+            "it or has no credentials (hetzner: HCLOUD_TOKEN). The region panel says when it "
+            "was sampled",
+            "the cloud's latest sample (hetzner: per minute)",
+        ),
+        Term(
             "CEILING",
             "the capacity model's ceiling: the smallest component (LB, node NIC, nginx workers, "
             "CNI, Kura node) x replicas; BINDS names the one that sets it",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kura_core.providers import LoadBalancerTraffic
+
 
 @dataclass(frozen=True, slots=True)
 class GatewayMetrics:
@@ -62,6 +64,18 @@ class MetricsReadout:
     gateways: Mapping[str, GatewayMetrics]
     problems: tuple[str, ...] = ()
     account_demand: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrafficReadout:
+    """Each region's load balancer traffic, keyed by region id, as its cloud measured it.
+
+    ``problems`` are load balancers that could not be read while others were (degraded).
+    """
+
+    at: float
+    regions: Mapping[str, LoadBalancerTraffic]
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

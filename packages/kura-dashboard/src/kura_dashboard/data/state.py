@@ -11,6 +11,10 @@ knows it (the simulation), otherwise the throughput in and out (Prometheus). The
 (config reloads, certificate expiry) is a region's over all its gateways, dedicated ones too: a
 failed reload anywhere in the region must show on its row.
 
+Each region's load balancer traffic (bytes in and out, as its cloud measured it) comes from its
+own source at its own pace; a region keeps the latest figures with the time the cloud sampled
+them, and loses them when a read no longer finds its load balancer.
+
 Sources give the successful reloads within their window, not each reload, so a reload is logged
 when that count rises: with Prometheus' sliding window each new reload raises it once, and with
 the simulation's window of one tick any reload does. A failed reload is the "reload failed"
@@ -24,13 +28,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kura_core.ladder import AccountDemand, Recommendation, Thresholds, recommend
+from kura_core.providers import LoadBalancerTraffic
 from kura_core.simulator import GatewayKind
 from kura_core.units import Bandwidth
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.collector import RefreshSnapshot
 from kura_dashboard.data.connection import ConnectionState, SourceStatus
 from kura_dashboard.data.events import EventKind, EventLog
-from kura_dashboard.data.readings import GatewayMetrics, Inventory, MetricsReadout
+from kura_dashboard.data.readings import (
+    GatewayMetrics,
+    Inventory,
+    MetricsReadout,
+    TrafficReadout,
+)
 from kura_dashboard.data.ring import Ring
 from kura_dashboard.data.thresholds import (
     CERT_EXPIRY,
@@ -227,6 +237,7 @@ class DashboardState:
         self.inventory: Inventory | None = None
         self.unmapped: set[str] = set()
         self.recommendations: dict[str, Recommendation] = {}
+        self.load_balancers: dict[str, LoadBalancerTraffic] = {}
         self.applied = 0
         self._accounts: dict[tuple[str, str], Ring] = {}
         self.gateways: dict[str, Subject] = {}
@@ -268,6 +279,8 @@ class DashboardState:
             self._readout(readout)
         if snapshot.readouts:
             self._recommend()
+        if snapshot.traffic is not None:
+            self._traffic(snapshot.traffic)
 
     def _statuses(self, statuses: Sequence[SourceStatus], at: float) -> None:
         levels = {
@@ -300,6 +313,12 @@ class DashboardState:
                 level = Level.OK if phase == "Ready" else Level.WARN
                 text = f"{kind} phase {old or 'unknown'} → {phase or 'unknown'}"
                 self.events.add(inventory.at, EventKind.PHASE, name, text, level)
+
+    def _traffic(self, readout: TrafficReadout) -> None:
+        known = {region.id for region in self.topology.regions}
+        self.load_balancers = {
+            region: traffic for region, traffic in readout.regions.items() if region in known
+        }
 
     def _readout(self, readout: MetricsReadout) -> None:
         topology = self.topology

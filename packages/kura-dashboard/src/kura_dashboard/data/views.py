@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kura_core.providers import LoadBalancerTraffic
 from kura_core.simulator import GatewayKind
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.filters import NO_FILTER, RowFilter
@@ -185,6 +186,7 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
             "binds": Cell(binding, binding),
             "ded": Cell(str(state.dedicated_count(region.id)), state.dedicated_count(region.id)),
             "age": _age_cell(subject, state, now),
+            **_load_balancer_cells(state.load_balancers.get(region.id)),
         }
         rows.append(
             Row(
@@ -201,15 +203,18 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
                 level=level,
             )
         )
-    # Dropped first to last when narrow: history, binding, ceiling, p50, p90, reloads, success,
-    # p99, certificates, then the dedicated count and throughput (the detail panel has them).
+    # Dropped first to last when narrow: history, binding, the load balancer's figures, ceiling,
+    # p50, p90, reloads, success, p99, certificates, then the dedicated count and throughput (the
+    # detail panel has them all).
     columns = (
         Column("region", "REGION"),
         Column("sat", "SATURATION", descending=True),
         Column("in", "IN", numeric=True, optional=2),
         Column("out", "OUT", numeric=True, optional=1),
+        Column("lb_in", "LB IN", numeric=True, optional=12),
+        Column("lb_out", "LB OUT", numeric=True, optional=11),
         Column("ceiling", "CEILING", numeric=True, optional=10),
-        Column("binds", "BINDS", optional=11),
+        Column("binds", "BINDS", optional=13),
         Column("rps", "REQ/S", numeric=True),
         Column("p50", "P50", numeric=True, optional=9),
         Column("p90", "P90", numeric=True, optional=8),
@@ -222,7 +227,7 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
         Column("cert", "CERT", numeric=True, ascending=True, optional=4),
         Column("ded", "DED", numeric=True, optional=3),
         Column("age", "AGE", numeric=True),
-        Column("hist", "SATURATION HISTORY", optional=12),
+        Column("hist", "SATURATION HISTORY", optional=14),
     )
     return View(
         "overview",
@@ -231,10 +236,35 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
         tuple(rows),
         SortSpec("sat", descending=True),
         notes=(
-            "IN/OUT and CEILING in Gbps, shared shards only; SATURATION = load ÷ ceiling; "
+            "IN/OUT and CEILING in Gbps, shared shards only; LB IN/OUT: the regional load "
+            "balancer's own figures, Gbps; SATURATION = load ÷ ceiling; "
             "percentiles of the worst shard; RELOADS and CERT over every gateway; "
             "DED = dedicated gateways",
         ),
+    )
+
+
+def _load_balancer_cells(traffic: LoadBalancerTraffic | None) -> dict[str, Cell]:
+    if traffic is None:
+        return {"lb_in": Cell("-"), "lb_out": Cell("-")}
+    return {
+        "lb_in": Cell(fmt.gbps(_bits(traffic.bytes_in)), traffic.bytes_in),
+        "lb_out": Cell(fmt.gbps(_bits(traffic.bytes_out)), traffic.bytes_out),
+    }
+
+
+def _bits(bytes_per_second: float | None) -> float | None:
+    return None if bytes_per_second is None else bytes_per_second * 8
+
+
+def load_balancer_summary(state: DashboardState, region_id: str, now: float) -> str:
+    """``LB tuist-kura-eu-central-ingress in 1.2 / out 3.4 Gbps, sampled 40s ago``."""
+    traffic = state.load_balancers.get(region_id)
+    if traffic is None:
+        return "LB traffic not read"
+    return (
+        f"LB {traffic.name} in {fmt.gbps(_bits(traffic.bytes_in))} / out "
+        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, sampled {fmt.age(now - traffic.at)} ago"
     )
 
 
@@ -458,7 +488,8 @@ def region_summary(state: DashboardState, region_id: str, now: float) -> str:
         f"({binding.name} binds{assumed}) · in "
         f"{fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8)} / out "
         f"{fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8)} Gbps · "
-        f"{_age_cell(subject, state, now).text} old\n{region_health(state, region_id)}"
+        f"{_age_cell(subject, state, now).text} old\n"
+        f"{region_health(state, region_id)} · {load_balancer_summary(state, region_id, now)}"
     )
 
 

@@ -4,13 +4,17 @@ Simulated time starts at ``start`` (epoch seconds): each fetch steps the simulat
 tick that has ended by ``now``, so history is complete whatever the refresh interval, and a start
 in the past gives the dashboard history to show at once. The same scenario, seed, start and clock
 give the same screens, which is what the snapshot tests rely on.
+
+A region's load balancer fronts its shared gateway (shard 1, the region's ingress class), so in
+the simulation it carries that gateway's bytes in and out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kura_core.names import instance_name
+from kura_core.names import instance_name, regional_load_balancer_name
+from kura_core.providers import LoadBalancerTraffic
 from kura_core.regions import Region
 from kura_core.resources import DEFAULT_INSTANCE_REPLICAS, NAMESPACE
 from kura_core.simulator import GatewayKind, Simulator, Tick
@@ -20,6 +24,7 @@ from kura_dashboard.data.readings import (
     InstanceObject,
     Inventory,
     MetricsReadout,
+    TrafficReadout,
 )
 
 
@@ -61,15 +66,53 @@ class SimulationSource:
         scenario = simulator.scenario
         self.target = f"scenario {scenario.name}, seed {scenario.seed}"
         self._ticks = 0
+        self.latest: Tick | None = None
 
     def fetch(self, now: float) -> list[MetricsReadout]:
         """Every tick that ended since the last fetch (none when the clock has not moved)."""
         step = self.simulator.scenario.tick.seconds
         readouts = []
         while self.start + (self._ticks + 1) * step <= now:
-            readouts.append(readout(self.simulator.step(), self.start))
+            self.latest = self.simulator.step()
+            readouts.append(readout(self.latest, self.start))
             self._ticks += 1
         return readouts
+
+
+class SimulatedLoadBalancers:
+    """The regional load balancers' traffic at the simulation's latest tick."""
+
+    name = "simulated load balancers"
+
+    def __init__(self, source: SimulationSource, regions: Sequence[Region]) -> None:
+        self.source = source
+        self.target = f"{len(regions)} simulated load balancers"
+        self.interval = source.simulator.scenario.tick.seconds
+        shared = {
+            (g.region, g.shard): g.name
+            for g in source.simulator.fleet
+            if g.kind is GatewayKind.SHARD
+        }
+        self._fronted = {region.id: shared[(region.id, 1)] for region in regions}
+
+    def fetch(self, now: float) -> TrafficReadout:
+        tick = self.source.latest
+        if tick is None:
+            return TrafficReadout(now, {})
+        samples = {s.gateway: s for s in tick.gateways}
+        at = self.source.start + tick.at
+        return TrafficReadout(
+            now,
+            {
+                region: LoadBalancerTraffic(
+                    name=regional_load_balancer_name(region),
+                    at=at,
+                    bytes_in=samples[gateway].bytes_in,
+                    bytes_out=samples[gateway].bytes_out,
+                )
+                for region, gateway in self._fronted.items()
+            },
+        )
 
 
 class SimulatedInventory:

@@ -1,21 +1,39 @@
 """A local Hetzner Cloud API double: the documented JSON shapes over real HTTP.
 
-The real ``hcloud`` client talks to it through ``api_endpoint``. It answers ``GET
-/v1/load_balancers`` with the shapes of research/hetzner-nginx-prom.md §3.1 (every field
-``BoundLoadBalancer`` indexes), pages through ``page``/``per_page`` with ``meta.pagination``
-(``per_page`` capped as the API caps it), checks the Bearer token, and can be switched to answer
-403, 429 with rate-limit headers, a 5xx, a body that is not JSON, or nothing at all.
+The real ``hcloud`` client talks to it through ``api_endpoint``. It answers, with the shapes of
+research/hetzner-nginx-prom.md §3.1:
+
+* ``GET /v1/load_balancers`` with every field ``BoundLoadBalancer`` indexes, paged through
+  ``page``/``per_page`` with ``meta.pagination`` (``per_page`` capped as the API caps it);
+* ``GET /v1/load_balancers/{id}/metrics?type=bandwidth&start=ISO&end=ISO&step=N`` with the
+  ``bandwidth.in``/``bandwidth.out`` samples of ``bandwidth[id]`` whose timestamps lie in
+  [start, end], values as decimal strings. A series with no sample there is left out of
+  ``time_series``; an id not in ``load_balancers`` is 404 ``not_found``; a missing ``type``,
+  ``start`` or ``end``, a type other than ``bandwidth`` or a date without a timezone is 400
+  ``invalid_input``.
+
+It checks the Bearer token (401 otherwise) and can be switched, for every path, to answer 403,
+429 with rate-limit headers, a 5xx, a body that is not JSON, or nothing at all. Each request's
+path and query is kept in ``requests``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 Mode = Literal["ok", "forbidden", "rate-limited", "server-error", "not-json", "hang"]
+# timestamp (epoch seconds), bytes in per second, bytes out per second; None: no sample
+BandwidthSample = tuple[float, float | None, float | None]
+
+_METRICS_PATH = re.compile(r"/v1/load_balancers/(\d+)/metrics")
 
 # id, name, description, country, city, latitude, longitude, network zone
 _LOCATIONS: dict[str, tuple[int, str, str, str, float, float, str]] = {
@@ -188,6 +206,19 @@ def load_balancer_json(
     }
 
 
+def error_json(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": {}}}
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 date with a timezone, as the API requires, or ``None``."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
 class HetznerDouble:
     """The fake API on 127.0.0.1 at a free port; ``url`` is what ``HCLOUD_ENDPOINT`` takes."""
 
@@ -195,6 +226,8 @@ class HetznerDouble:
         self.token = token
         self.max_per_page = max_per_page
         self.load_balancers: list[dict[str, Any]] = []
+        # Per load balancer id, what its metrics answer for type=bandwidth.
+        self.bandwidth: dict[int, list[BandwidthSample]] = {}
         self.mode: Mode = "ok"
         self.error_status = 500
         self.error_json = True
@@ -242,6 +275,36 @@ class HetznerDouble:
             },
         }
 
+    def metrics(self, lb_id: int, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """The status and body of ``GET /v1/load_balancers/{lb_id}/metrics``."""
+        if not any(lb["id"] == lb_id for lb in self.load_balancers):
+            return 404, error_json("not_found", f"load balancer with ID {lb_id} not found")
+        missing = [key for key in ("type", "start", "end") if not query.get(key)]
+        if missing:
+            return 400, error_json("invalid_input", f"missing query: {', '.join(missing)}")
+        if query["type"][0].split(",") != ["bandwidth"]:
+            return 400, error_json("invalid_input", "the double serves only type=bandwidth")
+        start, end = _instant(query["start"][0]), _instant(query["end"][0])
+        if start is None or end is None:
+            return 400, error_json("invalid_input", "start and end must be ISO 8601 with a zone")
+        samples = [
+            sample
+            for sample in self.bandwidth.get(lb_id, [])
+            if start.timestamp() <= sample[0] <= end.timestamp()
+        ]
+        series: dict[str, Any] = {}
+        for key, index in (("bandwidth.in", 1), ("bandwidth.out", 2)):
+            values = [[s[0], f"{s[index]:.6f}"] for s in samples if s[index] is not None]
+            if values:
+                series[key] = {"values": values}
+        metrics = {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "step": float(query.get("step", ["60"])[0]),
+            "time_series": series,
+        }
+        return 200, {"metrics": metrics}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         double = self
 
@@ -270,7 +333,7 @@ class HetznerDouble:
                 self.wfile.write(data)
 
             def error(self, status: int, code: str, message: str) -> None:
-                self.answer(status, {"error": {"code": code, "message": message, "details": {}}})
+                self.answer(status, error_json(code, message))
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -296,7 +359,20 @@ class HetznerDouble:
                     self.answer(200, "<html>maintenance</html>", content_type="text/html")
                 elif url.path == "/v1/load_balancers":
                     self.answer(200, double.page(parse_qs(url.query)))
+                elif metrics := _METRICS_PATH.fullmatch(url.path):
+                    self.answer(*double.metrics(int(metrics[1]), parse_qs(url.query)))
                 else:
                     self.error(404, "not_found", f"{url.path} not found")
 
         return Handler
+
+
+@contextmanager
+def running_double(token: str) -> Iterator[HetznerDouble]:
+    """A started double that accepts ``token`` and holds no load balancers yet; stopped after."""
+    double = HetznerDouble(token=token)
+    double.start()
+    try:
+        yield double
+    finally:
+        double.stop()
