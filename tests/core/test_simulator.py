@@ -376,12 +376,40 @@ def test_kura_simulate_json_is_the_report(invoke: Invoke) -> None:
     assert len(report["series"]) == 6 * len(report["gateways"])
     assert set(report["series"][0]) == {
         "t", "gateway", "offered_gbps", "bytes_in", "bytes_out", "saturation", "requests",
-        "p95_latency", "p99_latency", "error_ratio", "active_connections",
+        "p50_latency", "p90_latency", "p95_latency", "p99_latency", "error_ratio",
+        "success_ratio", "active_connections", "config_reloads", "config_reload_failed",
+        "cert_expiry",
     }  # fmt: skip
+    for point in report["series"]:
+        assert point["p50_latency"] <= point["p90_latency"] <= point["p95_latency"]
+        assert point["p95_latency"] <= point["p99_latency"]
+    for summary in report["summary"]:
+        assert summary["worst_p50_s"] <= summary["worst_p99_s"]
+        # The built-in fleet's controllers are healthy: 60 days of certificates, no failures.
+        assert summary["ticks_reload_failed"] == 0
+        assert summary["least_cert_expiry_s"] == pytest.approx(60 * 86_400 - 60, abs=1)
     gateway = report["gateways"][0]
     assert gateway["binding"] == "regional-lb"  # the Hetzner provider's 5 Gbps LB binds
     yaml_report = yaml.safe_load(invoke("simulate", "--duration", "1m", "-o", "yaml").stdout)
     assert yaml_report["scenario"] == "seed-fleet"
+
+
+def test_kura_simulate_summarises_the_example_controllers(invoke: Invoke) -> None:
+    result = invoke(
+        "simulate", "--scenario", str(ROOT / "docs/examples/simulation.yaml"), "-o", "json"
+    )
+    summary = {s["gateway"]: s for s in json.loads(result.stdout)["summary"]}
+    shard_2 = summary["kura-eu-central-2"]
+    # One good reload at 10m, then the failed one at 40m stays the last for the final 20 minutes.
+    assert (shard_2["config_reloads"], shard_2["ticks_reload_failed"]) == (1, 20 * 60 // 5)
+    bank = next(
+        s
+        for s in summary.values()
+        if s["gateway"].endswith("-us-east") and s["kind"] == "dedicated"
+    )
+    # Six days from the start, one hour of which has passed by the last tick.
+    assert bank["least_cert_expiry_s"] == pytest.approx(6 * 86_400 - 3_600)
+    assert summary["kura-us-east"]["least_cert_expiry_s"] == pytest.approx(60 * 86_400 - 3_600)
 
 
 def test_kura_simulate_exports_the_series_as_csv(invoke: Invoke, tmp_path: Path) -> None:

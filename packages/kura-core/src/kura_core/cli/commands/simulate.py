@@ -44,9 +44,17 @@ class GatewaySummary(BaseModel):
     peak_offered_gbps: float
     mean_offered_gbps: float
     peak_saturation: float
+    worst_p50_s: float
+    worst_p90_s: float
     worst_p95_s: float
     worst_p99_s: float
     worst_error_ratio: float
+    least_success_ratio: float
+    config_reloads: int = Field(description="Successful config reloads over the run")
+    ticks_reload_failed: int = Field(description="Ticks whose last config reload had failed")
+    least_cert_expiry_s: float = Field(
+        description="Seconds to the soonest certificate expiry, at its lowest (negative: expired)"
+    )
     ticks_over_scale_up: int = Field(description="Ticks above thresholds.scale_up_utilization")
     ticks_overloaded: int = Field(description="Ticks with saturation above 1")
 
@@ -67,10 +75,16 @@ class SeriesPoint(BaseModel):
     bytes_out: float = Field(description="Bytes per second served, the gateway to clients")
     saturation: float
     requests: float
+    p50_latency: float
+    p90_latency: float
     p95_latency: float
     p99_latency: float
     error_ratio: float
+    success_ratio: float = Field(description="Share of responses with neither a 4xx nor a 5xx")
     active_connections: float
+    config_reloads: int = Field(description="Successful config reloads within the tick")
+    config_reload_failed: bool = Field(description="The last config reload so far failed")
+    cert_expiry: float = Field(description="Seconds to the soonest certificate expiry")
 
 
 class SimulationReport(BaseModel):
@@ -114,9 +128,15 @@ def _summaries(
                 peak_offered_gbps=max(offered) / 1e9,
                 mean_offered_gbps=sum(offered) / len(offered) / 1e9,
                 peak_saturation=max(s.saturation for s in samples),
+                worst_p50_s=max(s.p50_latency for s in samples),
+                worst_p90_s=max(s.p90_latency for s in samples),
                 worst_p95_s=max(s.p95_latency for s in samples),
                 worst_p99_s=max(s.p99_latency for s in samples),
                 worst_error_ratio=max(s.error_ratio for s in samples),
+                least_success_ratio=min(s.success_ratio for s in samples),
+                config_reloads=sum(s.config_reloads for s in samples),
+                ticks_reload_failed=sum(s.config_reload_failed for s in samples),
+                least_cert_expiry_s=min(s.cert_expiry for s in samples),
                 ticks_over_scale_up=sum(s.saturation > scale_up for s in samples),
                 ticks_overloaded=sum(s.saturation > 1 for s in samples),
             )
@@ -150,10 +170,16 @@ def _series(ticks: Sequence[Tick]) -> list[SeriesPoint]:
             bytes_out=s.bytes_out,
             saturation=s.saturation,
             requests=s.requests,
+            p50_latency=s.p50_latency,
+            p90_latency=s.p90_latency,
             p95_latency=s.p95_latency,
             p99_latency=s.p99_latency,
             error_ratio=s.error_ratio,
+            success_ratio=s.success_ratio,
             active_connections=s.active_connections,
+            config_reloads=s.config_reloads,
+            config_reload_failed=s.config_reload_failed,
+            cert_expiry=s.cert_expiry,
         )
         for tick in ticks
         for s in tick.gateways
@@ -274,10 +300,13 @@ def simulate_command(
     gateway; JSON/YAML is the SimulationReport: scenario, description, env, seed, tick_seconds,
     duration_seconds, gateways (name, region, kind, account, ingress_class, replicas,
     ceiling_gbps, binding), accounts (handle, region, gateway, peak_demand_gbps, bursts),
-    summary (per gateway: peak/mean offered Gbps, peak_saturation, worst p95/p99 seconds, worst
-    error ratio, ticks over the scale-up threshold and overloaded) and series (per tick and
-    gateway: t, gateway, offered_gbps, bytes_in, bytes_out, saturation, requests, p95_latency,
-    p99_latency, error_ratio, active_connections). --csv writes the series with those columns.
+    summary (per gateway: peak/mean offered Gbps, peak_saturation, worst p50/p90/p95/p99
+    seconds, worst error ratio, least success ratio, config reloads, ticks whose last reload had
+    failed, least seconds to certificate expiry, ticks over the scale-up threshold and
+    overloaded) and series (per tick and gateway: t, gateway, offered_gbps, bytes_in, bytes_out,
+    saturation, requests, p50_latency, p90_latency, p95_latency, p99_latency, error_ratio,
+    success_ratio, active_connections, config_reloads, config_reload_failed, cert_expiry).
+    --csv writes the series with those columns.
     """
     scenario = load_simulation(scenario_file) if scenario_file is not None else DEFAULT_SIMULATION
     updates: dict[str, object] = {}
