@@ -8,7 +8,8 @@ started, and ``kura smoke bench`` (another process, so client, nodes and nginx d
 an interpreter) uploads and downloads one artifact of ``--size`` through the gateway and
 directly to the Kura node. Meanwhile this process watches nginx's temp directories; afterwards
 it reads nginx's peak memory (VmHWM, master + workers) and greps its error log for spooling.
-curl does the same transfers as a reference client that neither generates nor hashes bytes.
+curl does the same transfers as a reference client that neither generates nor hashes bytes,
+also through the provider-tuned gateway's plain-HTTP listener (the same relay without TLS).
 Last, one ``kura smoke bench`` round trip of ``--rss-size`` reports the client's peak RSS.
 
 Prints figures, not assertions. The machine is shared: expect noise from other work.
@@ -33,7 +34,8 @@ from typing import Any
 from kura_core.units import DataSize
 
 TUNINGS: dict[str, list[str]] = {
-    "provider": [],
+    # The plain-HTTP listener gives curl the same relay without TLS: what TLS itself costs.
+    "provider": ["--plain-http"],
     "4k (ingress-nginx default)": [
         "--nginx-key", "proxy-buffer-size=4k", "--nginx-key", "proxy-busy-buffers-size=8k",
         "--nginx-key", "ssl-buffer-size=4k",
@@ -133,22 +135,27 @@ def bench(bed: TestBed, size: str, *, direct: bool) -> dict[str, Any]:
 
 
 def curl(bed: TestBed, size: int, sparse: Path) -> dict[str, float]:
-    """MB/s of curl uploading (a sparse file: no disk read) and downloading, both paths."""
+    """MB/s of curl uploading (a sparse file: no disk read) and downloading on each path: the
+    gateway (TLS), the gateway's plain-HTTP listener when the bed has one, and direct."""
     info = bed.info
-    host, port = info["hosts"]["regional"], info["port"]
+    host, port, plain = info["hosts"]["regional"], info["port"], info.get("plain_port")
     token = Path(info["token_file"]).read_text().strip()
-    gateway = f"https://{host}:{port}"
-    common = ["--cacert", info["ca_file"], "--resolve", f"{host}:{port}:127.0.0.1", "-s",
-              "--http1.1", "-H", f"Authorization: Bearer {token}", "-o", "/dev/null"]  # fmt: skip
+    common = ["--cacert", info["ca_file"], "-s", "--http1.1",
+              "-H", f"Authorization: Bearer {token}", "-o", "/dev/null"]  # fmt: skip
+    paths = [("gateway", f"https://{host}:{port}", port)]
+    if plain is not None:
+        paths.append(("no-tls", f"http://{host}:{plain}", plain))
+    paths.append(("direct", info["nodes"]["regional"], None))
     figures = {}
-    for path, base in (("gateway", gateway), ("direct", info["nodes"]["regional"])):
+    for path, base, pinned in paths:
         url = f"{base}/api/cache/cas/curl-{size}?tenant_id={info['accounts']['regional']}"
+        resolve = ["--resolve", f"{host}:{pinned}:127.0.0.1"] if pinned is not None else []
         for direction, extra, speed in (
             ("upload", ["-X", "POST", "-T", str(sparse)], "%{speed_upload}"),
             ("download", [], "%{speed_download}"),
         ):
             out = subprocess.run(
-                ["curl", *common, *extra, "-w", speed, url],
+                ["curl", *common, *resolve, *extra, "-w", speed, url],
                 capture_output=True, text=True, timeout=900, check=True,
             ).stdout  # fmt: skip
             figures[f"{path} {direction}"] = float(out) / 1e6
@@ -194,12 +201,16 @@ def main() -> None:
                     f"{figure['mb_per_s']:8.1f} {figure['gbps']:7.3f} {shown:>6}"
                     + (f"  errors {figure['errors']}" if figure["errors"] else "")
                 )
-            for direction in ("upload", "download"):
-                via, direct = reference[f"gateway {direction}"], reference[f"direct {direction}"]
-                print(
-                    f"{tuning:28} {'curl':8} {direction:9} {via:8.1f} {via * 8 / 1000:7.3f} "
-                    f"{via / direct:6.3f}  (direct {direct:.1f} MB/s)"
-                )
+            for path, label in (("gateway", "curl"), ("no-tls", "curl, relay without TLS")):
+                for direction in ("upload", "download"):
+                    via = reference.get(f"{path} {direction}")
+                    if via is None:
+                        continue
+                    direct = reference[f"direct {direction}"]
+                    print(
+                        f"{tuning:28} {'curl':8} {direction:9} {via:8.1f} {via * 8 / 1000:7.3f} "
+                        f"{via / direct:6.3f}  ({label}; direct {direct:.1f} MB/s)"
+                    )
             print(
                 f"{tuning:28} nginx peak RSS {nginx_kib / 1024:.1f} MiB (master + workers), "
                 f"temp files peak {peak[0]} bytes, 'buffered to a temporary file' lines {spooled}"

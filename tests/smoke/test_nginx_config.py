@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kura_core.errors import InputError
@@ -96,6 +97,33 @@ def test_overrides_replace_a_key_on_both_gateways(make_bed: Callable[..., TestBe
     assert conf.count("proxy_buffer_size 4k;") == 2
     assert conf.count("proxy_buffers 4 4k;") == 2
     assert "proxy_buffer_size 256k;" not in conf
+
+
+def test_plain_http_serves_the_same_routes_without_tls(make_bed: Callable[..., TestBed]) -> None:
+    bed = make_bed(plain_http=True)
+    assert bed.plain_port is not None
+    assert bed.plain_port != bed.port
+    assert bed.info().plain_port == bed.plain_port
+    conf = running_conf(bed)
+    for mode, smoke in bed.accounts.items():
+        block = server_blocks(conf, smoke.host)
+        assert f"listen {bed.address(mode)}:{bed.plain_port};" in block
+        up = httpx.get(
+            f"http://{bed.address(mode)}:{bed.plain_port}/up", headers={"Host": smoke.host}
+        )
+        assert (up.status_code, up.text) == (200, "ok")
+    # A host the gateway does not serve gets ingress-nginx's 404 there too.
+    stray = httpx.get(
+        f"http://{bed.address(Mode.REGIONAL)}:{bed.plain_port}/up", headers={"Host": "x.test"}
+    )
+    assert stray.status_code == 404
+
+
+def test_without_plain_http_there_is_only_the_tls_listener(bed: TestBed) -> None:
+    assert bed.plain_port is None
+    assert bed.info().plain_port is None
+    conf = running_conf(bed)
+    assert set(re.findall(r"listen [\d.]+:(\d+)", conf)) == {str(bed.port)}
 
 
 def test_an_unknown_key_fails_loudly() -> None:

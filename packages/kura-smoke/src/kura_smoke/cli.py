@@ -319,8 +319,14 @@ def bench_command(**options: Any) -> None:
 
 
 def _testbed_table(info: TestBedInfo) -> RenderableType:
+    plain = f", http :{info.plain_port}" if info.plain_port is not None else ""
     rows = [
-        [mode.value, info.accounts[mode], info.hosts[mode], f"{info.addresses[mode]}:{info.port}"]
+        [
+            mode.value,
+            info.accounts[mode],
+            info.hosts[mode],
+            f"{info.addresses[mode]}:{info.port}{plain}",
+        ]
         for mode in info.hosts
     ]
     return Group(
@@ -352,6 +358,12 @@ def _key_values(pairs: Sequence[str]) -> dict[str, str]:
 @click.option("--dedicated-address", default="127.0.0.2", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
+    "--plain-http",
+    is_flag=True,
+    help="Also serve every host over plain HTTP on another port (plain_port), as ingress-nginx's "
+    "port 80 does with ssl-redirect off: the relay without TLS, for benchmarks.",
+)
+@click.option(
     "--nginx-key",
     "nginx_keys",
     multiple=True,
@@ -380,9 +392,9 @@ def testbed_command(kura: KuraContext, /, **options: Any) -> None:
     """Run a local Kura region: control plane, two Kura nodes, the real nginx as both gateways.
 
     The gateways use the region's ingress provider's own keys, translated to nginx directives;
-    TLS comes from a fresh local CA. -o json prints {region, env, port, hosts, addresses,
-    accounts, account_ids, ca_file, token_file, nodes, control_plane, nginx_pid, nginx_conf,
-    smoke_command}; the token itself is only in token_file.
+    TLS comes from a fresh local CA. -o json prints {region, env, port, plain_port, hosts,
+    addresses, accounts, account_ids, ca_file, token_file, nodes, control_plane, nginx_pid,
+    nginx_conf, smoke_command}; the token itself is only in token_file.
     """
     from kura_smoke.run_setup import serve_testbed
 

@@ -200,6 +200,7 @@ def serve_testbed(
         regional_address=options["regional_address"],
         dedicated_address=options["dedicated_address"],
         workers=options["workers"],
+        plain_http=options["plain_http"],
         nginx_overrides=nginx_keys,
     )
     given: Path | None = options["directory"]

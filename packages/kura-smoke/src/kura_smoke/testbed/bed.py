@@ -61,6 +61,10 @@ class TestBedSettings(BaseModel):
     dedicated_address: str = "127.0.0.2"
     port: int = Field(default=0, ge=0, lt=65536)
     workers: int = Field(default=1, ge=1)
+    plain_http: bool = Field(
+        default=False,
+        description="Also serve every host over plain HTTP on another port (TLS cost, measured).",
+    )
     nginx_overrides: dict[str, str] = Field(default_factory=dict)
     client_id: str | None = Field(
         default=None,
@@ -78,6 +82,9 @@ class TestBedInfo(BaseModel):
     region: str
     env: str
     port: int
+    plain_port: int | None = Field(
+        default=None, description="The gateways' plain-HTTP port, with plain_http only."
+    )
     hosts: dict[Mode, str]
     addresses: dict[Mode, str]
     accounts: dict[Mode, str]
@@ -91,12 +98,15 @@ class TestBedInfo(BaseModel):
     smoke_command: list[str]
 
 
-def free_port(addresses: Sequence[str]) -> int:
-    """A port free on every address (bound and released; the usual small race applies)."""
+def free_port(addresses: Sequence[str], *, avoid: int | None = None) -> int:
+    """A port free on every address (bound and released; the usual small race applies), other
+    than ``avoid``."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind((addresses[0], 0))
             port = int(probe.getsockname()[1])
+        if port == avoid:
+            continue
         try:
             for address in addresses[1:]:
                 with socket.socket() as other:
@@ -163,6 +173,7 @@ class TestBed:
         self.nodes: dict[Mode, KuraNode] = {}
         self.nginx: Nginx | None = None
         self.port = settings.port
+        self.plain_port: int | None = None
         self.ca_file = directory / "tls" / "ca.pem"
         self.token_file = directory / "token"
 
@@ -251,6 +262,7 @@ class TestBed:
                     port=self.port,
                     config=configs[mode],
                     routes=routes,
+                    plain_port=self.plain_port,
                 )
             )
         return sites
@@ -306,8 +318,12 @@ class TestBed:
         addresses = [settings.regional_address, settings.dedicated_address]
         if not self.port:
             self.port = free_port(addresses)
+        ports = [self.port]
+        if settings.plain_http:
+            self.plain_port = free_port(addresses, avoid=self.port)
+            ports.append(self.plain_port)
         self.nginx = Nginx(self.nginx_binary, self.layout(), self.nginx_conf())
-        self.nginx.start([(address, self.port) for address in addresses])
+        self.nginx.start([(address, port) for address in addresses for port in ports])
 
     def stop(self) -> None:
         if self.nginx is not None:
@@ -366,6 +382,7 @@ class TestBed:
             region=self.region.id,
             env=self.settings.env,
             port=self.port,
+            plain_port=self.plain_port,
             hosts={mode: smoke.host for mode, smoke in self.accounts.items()},
             addresses={mode: self.address(mode) for mode in Mode},
             accounts={mode: smoke.account.handle for mode, smoke in self.accounts.items()},

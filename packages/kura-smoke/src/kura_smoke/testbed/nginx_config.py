@@ -171,13 +171,18 @@ class Route:
 
 @dataclass(frozen=True)
 class GatewaySite:
-    """One gateway: its listen address and its ConfigMap keys, serving some Ingress hosts."""
+    """One gateway: its listen address and its ConfigMap keys, serving some Ingress hosts.
+
+    ``plain_port`` also serves them over plain HTTP, as ingress-nginx's port 80 does with
+    ``ssl-redirect: "false"``: the same relay without TLS, to measure what TLS costs.
+    """
 
     name: str
     address: str
     port: int
     config: Settings
     routes: Sequence[Route]
+    plain_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,9 +220,10 @@ def _indent(lines: Sequence[str], depth: int) -> str:
 
 def _listen(site: GatewaySite, *, default: bool, modern_http2: bool) -> list[str]:
     suffix = " default_server" if default else ""
+    plain = [] if site.plain_port is None else [f"listen {site.address}:{site.plain_port}{suffix};"]
     if modern_http2:
-        return [f"listen {site.address}:{site.port} ssl{suffix};", "http2 on;"]
-    return [f"listen {site.address}:{site.port} ssl http2{suffix};"]
+        return [f"listen {site.address}:{site.port} ssl{suffix};", *plain, "http2 on;"]
+    return [f"listen {site.address}:{site.port} ssl http2{suffix};", *plain]
 
 
 def render_nginx_conf(
