@@ -115,7 +115,7 @@ def _status_kib(pid: int, field: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def bench(bed: TestBed, size: str, *, direct: bool) -> dict[str, Any]:
+def bench(bed: TestBed, size: str, *, direct: bool, rounds: int = 1) -> dict[str, Any]:
     info = bed.info
     host, port = info["hosts"]["regional"], info["port"]
     account = info["accounts"]["regional"]
@@ -123,7 +123,7 @@ def bench(bed: TestBed, size: str, *, direct: bool) -> dict[str, Any]:
         *kura_command(), "smoke", "bench", "--host", host, "--account", account,
         "--port", str(port), "--resolve", f"{host}:{port}:{info['addresses']['regional']}",
         "--ca-file", info["ca_file"], "--token-file", info["token_file"], "--size", size,
-        "-o", "json",
+        "--rounds", str(rounds), "-o", "json",
     ]  # fmt: skip
     if direct:
         args += ["--direct", info["nodes"]["regional"]]
@@ -171,9 +171,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1GiB")
     parser.add_argument("--rss-size", default="2GiB")
+    parser.add_argument("--rounds", type=int, default=3, help="kura smoke bench rounds (median)")
     args = parser.parse_args()
     size = int(DataSize.parse(args.size).bytes)
-    print(f"artifact {args.size} ({size} bytes), HTTP/1.1, one transfer at a time, loopback")
+    print(
+        f"artifact {args.size} ({size} bytes), HTTP/1.1, one transfer at a time, loopback; "
+        f"kura smoke bench: median of {args.rounds} interleaved rounds (range), curl: one run"
+    )
     print(f"{'tuning':28} {'path':8} {'direction':9} {'MB/s':>8} {'Gbps':>7} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as scratch:
         sparse = Path(scratch) / "zeros"
@@ -185,7 +189,7 @@ def main() -> None:
             watcher = threading.Thread(target=watch_temp, args=(bed, stop, peak), daemon=True)
             watcher.start()
             try:
-                report = bench(bed, args.size, direct=True)
+                report = bench(bed, args.size, direct=True, rounds=args.rounds)
                 reference = curl(bed, size, sparse)
                 nginx_kib = bed.nginx_peak_kib()
             finally:
@@ -198,7 +202,8 @@ def main() -> None:
                 shown = f"{ratio[figure['direction']]:.3f}" if figure["path"] == "gateway" else ""
                 print(
                     f"{tuning:28} {figure['path']:8} {figure['direction']:9} "
-                    f"{figure['mb_per_s']:8.1f} {figure['gbps']:7.3f} {shown:>6}"
+                    f"{figure['mb_per_s']:8.1f} {figure['gbps']:7.3f} {shown:>6}  "
+                    f"({figure['mb_per_s_min']:.1f}-{figure['mb_per_s_max']:.1f})"
                     + (f"  errors {figure['errors']}" if figure["errors"] else "")
                 )
             for path, label in (("gateway", "curl"), ("no-tls", "curl, relay without TLS")):

@@ -49,8 +49,10 @@ class FakeReader:
         """Nothing to release."""
 
 
-def traffic(name: str, at: float, gbps_in: float, gbps_out: float) -> LoadBalancerTraffic:
-    return LoadBalancerTraffic(name, at, gbps_in * GBPS, gbps_out * GBPS)
+def traffic(
+    name: str, at: float, gbps_in: float, gbps_out: float, connections: float | None = None
+) -> LoadBalancerTraffic:
+    return LoadBalancerTraffic(name, at, gbps_in * GBPS, gbps_out * GBPS, connections)
 
 
 def both_regions(reader: FakeReader) -> LoadBalancerSource:
@@ -126,7 +128,7 @@ def test_a_failing_read_is_unreachable_in_words_and_backs_off(clock: Clock) -> N
 
 def test_the_overview_and_the_region_panel_show_the_figures_and_their_age(clock: Clock) -> None:
     state = DashboardState(two_shard_topology(), interval=5.0)
-    reader = FakeReader({EU: traffic(EU, clock.now - 40, 1.25, 3.5)})
+    reader = FakeReader({EU: traffic(EU, clock.now - 40, 1.25, 3.5, 1_250)})
     collector = Collector(FakeMetrics(), None, clock, traffic=both_regions(reader))
     state.apply(collector.collect())
     rows = {row.id: row for row in overview_view(state, clock.now, width=240).rows}
@@ -137,7 +139,7 @@ def test_the_overview_and_the_region_panel_show_the_figures_and_their_age(clock:
     assert rows["eu-central"].cells["lb_out"].sort == pytest.approx(3.5 * GBPS)
     # No figure is "-", never 0.
     assert rows["us-east"].cells["lb_in"].text == "-"
-    assert f"LB {EU} in 1.25 / out 3.50 Gbps, sampled 40s ago" in region_summary(
+    assert f"LB {EU} in 1.25 / out 3.50 Gbps, 1.2k open, sampled 40s ago" in region_summary(
         state, "eu-central", clock.now
     )
     assert "LB traffic not read" in region_summary(state, "us-east", clock.now)
@@ -151,7 +153,8 @@ def test_a_failed_read_keeps_the_last_figures_which_age(clock: Clock) -> None:
     reader.error = KuraError("the API at x failed (HTTP 503 service unavailable)")
     clock.advance(300)
     state.apply(collector.collect())
-    assert "sampled 5m ago" in region_summary(state, "eu-central", clock.now)
+    # No connection figure from the cloud is "-", not 0.
+    assert "- open, sampled 5m ago" in region_summary(state, "eu-central", clock.now)
     status = state.status("load balancers")
     assert status is not None
     assert status.state is ConnectionState.UNREACHABLE
@@ -178,4 +181,5 @@ def test_the_simulated_load_balancer_carries_its_shared_gateways_bytes(clock: Cl
         assert lb.at == latest.at
         assert lb.bytes_in == latest.gateways[first].bytes_in
         assert lb.bytes_out == latest.gateways[first].bytes_out
+        assert lb.open_connections == latest.gateways[first].active_connections
     assert balancers.interval == DEFAULT_SIMULATION.tick.seconds

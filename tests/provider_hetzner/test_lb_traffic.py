@@ -144,6 +144,19 @@ def test_each_series_keeps_its_own_latest_sample(
     }
 
 
+def test_open_connections_come_in_the_same_request(
+    hetzner: HetznerDouble, reader: LoadBalancerTrafficReader
+) -> None:
+    hetzner.bandwidth[7] = [(NOW - 120, 1.0, 2.0)]
+    hetzner.connections[7] = [(NOW - 120, 80.0), (NOW - 60, 1_250.0)]
+    assert reader.traffic([EU], now=NOW) == {
+        EU: LoadBalancerTraffic(
+            name=EU, at=NOW - 60, bytes_in=1.0, bytes_out=2.0, open_connections=1_250.0
+        )
+    }
+    assert len(metrics_requests(hetzner)) == 1
+
+
 def test_a_name_the_api_does_not_know_is_left_out(
     hetzner: HetznerDouble, reader: LoadBalancerTrafficReader
 ) -> None:
@@ -159,7 +172,7 @@ def test_the_metrics_request_asks_for_five_minutes_of_bandwidth_a_minute_apart(
     [path] = [path for path in hetzner.requests if "/metrics" in path]
     assert urlsplit(path).path == "/v1/load_balancers/8/metrics"
     query = parse_qs(urlsplit(path).query)
-    assert query["type"] == ["bandwidth"]
+    assert query["type"] == ["bandwidth,open_connections"]
     assert query["step"] == ["60"]
     start, end = (datetime.fromisoformat(query[key][0]) for key in ("start", "end"))
     assert start.utcoffset() is not None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from kura_smoke.report import Mode
 from kura_smoke.testbed.bed import TestBed
+from kura_smoke.testbed.kura_node import _Server
 from tests.smoke.conftest import InvokeKura
 from tests.support.binaries import require_binary
 
@@ -48,6 +52,58 @@ def test_bench_measures_gateway_and_direct_and_checks_every_byte(
     # 2 x (64 KiB + 1 MiB) reached the node twice: via the gateway and directly.
     assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (65536 + 1048576)
     assert bed.token.reveal() not in result.output
+
+
+def test_bench_rounds_alternate_the_paths_and_report_medians(
+    kura: InvokeKura, bed: TestBed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The node stores every upload, via the gateway or directly, in the order it gets them.
+    stored: list[str] = []
+    remember = _Server.remember
+
+    def recording(server: _Server, target: Path, checksum: str) -> None:
+        stored.append(target.name)
+        remember(server, target, checksum)
+
+    monkeypatch.setattr(_Server, "remember", recording)
+    smoke = bed.accounts[Mode.REGIONAL]
+    host, address = smoke.host, bed.address(Mode.REGIONAL)
+    size = 256 * 1024
+    result = kura(
+        "smoke", "bench", "--host", host, "--account", smoke.account.handle,
+        "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
+        "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
+        "--size", "256KiB", "--rounds", "3",
+        "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rounds"] == 3
+    figures = {(f["path"], f["direction"], f["size"]): f for f in report["figures"]}
+    assert len(report["figures"]) == len(figures) == 4
+    for figure in figures.values():
+        assert figure["rounds"] == 3
+        assert (figure["transfers"], figure["errors"]) == (3, 0)
+        assert figure["bytes"] == 3 * size
+        assert 0 < figure["mb_per_s_min"] <= figure["mb_per_s"] <= figure["mb_per_s_max"]
+    assert {(r["size"], r["direction"]) for r in report["ratios"]} == {
+        (size, "upload"),
+        (size, "download"),
+    }
+    uploads = [re.fullmatch(rf"bench-\w+-(gateway|direct)-{size}-r(\d)-0", name) for name in stored]
+    assert [m.groups() if m else None for m in uploads] == [
+        ("gateway", "0"), ("direct", "0"),
+        ("direct", "1"), ("gateway", "1"),
+        ("gateway", "2"), ("direct", "2"),
+    ]  # fmt: skip
+    assert bed.nodes[Mode.REGIONAL].stats.read["cas"] == 2 * 3 * size
+
+
+def test_bench_refuses_zero_rounds(kura: InvokeKura) -> None:
+    result = kura("smoke", "bench", "--host", "h.example", "--account", "a", "--rounds", "0")
+    assert result.exit_code == 2
+    assert "--rounds" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBed) -> None:

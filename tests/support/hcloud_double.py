@@ -5,12 +5,12 @@ research/hetzner-nginx-prom.md §3.1:
 
 * ``GET /v1/load_balancers`` with every field ``BoundLoadBalancer`` indexes, paged through
   ``page``/``per_page`` with ``meta.pagination`` (``per_page`` capped as the API caps it);
-* ``GET /v1/load_balancers/{id}/metrics?type=bandwidth&start=ISO&end=ISO&step=N`` with the
-  ``bandwidth.in``/``bandwidth.out`` samples of ``bandwidth[id]`` whose timestamps lie in
-  [start, end], values as decimal strings. A series with no sample there is left out of
+* ``GET /v1/load_balancers/{id}/metrics?type=bandwidth,open_connections&start=ISO&end=ISO&step=N``
+  with the ``bandwidth.in``/``bandwidth.out`` samples of ``bandwidth[id]`` and the
+  ``open_connections`` samples of ``connections[id]`` whose timestamps lie in [start, end], values
+  as decimal strings, for the types asked. A series with no sample there is left out of
   ``time_series``; an id not in ``load_balancers`` is 404 ``not_found``; a missing ``type``,
-  ``start`` or ``end``, a type other than ``bandwidth`` or a date without a timezone is 400
-  ``invalid_input``.
+  ``start`` or ``end``, another type or a date without a timezone is 400 ``invalid_input``.
 
 It checks the Bearer token (401 otherwise) and can be switched, for every path, to answer 403,
 429 with rate-limit headers, a 5xx, a body that is not JSON, or nothing at all. Each request's
@@ -228,6 +228,8 @@ class HetznerDouble:
         self.load_balancers: list[dict[str, Any]] = []
         # Per load balancer id, what its metrics answer for type=bandwidth.
         self.bandwidth: dict[int, list[BandwidthSample]] = {}
+        # Per load balancer id, its open_connections samples: (timestamp, connections).
+        self.connections: dict[int, list[tuple[float, float]]] = {}
         self.mode: Mode = "ok"
         self.error_status = 500
         self.error_json = True
@@ -282,8 +284,11 @@ class HetznerDouble:
         missing = [key for key in ("type", "start", "end") if not query.get(key)]
         if missing:
             return 400, error_json("invalid_input", f"missing query: {', '.join(missing)}")
-        if query["type"][0].split(",") != ["bandwidth"]:
-            return 400, error_json("invalid_input", "the double serves only type=bandwidth")
+        types = query["type"][0].split(",")
+        if not set(types) <= {"bandwidth", "open_connections"}:
+            return 400, error_json(
+                "invalid_input", "the double serves only bandwidth and open_connections"
+            )
         start, end = _instant(query["start"][0]), _instant(query["end"][0])
         if start is None or end is None:
             return 400, error_json("invalid_input", "start and end must be ISO 8601 with a zone")
@@ -293,10 +298,18 @@ class HetznerDouble:
             if start.timestamp() <= sample[0] <= end.timestamp()
         ]
         series: dict[str, Any] = {}
-        for key, index in (("bandwidth.in", 1), ("bandwidth.out", 2)):
-            values = [[s[0], f"{s[index]:.6f}"] for s in samples if s[index] is not None]
-            if values:
-                series[key] = {"values": values}
+        if "bandwidth" in types:
+            for key, index in (("bandwidth.in", 1), ("bandwidth.out", 2)):
+                values = [[s[0], f"{s[index]:.6f}"] for s in samples if s[index] is not None]
+                if values:
+                    series[key] = {"values": values}
+        opened = [
+            [stamp, f"{value:.6f}"]
+            for stamp, value in self.connections.get(lb_id, [])
+            if start.timestamp() <= stamp <= end.timestamp()
+        ]
+        if "open_connections" in types and opened:
+            series["open_connections"] = {"values": opened}
         metrics = {
             "start": start.isoformat(),
             "end": end.isoformat(),

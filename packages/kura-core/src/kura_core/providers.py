@@ -55,7 +55,8 @@ class LoadBalancerProvider(Protocol):
 
 @dataclass(frozen=True)
 class LoadBalancerTraffic:
-    """One load balancer's traffic as its cloud measured it, in bytes per second.
+    """One load balancer's traffic as its cloud measured it: bytes per second in and out, and
+    the client connections open through it.
 
     ``at`` (epoch seconds) is when the cloud took the latest sample; a series the cloud did not
     return is ``None``, never zero.
@@ -65,6 +66,7 @@ class LoadBalancerTraffic:
     at: float
     bytes_in: float | None
     bytes_out: float | None
+    open_connections: float | None = None
 
 
 @runtime_checkable

@@ -1,9 +1,10 @@
-"""Load balancers' bandwidth in and out, from the Hetzner Cloud metrics API.
+"""Load balancers' bandwidth in and out and open connections, from the Hetzner metrics API.
 
 The ``hetzner`` provider's :class:`~kura_core.providers.LoadBalancerTrafficReader`: the official
 ``hcloud`` client over real HTTP, one session per reader. Names become ids through one cached
-listing; each read then asks ``GET /load_balancers/{id}/metrics?type=bandwidth`` once per load
-balancer. Imports hcloud, so only :meth:`HetznerLoadBalancerProvider.traffic_reader` loads it.
+listing; each read then asks ``GET /load_balancers/{id}/metrics?type=bandwidth,open_connections``
+once per load balancer: both types in one request. Imports hcloud, so only
+:meth:`HetznerLoadBalancerProvider.traffic_reader` loads it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ WINDOW = timedelta(seconds=5 * STEP)
 RELIST_AFTER = 600.0
 BANDWIDTH_IN = "bandwidth.in"
 BANDWIDTH_OUT = "bandwidth.out"
+OPEN_CONNECTIONS = "open_connections"
 
 
 def _latest(series: TimeSeries, name: str) -> tuple[float, str] | None:
@@ -50,19 +52,21 @@ def _rate(sample: tuple[float, str] | None) -> float | None:
 
 
 def latest_traffic(name: str, series: TimeSeries, *, now: float) -> LoadBalancerTraffic:
-    """The latest sample of ``bandwidth.in`` and of ``bandwidth.out``, each.
+    """The latest sample of ``bandwidth.in``, ``bandwidth.out`` and ``open_connections``, each.
 
-    ``at`` is the later of the two samples' timestamps; with no sample at all it is ``now``
-    and both figures are ``None``.
+    ``at`` is the latest of the samples' timestamps; with no sample at all it is ``now`` and
+    every figure is ``None``.
     """
     latest_in = _latest(series, BANDWIDTH_IN)
     latest_out = _latest(series, BANDWIDTH_OUT)
-    stamps = [sample[0] for sample in (latest_in, latest_out) if sample is not None]
+    latest_open = _latest(series, OPEN_CONNECTIONS)
+    stamps = [sample[0] for sample in (latest_in, latest_out, latest_open) if sample is not None]
     return LoadBalancerTraffic(
         name=name,
         at=max(stamps, default=now),
         bytes_in=_rate(latest_in),
         bytes_out=_rate(latest_out),
+        open_connections=_rate(latest_open),
     )
 
 
@@ -93,7 +97,7 @@ class HetznerTrafficReader:
                 lb_id = self._ids.get(name)
                 if lb_id is None:
                     continue
-                series = self._bandwidth(lb_id, end)
+                series = self._series(lb_id, end)
                 if series is None:
                     # Deleted since the listing: forget it so a later read may list again.
                     del self._ids[name]
@@ -113,11 +117,16 @@ class HetznerTrafficReader:
         self._ids = {lb.name: lb.id for lb in listed if lb.name is not None and lb.id is not None}
         self._listed_at = now
 
-    def _bandwidth(self, lb_id: int, end: datetime) -> TimeSeries | None:
-        """The bandwidth series of one load balancer, or ``None`` when the API knows no such id."""
+    def _series(self, lb_id: int, end: datetime) -> TimeSeries | None:
+        """One load balancer's bandwidth and connection series, or ``None`` when the API knows no
+        such id."""
         try:
             answer = self._session.client.load_balancers.get_metrics(
-                LoadBalancer(id=lb_id), type="bandwidth", start=end - WINDOW, end=end, step=STEP
+                LoadBalancer(id=lb_id),
+                type=["bandwidth", "open_connections"],
+                start=end - WINDOW,
+                end=end,
+                step=STEP,
             )
         except APIException as exc:
             if exc.code == "not_found":

@@ -238,17 +238,30 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
 
 
 def _bench_table(report: BenchReport) -> RenderableType:
+    spread = report.rounds > 1
     figures = simple_table(
         f"Throughput via {report.host}"
         + (f" ({report.pinned_address})" if report.pinned_address else "")
-        + f", concurrency {report.concurrency}",
-        ["PATH", "DIRECTION", "SIZE", "MB/S", "GBPS", "TTFB P50", "TTFB P95", "ERRORS"],
+        + f", concurrency {report.concurrency}"
+        + (f", median of {report.rounds} rounds" if spread else ""),
+        [
+            "PATH",
+            "DIRECTION",
+            "SIZE",
+            "MB/S",
+            *(["MB/S RANGE"] if spread else []),
+            "GBPS",
+            "TTFB P50",
+            "TTFB P95",
+            "ERRORS",
+        ],
         [
             [
                 f.path,
                 f.direction,
                 _human(f.size),
                 f"{f.mb_per_s:.1f}",
+                *([f"{f.mb_per_s_min:.1f}-{f.mb_per_s_max:.1f}"] if spread else []),
                 f"{f.gbps:.3f}",
                 f"{f.ttfb_p50 * 1000:.1f} ms" if f.ttfb_p50 is not None else "-",
                 f"{f.ttfb_p95 * 1000:.1f} ms" if f.ttfb_p95 is not None else "-",
@@ -291,16 +304,29 @@ def _bench_table(report: BenchReport) -> RenderableType:
     metavar="URL",
     help="The Kura node itself (e.g. http://10.0.0.5:4000), for the gateway overhead ratio.",
 )
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run every target this many times, alternating which goes first; report medians.",
+)
 @click.option("--seed", type=int, help="Payload seed (default random).")
 @output_option
 @json_option
 def bench_command(**options: Any) -> None:
     """Measure upload and download throughput through a gateway (and directly, with --direct).
 
-    -o json prints {host, pinned_address, direct, concurrency, figures: [{path, direction,
-    size, transfers, errors, bytes, seconds, mb_per_s, gbps, ttfb_p50, ttfb_p95, problems}],
-    ratios: [{size, direction, gateway_over_direct}], client_peak_rss_mib}. Exit 1 when a
-    transfer failed.
+    With --rounds N each round runs every target in turn, gateway first in even rounds and
+    direct first in odd ones, so neither always meets the other's after-effects (a disk still
+    writing back). Each figure is then the round with the median throughput (the lower middle
+    one for an even N), with transfers, errors and bytes summed over the rounds and the slowest
+    and fastest rounds beside it; the ratio is of the medians.
+
+    -o json prints {host, pinned_address, direct, concurrency, rounds, figures: [{path,
+    direction, size, transfers, errors, bytes, seconds, mb_per_s, gbps, ttfb_p50, ttfb_p95,
+    problems, rounds, mb_per_s_min, mb_per_s_max}], ratios: [{size, direction,
+    gateway_over_direct}], client_peak_rss_mib}. Exit 1 when a transfer failed.
     """
     from kura_smoke.run_setup import build_bench
 

@@ -24,7 +24,16 @@ from kura_core.assignment import OVERRIDES_ENV, parse_overrides
 from kura_core.cli.context import KuraContext
 from kura_core.errors import InputError
 from kura_core.manifests import DEFAULT_IMAGE
-from kura_smoke.bench import Bench, BenchReport, BenchSettings, Path_, peak_rss_mib, ratios
+from kura_smoke.bench import (
+    Bench,
+    BenchReport,
+    BenchSettings,
+    BenchTarget,
+    Path_,
+    combine_rounds,
+    peak_rss_mib,
+    ratios,
+)
 from kura_smoke.kube import KubeClient, load_api_client
 from kura_smoke.kura_api import KuraEndpoint, open_client
 from kura_smoke.pinning import DEFAULT_PORTS, parse_resolve, pin_table
@@ -156,29 +165,33 @@ def build_bench(options: Mapping[str, Any], *, output: str, stdout_is_tty: bool)
         seed=options["seed"] if options["seed"] is not None else secrets.randbits(32),
         sizes=options["sizes"],
         concurrency=options["concurrency"],
+        rounds=options["rounds"],
     )
     bench = Bench(settings, token=token, view=view_for(output, stdout_is_tty=stdout_is_tty))
-    figures = []
-    with Redactor(token).logging():
-        targets: list[tuple[KuraEndpoint, Path_, Mapping[tuple[str, int], str]]] = [
-            (endpoint, "gateway", pins)
-        ]
-        if direct is not None:
-            targets.append((direct, "direct", {}))
-        for target, path, target_pins in targets:
-            with open_client(
+    endpoints: list[tuple[KuraEndpoint, Path_, Mapping[tuple[str, int], str]]] = [
+        (endpoint, "gateway", pins)
+    ]
+    if direct is not None:
+        endpoints.append((direct, "direct", {}))
+    with Redactor(token).logging(), contextlib.ExitStack() as clients:
+        # One client per target, open across the rounds (its connections stay warm).
+        targets = []
+        for target, path, target_pins in endpoints:
+            client = open_client(
                 pins=target_pins,
                 ca_file=options["ca_file"],
                 timeout=options["timeout"],
                 http2=options["http2"],
                 connections=settings.concurrency,
-            ) as client:
-                figures += bench.run_endpoint(client, target, path)
+            )
+            targets.append(BenchTarget(clients.enter_context(client), target, path))
+        figures = combine_rounds(bench.run(targets))
     return BenchReport(
         host=host,
         pinned_address=endpoint.pinned,
         direct=options["direct"],
         concurrency=settings.concurrency,
+        rounds=settings.rounds,
         figures=tuple(figures),
         ratios=tuple(ratios(figures)),
         client_peak_rss_mib=round(peak_rss_mib(), 1),

@@ -59,8 +59,8 @@ def glossary(window: str, thresholds: Sequence[Threshold]) -> list[Term]:
             "LB IN / LB OUT",
             "the regional load balancer's own bandwidth into it and out of it, in Gbps, as its "
             "cloud measured it (TLS and PROXY bytes included); '-' when its provider cannot read "
-            "it or has no credentials (hetzner: HCLOUD_TOKEN). The region panel says when it "
-            "was sampled",
+            "it or has no credentials (hetzner: HCLOUD_TOKEN). The region panel adds the client "
+            "connections open through it and when it was sampled",
             "the cloud's latest sample (hetzner: per minute)",
         ),
         Term(

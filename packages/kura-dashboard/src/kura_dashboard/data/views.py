@@ -258,13 +258,14 @@ def _bits(bytes_per_second: float | None) -> float | None:
 
 
 def load_balancer_summary(state: DashboardState, region_id: str, now: float) -> str:
-    """``LB tuist-kura-eu-central-ingress in 1.2 / out 3.4 Gbps, sampled 40s ago``."""
+    """``LB tuist-kura-eu-central-ingress in 1.2 / out 3.4 Gbps, 1.2k open, sampled 40s ago``."""
     traffic = state.load_balancers.get(region_id)
     if traffic is None:
         return "LB traffic not read"
     return (
         f"LB {traffic.name} in {fmt.gbps(_bits(traffic.bytes_in))} / out "
-        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, sampled {fmt.age(now - traffic.at)} ago"
+        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, {fmt.count(traffic.open_connections)} open, "
+        f"sampled {fmt.age(now - traffic.at)} ago"
     )
 
 

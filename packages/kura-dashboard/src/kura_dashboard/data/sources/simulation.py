@@ -6,7 +6,7 @@ in the past gives the dashboard history to show at once. The same scenario, seed
 give the same screens, which is what the snapshot tests rely on.
 
 A region's load balancer fronts its shared gateway (shard 1, the region's ingress class), so in
-the simulation it carries that gateway's bytes in and out.
+the simulation it carries that gateway's bytes in and out and its client connections.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class SimulatedLoadBalancers:
                     at=at,
                     bytes_in=samples[gateway].bytes_in,
                     bytes_out=samples[gateway].bytes_out,
+                    open_connections=samples[gateway].active_connections,
                 )
                 for region, gateway in self._fronted.items()
             },
