@@ -29,6 +29,7 @@ from kura_operator.instance_objects import (
     claim_template,
     current_primary,
     fnv32a,
+    peer_tls_secret_name,
     render_account_peer_service,
     render_extension_config_map,
     render_headless_service,
@@ -326,6 +327,12 @@ def test_peer_env_and_the_peer_tls_mount() -> None:
     external = instance(peerTLSSecretName="kura-acme-peer-tls")
     volumes = {v["name"]: v for v in stateful_set(external)["spec"]["template"]["spec"]["volumes"]}
     assert volumes["peer-tls"]["secret"] == {"secretName": "kura-acme-peer-tls"}
+    # A shared Secret may be named anything; it is still the only Secret the pods mount.
+    shared = stateful_set(instance(peerTLSSecretName="fleet-mtls"))["spec"]["template"]
+    assert_no_public_tls(shared)
+    assert [v["secret"] for v in shared["spec"]["volumes"] if "secret" in v] == [
+        {"secretName": "fleet-mtls"}
+    ]
 
 
 def test_an_extension_script_is_a_config_map_mounted_read_only() -> None:
@@ -557,6 +564,8 @@ def test_rendering_is_deterministic_and_consistent(inst: KuraInstance) -> None:
     assert len(variables) == len(set(variables))
     assert ("KURA_GLOBAL_DISCOVERY_DNS_NAME" in variables) == bool(inst.spec.peer_tls_secret_name)
     assert_no_public_tls(pod_template)
+    mounted = [v["secret"]["secretName"] for v in pod_template["spec"]["volumes"] if "secret" in v]
+    assert mounted == [peer_tls_secret_name(inst)]
 
 
 @given(instances())
