@@ -20,7 +20,7 @@ from kura_core.regions import managed_catalogs
 from kura_core.units import Bandwidth, DataSize
 from kura_provider_hetzner.gateway_config import gateway_nginx_config
 from kura_provider_hetzner.gateway_tuning import (
-    BUFFER_MEASUREMENTS,
+    RELAY_MEASUREMENTS,
     GatewayTuning,
     kubernetes_quantity,
     measurement_for,
@@ -224,14 +224,21 @@ def test_a_bigger_limit_makes_room() -> None:
 
 
 def test_measurements_are_chosen_conservatively() -> None:
-    small, large = BUFFER_MEASUREMENTS
-    assert measurement_for(size("256KiB")) == large
-    assert measurement_for(size("1MiB")) == large
-    assert measurement_for(size("128KiB")) == small
-    assert measurement_for(size("1KiB")) == small
+    defaults, small_proxy, small_ssl, tuned = RELAY_MEASUREMENTS
+    assert measurement_for(size("256KiB"), size("16KiB")) == tuned
+    assert measurement_for(size("1MiB"), size("16KiB")) == tuned
+    # Either buffer below the tuned size falls back to what was measured below it.
+    assert measurement_for(size("256KiB"), size("8KiB")) == small_ssl
+    assert measurement_for(size("128KiB"), size("16KiB")) == max(
+        (defaults, small_proxy), key=lambda m: m.throughput.bits_per_second
+    )
+    assert measurement_for(size("4KiB"), size("4KiB")) == defaults
+    # Below every measurement: the slowest one.
+    slowest = min(RELAY_MEASUREMENTS, key=lambda m: m.throughput.bits_per_second)
+    assert measurement_for(size("1KiB"), size("1KiB")) == slowest
 
 
-def test_the_provider_gives_the_nginx_workers_term_from_the_256k_measurement() -> None:
+def test_the_provider_gives_the_nginx_workers_term_from_the_tls_measurement() -> None:
     provider = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"}).ingress_provider(
         "ingress-nginx"
     )
@@ -239,16 +246,20 @@ def test_the_provider_gives_the_nginx_workers_term_from_the_256k_measurement() -
     assert component.name == NGINX_WORKERS.name
     assert component.per_replica
     assert component.assumption
-    assert component.capacity == Bandwidth.parse("1.7GiB/s")
-    assert "256k" in component.source
-    assert "1.7-1.8 GiB/s" in component.source
+    assert component.capacity == Bandwidth.parse("750MB/s")
+    assert "terminating TLS" in component.source
+    assert "proxy_buffer_size 256k, ssl_buffer_size 16k" in component.source
+    assert "0.75-0.80 GB/s" in component.source
 
 
-def test_a_4k_tuning_would_plan_with_the_4k_figure() -> None:
+def test_ingress_nginx_defaults_would_plan_with_their_figure() -> None:
     component = GatewayTuning(
-        proxy_buffer_size=size("4KiB"), proxy_busy_buffers_size=size("8KiB")
+        proxy_buffer_size=size("4KiB"),
+        proxy_busy_buffers_size=size("8KiB"),
+        ssl_buffer_size=size("4KiB"),
     ).nginx_workers()
-    assert component.capacity == Bandwidth.parse("0.45GiB/s")
+    assert component.capacity == Bandwidth.parse("390MB/s")
+    assert "proxy_buffer_size 4k, ssl_buffer_size 4k" in component.source
 
 
 def test_the_measured_term_replaces_the_default_in_the_ceiling() -> None:
@@ -256,5 +267,5 @@ def test_the_measured_term_replaces_the_default_in_the_ceiling() -> None:
     components = [c for c in DEFAULT_COMPONENTS if c.name != measured.name] + [measured]
     shard = ceiling(components, 2)
     assert NGINX_WORKERS not in shard.components
-    assert shard.effective(measured) == Bandwidth.parse("3.4GiB/s")
+    assert shard.effective(measured) == Bandwidth.parse("1.5GB/s")
     assert shard.effective(measured) > ceiling(DEFAULT_COMPONENTS, 2).effective(NGINX_WORKERS)

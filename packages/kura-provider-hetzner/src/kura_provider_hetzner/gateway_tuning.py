@@ -1,13 +1,11 @@
 """How a gateway's nginx is sized: proxy buffers, the memory they cost, the throughput they buy.
 
 With ``proxy-buffering: off`` nginx relays a response through one buffer of ``proxy_buffer_size``
-per request, so that size bounds streaming throughput. ingress-nginx defaults it to 4k. A
-measurement (:data:`BUFFER_MEASUREMENTS`) showed 256k moving about 3.7 times as much per worker,
-so gateways run with 256k. TLS is written out through ``ssl_buffer_size``, which ingress-nginx
-also defaults to 4k (for the first byte of small pages); measured, 16k (a full TLS record)
-relays about 1.5 times as much. Bigger buffers cost memory on every active connection, so the
-tuning also states a memory budget and :meth:`GatewayTuning.check_memory_budget` holds it
-against the controller pod's memory limit.
+per request, and writes TLS out through ``ssl_buffer_size``; ingress-nginx defaults both to 4k.
+Measured through one nginx worker terminating TLS (:data:`RELAY_MEASUREMENTS`), 256k and 16k (a
+full TLS record) relay about 1.9 times what the defaults do, so gateways run with them. Bigger
+buffers cost memory on every active connection, so the tuning also states a memory budget and
+:meth:`GatewayTuning.check_memory_budget` holds it against the controller pod's memory limit.
 """
 
 from __future__ import annotations
@@ -43,50 +41,69 @@ def kubernetes_quantity(size: DataSize) -> str:
     return _binary_size(size, "Mi", "Ki")
 
 
-class BufferMeasurement(BaseModel):
-    """Streaming throughput of one nginx worker at one ``proxy_buffer_size``."""
+class RelayMeasurement(BaseModel):
+    """Download throughput of one nginx worker terminating TLS, at one pair of buffer sizes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     proxy_buffer_size: DataSize
+    ssl_buffer_size: DataSize
     throughput: Bandwidth = Field(description="The low end of the runs")
     measured: str = Field(description="The spread of the runs, as measured")
 
 
-# One nginx worker, proxy_buffering off, 1 GiB downloads from a local upstream on loopback, on a
-# 2-core machine (research/hetzner-nginx-prom.md §5.3). sendfile straight from the upstream did
-# about 2.7-3.8 GiB/s, so the proxy hop, not the upstream, set these figures.
-BUFFER_MEASUREMENTS: tuple[BufferMeasurement, ...] = (
-    BufferMeasurement(
+# One nginx worker terminating TLS 1.3 (AES-256-GCM) with proxy_buffering off: 1 GiB downloads by
+# curl from a Kura node stand-in serving with sendfile, all on loopback on 2 cores, three runs
+# each (bench/bench_smoke.py's curl rows, kura smoke testbed --nginx-key). The worker was at
+# 97-99% CPU in every run: these are what one worker relays. Loopback also charges it for the
+# receiver's side of each write, so a worker behind a real network should do no worse.
+# Without TLS, research/hetzner-nginx-prom.md §5.3 measured 0.45 (4k) and 1.7 GiB/s (256k).
+RELAY_MEASUREMENTS: tuple[RelayMeasurement, ...] = (
+    RelayMeasurement(
         proxy_buffer_size=DataSize.parse("4KiB"),
-        throughput=Bandwidth.parse("0.45GiB/s"),
-        measured="0.45-0.5 GiB/s",
+        ssl_buffer_size=DataSize.parse("4KiB"),
+        throughput=Bandwidth.parse("390MB/s"),
+        measured="0.39-0.46 GB/s",
     ),
-    BufferMeasurement(
+    RelayMeasurement(
+        proxy_buffer_size=DataSize.parse("4KiB"),
+        ssl_buffer_size=DataSize.parse("16KiB"),
+        throughput=Bandwidth.parse("387MB/s"),
+        measured="0.39-0.44 GB/s",
+    ),
+    RelayMeasurement(
         proxy_buffer_size=DataSize.parse("256KiB"),
-        throughput=Bandwidth.parse("1.7GiB/s"),
-        measured="1.7-1.8 GiB/s",
+        ssl_buffer_size=DataSize.parse("4KiB"),
+        throughput=Bandwidth.parse("490MB/s"),
+        measured="0.49-0.51 GB/s",
+    ),
+    RelayMeasurement(
+        proxy_buffer_size=DataSize.parse("256KiB"),
+        ssl_buffer_size=DataSize.parse("16KiB"),
+        throughput=Bandwidth.parse("750MB/s"),
+        measured="0.75-0.80 GB/s",
     ),
 )
-
-
-# ssl_buffer_size, measured: one nginx worker terminating TLS 1.3 (AES-256-GCM) with
-# proxy_buffer_size 256k, 1 GiB downloads by curl on loopback on 2 cores (bench/bench_smoke.py's
-# curl rows), the worker busy throughout: 4k did 0.49-0.50 GB/s, 16k 0.76-0.82 GB/s, 64k and 256k
-# 0.75-0.76 GB/s. A TLS record carries at most 16 KiB, so more than 16k only costs memory.
+# A TLS record carries at most 16 KiB: ssl_buffer_size 64k and 256k measured as 16k (0.75 GB/s)
+# with proxy_buffer_size 256k, so more than 16k only costs memory.
 TLS_RECORD_PAYLOAD = DataSize.parse("16KiB")
 
 
-def measurement_for(proxy_buffer_size: DataSize) -> BufferMeasurement:
-    """The measurement that vouches for ``proxy_buffer_size``.
+def measurement_for(proxy_buffer_size: DataSize, ssl_buffer_size: DataSize) -> RelayMeasurement:
+    """The measurement that vouches for these buffer sizes.
 
-    That is the largest measured size not above it: a bigger buffer is assumed no faster than
-    the largest measured one below it. A size below every measurement gets the smallest.
+    That is the fastest one measured with neither size above the given ones: bigger buffers are
+    assumed no faster than the measured ones below them. Sizes below every measurement get the
+    slowest.
     """
-    fitting = [m for m in BUFFER_MEASUREMENTS if m.proxy_buffer_size <= proxy_buffer_size]
+    fitting = [
+        m
+        for m in RELAY_MEASUREMENTS
+        if m.proxy_buffer_size <= proxy_buffer_size and m.ssl_buffer_size <= ssl_buffer_size
+    ]
     if not fitting:
-        return BUFFER_MEASUREMENTS[0]
-    return max(fitting, key=lambda m: m.proxy_buffer_size)
+        return min(RELAY_MEASUREMENTS, key=lambda m: m.throughput.bits_per_second)
+    return max(fitting, key=lambda m: m.throughput.bits_per_second)
 
 
 class MemoryBudget(BaseModel):
@@ -244,19 +261,19 @@ class GatewayTuning(BaseModel):
         """The nginx-worker term of a shard's capacity ceiling, per controller replica.
 
         One worker per replica is counted: one transfer runs on one worker, and the other
-        workers of a replica share its node's cores with TLS and the controller.
+        workers of a replica share its node's cores with the controller.
         """
-        measurement = measurement_for(self.proxy_buffer_size)
+        measurement = measurement_for(self.proxy_buffer_size, self.ssl_buffer_size)
         return Component(
             name=NGINX_WORKERS_COMPONENT,
             capacity=measurement.throughput,
             per_replica=True,
             assumption=True,
             source=(
-                f"measured: one nginx worker, proxy_buffering off, "
-                f"proxy_buffer_size {nginx_size(measurement.proxy_buffer_size)}, 1 GiB downloads "
-                f"on loopback on 2 cores did {measurement.measured} (low end taken); no TLS and "
-                "no network, so an upper bound for a replica "
-                "(research/hetzner-nginx-prom.md §5.3)"
+                "measured: one nginx worker terminating TLS, proxy_buffering off, "
+                f"proxy_buffer_size {nginx_size(measurement.proxy_buffer_size)}, ssl_buffer_size "
+                f"{nginx_size(measurement.ssl_buffer_size)}, 1 GiB downloads on loopback on 2 "
+                f"cores did {measurement.measured} with the worker at 97-99% CPU (low end taken; "
+                "bench/bench_smoke.py)"
             ),
         )
