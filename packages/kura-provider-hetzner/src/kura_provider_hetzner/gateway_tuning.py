@@ -58,31 +58,20 @@ class RelayMeasurement(BaseModel):
 # 97-99% CPU in every run: these are what one worker relays. Loopback also charges it for the
 # receiver's side of each write, so a worker behind a real network should do no worse.
 # Without TLS, research/hetzner-nginx-prom.md §5.3 measured 0.45 (4k) and 1.7 GiB/s (256k).
+def _measured(proxy: str, ssl: str, low: str, spread: str) -> RelayMeasurement:
+    return RelayMeasurement(
+        proxy_buffer_size=DataSize.parse(proxy),
+        ssl_buffer_size=DataSize.parse(ssl),
+        throughput=Bandwidth.parse(low),
+        measured=spread,
+    )
+
+
 RELAY_MEASUREMENTS: tuple[RelayMeasurement, ...] = (
-    RelayMeasurement(
-        proxy_buffer_size=DataSize.parse("4KiB"),
-        ssl_buffer_size=DataSize.parse("4KiB"),
-        throughput=Bandwidth.parse("390MB/s"),
-        measured="0.39-0.46 GB/s",
-    ),
-    RelayMeasurement(
-        proxy_buffer_size=DataSize.parse("4KiB"),
-        ssl_buffer_size=DataSize.parse("16KiB"),
-        throughput=Bandwidth.parse("387MB/s"),
-        measured="0.39-0.44 GB/s",
-    ),
-    RelayMeasurement(
-        proxy_buffer_size=DataSize.parse("256KiB"),
-        ssl_buffer_size=DataSize.parse("4KiB"),
-        throughput=Bandwidth.parse("490MB/s"),
-        measured="0.49-0.51 GB/s",
-    ),
-    RelayMeasurement(
-        proxy_buffer_size=DataSize.parse("256KiB"),
-        ssl_buffer_size=DataSize.parse("16KiB"),
-        throughput=Bandwidth.parse("750MB/s"),
-        measured="0.75-0.80 GB/s",
-    ),
+    _measured("4KiB", "4KiB", "390MB/s", "0.39-0.46 GB/s"),
+    _measured("4KiB", "16KiB", "387MB/s", "0.39-0.44 GB/s"),
+    _measured("256KiB", "4KiB", "490MB/s", "0.49-0.51 GB/s"),
+    _measured("256KiB", "16KiB", "750MB/s", "0.75-0.80 GB/s"),
 )
 # A TLS record carries at most 16 KiB: ssl_buffer_size 64k and 256k measured as 16k (0.75 GB/s)
 # with proxy_buffer_size 256k, so more than 16k only costs memory.
