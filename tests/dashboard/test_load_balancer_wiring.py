@@ -88,3 +88,12 @@ def test_without_credentials_no_load_balancer_is_read(hetzner: HetznerDouble) ->
     assert result.exit_code == 0, result.output
     assert "load balancers" not in result.stdout
     assert hetzner.requests == []
+
+
+def test_a_malformed_token_is_one_line_and_exit_2(hetzner: HetznerDouble) -> None:
+    result = dashboard({"HCLOUD_TOKEN": "two words", "HCLOUD_ENDPOINT": hetzner.url})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kura: error: HCLOUD_TOKEN contains whitespace")
+    assert result.stderr.count("\n") == 1
+    assert "two words" not in result.output
+    assert hetzner.requests == []
