@@ -133,6 +133,19 @@ def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Pa
     assert info["addresses"] == {"regional": "127.0.0.1", "dedicated": "127.0.0.2"}
     assert info["smoke_command"][:4] == ["kura", "smoke", "run", "--no-cluster"]
     assert "--token-file" in info["smoke_command"]
+    assert info["plain_port"] is None
     # The scratch directory (certificates, token file, nginx) is gone once it stopped.
     assert not Path(info["token_file"]).exists()
     assert not Path(info["ca_file"]).parent.exists()
+
+
+def test_the_testbed_command_can_serve_plain_http_too(kura: InvokeKura) -> None:
+    require_binary("nginx")
+    result = kura("smoke", "testbed", "--for", "0", "--plain-http", "-o", "json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert isinstance(info["plain_port"], int)
+    assert info["plain_port"] != info["port"]
+    table = kura("smoke", "testbed", "--for", "0", "--plain-http")
+    assert table.exit_code == 0, table.output
+    assert ", http :" in table.stdout
