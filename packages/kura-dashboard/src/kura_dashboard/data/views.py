@@ -141,8 +141,8 @@ def _common_cells(
             subject.saturation,
             subject.metric_level("saturation"),
         ),
-        "in": Cell(fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8), m.bytes_in),
-        "out": Cell(fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8), m.bytes_out),
+        "in": Cell(fmt.gbps(_bits(m.bytes_in)), m.bytes_in),
+        "out": Cell(fmt.gbps(_bits(m.bytes_out)), m.bytes_out),
         "ceiling": Cell(fmt.gbps(ceiling_bps), ceiling_bps),
         "rps": Cell(fmt.count(m.requests), m.requests),
         "p50": Cell(fmt.seconds(m.p50_latency), m.p50_latency),
@@ -487,8 +487,8 @@ def region_summary(state: DashboardState, region_id: str, now: float) -> str:
         f"{region.display_name}: ceiling {fmt.gbps(region.shared_ceiling_bps)} Gbps = "
         f"{region.shards} x {fmt.gbps(ceiling.capacity.bits_per_second)} Gbps "
         f"({binding.name} binds{assumed}) · in "
-        f"{fmt.gbps(None if m.bytes_in is None else m.bytes_in * 8)} / out "
-        f"{fmt.gbps(None if m.bytes_out is None else m.bytes_out * 8)} Gbps · "
+        f"{fmt.gbps(_bits(m.bytes_in))} / out "
+        f"{fmt.gbps(_bits(m.bytes_out))} Gbps · "
         f"{_age_cell(subject, state, now).text} old\n"
         f"{region_health(state, region_id)} · {load_balancer_summary(state, region_id, now)}"
     )
