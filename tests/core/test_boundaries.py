@@ -82,6 +82,7 @@ def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
         "kura-operator": "operator",
         "kura-dashboard": "dashboard",
         "kura-smoke": "smoke",
+        "kura-testing": "testing",
     }
     assert packages == sorted(folders)
     for folder in folders.values():

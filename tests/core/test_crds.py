@@ -28,6 +28,8 @@ from kura_core.crds import (
 from tests.core.conftest import Invoke
 
 ROOT = Path(__file__).resolve().parents[2]
+# kura's own CRDs, generated from the models; custom_resource_definitions() adds kopf's peering.
+KURA_CRDS = [custom_resource_definition(kind) for kind in KINDS]
 CRD_DIR = ROOT / "packages" / "kura-operator" / "deploy" / "crds"
 
 
@@ -86,9 +88,7 @@ def test_strict_validation_would_catch_a_stray_field(kubernetes_validate: Module
         kubernetes_validate.validate(crd, "1.33", strict=True)
 
 
-@pytest.mark.parametrize(
-    "crd", custom_resource_definitions(), ids=lambda crd: crd["spec"]["names"]["kind"]
-)
+@pytest.mark.parametrize("crd", KURA_CRDS, ids=lambda crd: crd["spec"]["names"]["kind"])
 def test_schema_is_structural(crd: dict[str, Any]) -> None:
     schema = schema_of(crd)
     assert schema["properties"]["metadata"] == {"type": "object"}
@@ -100,8 +100,18 @@ def test_schema_is_structural(crd: dict[str, Any]) -> None:
         assert "x-kubernetes-preserve-unknown-fields" not in node, path
 
 
+def test_kopf_peering_crd_ships_with_kuras() -> None:
+    # Without it, kopf with peering on pauses every watch and the operator does nothing.
+    *kura, peering = custom_resource_definitions()
+    assert kura == KURA_CRDS
+    assert peering["metadata"]["name"] == "kopfpeerings.kopf.dev"
+    assert peering["spec"]["scope"] == "Namespaced"
+    assert peering["spec"]["names"]["kind"] == "KopfPeering"
+    assert (CRD_DIR / "kopf.dev_kopfpeerings.yaml").is_file()
+
+
 def test_names_columns_and_subresources() -> None:
-    gateway, instance = custom_resource_definitions()
+    gateway, instance = KURA_CRDS
     assert gateway["metadata"]["name"] == "kuragateways.kura.tuist.dev"
     assert gateway["spec"]["names"] == {
         "kind": "KuraGateway",
@@ -143,7 +153,7 @@ def test_names_columns_and_subresources() -> None:
 
 
 def test_validation_rules_in_the_schema() -> None:
-    gateway, instance = (schema_of(crd) for crd in custom_resource_definitions())
+    gateway, instance = (schema_of(crd) for crd in KURA_CRDS)
     spec = gateway["properties"]["spec"]
     assert spec["required"] == ["region", "ingressClassName"]
     for field in ("region", "ingressClassName"):
@@ -248,6 +258,7 @@ def test_kura_crds_json_and_table(invoke: Invoke) -> None:
         assert ", ".join(kind.short_names) in table
     assert "kura.tuist.dev" in table
     assert "LoadBalancer" in table
+    assert "KopfPeering" in table
 
 
 def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
@@ -257,10 +268,11 @@ def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
     assert [(w["kind"], w["changed"]) for w in json.loads(first.stdout)] == [
         ("KuraGateway", True),
         ("KuraInstance", True),
+        ("KopfPeering", True),
     ]
     assert {p.name: p.read_text(encoding="utf-8") for p in target.iterdir()} == crd_files()
     again = json.loads(invoke("crds", "--write", str(target), "-o", "json").stdout)
-    assert [w["changed"] for w in again] == [False, False]
+    assert [w["changed"] for w in again] == [False, False, False]
 
 
 def test_kura_crds_write_to_a_file_path_is_one_line_error(invoke: Invoke, tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from pydantic import BaseModel
 
 from kura_core.cli.manifest_output import emit_manifests, manifest_output_option
 from kura_core.cli.output import emit, simple_table
-from kura_core.crds import KINDS, crd_files, custom_resource_definitions
+from kura_core.crds import (
+    KINDS,
+    KOPF_PEERING_CRD,
+    crd_file_name,
+    crd_files,
+    custom_resource_definitions,
+)
 from kura_core.errors import InputError
 from kura_core.resources import GROUP
 
@@ -26,12 +32,17 @@ def _write(directory: Path) -> list[WrittenFile]:
     written = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for kind, (name, text) in zip(KINDS, crd_files().items(), strict=True):
+        files = crd_files()
+        for crd in custom_resource_definitions():
+            name = crd_file_name(crd)
+            text = files[name]
             path = directory / name
             changed = not path.is_file() or path.read_text(encoding="utf-8") != text
             if changed:
                 path.write_text(text, encoding="utf-8")
-            written.append(WrittenFile(kind=kind.kind, path=str(path), changed=changed))
+            written.append(
+                WrittenFile(kind=crd["spec"]["names"]["kind"], path=str(path), changed=changed)
+            )
     except OSError as exc:
         raise InputError(f"cannot write CRDs to {directory}: {exc.strerror or exc}") from None
     return written
@@ -46,7 +57,7 @@ def _write(directory: Path) -> list[WrittenFile]:
 )
 @manifest_output_option
 def crds_command(directory: Path | None, output: str) -> None:
-    """Print the KuraGateway and KuraInstance CRDs (apiextensions.k8s.io/v1).
+    """Print the KuraGateway, KuraInstance and kopf's KopfPeering CRDs (apiextensions.k8s.io/v1).
 
     Default output is a YAML stream for `kubectl apply -f -`; -o json is a JSON list of the CRD
     objects; -o table summarises kind, group, short names and printer columns. With --write,
@@ -78,6 +89,7 @@ def crds_command(directory: Path | None, output: str) -> None:
                     ", ".join(column.name for column in kind.columns),
                 ]
                 for kind in KINDS
-            ],
+            ]
+            + [["KopfPeering", KOPF_PEERING_CRD["spec"]["group"], "", "(kopf's peering)"]],
         ),
     )

@@ -1,0 +1,96 @@
+"""Playing the kubelet: there are no nodes in the test control plane, so tests mark pods Ready.
+
+The real Deployment, ReplicaSet and StatefulSet controllers create the pods and compute every
+replica count and revision from them; only the pods' own status, which a kubelet would report,
+is written here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kura_testing.client import KubeClient, wait_for
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pod_status(pod: dict[str, Any], *, ready: bool, address: str) -> dict[str, Any]:
+    """A Running pod's status as a kubelet reports it: every container started, ready or not."""
+    now = _now()
+    flag = "True" if ready else "False"
+    containers = pod["spec"]["containers"]
+    return {
+        "phase": "Running",
+        "podIP": address,
+        "podIPs": [{"ip": address}],
+        "hostIP": "127.0.0.1",
+        "startTime": now,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": flag, "lastTransitionTime": now},
+            {"type": "Ready", "status": flag, "lastTransitionTime": now},
+        ],
+        "containerStatuses": [
+            {
+                "name": container["name"],
+                "image": container["image"],
+                "imageID": "",
+                "ready": ready,
+                "started": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": now}},
+            }
+            for container in containers
+        ],
+    }
+
+
+def _is_ready(pod: dict[str, Any]) -> bool | None:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    found = [c["status"] == "True" for c in conditions if c["type"] == "Ready"]
+    return found[0] if found else None
+
+
+def run_pods(
+    client: KubeClient,
+    namespace: str,
+    selector: str,
+    *,
+    count: int,
+    ready: int | None = None,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Wait for ``count`` pods matching ``selector`` and report the first ``ready`` (default: all)
+    of them, by name, Running and Ready, the rest Running and not Ready. Returns their names."""
+    ready = count if ready is None else ready
+    names: list[str] = []
+
+    def reported() -> bool:
+        pods = sorted(
+            (
+                p
+                for p in client.list("pods", namespace, selector=selector)
+                if not p["metadata"].get("deletionTimestamp")
+            ),
+            key=lambda p: p["metadata"]["name"],
+        )
+        for index, pod in enumerate(pods[:count]):
+            want = index < ready
+            if _is_ready(pod) is not want:
+                address = f"10.244.0.{10 + index}"
+                client.merge_patch(
+                    "pods",
+                    namespace,
+                    pod["metadata"]["name"],
+                    {"status": pod_status(pod, ready=want, address=address)},
+                    status=True,
+                )
+        names[:] = [p["metadata"]["name"] for p in pods[:count]]
+        return len(pods) >= count
+
+    wait_for(reported, f"{count} pods matching {selector} in {namespace}", timeout)
+    return names
