@@ -141,8 +141,9 @@ def test_latency_follows_an_mm1_queue_below_saturation() -> None:
     assert dedicated.bytes_in + dedicated.bytes_out == pytest.approx(2.5e9 / 8)
     assert dedicated.bytes_in == pytest.approx(0.3 * 2.5e9 / 8)
     assert dedicated.requests == pytest.approx(2.5e9 / 8 / 8e6)
-    # Little's law: requests per second x mean time in the system.
-    assert dedicated.active_connections == pytest.approx(dedicated.requests * 0.04 / 0.5)
+    # Little's law: requests per second x mean time in the system (3.1), in whole connections.
+    assert dedicated.requests * 0.04 / 0.5 == pytest.approx(3.125)
+    assert dedicated.active_connections == 4
 
 
 @settings(max_examples=30, deadline=None)
@@ -562,3 +563,66 @@ def test_kura_simulate_streams_the_series_as_json_lines(invoke: Invoke, tmp_path
         2,
         "kura: error: --csv - and --series - cannot both write to stdout\n",
     )
+
+
+# --- the default fleet against its model and the seed's figures ----------------------------------
+
+
+def test_the_default_fleet_peaks_at_the_observed_peak_before_bursts() -> None:
+    # At the daily peak, without noise, in the first tick (no burst has started yet).
+    calm = DEFAULT_SIMULATION.model_copy(
+        update={"traffic": Traffic(noise=0.0, start_at=Duration.parse("14h"))}
+    )
+    (tick,) = list(simulate(calm, PRODUCTION, ticks=1))
+    simulator = Simulator(calm, PRODUCTION)
+    shared: dict[str, float] = {}
+    for gateway, sample in zip(simulator.fleet, tick.gateways, strict=True):
+        if gateway.kind is GatewayKind.SHARD:
+            shared[gateway.region] = shared.get(gateway.region, 0.0) + sample.offered_bps
+    # eu-central carries the seed's 600 MB/s = 4.8 Gbps, its shared accounts' steady included.
+    assert shared == {
+        "eu-central": pytest.approx(600e6 * 8),
+        "us-east": pytest.approx(300e6 * 8),
+        "us-west": pytest.approx(150e6 * 8),
+    }
+
+
+def test_every_default_figure_follows_the_mm1_with_backlog_model() -> None:
+    traffic = DEFAULT_SIMULATION.traffic
+    for tick in simulate(DEFAULT_SIMULATION, PRODUCTION):
+        for s in tick.gateways:
+            rho = min(s.saturation, 0.98)
+            queueing = traffic.service_seconds / (1 - rho)
+            wait = s.p50_latency - queueing * P50_FACTOR
+            assert s.p95_latency == pytest.approx(queueing * P95_FACTOR + wait)
+            # A request waits behind a backlog only while the gateway is busy all the time.
+            if wait > 1e-9:
+                assert s.saturation >= 1.0, (tick.at, s.gateway, s.saturation, s.p95_latency)
+            # Connections are whole: Little's law rounded up.
+            assert isinstance(s.active_connections, int)
+            mean_in_system = s.requests * (queueing + wait)
+            assert mean_in_system <= s.active_connections < mean_in_system + 1
+
+
+def test_a_draining_backlog_keeps_the_gateway_at_its_ceiling() -> None:
+    pattern = BurstPattern(
+        jobs=100, size=DataSize.parse("1GB"), window=Duration.parse("30s"),
+        every=Duration.parse("1h"),
+    )  # fmt: skip
+    scenario = _one_gateway("2Gbps").model_copy(
+        update={
+            "accounts": [
+                SimulatedAccount(
+                    handle="solo", id=1, region="eu-central", dedicated=True,
+                    steady=Bandwidth.parse("2Gbps"), bursts=[pattern],
+                )
+            ]
+        }
+    )  # fmt: skip
+    samples = [t.gateways[-1] for t in simulate(scenario, EU, ticks=40)]
+    after = [s for s in samples[6:] if s.offered_bps < 3e9]
+    draining = [s for s in after if s.p50_latency > 1.0]
+    # The burst is over (offered 40%), but its backlog still waits: the gateway is at 100%.
+    assert draining
+    assert all(s.saturation == pytest.approx(1.0) for s in draining)
+    assert after[-1].saturation == pytest.approx(0.4)

@@ -12,12 +12,16 @@ What it takes (a :class:`SimulationScenario`, which *is* a capacity :class:`Scen
   scenario's components, with the providers' components as the base, as ``kura plan`` does);
 * accounts with a steady rate and CI burst patterns (jobs x size within a window, repeating
   ``every``, from ``start``, delayed by a seeded ``jitter``), plus each region's background
-  traffic: its observed peak shaped by the time of day and spread over its shards.
+  traffic, shaped by the time of day and spread over its shards. A region's observed peak is
+  what its shared gateways carried at the daily peak (a regional load balancer's measurement):
+  the background at its peak is that less the shared accounts' steady traffic, so without bursts
+  the shards peak at the observed figure; bursts come on top.
 
 What it gives per tick (``tick`` long, stamped at the tick's end, like a Prometheus rate):
 
 * offered load and served bytes in and out of every gateway, requests per second;
-* saturation = offered load / ceiling (above 1 when overloaded);
+* saturation = load / ceiling, the load being the offered load, or the ceiling while a backlog
+  drains (the gateway is busy all the time then); above 1 when overloaded;
 * p50/p90/p95/p99 request latency from a queueing model, the 5xx ratio, the success ratio and
   active connections;
 * the state of the gateway's ingress controllers: successful config reloads within the tick,
@@ -35,7 +39,8 @@ longer than ``max_wait`` (nginx's proxy timeouts) fails: that share of the offer
 the 5xx ratio, on top of a small base error ratio. Of the requests that do not fail, a fixed
 share is answered 4xx (cache misses are 404s), so the success ratio (neither 4xx nor 5xx) is
 ``(1 - 5xx ratio) x (1 - 4xx share)``. Active connections follow Little's law: requests per
-second x mean time in the system.
+second x mean time in the system, rounded up to a whole number (a count of connections, never
+3.6 of them).
 """
 
 from __future__ import annotations
@@ -304,6 +309,9 @@ class GatewaySample(NamedTuple):
 
     gateway: str
     offered_bps: float
+    load_bps: float
+    """What the gateway carries or is asked to: the offered load, or its ceiling while a
+    backlog drains, when it is busy all the time."""
     bytes_in: float
     bytes_out: float
     saturation: float
@@ -311,7 +319,8 @@ class GatewaySample(NamedTuple):
     p95_latency: float
     p99_latency: float
     error_ratio: float
-    active_connections: float
+    active_connections: int
+    """Requests in flight (Little's law), a whole number: a gateway serving any has one."""
     p50_latency: float
     p90_latency: float
     success_ratio: float
@@ -503,7 +512,14 @@ class Simulator:
         self._shards: dict[str, list[SimulatedGateway]] = {}
         for region in regions:
             settings = scenario.settings(region.id)
-            self._peaks[region.id] = settings.observed_peak.bits_per_second
+            # The observed peak is what the region's shared gateways carried at the daily peak,
+            # its shared accounts' steady traffic included: the background is the rest.
+            steady = sum(
+                a.steady.bits_per_second
+                for a in scenario.accounts
+                if a.region == region.id and not a.dedicated
+            )
+            self._peaks[region.id] = max(0.0, settings.observed_peak.bits_per_second - steady)
             self._shards[region.id] = [
                 g for g in self.fleet if g.region == region.id and g.kind is GatewayKind.SHARD
             ]
@@ -599,7 +615,8 @@ class Simulator:
         dropped = max(0.0, waiting - capacity * self._max_wait)
         self._backlog[gateway.name] = waiting - dropped
         wait = self._backlog[gateway.name] / capacity
-        saturation = offered / capacity
+        load = max(offered, served / dt)
+        saturation = load / capacity
         rho = min(saturation, RHO_MAX)
         service = traffic.service_seconds / (1 - rho)
         errors = dropped / (offered * dt) if offered > 0 else 0.0
@@ -611,6 +628,7 @@ class Simulator:
         return GatewaySample(
             gateway=gateway.name,
             offered_bps=offered,
+            load_bps=load,
             bytes_in=served_bytes * upload_share,
             bytes_out=served_bytes * (1 - upload_share),
             saturation=saturation,
@@ -618,7 +636,7 @@ class Simulator:
             p95_latency=service * P95_FACTOR + wait,
             p99_latency=service * P99_FACTOR + wait,
             error_ratio=error_ratio,
-            active_connections=requests * (service + wait),
+            active_connections=math.ceil(requests * (service + wait)),
             p50_latency=service * P50_FACTOR + wait,
             p90_latency=service * P90_FACTOR + wait,
             success_ratio=(1 - error_ratio) * (1 - traffic.client_error_ratio),

@@ -151,7 +151,8 @@ def _common_cells(
         "p99": Cell(fmt.seconds(m.p99_latency), m.p99_latency),
         "succ": Cell(fmt.percent(m.success_ratio, 1), m.success_ratio),
         "err": _levelled(fmt.percent(m.error_ratio, 1), m.error_ratio, level("5xx")),
-        "conn": Cell(fmt.count(m.active_connections), m.active_connections),
+        # Connections are whole, even as a Prometheus average over a window.
+        "conn": Cell(fmt.whole(m.active_connections), m.active_connections),
         "reload": _reload_cell(m, level(RELOAD_FAILED.metric)),
         "cert": _levelled(fmt.remaining(m.cert_expiry), m.cert_expiry, level(CERT_EXPIRY.metric)),
         "hist": Cell(fmt.sparkline(subject.history.saturation.values(), HISTORY_WIDTH, top=1.0)),
@@ -264,7 +265,7 @@ def load_balancer_summary(state: DashboardState, region_id: str, now: float) -> 
         return "LB traffic not read"
     return (
         f"LB {traffic.name} in {fmt.gbps(_bits(traffic.bytes_in))} / out "
-        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, {fmt.count(traffic.open_connections)} open, "
+        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, {fmt.whole(traffic.open_connections)} open, "
         f"sampled {fmt.age(now - traffic.at)} ago"
     )
 

@@ -96,7 +96,7 @@ class SeriesPoint(BaseModel):
     p99_latency: float
     error_ratio: float
     success_ratio: float = Field(description="Share of responses with neither a 4xx nor a 5xx")
-    active_connections: float
+    active_connections: int
     config_reloads: int = Field(description="Successful config reloads within the tick")
     config_reload_failed: bool = Field(description="The last config reload so far failed")
     cert_expiry: float = Field(description="Seconds to the soonest certificate expiry")
