@@ -4,10 +4,13 @@ queueing model that degrades near saturation; and ``kura simulate``."""
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import math
 import re
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +19,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kura_core.capacity import Component
+from kura_core.cli.commands.simulate import run
 from kura_core.errors import InputError
 from kura_core.regions import managed_catalogs
 from kura_core.scenario import SEED_BURSTS, RegionSpec
+from kura_core.simulation_summary import LatencyHistogram
 from kura_core.simulator import (
     DEFAULT_SIMULATION,
     P50_FACTOR,
@@ -53,15 +58,15 @@ def series(ticks: list[Tick]) -> list[tuple[float, object, object]]:
 
 
 def test_the_same_seed_gives_the_same_series() -> None:
-    first = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200)
-    again = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200)
+    first = list(simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200))
+    again = list(simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=200))
     assert series(first) == series(again)
 
 
 def test_another_seed_moves_the_noise_but_not_the_bursts() -> None:
     other = DEFAULT_SIMULATION.model_copy(update={"seed": 8})
-    a = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=100)
-    b = simulate(other, PRODUCTION, ticks=100)
+    a = list(simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=100))
+    b = list(simulate(other, PRODUCTION, ticks=100))
     assert [t.gateways for t in a] != [t.gateways for t in b]
     # Accounts without jitter burst at the same times whatever the seed.
     unjittered = {"globex", "initech", "stark"}
@@ -71,13 +76,13 @@ def test_another_seed_moves_the_noise_but_not_the_bursts() -> None:
 
 
 def test_ticks_are_stamped_at_their_end() -> None:
-    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=3)
+    ticks = list(simulate(DEFAULT_SIMULATION, PRODUCTION, ticks=3))
     assert [(t.index, t.at) for t in ticks] == [(0, 5.0), (1, 10.0), (2, 15.0)]
     assert DEFAULT_SIMULATION.ticks == 720
 
 
 def test_the_seeds_burst_figures_come_out() -> None:
-    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION)
+    ticks = list(simulate(DEFAULT_SIMULATION, PRODUCTION))
     steady = {a.handle: a.steady.bits_per_second for a in DEFAULT_SIMULATION.accounts}
     peaks: dict[str, float] = {}
     for tick in ticks:
@@ -98,7 +103,7 @@ def test_the_seeds_burst_figures_come_out() -> None:
 
 
 def test_bursts_repeat_on_their_schedule() -> None:
-    ticks = simulate(DEFAULT_SIMULATION, PRODUCTION)
+    ticks = list(simulate(DEFAULT_SIMULATION, PRODUCTION))
     # initech: every 30m from 10m, 2 minutes long, no jitter: two bursts in the hour.
     bursting = [
         t.at for t in ticks for a in t.accounts if a.handle == "initech" and a.demand_bps > 2e9
@@ -122,7 +127,7 @@ def _one_gateway(steady: str, **traffic: object) -> SimulationScenario:
 
 
 def test_latency_follows_an_mm1_queue_below_saturation() -> None:
-    (tick,) = simulate(_one_gateway("2.5Gbps"), EU, ticks=1)
+    (tick,) = list(simulate(_one_gateway("2.5Gbps"), EU, ticks=1))
     dedicated = tick.gateways[-1]
     # The default shard: 2 replicas x 2.5 Gbps gateway nodes = 5 Gbps.
     assert dedicated.saturation == pytest.approx(0.5)
@@ -136,8 +141,9 @@ def test_latency_follows_an_mm1_queue_below_saturation() -> None:
     assert dedicated.bytes_in + dedicated.bytes_out == pytest.approx(2.5e9 / 8)
     assert dedicated.bytes_in == pytest.approx(0.3 * 2.5e9 / 8)
     assert dedicated.requests == pytest.approx(2.5e9 / 8 / 8e6)
-    # Little's law: requests per second x mean time in the system.
-    assert dedicated.active_connections == pytest.approx(dedicated.requests * 0.04 / 0.5)
+    # Little's law: requests per second x mean time in the system (3.1), in whole connections.
+    assert dedicated.requests * 0.04 / 0.5 == pytest.approx(3.125)
+    assert dedicated.active_connections == 4
 
 
 @settings(max_examples=30, deadline=None)
@@ -148,7 +154,7 @@ def test_latency_climbs_as_saturation_nears_one(loads: list[float]) -> None:
     assume(high - low > 1e-6)
     results = []
     for fraction in (low, high):
-        (tick,) = simulate(_one_gateway(f"{fraction * 5}Gbps"), EU, ticks=1)
+        (tick,) = list(simulate(_one_gateway(f"{fraction * 5}Gbps"), EU, ticks=1))
         results.append(tick.gateways[-1])
     assert results[1].p95_latency > results[0].p95_latency
     assert results[1].p99_latency / results[1].p95_latency == pytest.approx(P99_FACTOR / P95_FACTOR)
@@ -160,7 +166,7 @@ def test_latency_climbs_as_saturation_nears_one(loads: list[float]) -> None:
 
 def test_overload_builds_a_backlog_then_fails_requests() -> None:
     scenario = _one_gateway("10Gbps", max_wait=Duration.parse("10s"))
-    ticks = simulate(scenario, EU, ticks=6)
+    ticks = list(simulate(scenario, EU, ticks=6))
     gateway = [t.gateways[-1] for t in ticks]
     assert all(g.saturation == pytest.approx(2.0) for g in gateway)
     # Served bytes never pass the 5 Gbps ceiling.
@@ -203,7 +209,7 @@ def _with_controllers(**controllers: object) -> SimulationScenario:
 
 
 def test_controllers_are_healthy_unless_the_scenario_says_otherwise() -> None:
-    ticks = simulate(_one_gateway("1Gbps"), EU, ticks=3)
+    ticks = list(simulate(_one_gateway("1Gbps"), EU, ticks=3))
     for tick in ticks:
         for sample in tick.gateways:
             assert (sample.config_reloads, sample.config_reload_failed) == (0, False)
@@ -219,7 +225,7 @@ def test_reloads_count_per_tick_and_a_failure_holds_until_the_next_success() -> 
         {"region": "eu-central", "account": "solo", "at": "52s"},
         {"region": "eu-central", "shard": 1, "at": "31s", "failed": True},
     ]
-    ticks = simulate(_with_controllers(reloads=reloads), EU, ticks=6)
+    ticks = list(simulate(_with_controllers(reloads=reloads), EU, ticks=6))
     by_tick = [
         {g.gateway: (g.config_reloads, g.config_reload_failed) for g in tick.gateways}
         for tick in ticks
@@ -232,7 +238,9 @@ def test_reloads_count_per_tick_and_a_failure_holds_until_the_next_success() -> 
 
 def test_a_scenario_sets_certificate_expiry_per_gateway() -> None:
     certificates = [{"region": "eu-central", "shard": 1, "days": 5}]
-    (tick,) = simulate(_with_controllers(cert_days=30, certificates=certificates), EU, ticks=1)
+    (tick,) = list(
+        simulate(_with_controllers(cert_days=30, certificates=certificates), EU, ticks=1)
+    )
     expiry = {g.gateway: g.cert_expiry for g in tick.gateways}
     assert expiry == {
         "kura-eu-central": 5 * 86_400 - 10.0,
@@ -290,7 +298,7 @@ def test_shared_accounts_without_a_shard_get_a_stable_one() -> None:
     assert first.shard_of(scenario.accounts[0]) == Simulator(scenario, EU).shard_of(
         scenario.accounts[0]
     )
-    (tick,) = simulate(scenario, EU, ticks=1)
+    (tick,) = list(simulate(scenario, EU, ticks=1))
     assert tick.accounts[0].gateway.startswith("kura-eu-central")
 
 
@@ -344,7 +352,7 @@ def test_a_plan_scenario_is_a_simulation_scenario() -> None:
 
 def test_the_example_simulation_loads_and_runs() -> None:
     scenario = load_simulation(ROOT / "docs/examples/simulation.yaml")
-    ticks = simulate(scenario, PRODUCTION, ticks=10)
+    ticks = list(simulate(scenario, PRODUCTION, ticks=10))
     assert len(ticks) == 10
     assert {a.handle for a in scenario.accounts} >= {"big-enterprise"}
 
@@ -355,7 +363,20 @@ def test_burst_patterns_extend_the_scenarios_bursts() -> None:
         every=Duration.parse("15m"),
     )  # fmt: skip
     assert pattern.demand == SEED_BURSTS[0].demand
-    assert pattern.demand_at(0.0, 10.0, [5.0]) == pytest.approx(pattern.demand.bits_per_second / 2)
+    # A burst starting mid-tick fills half of it.
+    scenario = SimulationScenario(
+        regions={"eu-central": RegionSpec(observed_peak=Bandwidth(0.0))},
+        tick=Duration.parse("10s"),
+        accounts=[
+            SimulatedAccount(
+                handle="solo", id=1, region="eu-central", bursts=[
+                    pattern.model_copy(update={"start": Duration.parse("5s")})
+                ],
+            )
+        ],
+    )  # fmt: skip
+    first = next(simulate(scenario, EU, ticks=1))
+    assert first.accounts[0].demand_bps == pytest.approx(pattern.demand.bits_per_second / 2)
 
 
 # --- kura simulate ------------------------------------------------------------------------------
@@ -456,3 +477,152 @@ def test_kura_simulate_reports_scenario_problems_at_once(invoke: Invoke, tmp_pat
     assert result.exit_code == 2
     assert "seed: Input should be a valid integer" in result.stderr
     assert "accounts[0].id: Field required" in result.stderr
+
+
+# --- streaming: a run of any length in constant memory ------------------------------------------
+
+
+def test_the_simulator_is_a_generator_and_the_summary_keeps_no_tick() -> None:
+    simulator = Simulator(DEFAULT_SIMULATION, PRODUCTION)
+    assert inspect.isgenerator(simulator.run(1))
+    produced = simulator.run(300)
+    seen: list[weakref.ref[Tick]] = []
+
+    def watched() -> Iterator[Tick]:
+        for tick in produced:
+            seen.append(weakref.ref(tick))
+            yield tick
+
+    result = run(simulator, watched())
+    assert len(seen) == 300
+    # Every tick is gone once the summary has it: nothing accumulates per tick.
+    assert [ref for ref in seen if ref() is not None] == []
+    assert {s.gateway for s in result.gateways} == {g.name for g in simulator.fleet}
+
+
+def test_the_latency_histogram_stays_small_and_close_to_the_exact_mixture() -> None:
+    histogram = LatencyHistogram()
+    parts = [(0.05 + 0.001 * i, 0.0 if i < 700 else (i - 700) * 0.07, 10.0 + i % 7) for i in range(
+        1000)]  # fmt: skip
+    for mean, wait, requests in parts:
+        histogram.add(mean, wait, requests)
+    total = sum(weight for _, _, weight in parts)
+
+    def share_within(x: float) -> float:
+        return (
+            sum(w * -math.expm1(-(x - wait) / mean) for mean, wait, w in parts if x > wait) / total
+        )
+
+    for q in (0.5, 0.95, 0.99):
+        estimate = histogram.quantile(q)
+        assert estimate is not None
+        # The documented bound: the bins' half-widths, 0.5% of the mean and 0.05 s of wait.
+        assert share_within(estimate * 1.005 + 0.05) >= q
+        assert share_within(max(0.0, estimate / 1.005 - 0.05)) <= q
+    # Bounded by the bins, not by what was added: another 100,000 ticks alike add no bin.
+    bins = histogram.bins
+    for _ in range(100):
+        for mean, wait, requests in parts:
+            histogram.add(mean, wait, requests)
+    assert histogram.bins == bins
+    assert LatencyHistogram().quantile(0.5) is None
+
+
+def test_kura_simulate_refuses_a_run_it_could_not_finish(invoke: Invoke) -> None:
+    result = invoke("simulate", "--duration", "1000000h", "--tick", "1s")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kura: error: 1000000h in 1s ticks is 3,600,000,000 ticks, more than the 1,000,000 a run "
+        "may have: use a --tick of at least 3600s or a shorter --duration\n"
+    )
+
+
+def test_kura_simulate_asks_for_a_file_rather_than_a_huge_report(invoke: Invoke) -> None:
+    result = invoke("simulate", "--duration", "24h", "--tick", "1s", "-o", "json")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "the series would be 604,800 points (86,400 ticks x 7 gateways)" in result.stderr
+    assert "--series FILE (JSON lines) or --csv FILE, or use a --tick of at least 7s" in (
+        result.stderr
+    )
+
+
+def test_kura_simulate_streams_the_series_as_json_lines(invoke: Invoke, tmp_path: Path) -> None:
+    report = json.loads(invoke("simulate", "--duration", "1m", "-o", "json").stdout)
+    lines = invoke("simulate", "--duration", "1m", "--series", "-").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == report["series"]
+    target = tmp_path / "series.jsonl"
+    written = json.loads(
+        invoke("simulate", "--duration", "1m", "--series", str(target), "-o", "json").stdout
+    )
+    assert written["series"] is None
+    assert written["summary"] == report["summary"]
+    assert target.read_text(encoding="utf-8").splitlines() == lines
+    both = invoke("simulate", "--csv", "-", "--series", "-")
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "kura: error: --csv - and --series - cannot both write to stdout\n",
+    )
+
+
+# --- the default fleet against its model and the seed's figures ----------------------------------
+
+
+def test_the_default_fleet_peaks_at_the_observed_peak_before_bursts() -> None:
+    # At the daily peak, without noise, in the first tick (no burst has started yet).
+    calm = DEFAULT_SIMULATION.model_copy(
+        update={"traffic": Traffic(noise=0.0, start_at=Duration.parse("14h"))}
+    )
+    (tick,) = list(simulate(calm, PRODUCTION, ticks=1))
+    simulator = Simulator(calm, PRODUCTION)
+    shared: dict[str, float] = {}
+    for gateway, sample in zip(simulator.fleet, tick.gateways, strict=True):
+        if gateway.kind is GatewayKind.SHARD:
+            shared[gateway.region] = shared.get(gateway.region, 0.0) + sample.offered_bps
+    # eu-central carries the seed's 600 MB/s = 4.8 Gbps, its shared accounts' steady included.
+    assert shared == {
+        "eu-central": pytest.approx(600e6 * 8),
+        "us-east": pytest.approx(300e6 * 8),
+        "us-west": pytest.approx(150e6 * 8),
+    }
+
+
+def test_every_default_figure_follows_the_mm1_with_backlog_model() -> None:
+    traffic = DEFAULT_SIMULATION.traffic
+    for tick in simulate(DEFAULT_SIMULATION, PRODUCTION):
+        for s in tick.gateways:
+            rho = min(s.saturation, 0.98)
+            queueing = traffic.service_seconds / (1 - rho)
+            wait = s.p50_latency - queueing * P50_FACTOR
+            assert s.p95_latency == pytest.approx(queueing * P95_FACTOR + wait)
+            # A request waits behind a backlog only while the gateway is busy all the time.
+            if wait > 1e-9:
+                assert s.saturation >= 1.0, (tick.at, s.gateway, s.saturation, s.p95_latency)
+            # Connections are whole: Little's law rounded up.
+            assert isinstance(s.active_connections, int)
+            mean_in_system = s.requests * (queueing + wait)
+            assert mean_in_system <= s.active_connections < mean_in_system + 1
+
+
+def test_a_draining_backlog_keeps_the_gateway_at_its_ceiling() -> None:
+    pattern = BurstPattern(
+        jobs=100, size=DataSize.parse("1GB"), window=Duration.parse("30s"),
+        every=Duration.parse("1h"),
+    )  # fmt: skip
+    scenario = _one_gateway("2Gbps").model_copy(
+        update={
+            "accounts": [
+                SimulatedAccount(
+                    handle="solo", id=1, region="eu-central", dedicated=True,
+                    steady=Bandwidth.parse("2Gbps"), bursts=[pattern],
+                )
+            ]
+        }
+    )  # fmt: skip
+    samples = [t.gateways[-1] for t in simulate(scenario, EU, ticks=40)]
+    after = [s for s in samples[6:] if s.offered_bps < 3e9]
+    draining = [s for s in after if s.p50_latency > 1.0]
+    # The burst is over (offered 40%), but its backlog still waits: the gateway is at 100%.
+    assert draining
+    assert all(s.saturation == pytest.approx(1.0) for s in draining)
+    assert after[-1].saturation == pytest.approx(0.4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -67,12 +68,16 @@ def test_a_refresh_below_the_floor_is_raised_with_one_warning() -> None:
     assert result.stderr.count("refresh interval 0.5s is below the 2s floor; using 2s") == 1
 
 
-def test_a_dead_prometheus_still_prints_a_frame_that_says_so() -> None:
+def test_a_dead_prometheus_prints_a_frame_that_says_so_and_exits_1() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = kura(
         "dashboard", "--prometheus", url, "--kubeconfig", "/nonexistent/kubeconfig", "--once"
     )
-    assert result.exit_code == 0, result.output
+    # A frame for CI or a script: a dead source and stale regions are a failed check.
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kura: prometheus unreachable: ")
+    assert result.stderr.endswith("; stale data for eu-central, us-east, us-west\n")
     assert "SIMULATED" not in result.stdout
     words = " ".join(result.stdout.split())
     assert (
@@ -103,6 +108,11 @@ def test_a_dead_prometheus_still_prints_a_frame_that_says_so() -> None:
             ["--threshold", "cert=8d,14d"],
             "kura: error: --threshold 'cert=8d,14d': cert expiry: need 0 <= crit <= warn for a "
             "falling metric\n",
+        ),
+        (
+            ["--prometheus", "not-a-url", "--once"],
+            "kura: error: --prometheus 'not-a-url': expected an http(s) URL with a host, like "
+            "http://prometheus:9090\n",
         ),
         (
             ["--env", "nowhere"],
@@ -138,3 +148,21 @@ def test_kura_simulate_and_dashboard_agree_on_the_fleet() -> None:
     assert "kgw-30a76e4bd7e6-us-east" in names
     frame = kura("dashboard").stdout
     assert all(region in frame for region in {g["region"] for g in simulated["gateways"]})
+
+
+def test_one_frame_marks_a_threshold_crossed_in_it() -> None:
+    # eu-central's shard 2 is past its ceiling at the frame (the release train's backlog): its
+    # p95 is the region's, and one frame never lasts the 10 s a level needs to be sustained.
+    result = kura("dashboard", "--once")
+    row = next(line for line in result.stdout.splitlines() if line.startswith(" eu-central"))
+    assert re.search(r" \d+s CRIT ", row), row
+    assert "WARN" in row
+
+
+def test_the_load_balancer_cells_say_which_shard_they_front() -> None:
+    result = kura("dashboard", "--once")
+    row = next(line for line in result.stdout.splitlines() if line.startswith(" eu-central"))
+    assert len(re.findall(r" s1 \d+\.\d\d ", row)) == 2, row
+    assert "LB IN/OUT: the regional load balancer's own figures, Gbps, for the shard it " in (
+        " ".join(result.stdout.split())
+    )

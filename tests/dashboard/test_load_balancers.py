@@ -133,15 +133,14 @@ def test_the_overview_and_the_region_panel_show_the_figures_and_their_age(clock:
     state.apply(collector.collect())
     rows = {row.id: row for row in overview_view(state, clock.now, width=240).rows}
     assert (rows["eu-central"].cells["lb_in"].text, rows["eu-central"].cells["lb_out"].text) == (
-        "1.25",
-        "3.50",
+        "s1 1.25",
+        "s1 3.50",
     )
     assert rows["eu-central"].cells["lb_out"].sort == pytest.approx(3.5 * GBPS)
     # No figure is "-", never 0.
     assert rows["us-east"].cells["lb_in"].text == "-"
-    assert f"LB {EU} in 1.25 / out 3.50 Gbps, 1.2k open, sampled 40s ago" in region_summary(
-        state, "eu-central", clock.now
-    )
+    summary = region_summary(state, "eu-central", clock.now)
+    assert f"LB {EU} (shard 1) in 1.25 / out 3.50 Gbps, 1.2k open, sampled 40s ago" in summary
     assert "LB traffic not read" in region_summary(state, "us-east", clock.now)
 
 

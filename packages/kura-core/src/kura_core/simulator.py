@@ -12,12 +12,16 @@ What it takes (a :class:`SimulationScenario`, which *is* a capacity :class:`Scen
   scenario's components, with the providers' components as the base, as ``kura plan`` does);
 * accounts with a steady rate and CI burst patterns (jobs x size within a window, repeating
   ``every``, from ``start``, delayed by a seeded ``jitter``), plus each region's background
-  traffic: its observed peak shaped by the time of day and spread over its shards.
+  traffic, shaped by the time of day and spread over its shards. A region's observed peak is
+  what its shared gateways carried at the daily peak (a regional load balancer's measurement):
+  the background at its peak is that less the shared accounts' steady traffic, so without bursts
+  the shards peak at the observed figure; bursts come on top.
 
 What it gives per tick (``tick`` long, stamped at the tick's end, like a Prometheus rate):
 
 * offered load and served bytes in and out of every gateway, requests per second;
-* saturation = offered load / ceiling (above 1 when overloaded);
+* saturation = load / ceiling, the load being the offered load, or the ceiling while a backlog
+  drains (the gateway is busy all the time then); above 1 when overloaded;
 * p50/p90/p95/p99 request latency from a queueing model, the 5xx ratio, the success ratio and
   active connections;
 * the state of the gateway's ingress controllers: successful config reloads within the tick,
@@ -35,7 +39,8 @@ longer than ``max_wait`` (nginx's proxy timeouts) fails: that share of the offer
 the 5xx ratio, on top of a small base error ratio. Of the requests that do not fail, a fixed
 share is answered 4xx (cache misses are 404s), so the success ratio (neither 4xx nor 5xx) is
 ``(1 - 5xx ratio) x (1 - 4xx share)``. Active connections follow Little's law: requests per
-second x mean time in the system.
+second x mean time in the system, rounded up to a whole number (a count of connections, never
+3.6 of them).
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -101,11 +107,6 @@ class BurstPattern(Burst):
         if self.window.seconds + self.jitter.seconds > self.every.seconds:
             raise ValueError("window + jitter must fit within every, so bursts never overlap")
         return self
-
-    def demand_at(self, begin: float, end: float, starts: Sequence[float]) -> float:
-        """Mean bits per second over ``[begin, end)`` of the bursts starting at ``starts``."""
-        overlap = sum(max(0.0, min(end, s + self.window.seconds) - max(begin, s)) for s in starts)
-        return self.demand.bits_per_second * overlap / (end - begin)
 
 
 class SimulatedAccount(BaseModel):
@@ -300,12 +301,17 @@ class SimulatedGateway:
     account: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class GatewaySample:
-    """One gateway over one tick. Bytes per second, seconds, ratios 0-1 (saturation may pass 1)."""
+class GatewaySample(NamedTuple):
+    """One gateway over one tick. Bytes per second, seconds, ratios 0-1 (saturation may pass 1).
+
+    A named tuple, not a frozen dataclass: a day at one-second ticks makes millions of them.
+    """
 
     gateway: str
     offered_bps: float
+    load_bps: float
+    """What the gateway carries or is asked to: the offered load, or its ceiling while a
+    backlog drains, when it is busy all the time."""
     bytes_in: float
     bytes_out: float
     saturation: float
@@ -313,7 +319,8 @@ class GatewaySample:
     p95_latency: float
     p99_latency: float
     error_ratio: float
-    active_connections: float
+    active_connections: int
+    """Requests in flight (Little's law), a whole number: a gateway serving any has one."""
     p50_latency: float
     p90_latency: float
     success_ratio: float
@@ -325,8 +332,7 @@ class GatewaySample:
     """Seconds from the tick's end to the soonest certificate expiry."""
 
 
-@dataclass(frozen=True, slots=True)
-class AccountSample:
+class AccountSample(NamedTuple):
     """What one account offered its gateway over one tick, in bits per second."""
 
     handle: str
@@ -441,10 +447,45 @@ def daily_shape(scenario: SimulationScenario, at: float) -> float:
     return traffic.daily_trough + (1 - traffic.daily_trough) * (1 + math.cos(phase)) / 2
 
 
+class _Schedule:
+    """When one burst pattern of one account starts: each start is drawn once, and kept only
+    while it can still overlap a tick, so a long run holds a handful of starts, not all of them."""
+
+    __slots__ = ("_bps", "_every", "_first", "_jitter", "_key", "_reach", "_starts", "_window")
+
+    def __init__(self, pattern: BurstPattern, key: str) -> None:
+        self._key = key
+        self._every, self._first = pattern.every.seconds, pattern.start.seconds
+        self._window, self._jitter = pattern.window.seconds, pattern.jitter.seconds
+        self._reach = math.ceil((self._window + self._jitter) / self._every)
+        self._bps = pattern.demand.bits_per_second
+        self._starts: dict[int, float] = {}
+
+    def demand_at(self, begin: float, end: float) -> float:
+        """Mean bits per second over ``[begin, end)``."""
+        newest = math.floor((end - self._first) / self._every)
+        oldest = max(0, newest - self._reach - 1)
+        starts = self._starts
+        if oldest not in starts or newest not in starts:
+            for k in [k for k in starts if k < oldest]:
+                del starts[k]
+            for k in range(oldest, newest + 1):
+                if k not in starts:
+                    jitter = random.Random(f"{self._key}:{k}").uniform(0.0, self._jitter)
+                    starts[k] = self._first + k * self._every + jitter
+        overlap = 0.0
+        for start in starts.values():
+            if start < end and start + self._window > begin:
+                overlap += min(end, start + self._window) - max(begin, start)
+        return self._bps * overlap / (end - begin)
+
+
 @dataclass(frozen=True)
 class _Load:
     account: SimulatedAccount
     gateway: str
+    schedules: tuple[_Schedule, ...]
+    steady_bps: float
 
 
 class Simulator:
@@ -460,6 +501,9 @@ class Simulator:
         self.fleet = build_fleet(scenario, regions, base_components)
         self._index = 0
         self._backlog = {gateway.name: 0.0 for gateway in self.fleet}
+        self._capacity = {g.name: g.ceiling.capacity.bits_per_second for g in self.fleet}
+        self._max_wait = scenario.traffic.max_wait.seconds
+        self._traffic = scenario.traffic
         self._noise = {
             gateway.name: random.Random(f"{scenario.seed}:noise:{gateway.name}")
             for gateway in self.fleet
@@ -468,12 +512,30 @@ class Simulator:
         self._shards: dict[str, list[SimulatedGateway]] = {}
         for region in regions:
             settings = scenario.settings(region.id)
-            self._peaks[region.id] = settings.observed_peak.bits_per_second
+            # The observed peak is what the region's shared gateways carried at the daily peak,
+            # its shared accounts' steady traffic included: the background is the rest.
+            steady = sum(
+                a.steady.bits_per_second
+                for a in scenario.accounts
+                if a.region == region.id and not a.dedicated
+            )
+            self._peaks[region.id] = max(0.0, settings.observed_peak.bits_per_second - steady)
             self._shards[region.id] = [
                 g for g in self.fleet if g.region == region.id and g.kind is GatewayKind.SHARD
             ]
         self._regions = {region.id: region for region in regions}
-        self._loads = [_Load(a, self._gateway_of(a)) for a in scenario.accounts]
+        self._loads = [
+            _Load(
+                a,
+                self._gateway_of(a),
+                tuple(
+                    _Schedule(p, f"{scenario.seed}:burst:{a.handle}:{a.region}:{number}")
+                    for number, p in enumerate(a.bursts)
+                ),
+                a.steady.bits_per_second,
+            )
+            for a in scenario.accounts
+        ]
         controllers = scenario.controllers
         self._cert_days = {g.name: controllers.cert_days for g in self.fleet}
         for certificate in controllers.certificates:
@@ -498,21 +560,6 @@ class Simulator:
             return gateway_name(account.id, account.region)
         return shard_ingress_class(self._regions[account.region], shard)
 
-    def _starts(
-        self, account: SimulatedAccount, number: int, pattern: BurstPattern, end: float
-    ) -> list[float]:
-        """Starts of the pattern's bursts that may overlap a tick ending at ``end``."""
-        every, first = pattern.every.seconds, pattern.start.seconds
-        reach = pattern.window.seconds + pattern.jitter.seconds
-        newest = math.floor((end - first) / every)
-        starts = []
-        for k in range(max(0, newest - math.ceil(reach / every) - 1), newest + 1):
-            key = f"{self.scenario.seed}:burst:{account.handle}:{account.region}:{number}:{k}"
-            starts.append(
-                first + k * every + random.Random(key).uniform(0.0, pattern.jitter.seconds)
-            )
-        return starts
-
     def step(self) -> Tick:
         """The next tick."""
         scenario, traffic = self.scenario, self.scenario.traffic
@@ -530,10 +577,9 @@ class Simulator:
         accounts = []
         for load in self._loads:
             account = load.account
-            demand = account.steady.bits_per_second + sum(
-                pattern.demand_at(begin, end, self._starts(account, number, pattern, end))
-                for number, pattern in enumerate(account.bursts)
-            )
+            demand = load.steady_bps
+            for schedule in load.schedules:
+                demand += schedule.demand_at(begin, end)
             offered[load.gateway] += demand
             uploads[load.gateway] += demand * account.upload_share
             accounts.append(AccountSample(account.handle, account.region, load.gateway, demand))
@@ -543,25 +589,34 @@ class Simulator:
         self._index += 1
         return Tick(self._index - 1, end, samples, tuple(accounts))
 
+    def run(self, ticks: int | None = None) -> Iterator[Tick]:
+        """The next ``ticks`` ticks (default: the scenario's), produced as they are consumed."""
+        for _ in range(self.scenario.ticks if ticks is None else ticks):
+            yield self.step()
+
     def _controllers(self, gateway: str, begin: float, end: float) -> tuple[int, bool]:
         """Successful reloads in ``[begin, end)``, and whether the last one by ``end`` failed."""
-        done = [r for r in self._reloads.get(gateway, ()) if r.at.seconds < end]
+        reloads = self._reloads.get(gateway)
+        if not reloads:
+            return 0, False
+        done = [r for r in reloads if r.at.seconds < end]
         succeeded = sum(1 for r in done if r.at.seconds >= begin and not r.failed)
         return succeeded, bool(done) and done[-1].failed
 
     def _queue(
         self, gateway: SimulatedGateway, offered: float, uploads: float, begin: float, end: float
     ) -> GatewaySample:
-        traffic = self.scenario.traffic
+        traffic = self._traffic
         dt = end - begin
-        capacity = gateway.ceiling.capacity.bits_per_second
+        capacity = self._capacity[gateway.name]
         backlog = self._backlog[gateway.name]
         served = min(capacity * dt, backlog + offered * dt)
         waiting = backlog + offered * dt - served
-        dropped = max(0.0, waiting - capacity * traffic.max_wait.seconds)
+        dropped = max(0.0, waiting - capacity * self._max_wait)
         self._backlog[gateway.name] = waiting - dropped
         wait = self._backlog[gateway.name] / capacity
-        saturation = offered / capacity
+        load = max(offered, served / dt)
+        saturation = load / capacity
         rho = min(saturation, RHO_MAX)
         service = traffic.service_seconds / (1 - rho)
         errors = dropped / (offered * dt) if offered > 0 else 0.0
@@ -573,6 +628,7 @@ class Simulator:
         return GatewaySample(
             gateway=gateway.name,
             offered_bps=offered,
+            load_bps=load,
             bytes_in=served_bytes * upload_share,
             bytes_out=served_bytes * (1 - upload_share),
             saturation=saturation,
@@ -580,7 +636,7 @@ class Simulator:
             p95_latency=service * P95_FACTOR + wait,
             p99_latency=service * P99_FACTOR + wait,
             error_ratio=error_ratio,
-            active_connections=requests * (service + wait),
+            active_connections=math.ceil(requests * (service + wait)),
             p50_latency=service * P50_FACTOR + wait,
             p90_latency=service * P90_FACTOR + wait,
             success_ratio=(1 - error_ratio) * (1 - traffic.client_error_ratio),
@@ -595,10 +651,10 @@ def simulate(
     regions: Sequence[Region],
     base_components: Mapping[str, Sequence[Component]] | None = None,
     ticks: int | None = None,
-) -> list[Tick]:
-    """``ticks`` ticks (default: the scenario's duration) of a fresh :class:`Simulator`."""
-    simulator = Simulator(scenario, regions, base_components)
-    return [simulator.step() for _ in range(scenario.ticks if ticks is None else ticks)]
+) -> Iterator[Tick]:
+    """``ticks`` ticks (default: the scenario's duration) of a fresh :class:`Simulator`, one at a
+    time: a run of any length holds one tick."""
+    return Simulator(scenario, regions, base_components).run(ticks)
 
 
 def _pattern(burst: Burst, every: str, start: str, jitter: str = "0s") -> BurstPattern:

@@ -33,10 +33,21 @@ def preferences_path() -> Path:
     return Path(base) / "kura" / "dashboard.json"
 
 
-def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
+def _check_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"--prometheus {url!r}: expected an http(s) URL with a host, like "
+            "http://prometheus:9090"
+        )
+
+
+def _thresholds(texts: tuple[str, ...], *, one_frame: bool) -> tuple[object, ...]:
     from dataclasses import replace
 
-    from kura_dashboard.data.thresholds import DEFAULT_THRESHOLDS, parse_value
+    from kura_dashboard.data.thresholds import DEFAULT_THRESHOLDS, parse_value, without_sustain
 
     chosen = {t.metric: t for t in DEFAULT_THRESHOLDS}
     for text in texts:
@@ -55,7 +66,8 @@ def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
             )
         except ValueError as exc:
             raise InputError(f"--threshold {text!r}: {exc}") from None
-    return tuple(chosen.values())
+    # One frame has no time to sustain a level: a threshold crossed in it is marked.
+    return without_sustain(chosen.values()) if one_frame else tuple(chosen.values())
 
 
 @click.command("dashboard")
@@ -118,7 +130,8 @@ def _thresholds(texts: tuple[str, ...]) -> tuple[object, ...]:
     "--headless",
     "once",
     is_flag=True,
-    help="Print one frame of the overview and exit 0 (the default without a terminal).",
+    help="Print one frame of the overview and exit 0, or 1 when a source is unreachable or data "
+    "is stale (the default without a terminal).",
 )
 @click.option(
     "--export-dir",
@@ -148,7 +161,8 @@ def dashboard_command(
     Without --prometheus it runs on the embedded simulated fleet (kura simulate's default
     scenario) and says SIMULATED at all times. Read-only: no key writes to the cluster. Press ?
     for every key and a glossary. Without a terminal (or with --once) it prints one frame of the
-    overview to stdout and exits 0.
+    overview to stdout, with every threshold crossed in that frame marked (no sustain time), and
+    exits 0, or 1 when a source is unreachable or a region's data is stale.
 
     Live, each region's load balancer traffic is read from its cloud when the load-balancer
     provider can and its credentials are set (hetzner: HCLOUD_TOKEN and HCLOUD_ENDPOINT, read at
@@ -159,6 +173,9 @@ def dashboard_command(
 
     if simulate and prometheus_url:
         raise InputError("--simulate and --prometheus exclude each other")
+    if prometheus_url is not None:
+        _check_url(prometheus_url)
+    one_frame = once or not (sys.stdout.isatty() and sys.stdin.isatty())
     interval, warning = clamp_interval(refresh)
     if warning:
         click.echo(f"kura: warning: {warning}", err=True)
@@ -172,26 +189,32 @@ def dashboard_command(
         scenario_file=scenario_file,
         seed=seed,
         timeout=timeout,
-        thresholds=_thresholds(thresholds),  # type: ignore[arg-type]
+        thresholds=_thresholds(thresholds, one_frame=one_frame),  # type: ignore[arg-type]
         environ=dict(os.environ),
     )
     wiring = wire(kura, options, time.time)
-    if once or not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if one_frame:
         from kura_core.cli.output import console
-        from kura_dashboard.frame import render_frame
+        from kura_dashboard.frame import frame_problems, render_frame
 
         wiring.state.apply(wiring.collector.collect(force=True))
         out = console()
+        now = time.time()
         out.print(
             render_frame(
                 wiring.state,
-                time.time(),
+                now,
                 env=env,
                 simulated=wiring.simulated,
                 label=wiring.label,
                 width=out.width,
             )
         )
+        problems = frame_problems(wiring.state, now)
+        if problems:
+            # A frame for CI or a script: trouble with the data is a failed check, exit 1.
+            click.echo(f"kura: {'; '.join(problems)}", err=True)
+            click.get_current_context().exit(1)
         return
     from kura_dashboard.app import KuraDashboard
 

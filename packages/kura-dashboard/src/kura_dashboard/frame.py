@@ -11,7 +11,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kura_dashboard.data.state import DashboardState
+from kura_dashboard.data.connection import ConnectionState
+from kura_dashboard.data.state import DashboardState, Freshness
 from kura_dashboard.data.views import clock_text, ladder_lines, overview_view
 from kura_dashboard.styles import cell_text
 
@@ -44,3 +45,20 @@ def render_frame(
         " · ".join(status.describe(now) for status in state.statuses.values()), style="dim"
     )
     return Group(header, table, ladder, sources)
+
+
+def frame_problems(state: DashboardState, now: float) -> list[str]:
+    """Why a frame cannot be trusted: unreachable sources and regions with stale data."""
+    problems = [
+        status.describe(now)
+        for status in state.statuses.values()
+        if status.state is ConnectionState.UNREACHABLE
+    ]
+    stale = [
+        region.id
+        for region in state.topology.regions
+        if state.freshness(state.regions[region.id], now) is Freshness.STALE
+    ]
+    if stale:
+        problems.append(f"stale data for {', '.join(stale)}")
+    return problems

@@ -16,7 +16,8 @@ falls (the time left before a certificate expires): it warns below ``warn``, is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 
 
@@ -200,3 +201,9 @@ DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
     CERT_EXPIRY,
     RELOAD_FAILED,
 )
+
+
+def without_sustain(thresholds: Iterable[Threshold]) -> tuple[Threshold, ...]:
+    """The thresholds for a single frame, which never lasts a sustain time: a value beyond a
+    threshold in the frame reaches its level at once."""
+    return tuple(replace(threshold, sustain=0.0) for threshold in thresholds)

@@ -21,7 +21,7 @@ from kura_dashboard.data.filters import NO_FILTER, RowFilter
 from kura_dashboard.data.readings import GatewayMetrics
 from kura_dashboard.data.sorting import SortSpec, SortValue
 from kura_dashboard.data.state import DashboardState, Freshness, Subject
-from kura_dashboard.data.thresholds import CERT_EXPIRY, RELOAD_FAILED, Level
+from kura_dashboard.data.thresholds import CERT_EXPIRY, P95_LATENCY, RELOAD_FAILED, Level
 from kura_dashboard.data.topology import GatewayRef
 
 WIDE = 120
@@ -151,7 +151,8 @@ def _common_cells(
         "p99": Cell(fmt.seconds(m.p99_latency), m.p99_latency),
         "succ": Cell(fmt.percent(m.success_ratio, 1), m.success_ratio),
         "err": _levelled(fmt.percent(m.error_ratio, 1), m.error_ratio, level("5xx")),
-        "conn": Cell(fmt.count(m.active_connections), m.active_connections),
+        # Connections are whole, even as a Prometheus average over a window.
+        "conn": Cell(fmt.whole(m.active_connections), m.active_connections),
         "reload": _reload_cell(m, level(RELOAD_FAILED.metric)),
         "cert": _levelled(fmt.remaining(m.cert_expiry), m.cert_expiry, level(CERT_EXPIRY.metric)),
         "hist": Cell(fmt.sparkline(subject.history.saturation.values(), HISTORY_WIDTH, top=1.0)),
@@ -163,12 +164,22 @@ HEALTH = (RELOAD_FAILED.metric, CERT_EXPIRY.metric)
 
 
 def region_levels(state: DashboardState, region_id: str) -> dict[str, Level]:
-    """The region's reload and certificate levels: those of its worst gateway."""
-    gateways = [subject for _, subject in state.region_gateways(region_id)]
-    return {
-        metric: max((g.metric_level(metric) for g in gateways), default=Level.OK)
+    """The region's reload and certificate levels, those of its worst gateway, and its p95's,
+    that of its worst shard (whose p95 the row shows)."""
+    gateways = state.region_gateways(region_id)
+    levels = {
+        metric: max((g.metric_level(metric) for _, g in gateways), default=Level.OK)
         for metric in HEALTH
     }
+    levels[P95_LATENCY.metric] = max(
+        (
+            g.metric_level(P95_LATENCY.metric)
+            for ref, g in gateways
+            if ref.kind is GatewayKind.SHARD
+        ),
+        default=Level.OK,
+    )
+    return levels
 
 
 def overview_view(state: DashboardState, now: float, *, width: int) -> View:
@@ -237,19 +248,24 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
         SortSpec("sat", descending=True),
         notes=(
             "IN/OUT and CEILING in Gbps, shared shards only; LB IN/OUT: the regional load "
-            "balancer's own figures, Gbps; SATURATION = load ÷ ceiling; "
-            "percentiles of the worst shard; RELOADS and CERT over every gateway; "
-            "DED = dedicated gateways",
+            "balancer's own figures, Gbps, for the shard it fronts (s1 = shard 1); "
+            "SATURATION = load ÷ ceiling; percentiles of the worst shard; "
+            "RELOADS and CERT over every gateway; DED = dedicated gateways",
         ),
     )
+
+
+# The regional load balancer fronts the region's ingress class, shard 1; shard n has its own.
+REGIONAL_LB_SHARD = 1
 
 
 def _load_balancer_cells(traffic: LoadBalancerTraffic | None) -> dict[str, Cell]:
     if traffic is None:
         return {"lb_in": Cell("-"), "lb_out": Cell("-")}
+    shard = f"s{REGIONAL_LB_SHARD}"
     return {
-        "lb_in": Cell(fmt.gbps(_bits(traffic.bytes_in)), traffic.bytes_in),
-        "lb_out": Cell(fmt.gbps(_bits(traffic.bytes_out)), traffic.bytes_out),
+        "lb_in": Cell(f"{shard} {fmt.gbps(_bits(traffic.bytes_in))}", traffic.bytes_in),
+        "lb_out": Cell(f"{shard} {fmt.gbps(_bits(traffic.bytes_out))}", traffic.bytes_out),
     }
 
 
@@ -258,14 +274,15 @@ def _bits(bytes_per_second: float | None) -> float | None:
 
 
 def load_balancer_summary(state: DashboardState, region_id: str, now: float) -> str:
-    """``LB tuist-kura-eu-central-ingress in 1.2 / out 3.4 Gbps, 1.2k open, sampled 40s ago``."""
+    """``LB tuist-kura-eu-central-ingress (shard 1) in 1.2 / out 3.4 Gbps, 1.2k open, sampled
+    40s ago``."""
     traffic = state.load_balancers.get(region_id)
     if traffic is None:
         return "LB traffic not read"
     return (
-        f"LB {traffic.name} in {fmt.gbps(_bits(traffic.bytes_in))} / out "
-        f"{fmt.gbps(_bits(traffic.bytes_out))} Gbps, {fmt.count(traffic.open_connections)} open, "
-        f"sampled {fmt.age(now - traffic.at)} ago"
+        f"LB {traffic.name} (shard {REGIONAL_LB_SHARD}) in "
+        f"{fmt.gbps(_bits(traffic.bytes_in))} / out {fmt.gbps(_bits(traffic.bytes_out))} Gbps, "
+        f"{fmt.whole(traffic.open_connections)} open, sampled {fmt.age(now - traffic.at)} ago"
     )
 
 

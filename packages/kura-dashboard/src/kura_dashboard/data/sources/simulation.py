@@ -39,9 +39,10 @@ def readout(tick: Tick, start: float) -> MetricsReadout:
                 requests=s.requests,
                 p95_latency=s.p95_latency,
                 error_ratio=s.error_ratio,
-                active_connections=s.active_connections,
+                active_connections=float(s.active_connections),
                 p99_latency=s.p99_latency,
-                offered_bps=s.offered_bps,
+                # A draining backlog keeps the gateway at its ceiling: that is its load.
+                offered_bps=s.load_bps,
                 p50_latency=s.p50_latency,
                 p90_latency=s.p90_latency,
                 success_ratio=s.success_ratio,
