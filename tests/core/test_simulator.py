@@ -434,8 +434,8 @@ def test_kura_simulate_runs_the_default_fleet_on_another_env(invoke: Invoke) -> 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--duration", "soon"], "kura: error: --duration: 'soon' is not a duration"),
-        (["--tick", "0s"], "kura: error: --tick: must be longer than zero"),
+        (["--duration", "soon"], "kura: error: Invalid value for '--duration': 'soon' is not a"),
+        (["--tick", "0s"], "kura: error: Invalid value for '--tick': '0s' is not more than zero"),
         (
             ["--scenario", "/nonexistent.yaml"],
             "kura: error: cannot read scenario /nonexistent.yaml",

@@ -31,7 +31,7 @@ def test_bench_measures_gateway_and_direct_and_checks_every_byte(
         "smoke", "bench", "--host", host, "--account", smoke.account.handle,
         "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "64KiB", "--size", "1MiB", "--concurrency", "2",
+        "--size", "1MiB", "--size", "2MiB", "--concurrency", "2",
         "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -46,11 +46,11 @@ def test_bench_measures_gateway_and_direct_and_checks_every_byte(
         assert figure["mb_per_s"] > 0
         assert (figure["ttfb_p50"] is None) == (figure["direction"] == "upload")
     assert {(r["size"], r["direction"]) for r in report["ratios"]} == {
-        (size, direction) for size in (65536, 1048576) for direction in ("upload", "download")
+        (size, direction) for size in (1048576, 2097152) for direction in ("upload", "download")
     }
     assert report["client_peak_rss_mib"] > 0
-    # 2 x (64 KiB + 1 MiB) reached the node twice: via the gateway and directly.
-    assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (65536 + 1048576)
+    # 2 x (1 MiB + 2 MiB) reached the node twice: via the gateway and directly.
+    assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (1048576 + 2097152)
     assert bed.token.reveal() not in result.output
 
 
@@ -68,12 +68,12 @@ def test_bench_rounds_alternate_the_paths_and_report_medians(
     monkeypatch.setattr(_Server, "remember", recording)
     smoke = bed.accounts[Mode.REGIONAL]
     host, address = smoke.host, bed.address(Mode.REGIONAL)
-    size = 256 * 1024
+    size = 1024 * 1024
     result = kura(
         "smoke", "bench", "--host", host, "--account", smoke.account.handle,
         "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "256KiB", "--rounds", "3",
+        "--size", "1MiB", "--rounds", "3",
         "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -106,6 +106,14 @@ def test_bench_refuses_zero_rounds(kura: InvokeKura) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("size", ["0B", "512KiB", "3GiB"])
+def test_bench_sizes_stay_within_what_the_help_promises(kura: InvokeKura, size: str) -> None:
+    result = kura("smoke", "bench", "--host", "h.example", "--account", "a", "--size", size)
+    assert result.exit_code == 2
+    assert "Invalid value for '--size'" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBed) -> None:
     smoke = bed.accounts[Mode.DEDICATED]
     bed.nodes[Mode.DEDICATED].knobs.corrupt_downloads = True
@@ -114,7 +122,7 @@ def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBe
         "--port", str(bed.port), "--resolve",
         f"{smoke.host}:{bed.port}:{bed.address(Mode.DEDICATED)}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "64KiB", "-o", "json",
+        "--size", "1MiB", "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 1
     (download,) = [f for f in json.loads(result.stdout)["figures"] if f["direction"] == "download"]

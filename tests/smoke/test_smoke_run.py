@@ -231,7 +231,7 @@ def test_the_token_may_come_from_the_environment(kura: InvokeKura, bed: TestBed)
         (["--resolve", "nohost"], "expected HOST:PORT:ADDR"),
         (["--resolve", "h:99999:127.0.0.1"], "is not a TCP port"),
         (["--resolve", "h:443:not-an-ip"], "is not an IP address"),
-        (["--size", "lots"], "--size 'lots'"),
+        (["--size", "lots"], "'--size': 'lots' is not a data size"),
     ],
 )
 def test_bad_options_are_one_line_errors(

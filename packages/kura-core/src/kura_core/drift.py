@@ -288,6 +288,9 @@ def load_cluster(path: Path) -> Mapping[str, Any]:
     documents = parse_yaml_stream(read_text(path, "cluster topology"), str(path))
     clusters = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == "Cluster"]
     if len(clusters) != 1:
-        found = "no" if not clusters else str(len(clusters))
-        raise InputError(f"{path}: expected one Cluster API Cluster document, found {found}")
+        found = f"{len(clusters)} of them" if clusters else "none"
+        raise InputError(
+            f"{path}: expected one Cluster API Cluster document (kind: Cluster, like "
+            f"docs/examples/cluster.yaml), found {found}"
+        )
     return clusters[0]

@@ -174,6 +174,10 @@ class _Quantity:
         )
 
 
+# The public name of the base, for code that takes any of the three kinds.
+Quantity = _Quantity
+
+
 @dataclass(frozen=True, order=True)
 class DataSize(_Quantity):
     """An amount of data, in bytes."""

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.console import Group, RenderableType
 
+from kura_core.cli.account_args import ACCOUNT_ID
 from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table, to_plain
+from kura_core.cli.params import DATA_SIZE, NON_EMPTY, QuantityType
 from kura_core.errors import CheckFailed, InputError
 from kura_core.units import DataSize
 
@@ -29,12 +31,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 DEFAULT_REGION = "eu-central"
 
 
-def _size(text: str, option: str) -> int:
-    try:
-        size = DataSize.parse(text)
-    except ValueError as exc:
-        raise InputError(f"{option} {text!r}: {exc}") from None
-    return int(size.bytes)
+# What the bench's help promises: big enough to measure throughput, small enough to hold.
+BENCH_SIZE = QuantityType(DataSize, low=DataSize.parse("1MiB"), high=DataSize.parse("2GiB"))
 
 
 def _human(size: int) -> str:
@@ -147,15 +145,15 @@ def _run_tables(report: SmokeReport) -> RenderableType:
 @env_option
 @click.option("--region", "region_id", default=DEFAULT_REGION, show_default=True)
 @click.option("--regional-account", default="kura-smoke-regional", show_default=True)
-@click.option("--regional-account-id", type=click.IntRange(min=1))
+@click.option("--regional-account-id", type=ACCOUNT_ID)
 @click.option("--dedicated-account", default="kura-smoke-dedicated", show_default=True)
 @click.option(
     "--dedicated-account-id",
-    type=click.IntRange(min=1),
+    type=ACCOUNT_ID,
     help="Account ids name dedicated gateways; required with the cluster steps.",
 )
 @click.option("--namespace", default="kura", show_default=True)
-@click.option("--image", help="Kura runtime image of a provisioned instance.")
+@click.option("--image", type=NON_EMPTY, help="Kura runtime image of a provisioned instance.")
 @click.option("--no-provision", is_flag=True, help="Use the existing KuraInstance.")
 @click.option("--keep", is_flag=True, help="Leave the provisioned objects in place.")
 @click.option(
@@ -179,7 +177,9 @@ def _run_tables(report: SmokeReport) -> RenderableType:
 # Smoke checks offer HTTP/2 as clients do; the bench defaults to HTTP/1.1 because the Python h2
 # stack, not the gateway, would bound its figures (its stream window is 64 KiB).
 @endpoint_options(http2=True)
-@click.option("--size", default="64KiB", show_default=True, help="Round-trip payload size.")
+@click.option(
+    "--size", type=DATA_SIZE, default="64KiB", show_default=True, help="Round-trip payload size."
+)
 @click.option("--ready-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
 @click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True)
 @click.option(
@@ -205,7 +205,7 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
     from kura_smoke.run_setup import build_run
 
     output = _output(options.pop("output"), options.pop("as_json"))
-    options["size"] = _size(options["size"], "--size")
+    options["size"] = int(options["size"].bytes)
     junit: Path | None = options.pop("junit")
     stdout_tty = sys.stdout.isatty()
 
@@ -293,6 +293,7 @@ def _bench_table(report: BenchReport) -> RenderableType:
 @click.option(
     "--size",
     "sizes",
+    type=BENCH_SIZE,
     multiple=True,
     default=("1MiB", "64MiB"),
     show_default=True,
@@ -331,7 +332,7 @@ def bench_command(**options: Any) -> None:
     from kura_smoke.run_setup import build_bench
 
     output = _output(options.pop("output"), options.pop("as_json"))
-    options["sizes"] = tuple(_size(text, "--size") for text in options["sizes"])
+    options["sizes"] = tuple(int(size.bytes) for size in options["sizes"])
     report = build_bench(options, output=output, stdout_is_tty=sys.stdout.isatty())
     if output == "json":
         click.echo(json.dumps(to_plain(report), indent=2))
