@@ -17,7 +17,7 @@ from rich.console import Group, RenderableType
 
 from kura_core.cli.account_args import ACCOUNT_ID
 from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.cli.output import emit, output_option, simple_table, to_plain
+from kura_core.cli.output import ClosableStdout, emit, output_option, simple_table, to_plain
 from kura_core.cli.params import DATA_SIZE, NON_EMPTY, QuantityType
 from kura_core.errors import CheckFailed, InputError
 from kura_core.units import DataSize
@@ -208,12 +208,13 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
     options["size"] = int(options["size"].bytes)
     junit: Path | None = options.pop("junit")
     stdout_tty = sys.stdout.isatty()
+    stdout = ClosableStdout()
 
     def on_step(result: StepResult) -> None:
         if output == "json":
             from kura_smoke.report import step_event
 
-            click.echo(json.dumps(step_event(result)))
+            stdout.write(lambda: click.echo(json.dumps(step_event(result))))
 
     run = build_run(kura, options, output=output, stdout_is_tty=stdout_tty, on_step=on_step)
     report = run.run()
@@ -221,13 +222,17 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
     if output == "json":
         from kura_smoke.report import summary_event
 
-        click.echo(redact(json.dumps(summary_event(report))))
+        stdout.write(lambda: click.echo(redact(json.dumps(summary_event(report)))))
     else:
-        emit(report, output, lambda: _run_tables(report))
+        stdout.write(lambda: emit(report, output, lambda: _run_tables(report)))
     if junit is not None:
         from kura_smoke.junit import junit_xml
 
         junit.write_text(redact(junit_xml(report)), encoding="utf-8")
+    if stdout.closed:
+        kept = f"the JUnit report is in {junit}" if junit else "--junit FILE keeps a report"
+        verdict = "passed" if report.passed else "failed"
+        click.echo(f"kura: warning: stdout was closed early; the run {verdict}, {kept}", err=True)
     if not report.passed:
         raise CheckFailed(
             [f"{step.mode.value}/{step.step.value}: {step.message}" for step in report.failures()]

@@ -7,6 +7,7 @@ computes, field names unchanged. Tables are for people and may change.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -74,3 +75,27 @@ def simple_table(title: str | None, headers: Sequence[str], rows: Sequence[Seque
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     return table
+
+
+class ClosableStdout:
+    """Stdout for a command whose work must finish even when its reader leaves (``| head``).
+
+    The first write that meets a closed pipe marks it closed and points stdout at /dev/null, so
+    the command goes on (writing its files, setting its exit code) and the interpreter's flush
+    at exit cannot fail; later writes are skipped.
+    """
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def write(self, print_it: Callable[[], None]) -> None:
+        if self.closed:
+            return
+        try:
+            print_it()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.closed = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
