@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,10 @@ def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBe
 def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Path) -> None:
     require_binary("nginx")
     info_file = tmp_path / "info.json"
-    result = kura("smoke", "testbed", "--for", "0", "-o", "json", "--info-file", str(info_file))
+    result = kura(
+        "smoke", "testbed", "--for", "0", "-o", "json", "--info-file", str(info_file),
+        env={"UV": None},
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info == json.loads(info_file.read_text())
@@ -145,6 +149,22 @@ def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Pa
     # The scratch directory (certificates, token file, nginx) is gone once it stopped.
     assert not Path(info["token_file"]).exists()
     assert not Path(info["ca_file"]).parent.exists()
+
+
+def test_the_testbed_prints_a_command_that_pastes_whole(kura: InvokeKura, tmp_path: Path) -> None:
+    require_binary("nginx")
+    info_file = tmp_path / "info.json"
+    # Run through `uv run` (which sets UV), as a fresh clone must: kura is not on PATH there.
+    result = kura(
+        "smoke", "testbed", "--for", "0", "--info-file", str(info_file), env={"UV": "/bin/uv"}
+    )
+    assert result.exit_code == 0, result.output
+    argv = json.loads(info_file.read_text())["smoke_command"]
+    assert argv[:6] == ["uv", "run", "kura", "smoke", "run", "--no-cluster"]
+    pasted = result.stdout.split("smoke it with:\n", 1)[1]
+    # What a shell does with the printed lines: continuations join them into one command.
+    assert shlex.split(pasted.replace("\\\n", "")) == argv
+    assert all(line.endswith(" \\") for line in pasted.splitlines()[:-1])
 
 
 def test_the_testbed_command_can_serve_plain_http_too(kura: InvokeKura) -> None:

@@ -7,13 +7,16 @@ Kubernetes client, httpx, cryptography and the test bed are imported inside the 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Group, RenderableType
+from rich.text import Text
 
 from kura_core.cli.account_args import ACCOUNT_ID
 from kura_core.cli.context import KuraContext, env_option, pass_kura
@@ -350,6 +353,22 @@ def bench_command(**options: Any) -> None:
 # --- testbed -------------------------------------------------------------------------------------
 
 
+def launcher(environ: Mapping[str, str]) -> list[str]:
+    """How the user ran ``kura``: ``uv run`` sets ``UV``, and a fresh clone has ``kura`` only
+    through ``uv run``, not on PATH."""
+    return ["uv", "run", "kura"] if "UV" in environ else ["kura"]
+
+
+def pasteable(argv: Sequence[str]) -> str:
+    """``argv`` quoted for a POSIX shell, one option per line with ``\\`` continuations."""
+    lines: list[list[str]] = [[]]
+    for arg in argv:
+        if arg.startswith("-"):
+            lines.append([])
+        lines[-1].append(arg)
+    return " \\\n    ".join(shlex.join(line) for line in lines if line)
+
+
 def _testbed_table(info: TestBedInfo) -> RenderableType:
     plain = f", http :{info.plain_port}" if info.plain_port is not None else ""
     rows = [
@@ -368,7 +387,9 @@ def _testbed_table(info: TestBedInfo) -> RenderableType:
             rows,
         ),
         f"CA: {info.ca_file}\ntoken file: {info.token_file}\nnginx pid {info.nginx_pid}, "
-        f"config {info.nginx_conf}\nsmoke it with:\n  " + " ".join(info.smoke_command),
+        f"config {info.nginx_conf}\nsmoke it with:",
+        # Never wrapped at the terminal's edge: pasted, a wrapped line would split an argument.
+        Text(pasteable(info.smoke_command), no_wrap=True, overflow="ignore"),
     )
 
 
@@ -436,4 +457,10 @@ def testbed_command(kura: KuraContext, /, **options: Any) -> None:
             options["info_file"].write_text(info.model_dump_json(indent=2), encoding="utf-8")
         sys.stdout.flush()
 
-    serve_testbed(kura, options, nginx_keys=_key_values(options["nginx_keys"]), on_ready=ready)
+    serve_testbed(
+        kura,
+        options,
+        nginx_keys=_key_values(options["nginx_keys"]),
+        launcher=launcher(os.environ),
+        on_ready=ready,
+    )
