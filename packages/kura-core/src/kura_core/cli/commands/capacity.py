@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table
 from kura_core.cli.params import BANDWIDTH, DATA_SIZE, DURATION
 from kura_core.errors import InputError
+from kura_core.files import read_yaml
 from kura_core.plan import Plan, RegionPlan, build_plan
-from kura_core.scenario import DEFAULT_SCENARIO, load_scenario
+from kura_core.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from kura_core.simulator import SimulationScenario
 from kura_core.units import Bandwidth, DataSize, Duration
 
 ASSUMPTION_NOTE = "* assumption: not measured or published; set it in a scenario once benchmarked"
@@ -336,6 +339,23 @@ def render_plan(plan: Plan) -> Group:
     return Group(_summary(plan), *_component_tables(plan), _burst_table(plan), _ladder_table(plan))
 
 
+def _plan_scenario(path: Path) -> Scenario:
+    """A capacity scenario; a simulation scenario is named as one, with the command it is for."""
+    try:
+        return load_scenario(path)
+    except InputError:
+        data = read_yaml(path, "scenario")
+        simulation_keys = set(SimulationScenario.model_fields) - set(Scenario.model_fields)
+        found = sorted(simulation_keys & set(data)) if isinstance(data, Mapping) else []
+        if found:
+            raise InputError(
+                f"{path} is a `kura simulate` scenario (it sets {', '.join(found)}): run "
+                f"`kura simulate --scenario {path}`; `kura plan` takes the capacity keys only, "
+                "like docs/examples/scenario.yaml"
+            ) from None
+        raise
+
+
 @click.command("plan")
 @env_option
 @click.option(
@@ -355,7 +375,7 @@ def plan_command(kura: KuraContext, env: str, scenario_file: Path | None, output
     binding_assumption, shard_ratio, components, bursts and recommendation (rung, actions with
     rung, reason, account, replicas, shards, ceiling_gbps, utilization).
     """
-    scenario = load_scenario(scenario_file) if scenario_file is not None else DEFAULT_SCENARIO
+    scenario = _plan_scenario(scenario_file) if scenario_file is not None else DEFAULT_SCENARIO
     catalog = kura.catalog(env)
     provided = {region.id: kura.capacity_components(region) for region in catalog}
     plan = build_plan(scenario, catalog, env, provided)
