@@ -1,6 +1,6 @@
 """Drift between a region catalog, the platform chart values and the cluster's node pools.
 
-The upstream drift test (research/kura-upstream.md §4.6) cross-checks the server's catalog with
+Upstream's drift test (docs/upstream.md) cross-checks the server's catalog with
 ``infra/helm/platform/values.yaml`` and ``infra/k8s/clusters/cluster-production.yaml``. This does
 the same for any environment, and also checks the regional load-balancer annotations, asking each
 region's load-balancer provider what it expects rather than knowing any cloud's keys.

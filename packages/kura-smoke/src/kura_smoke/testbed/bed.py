@@ -69,7 +69,7 @@ class TestBedSettings(BaseModel):
     client_id: str | None = Field(
         default=None,
         description="The OAuth client id the Kura nodes use; None: the control plane's own. "
-        "A non-UUID one reproduces the seed's staging 503.",
+        "A non-UUID one reproduces upstream's staging 503 (docs/upstream.md).",
     )
 
 

@@ -363,7 +363,8 @@ def _plan_scenario(path: Path) -> Scenario:
     "scenario_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Scenario YAML (see docs/examples/scenario.yaml); default: the seed note's figures.",
+    help="Scenario YAML (see docs/examples/scenario.yaml); default: the figures of "
+    "docs/capacity.md.",
 )
 @output_option
 @pass_kura

@@ -259,7 +259,8 @@ def _tables(report: SimulationReport) -> Group:
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Simulation scenario YAML (a `kura plan` scenario plus seed, tick, duration, traffic "
-    "and accounts; see docs/examples/simulation.yaml); default: the seed's fleet and bursts.",
+    "and accounts; see docs/examples/simulation.yaml); default: the production fleet and the "
+    "bursts of docs/capacity.md.",
 )
 @click.option("--seed", type=int, default=None, help="Seed instead of the scenario's.")
 @click.option("--duration", type=DURATION, help="Time to simulate instead of the scenario's: 1h.")
