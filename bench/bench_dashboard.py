@@ -62,7 +62,7 @@ def regions() -> list[Region]:
 
 def fleet(dedicated: int) -> SimulationScenario:
     """Two shards per region and ``dedicated`` accounts on gateways of their own; one in ten of
-    them runs the seed's nightly burst."""
+    them runs the nightly burst of docs/capacity.md."""
     ids = [r.id for r in regions()]
     nightly = SEED_BURSTS[0]
     accounts = [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kura_core.accounts import Account, Plan, SubscriptionStatus
+from kura_core.accounts import MAX_ACCOUNT_ID, Account, Plan, SubscriptionStatus
 from kura_core.assignment import GatewayMode, assign_gateway, parse_overrides
 from kura_core.dns import is_dns_label
 from kura_core.entitlements import Entitlements, Feature
@@ -128,7 +128,7 @@ def test_names_match_upstream_examples() -> None:
 
 
 @given(
-    account_id=st.integers(min_value=1, max_value=2**63),
+    account_id=st.integers(min_value=1, max_value=MAX_ACCOUNT_ID),
     handle_a=handles,
     handle_b=handles,
     region=st.sampled_from(REGIONS),
@@ -148,7 +148,9 @@ def test_dedicated_names_never_depend_on_the_handle(
     assert is_dns_label(gateway_workload_name(first["gateway"]))
 
 
-@given(account_id=st.integers(min_value=1, max_value=2**63), region=st.sampled_from(REGIONS))
+@given(
+    account_id=st.integers(min_value=1, max_value=MAX_ACCOUNT_ID), region=st.sampled_from(REGIONS)
+)
 def test_gateway_names_are_opaque_hashes(account_id: int, region: Region) -> None:
     name = gateway_name(account_id, region.id)
     digest = hashlib.sha256(f"account:{account_id}".encode()).hexdigest()

@@ -1,4 +1,4 @@
-"""The package boundaries DESIGN.md promises, each checked."""
+"""The package boundaries the README promises (Architecture, "Boundaries"), each checked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The capacity model: every figure of the seed's bandwidth model, the ceiling, and bursts."""
+"""The capacity model: every figure of docs/capacity.md, the ceiling, and bursts."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_the_seed_peak_is_4800_mbps() -> None:
 )
 def test_seed_shard_ratios(shard: str, seed_ratio: float) -> None:
     ratio = shard_ratio(Bandwidth.parse(shard), Bandwidth.parse(SEED_PEAK))
-    # The seed rounds ratios to one decimal ("~= 2.1x").
+    # docs/capacity.md rounds ratios to one decimal ("2.1").
     assert round(ratio, 1) == seed_ratio
 
 
@@ -45,7 +45,7 @@ def test_seed_shard_ratios(shard: str, seed_ratio: float) -> None:
     [
         (50, "500MB", "2m", 1.7, lambda gbps: round(gbps, 1)),
         (100, "1GB", "5m", 2.7, lambda gbps: round(gbps, 1)),
-        # 500 x 2 GB / 2 min is 66.67 Gbps; the seed writes "~= 66", cutting the decimals off
+        # 500 x 2 GB / 2 min is 66.67 Gbps; a rough "~= 66" would cut the decimals off
         # (to the nearest it would be 67).
         (500, "2GB", "2m", 66, math.floor),
     ],
@@ -119,7 +119,7 @@ def test_default_components_are_labelled_assumptions_with_sources() -> None:
     assert names == ["regional-lb", "gateway-node", "nginx-workers", "cni-forwarding", "kura-node"]
     assert all(component.assumption and component.source for component in DEFAULT_COMPONENTS)
     lb = DEFAULT_COMPONENTS[0]
-    # The seed: LBs on one host share a 2x10Gbit interface.
+    # docs/capacity.md: LBs on one host share a 2x10Gbit interface.
     assert lb.capacity == Bandwidth.parse("20Gbps")
     assert not lb.per_replica
 

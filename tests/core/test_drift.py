@@ -426,8 +426,10 @@ def test_overlays_are_layered_over_base_values(invoke: Invoke, tmp_path: Path) -
         ("cluster", "kind: Cluster\nspec: {topology: \n", "not valid YAML"),
         ("values", "- a\n- b\n", "platform values must be a mapping, not a list"),
         ("values", "", "platform values must be a mapping, not empty"),
-        ("cluster", "kind: Machine\n", "expected one Cluster API Cluster document, found no"),
-        ("cluster", "kind: Cluster\n---\nkind: Cluster\n", "found 2"),
+        ("cluster", "kind: Machine\n", "expected one Cluster API Cluster document"),
+        # An empty file says what it lacks, in words, and where an example is.
+        ("cluster", "", "(kind: Cluster, like docs/examples/cluster.yaml), found none"),
+        ("cluster", "kind: Cluster\n---\nkind: Cluster\n", "found 2 of them"),
         ("cluster", "kind: Cluster\nspec: {}\n", "the Cluster has no spec.topology"),
         (
             "values",

@@ -350,7 +350,17 @@ def test_kura_render_table(invoke: Invoke) -> None:
         ),
         (
             render_args("--image", ""),
-            "kura: error: invalid KuraInstance kura-acme-us-east-1: spec.image:",
+            "kura: error: Invalid value for '--image': must not be empty",
+        ),
+        # The flag the user typed is named, not the model field behind it.
+        (
+            ["render", "--account-id", "-5", "--handle", "acme", "--region", "us-east"],
+            "kura: error: Invalid value for '--account-id': -5 is not in the range",
+        ),
+        # Ids are 64-bit signed integers on the control plane.
+        (
+            ["render", "--account-id", str(2**63), "--handle", "acme", "--region", "us-east"],
+            f"kura: error: Invalid value for '--account-id': {2**63} is not in the range",
         ),
     ],
 )

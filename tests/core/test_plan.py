@@ -255,10 +255,10 @@ def test_cli_burst_against_a_shard(invoke: Invoke) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--size", "2 bananas", "--window", "2m"), "--size: '2 bananas' is not a data size"),
-        (("--size", "2GB", "--window", "2 weeks"), "--window: '2 weeks' is not a duration"),
-        (("--size", "2GB", "--window", "0s"), "--window: a burst window must be longer"),
-        (("--size", "2GB", "--window", "2m", "--shard", "5"), "--shard: '5' is not a bandwidth"),
+        (("--size", "2 bananas", "--window", "2m"), "'--size': '2 bananas' is not a data size"),
+        (("--size", "2GB", "--window", "2 weeks"), "'--window': '2 weeks' is not a duration"),
+        (("--size", "2GB", "--window", "0s"), "'--window': '0s' is not more than zero"),
+        (("--size", "2GB", "--window", "2m", "--shard", "5"), "'--shard': '5' is not a bandwidth"),
     ],
 )
 def test_cli_burst_bad_input(invoke: Invoke, args: tuple[str, ...], expected: str) -> None:
@@ -304,10 +304,10 @@ def test_cli_capacity_ceiling_names_the_binding_component(invoke: Invoke) -> Non
     ("args", "expected"),
     [
         (("--observed-peak", "600MB/s"), "give at least one --shard or --component"),
-        (("--observed-peak", "0MB/s", "--shard", "1Gbps"), "must be above zero"),
-        (("--observed-peak", "fast", "--shard", "1Gbps"), "--observed-peak: 'fast'"),
+        (("--observed-peak", "0MB/s", "--shard", "1Gbps"), "'0MB/s' is not more than zero"),
+        (("--observed-peak", "fast", "--shard", "1Gbps"), "'--observed-peak': 'fast'"),
         (("--observed-peak", "600MB/s", "--component", "lb"), "is not NAME=BANDWIDTH"),
-        (("--observed-peak", "600MB/s", "--component", "lb=x"), "--component lb: 'x'"),
+        (("--observed-peak", "600MB/s", "--component", "lb=x"), "lb: 'x' is not a bandwidth"),
         (
             ("--observed-peak", "600MB/s", "--component", "lb=1Gbps", "--component", "lb=2Gbps"),
             "lb given more than once",

@@ -377,3 +377,29 @@ def test_plugins_command_lists_hooks_versions_and_providers() -> None:
     assert '"load_balancer_providers": [\n    "hetzner"\n  ]' in result.stdout
     assert '"distribution": "kura-provider-hetzner"' in result.stdout
     assert '"problems": []' in result.stdout
+
+
+def test_plugins_table_says_which_plugin_registers_which_provider() -> None:
+    cli = build_cli(PluginHost(environ={}))
+    report = json.loads(CliRunner().invoke(cli, ["plugins", "-o", "json"]).stdout)
+    providers = {plugin["name"]: plugin["providers"] for plugin in report["plugins"]}
+    assert providers["hetzner"] == ["hetzner (load balancer)", "ingress-nginx (ingress)"]
+    assert providers["kura_core.builtin"] == []
+    table = CliRunner().invoke(cli, ["plugins"]).stdout
+    assert "PROVIDERS" in table
+    assert "hetzner (load balancer), ingress-nginx (ingress)" in table
+
+
+@pytest.mark.parametrize("variable", ["KURA_LOAD_PLUGINS", "KURA_DISABLED_PLUGINS"])
+def test_a_plugin_name_that_matches_nothing_is_a_warning_and_exit_1(variable: str) -> None:
+    host = PluginHost(environ={variable: "nonexistent"})
+    result = CliRunner().invoke(build_cli(host), ["plugins"])
+    assert result.exit_code == 1
+    assert f"kura: warning: {variable} names 'nonexistent', which is no installed plugin" in (
+        result.stderr
+    )
+    # Other commands still run; the warning is all they say about it.
+    burst = ["burst", "--jobs", "1", "--size", "1GB", "--window", "1m"]
+    other = CliRunner().invoke(build_cli(host), burst)
+    assert other.exit_code == 0
+    assert "names 'nonexistent'" in other.stderr

@@ -145,7 +145,8 @@ def test_load_catalog_file(lab_catalog: LabCatalog) -> None:
     ("content", "message"),
     [
         ("environments: [\n", "not valid YAML"),
-        ("- just a list\n", "expected a mapping with an 'environments' mapping"),
+        ("- just a list\n", "a region is a mapping, not 'just a list'"),
+        ("regions: []\n", "expected `environments: {<env>: \\[<region>, ...\\]}`"),
     ],
 )
 def test_broken_catalog_file_is_one_line(tmp_path: Path, content: str, message: str) -> None:

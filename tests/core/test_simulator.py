@@ -1,5 +1,5 @@
-"""The capacity simulator: deterministic, the seed's bursts, the capacity model's ceilings, a
-queueing model that degrades near saturation; and ``kura simulate``."""
+"""The capacity simulator: deterministic, the bursts of docs/capacity.md, the capacity model's
+ceilings, a queueing model that degrades near saturation; and ``kura simulate``."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_the_seeds_burst_figures_come_out() -> None:
             burst = sample.demand_bps - steady[sample.handle]
             peaks[sample.handle] = max(peaks.get(sample.handle, 0.0), burst)
     nightly, release, warmup = (burst.demand.bits_per_second for burst in SEED_BURSTS)
-    # The seed: 50 x 500MB / 2m ~ 1.7 Gbps, 100 x 1GB / 5m ~ 2.7 Gbps, 500 x 2GB / 2m ~ 66 Gbps.
+    # docs/capacity.md: 50 x 500MB / 2m ~ 1.7 Gbps, 100 x 1GB / 5m ~ 2.7, 500 x 2GB / 2m ~ 66.7.
     assert nightly == pytest.approx(50 * 500e6 * 8 / 120)
     assert release == pytest.approx(100 * 1e9 * 8 / 300)
     assert warmup == pytest.approx(500 * 2e9 * 8 / 120)
@@ -455,8 +455,8 @@ def test_kura_simulate_runs_the_default_fleet_on_another_env(invoke: Invoke) -> 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--duration", "soon"], "kura: error: --duration: 'soon' is not a duration"),
-        (["--tick", "0s"], "kura: error: --tick: must be longer than zero"),
+        (["--duration", "soon"], "kura: error: Invalid value for '--duration': 'soon' is not a"),
+        (["--tick", "0s"], "kura: error: Invalid value for '--tick': '0s' is not more than zero"),
         (
             ["--scenario", "/nonexistent.yaml"],
             "kura: error: cannot read scenario /nonexistent.yaml",

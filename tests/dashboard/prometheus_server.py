@@ -7,8 +7,7 @@ certificate gauge carries ``class`` but none of the controller's constant labels
 series the ``instance`` and ``job`` of its scrape target); ``promtool tsdb
 create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them. PID 1
 is not systemd here, so the binary is started by hand: scratch directories, a free loopback port,
-a long retention (the samples are old), and queries at a ``time`` inside the data
-(research/hetzner-nginx-prom.md §5.2).
+a long retention (the samples are old), and queries at a ``time`` inside the data.
 """
 
 from __future__ import annotations

@@ -409,7 +409,7 @@ def test_l_shows_the_event_log_newest_first(simulated_app: AppFactory) -> None:
 
 # --- 11 gateway metrics, 14 config reloads --------------------------------------------------------
 
-# On top of the seed's fleet: eu-central's second shard reloads twice, initech's dedicated
+# On top of the built-in fleet: eu-central's second shard reloads twice, initech's dedicated
 # gateway's reload fails, and stark's certificate has six days left.
 TROUBLE = DEFAULT_SIMULATION.model_copy(
     update={

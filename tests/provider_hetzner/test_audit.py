@@ -30,7 +30,7 @@ def regional_lbs(catalog: RegionCatalog = PRODUCTION) -> list[HetznerLoadBalance
 
 
 def gateway_doc(name: str, region: str, **annotations: str) -> dict[str, Any]:
-    """A KuraGateway as the Tuist server applies it (research/kura-upstream.md §4.2)."""
+    """A KuraGateway as the Tuist server applies it (docs/upstream.md)."""
     return {
         "apiVersion": "kura.tuist.dev/v1alpha1",
         "kind": "KuraGateway",

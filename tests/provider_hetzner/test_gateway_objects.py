@@ -82,7 +82,7 @@ def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return kinds
 
 
-# --- upstream's example (research/kura-upstream.md §2.2) -----------------------------------------
+# --- upstream's example (docs/upstream.md) ------------------------------------------------------
 
 
 def test_children_come_in_upstream_apply_order() -> None:

@@ -136,13 +136,16 @@ def test_gateway_render_table_and_json() -> None:
     ]
 
 
-def test_input_without_gateways_renders_nothing_and_warns() -> None:
+def test_input_without_gateways_renders_nothing_and_exits_1() -> None:
     # A free-plan account gets the shared gateway: its manifests hold no KuraGateway.
     manifests = kura("render", "--account-id", "42", "--handle", "acme", "--region", "us-east")
     result = kura("gateway", "render", "-", input=manifests.stdout)
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert result.stdout == ""
-    assert "no KuraGateway objects" in result.stderr
+    assert "no KuraGateway objects in the input, nothing rendered" in result.stderr
+    allowed = kura("gateway", "render", "-", "--allow-empty", input=manifests.stdout)
+    assert allowed.exit_code == 0
+    assert "warning: no KuraGateway objects" in allowed.stderr
 
 
 # --- bad input -------------------------------------------------------------------------------

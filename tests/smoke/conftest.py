@@ -65,7 +65,7 @@ def bed(make_bed: Callable[..., TestBed]) -> TestBed:
 def kura(plugin_host: PluginHost) -> InvokeKura:
     """``kura <args>`` in-process; stdout and stderr stay apart."""
 
-    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
         return CliRunner().invoke(build_cli(plugin_host), list(args), env=env)
 
     return invoke

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def test_bench_measures_gateway_and_direct_and_checks_every_byte(
         "smoke", "bench", "--host", host, "--account", smoke.account.handle,
         "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "64KiB", "--size", "1MiB", "--concurrency", "2",
+        "--size", "1MiB", "--size", "2MiB", "--concurrency", "2",
         "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -46,11 +47,11 @@ def test_bench_measures_gateway_and_direct_and_checks_every_byte(
         assert figure["mb_per_s"] > 0
         assert (figure["ttfb_p50"] is None) == (figure["direction"] == "upload")
     assert {(r["size"], r["direction"]) for r in report["ratios"]} == {
-        (size, direction) for size in (65536, 1048576) for direction in ("upload", "download")
+        (size, direction) for size in (1048576, 2097152) for direction in ("upload", "download")
     }
     assert report["client_peak_rss_mib"] > 0
-    # 2 x (64 KiB + 1 MiB) reached the node twice: via the gateway and directly.
-    assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (65536 + 1048576)
+    # 2 x (1 MiB + 2 MiB) reached the node twice: via the gateway and directly.
+    assert bed.nodes[Mode.REGIONAL].stats.written["cas"] == 2 * 2 * (1048576 + 2097152)
     assert bed.token.reveal() not in result.output
 
 
@@ -68,12 +69,12 @@ def test_bench_rounds_alternate_the_paths_and_report_medians(
     monkeypatch.setattr(_Server, "remember", recording)
     smoke = bed.accounts[Mode.REGIONAL]
     host, address = smoke.host, bed.address(Mode.REGIONAL)
-    size = 256 * 1024
+    size = 1024 * 1024
     result = kura(
         "smoke", "bench", "--host", host, "--account", smoke.account.handle,
         "--port", str(bed.port), "--resolve", f"{host}:{bed.port}:{address}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "256KiB", "--rounds", "3",
+        "--size", "1MiB", "--rounds", "3",
         "--direct", bed.nodes[Mode.REGIONAL].url, "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -106,6 +107,14 @@ def test_bench_refuses_zero_rounds(kura: InvokeKura) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("size", ["0B", "512KiB", "3GiB"])
+def test_bench_sizes_stay_within_what_the_help_promises(kura: InvokeKura, size: str) -> None:
+    result = kura("smoke", "bench", "--host", "h.example", "--account", "a", "--size", size)
+    assert result.exit_code == 2
+    assert "Invalid value for '--size'" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBed) -> None:
     smoke = bed.accounts[Mode.DEDICATED]
     bed.nodes[Mode.DEDICATED].knobs.corrupt_downloads = True
@@ -114,7 +123,7 @@ def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBe
         "--port", str(bed.port), "--resolve",
         f"{smoke.host}:{bed.port}:{bed.address(Mode.DEDICATED)}",
         "--ca-file", str(bed.ca_file), "--token-file", str(bed.token_file),
-        "--size", "64KiB", "-o", "json",
+        "--size", "1MiB", "-o", "json",
     )  # fmt: skip
     assert result.exit_code == 1
     (download,) = [f for f in json.loads(result.stdout)["figures"] if f["direction"] == "download"]
@@ -125,7 +134,10 @@ def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBe
 def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Path) -> None:
     require_binary("nginx")
     info_file = tmp_path / "info.json"
-    result = kura("smoke", "testbed", "--for", "0", "-o", "json", "--info-file", str(info_file))
+    result = kura(
+        "smoke", "testbed", "--for", "0", "-o", "json", "--info-file", str(info_file),
+        env={"UV": None},
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info == json.loads(info_file.read_text())
@@ -137,6 +149,22 @@ def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Pa
     # The scratch directory (certificates, token file, nginx) is gone once it stopped.
     assert not Path(info["token_file"]).exists()
     assert not Path(info["ca_file"]).parent.exists()
+
+
+def test_the_testbed_prints_a_command_that_pastes_whole(kura: InvokeKura, tmp_path: Path) -> None:
+    require_binary("nginx")
+    info_file = tmp_path / "info.json"
+    # Run through `uv run` (which sets UV), as a fresh clone must: kura is not on PATH there.
+    result = kura(
+        "smoke", "testbed", "--for", "0", "--info-file", str(info_file), env={"UV": "/bin/uv"}
+    )
+    assert result.exit_code == 0, result.output
+    argv = json.loads(info_file.read_text())["smoke_command"]
+    assert argv[:6] == ["uv", "run", "kura", "smoke", "run", "--no-cluster"]
+    pasted = result.stdout.split("smoke it with:\n", 1)[1]
+    # What a shell does with the printed lines: continuations join them into one command.
+    assert shlex.split(pasted.replace("\\\n", "")) == argv
+    assert all(line.endswith(" \\") for line in pasted.splitlines()[:-1])
 
 
 def test_the_testbed_command_can_serve_plain_http_too(kura: InvokeKura) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,7 +233,7 @@ def test_the_token_may_come_from_the_environment(kura: InvokeKura, bed: TestBed)
         (["--resolve", "nohost"], "expected HOST:PORT:ADDR"),
         (["--resolve", "h:99999:127.0.0.1"], "is not a TCP port"),
         (["--resolve", "h:443:not-an-ip"], "is not an IP address"),
-        (["--size", "lots"], "--size 'lots'"),
+        (["--size", "lots"], "'--size': 'lots' is not a data size"),
     ],
 )
 def test_bad_options_are_one_line_errors(
@@ -242,3 +244,23 @@ def test_bad_options_are_one_line_errors(
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_closed_stdout_keeps_the_junit_report(bed: TestBed, tmp_path: Path) -> None:
+    # `kura smoke run --json | head -1`: the reader is gone before the run writes anything.
+    junit = tmp_path / "smoke.xml"
+    kura = Path(sys.executable).with_name("kura")
+    args = [str(kura), "smoke", "run", "--no-cluster", *bed.smoke_args(tuple(Mode)), *FAST]
+    process = subprocess.Popen(
+        [*args, "--json", "--junit", str(junit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert f"stdout was closed early; the run passed, the JUnit report is in {junit}" in stderr
+    assert ET.parse(junit).getroot().findall(".//failure") == []

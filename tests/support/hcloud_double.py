@@ -1,7 +1,7 @@
 """A local Hetzner Cloud API double: the documented JSON shapes over real HTTP.
 
 The real ``hcloud`` client talks to it through ``api_endpoint``. It answers, with the shapes of
-research/hetzner-nginx-prom.md §3.1:
+the Hetzner Cloud API (as hcloud-go's schema and hcloud-python's fixtures give them):
 
 * ``GET /v1/load_balancers`` with every field ``BoundLoadBalancer`` indexes, paged through
   ``page``/``per_page`` with ``meta.pagination`` (``per_page`` capped as the API caps it);

@@ -11,9 +11,19 @@ from kura_core.dns import require_dns_label
 
 
 class Plan(StrEnum):
+    """Tuist's subscription plans: ``air`` is the free plan, ``pro`` the paid one, and
+    ``enterprise`` the one that grants every feature, dedicated gateways included."""
+
     AIR = "air"
     PRO = "pro"
     ENTERPRISE = "enterprise"
+
+
+# What people call the plans, as opposed to their ids.
+PLAN_ALIASES: dict[str, Plan] = {"free": Plan.AIR}
+
+# Account ids are the control plane's primary keys, 64-bit signed integers (Postgres bigint).
+MAX_ACCOUNT_ID = 2**63 - 1
 
 
 class SubscriptionStatus(StrEnum):
@@ -43,7 +53,7 @@ class Account(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_ACCOUNT_ID)
     handle: Handle
     plan: Plan = FREE_PLAN
     subscription_status: SubscriptionStatus | None = SubscriptionStatus.ACTIVE

@@ -1,6 +1,6 @@
 """The capacity model: what one regional gateway shard can carry, and what bursts demand of it.
 
-The seed note's regional ceiling is roughly::
+A region's ceiling is roughly (docs/capacity.md)::
 
     min(Hetzner regional LB, NIC/CPU of the gateway nodes, nginx worker capacity,
         CNI forwarding, selected Kura pod/node)
@@ -64,7 +64,7 @@ GATEWAY_NODE = Component(
     assumption=True,
     source=(
         "seed: plan a shard as a single-digit-Gbps unit until benchmarked; 2.5 Gbps of NIC/CPU "
-        "per ingress-nginx node makes the default 2-replica shard the seed's 5 Gbps unit"
+        "per ingress-nginx node makes the default 2-replica shard the 5 Gbps planning unit"
     ),
 )
 NGINX_WORKERS = Component(
@@ -73,7 +73,7 @@ NGINX_WORKERS = Component(
     per_replica=True,
     assumption=True,
     source=(
-        "research/hetzner-nginx-prom.md §5: slowest 1 GiB download through nginx with buffering "
+        "docs/capacity.md: slowest 1 GiB download through nginx with buffering "
         "off and ingress-nginx's default 4k proxy buffers, 2 vCPU, loopback"
     ),
 )
@@ -82,7 +82,7 @@ CNI_FORWARDING = Component(
     capacity=Bandwidth.parse("10Gbps"),
     per_replica=True,
     assumption=True,
-    source="not measured: one 10 Gbit link (the seed's LB host has 2x10Gbit) per gateway node",
+    source="not measured: one 10 Gbit link (a Hetzner LB host has 2x10Gbit) per gateway node",
 )
 KURA_NODE = Component(
     name="kura-node",
@@ -100,7 +100,7 @@ DEFAULT_COMPONENTS: tuple[Component, ...] = (
     CNI_FORWARDING,
     KURA_NODE,
 )
-# research/kura-upstream.md §8.3: the platform chart runs 2 regional gateway replicas.
+# The platform chart runs 2 regional gateway replicas (docs/upstream.md).
 DEFAULT_GATEWAY_REPLICAS = 2
 
 

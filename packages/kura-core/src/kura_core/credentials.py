@@ -3,8 +3,8 @@
 Kura nodes introspect tokens against the Tuist server with ``KURA_CONTROL_PLANE_CLIENT_ID`` and
 ``KURA_CONTROL_PLANE_CLIENT_SECRET``. The server's OAuth library (Boruta) validates client ids as
 UUIDs, so a non-UUID id makes introspection answer 400 invalid_request, which Kura reports as 503
-"Authentication backend unavailable" (the staging bug in the seed note). Secret values never leave
-this module: reports and findings carry presence only.
+"Authentication backend unavailable" (upstream's staging bug, docs/upstream.md). Secret values
+never leave this module: reports and findings carry presence only.
 """
 
 from __future__ import annotations

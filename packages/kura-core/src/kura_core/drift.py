@@ -1,6 +1,6 @@
 """Drift between a region catalog, the platform chart values and the cluster's node pools.
 
-The upstream drift test (research/kura-upstream.md §4.6) cross-checks the server's catalog with
+Upstream's drift test (docs/upstream.md) cross-checks the server's catalog with
 ``infra/helm/platform/values.yaml`` and ``infra/k8s/clusters/cluster-production.yaml``. This does
 the same for any environment, and also checks the regional load-balancer annotations, asking each
 region's load-balancer provider what it expects rather than knowing any cloud's keys.
@@ -288,6 +288,9 @@ def load_cluster(path: Path) -> Mapping[str, Any]:
     documents = parse_yaml_stream(read_text(path, "cluster topology"), str(path))
     clusters = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == "Cluster"]
     if len(clusters) != 1:
-        found = "no" if not clusters else str(len(clusters))
-        raise InputError(f"{path}: expected one Cluster API Cluster document, found {found}")
+        found = f"{len(clusters)} of them" if clusters else "none"
+        raise InputError(
+            f"{path}: expected one Cluster API Cluster document (kind: Cluster, like "
+            f"docs/examples/cluster.yaml), found {found}"
+        )
     return clusters[0]

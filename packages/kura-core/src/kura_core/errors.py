@@ -21,6 +21,13 @@ class CatalogError(InputError):
         super().__init__("; ".join(self.problems))
 
 
+class NothingRendered(KuraError):
+    """The input held no object of the kind to render. Exit code 1: a pipeline that expected
+    objects must not pass on nothing."""
+
+    exit_code = 1
+
+
 class PluginError(KuraError):
     """A plugin misbehaved: a duplicate provider name, a hook that matches no spec."""
 

@@ -1,6 +1,6 @@
 """The scaling ladder: given demand and a shard's capacity, which rung to climb next, and why.
 
-The seed note's ladder, from least to most specific:
+The scaling ladder of docs/capacity.md, from least to most specific:
 
 1. more regional ingress-nginx replicas, or larger gateway nodes (``replicas``);
 2. another regional gateway shard: ingress class, controller and LB (``shards``);
@@ -45,7 +45,7 @@ class Thresholds(BaseModel):
         le=1,
         description=(
             "Scale when shared demand passes this fraction of the shared ceiling. 0.8 because "
-            "the seed's latency section says p95/p99 degrade for every tenant of a full shard."
+            "saturation degrades p95/p99 for every tenant of a full shard."
         ),
     )
     dedicated_fraction: float = Field(
@@ -54,7 +54,7 @@ class Thresholds(BaseModel):
         le=1,
         description=(
             "An account whose regular peak reaches this fraction of one shard gets a dedicated "
-            "gateway: the seed's 'meaningful fraction of a shard', taken as a quarter."
+            "gateway: a 'meaningful fraction of a shard' (docs/capacity.md), taken as a quarter."
         ),
     )
     max_replicas: int = Field(
@@ -62,7 +62,7 @@ class Thresholds(BaseModel):
         ge=1,
         description=(
             "Most gateway replicas one shard may run. 12: Kura node pools autoscale to at most 12 "
-            "nodes (research/kura-upstream.md §8.3), and a replica adds NIC only on its own node."
+            "nodes (docs/capacity.md), and a replica adds NIC only on its own node."
         ),
     )
 

@@ -1,4 +1,4 @@
-"""What the control plane applies for an account in a region (research/kura-upstream.md §4.2-4.3).
+"""What the control plane applies for an account in a region (docs/upstream.md).
 
 In order: the ``KuraGateway`` (dedicated assignments only), then the ``KuraInstance``. The
 objects are built through the models in ``resources``, so what leaves here is validated. Like

@@ -1,4 +1,4 @@
-"""Every object name kura derives, upstream-compatible (research/kura-upstream.md §2 and §4).
+"""Every object name kura derives, upstream-compatible (docs/upstream.md).
 
 A customer's handle appears only in instance names and hosts, never in a gateway's name, class,
 load-balancer name or labels: gateway names hash the account id instead.

@@ -2,7 +2,7 @@
 
 For each region of the catalog the plan holds the observed peak, the shard ceiling and its binding
 component (assumptions flagged), the shard ratio, what each CI burst demands and would need, and the
-scaling ladder's recommendation. Bursts are compared with raw shard capacity, as the seed does; the
+scaling ladder's recommendation. Bursts are compared with raw shard capacity (docs/capacity.md); the
 ladder keeps the scale-up threshold's headroom.
 """
 

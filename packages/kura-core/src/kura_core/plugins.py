@@ -40,6 +40,7 @@ class PluginInfo:
     hooks: tuple[str, ...]
     distribution: str | None
     version: str | None
+    providers: tuple[str, ...] = ()
 
 
 def _names(value: str) -> set[str]:
@@ -60,6 +61,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.problems: list[str] = []
         self._distributions: dict[str, metadata.Distribution] = {}
+        # Plugin name -> the providers it registered, filled when the providers are collected.
+        self._provided: dict[str, list[str]] = {}
         for module_name in default_plugins:
             self.register(importlib.import_module(module_name), name=module_name)
         if load_entry_points:
@@ -82,7 +85,18 @@ class PluginHost:
     def _load_entry_points(self, environ: Mapping[str, str]) -> None:
         allowed = _names(environ[LOAD_ENV]) if LOAD_ENV in environ else None
         disabled = _names(environ.get(DISABLED_ENV, ""))
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        entry_points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        installed = {ep.name for ep in entry_points} | {
+            ep.dist.name for ep in entry_points if ep.dist is not None
+        }
+        # A misspelt name would otherwise load nothing, or block nothing, without a word.
+        for variable, names in ((LOAD_ENV, allowed or set()), (DISABLED_ENV, disabled)):
+            self.problems.extend(
+                f"{variable} names {name!r}, which is no installed plugin "
+                f"(installed: {', '.join(sorted(installed)) or 'none'})"
+                for name in sorted(names - installed)
+            )
+        for ep in entry_points:
             dist_name = ep.dist.name if ep.dist is not None else None
             aliases = {ep.name} | ({dist_name} if dist_name else set())
             if allowed is not None and not aliases & allowed:
@@ -141,6 +155,7 @@ class PluginHost:
     @cached_property
     def providers(self) -> ProviderRegistry:
         registry = ProviderRegistry()
+        self._provided = {}
 
         def collect_lbs(plugin: str, items: list[Any]) -> None:
             staged = ProviderRegistry()
@@ -148,6 +163,9 @@ class PluginHost:
             for provider in items:
                 staged.add_load_balancer(provider)
             registry.load_balancers = staged.load_balancers
+            self._provided.setdefault(plugin, []).extend(
+                f"{provider.name} (load balancer)" for provider in items
+            )
 
         def collect_ingresses(plugin: str, items: list[Any]) -> None:
             staged = ProviderRegistry()
@@ -155,6 +173,9 @@ class PluginHost:
             for provider in items:
                 staged.add_ingress(provider)
             registry.ingresses = staged.ingresses
+            self._provided.setdefault(plugin, []).extend(
+                f"{provider.name} (ingress)" for provider in items
+            )
 
         self._call_each("kura_register_load_balancer_providers", collect_lbs)
         self._call_each("kura_register_ingress_providers", collect_ingresses)
@@ -222,6 +243,7 @@ class PluginHost:
     # --- introspection ------------------------------------------------------------------------
 
     def plugin_infos(self) -> list[PluginInfo]:
+        self.providers  # noqa: B018  (collecting the providers records who registered them)
         infos = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
@@ -234,6 +256,7 @@ class PluginHost:
                     hooks=hooks,
                     distribution=dist.name if dist is not None else None,
                     version=dist.version if dist is not None else _core_version(name),
+                    providers=tuple(self._provided.get(name, ())),
                 )
             )
         return sorted(infos, key=lambda info: info.name)

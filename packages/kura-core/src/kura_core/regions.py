@@ -6,7 +6,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from kura_core.dns import require_dns_label
 from kura_core.errors import CatalogError, InputError
@@ -57,6 +65,22 @@ class Region(BaseModel):
     storage_class: str = DEFAULT_STORAGE_CLASS
     load_balancer_provider: str = DEFAULT_LOAD_BALANCER_PROVIDER
     ingress_provider: str = DEFAULT_INGRESS_PROVIDER
+
+    @model_validator(mode="before")
+    @classmethod
+    def _node_selector(cls, data: Any) -> Any:
+        # `kura regions -o yaml` prints the node pool as the node selector it becomes, so a
+        # catalog accepts it in that form too.
+        if not isinstance(data, Mapping) or "node_selector" not in data:
+            return data
+        data = dict(data)
+        selector = data.pop("node_selector")
+        if not isinstance(selector, Mapping) or set(selector) != {NODE_POOL_LABEL}:
+            raise ValueError(f"node_selector must be {{{NODE_POOL_LABEL}: <node pool>}}")
+        pool = selector[NODE_POOL_LABEL]
+        if data.setdefault("node_pool", pool) != pool:
+            raise ValueError("node_pool and node_selector name different node pools")
+        return data
 
     def model_post_init(self, context: Any, /) -> None:
         # Derived defaults live here so a catalog file may leave them out.
@@ -170,26 +194,58 @@ def managed_catalogs() -> dict[str, RegionCatalog]:
 _REGION_LIST = TypeAdapter(list[Region])
 
 
+# A catalog file that is a bare list of regions (what `kura regions -o yaml` prints) offers them
+# in every environment.
+ANY_ENV = "*"
+
+CATALOG_FORMAT = (
+    "expected `environments: {<env>: [<region>, ...]}`, each region a mapping with id, "
+    "display_name, location and node_pool (docs/examples/catalog.yaml), or a list of regions "
+    "as `kura regions -o yaml` prints it"
+)
+
+
+def _parse_regions(raw: object, where: str, problems: list[str]) -> RegionCatalog | None:
+    strays = [i for i in raw if not isinstance(i, Mapping)] if isinstance(raw, list) else []
+    if strays:
+        problems.append(f"{where}: a region is a mapping, not {strays[0]!r}; {CATALOG_FORMAT}")
+        return None
+    try:
+        regions = _REGION_LIST.validate_python(raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, where))
+        return None
+    catalog = RegionCatalog(regions)
+    problems.extend(f"{where}: {p}" for p in catalog.problems())
+    return catalog
+
+
 def catalogs_from_mapping(data: object, *, source: str) -> dict[str, RegionCatalog]:
-    """Parse ``{environments: {env: [region, ...]}}``, reporting every problem at once."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("environments"), Mapping):
-        raise InputError(f"{source}: expected a mapping with an 'environments' mapping of lists")
+    """Parse ``{environments: {env: [region, ...]}}``, or a bare region list (key
+    :data:`ANY_ENV`), reporting every problem at once."""
     problems: list[str] = []
     catalogs: dict[str, RegionCatalog] = {}
-    for env, raw_regions in data["environments"].items():
-        try:
-            regions = _REGION_LIST.validate_python(raw_regions)
-        except ValidationError as exc:
-            problems.extend(validation_problems(exc, f"{source}: {env}"))
-            continue
-        catalog = RegionCatalog(regions)
-        problems.extend(f"{source}: {env}: {p}" for p in catalog.problems())
-        catalogs[str(env)] = catalog
+    if isinstance(data, list):
+        catalog = _parse_regions(data, source, problems)
+        if catalog is not None:
+            catalogs[ANY_ENV] = catalog
+    elif isinstance(data, Mapping) and isinstance(data.get("environments"), Mapping):
+        for env, raw_regions in data["environments"].items():
+            catalog = _parse_regions(raw_regions, f"{source}: {env}", problems)
+            if catalog is not None:
+                catalogs[str(env)] = catalog
+    else:
+        raise InputError(f"{source}: {CATALOG_FORMAT}")
     if problems:
         raise CatalogError(problems)
     return catalogs
 
 
+def catalog_for(catalogs: Mapping[str, RegionCatalog], env: str) -> RegionCatalog | None:
+    """The catalog of ``env``: its own, else a catalog for every env, else none."""
+    return catalogs.get(env, catalogs.get(ANY_ENV))
+
+
 def load_catalog_file(path: Path) -> dict[str, RegionCatalog]:
-    """Load region catalogs from a YAML file."""
+    """Load region catalogs from a YAML (or JSON) file."""
     return catalogs_from_mapping(read_yaml(path, "catalog"), source=str(path))

@@ -1,6 +1,6 @@
 """The ``kura.tuist.dev/v1alpha1`` custom resources: ``KuraGateway`` and ``KuraInstance``.
 
-Field names on the wire are upstream's (research/kura-upstream.md §1), spec fields exactly as of
+Field names on the wire are upstream's (docs/upstream.md), spec fields exactly as of
 the consolidation PR. Status adds what upstream lacks, never renames: Kubernetes-style
 ``conditions`` and ``observedGeneration``, so ``kubectl wait --for=condition=Ready`` works.
 Python code may use snake_case names; dumps use the camelCase aliases.

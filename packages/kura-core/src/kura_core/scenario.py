@@ -2,8 +2,9 @@
 
 A scenario sets, per region, the observed peak, per-account peaks and isolation needs, CI bursts,
 capacity components and shard and replica counts, plus the ladder's thresholds. Whatever it leaves
-out comes from the built-in scenario, which holds the seed note's figures: a 600 MB/s observed
-regional peak, its three CI bursts, the default components, and one shard of two replicas.
+out comes from the built-in scenario, which holds the figures of docs/capacity.md: a 600 MB/s
+observed regional peak, its three CI bursts, the default components, and one shard of two
+replicas.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class RegionSpec(BaseModel):
     bursts: list[Burst] | None = None
 
 
-# The seed note's figures (its "Bandwidth Model" section).
+# The figures of docs/capacity.md.
 SEED_OBSERVED_PEAK = Bandwidth.parse("600MB/s")
 SEED_BURSTS: tuple[Burst, ...] = (
     Burst(jobs=50, size=DataSize.parse("500MB"), window=Duration.parse("2m")),
@@ -214,8 +215,8 @@ class Scenario(BaseModel):
 DEFAULT_SCENARIO = Scenario(
     name="seed",
     description=(
-        "The seed note's figures: a 600 MB/s observed regional peak and its three CI bursts, "
-        "on one shard of two gateway replicas per region"
+        "The figures of docs/capacity.md: a 600 MB/s observed regional peak and its three CI "
+        "bursts, on one shard of two gateway replicas per region"
     ),
 )
 

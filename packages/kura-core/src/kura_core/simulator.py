@@ -89,7 +89,7 @@ def _positive(value: Duration, what: str) -> Duration:
 
 
 class BurstPattern(Burst):
-    """A CI burst that repeats: the seed's ``jobs x size / window``, plus when it happens."""
+    """A CI burst that repeats: ``jobs x size / window`` (docs/capacity.md), and when it recurs."""
 
     every: Duration = Field(description="Time between two starts")
     start: Duration = Field(default=Duration(0.0), description="First start, after the sim starts")
@@ -667,17 +667,17 @@ def _pattern(burst: Burst, every: str, start: str, jitter: str = "0s") -> BurstP
 
 
 NIGHTLY, RELEASE_TRAIN, MONOREPO_WARMUP = SEED_BURSTS
-# The seed's three bursts, each on an account, in the three production regions; eu-central
-# carries the seed's 600 MB/s observed peak, the smaller regions half and a quarter of it. The
+# The three bursts of docs/capacity.md, each on an account, in the three production regions;
+# eu-central carries the 600 MB/s observed peak, the smaller regions half and a quarter of it. The
 # nightly builds (50 x 500MB / 2m = 1.7 Gbps) and the release train (100 x 1GB / 5m = 2.7 Gbps)
 # on eu-central's two shared shards, and the 500 x 2GB / 2m = 66.7 Gbps monorepo warm-up on a
 # dedicated gateway in us-east, where no gateway the capacity model allows can carry it.
 DEFAULT_SIMULATION = SimulationScenario(
     name="seed-fleet",
     description=(
-        "The seed's production regions, eu-central at its 600 MB/s observed peak on two shards, "
-        "with the seed's three CI bursts: nightly builds and a release train on eu-central's "
-        "shards, a monorepo warm-up on a dedicated gateway in us-east"
+        "The production regions, eu-central at its 600 MB/s observed peak on two shards, "
+        "with the three CI bursts of docs/capacity.md: nightly builds and a release train on "
+        "eu-central's shards, a monorepo warm-up on a dedicated gateway in us-east"
     ),
     seed=7,
     regions={

@@ -1,9 +1,10 @@
 """Bandwidth, data sizes and durations as operators type them: ``600MB/s``, ``2GB``, ``2m``.
 
-Prefixes are decimal SI, as the seed note uses them (600 MB/s = 4,800 Mbps = 4.8 Gbps). Binary IEC
-sizes (KiB, MiB, GiB) and bit rates (Mbps, Gb/s, Gbit/s) are accepted too, because operators type
-them. A number is read exactly (through ``Decimal``) and rounded once to a float, so ``600MB/s`` and
-``4.8Gbps`` are the same value; ``str()`` prints a form that parses back to that same value.
+Prefixes are decimal SI, as docs/capacity.md uses them (600 MB/s = 4,800 Mbps = 4.8 Gbps).
+Binary IEC sizes (KiB, MiB, GiB) and bit rates (Mbps, Gb/s, Gbit/s) are accepted too, because
+operators type them. A number is read exactly (through ``Decimal``) and rounded once to a float,
+so ``600MB/s`` and ``4.8Gbps`` are the same value; ``str()`` prints a form that parses back to
+that same value.
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ class _Quantity:
             json_schema_input_schema=core_schema.str_schema(),
             serialization=core_schema.plain_serializer_function_ser_schema(str),
         )
+
+
+# The public name of the base, for code that takes any of the three kinds.
+Quantity = _Quantity
 
 
 @dataclass(frozen=True, order=True)

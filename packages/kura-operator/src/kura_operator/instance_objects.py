@@ -1,6 +1,6 @@
 """A KuraInstance's children, rendered as plain objects: pure functions, no I/O, no clock.
 
-Names, labels, ports, env and shapes are upstream's (research/kura-upstream.md §3): a primary
+Names, labels, ports, env and shapes are upstream's (docs/upstream.md): a primary
 Service ``<inst>`` pinned to one pod, a headless Service ``<inst>-headless``, the StatefulSet
 ``<inst>`` with its PodDisruptionBudget and NetworkPolicy, an extension ConfigMap
 ``<inst>-extension`` when the spec has a script, and the account peer Service

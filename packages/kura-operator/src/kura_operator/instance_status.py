@@ -1,6 +1,6 @@
 """A KuraInstance's status, computed from what the operator observed: pure, the clock passed in.
 
-Upstream's rollout rule and wording (research/kura-upstream.md §3.5): Ready when the StatefulSet
+Upstream's rollout rule and wording (docs/upstream.md): Ready when the StatefulSet
 has observed its generation, its current and update revisions match, and its ready and updated
 replicas reach the wanted count (message ``<r>/<n> replicas ready on revision <rev>``); else
 Pending (``<r>/<n> replicas ready, <u>/<n> updated, observedGeneration=<b>,

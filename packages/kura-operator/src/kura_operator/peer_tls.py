@@ -4,7 +4,7 @@ When ``spec.peerTLSSecretName`` is unset, the operator keeps Secret ``<inst>-pee
 keys ``ca.pem``, ``tls.crt``, ``tls.key``): a CA (ECDSA P-256, 10 years, CN ``<inst> peer CA``)
 that signs one leaf (ECDSA P-256, 2 years, CN ``<inst> peer``, serverAuth and clientAuth) whose
 SANs cover every pod's ``KURA_NODE_URL`` host through the headless Service, and the account peer
-Service (research/kura-upstream.md §3.3). No certificate is shared between instances.
+Service, as upstream does (docs/upstream.md). No certificate is shared between instances.
 
 Generation draws keys and serials from the OS and stamps the clock, so it stays out of the pure
 renderers: the Secret is created once and rewritten only when :func:`peer_tls_problem` finds it

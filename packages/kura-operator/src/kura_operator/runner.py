@@ -12,7 +12,7 @@ import kopf
 
 from kura_core.errors import InputError
 from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog, load_catalog_file
+from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
 from kura_operator.instance import InstanceReconciler
@@ -29,10 +29,10 @@ CONCURRENCY = 16
 
 def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
     if settings.catalog_file is not None:
-        catalogs = load_catalog_file(settings.catalog_file)
-        if settings.env not in catalogs:
+        catalog = catalog_for(load_catalog_file(settings.catalog_file), settings.env)
+        if catalog is None:
             raise InputError(f"{settings.catalog_file} has no env {settings.env!r}")
-        return catalogs[settings.env]
+        return catalog
     return host.catalog(settings.env)
 
 

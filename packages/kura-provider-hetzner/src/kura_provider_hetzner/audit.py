@@ -1,6 +1,6 @@
 """The load-balancer audit: kura's Hetzner LBs against the region catalog and dedicated gateways.
 
-The seed's rollout checklist ends with "verify no orphaned Hetzner LBs". Pure: the inventory, the
+A rollout ends by verifying that no Hetzner LB was orphaned. Pure: the inventory, the
 catalog and the gateways go in, findings come out. Only LBs named the kura way
 (``tuist-kura-<region>-ingress``, ``tuist-kgw-<12 hex>-<region>-ingress``) or named by a gateway
 are judged; every other LB of the project is someone else's and ignored.

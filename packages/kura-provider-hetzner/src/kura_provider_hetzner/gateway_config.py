@@ -1,6 +1,6 @@
 """The ingress-nginx ConfigMap keys every Kura gateway runs with, dedicated and shared alike.
 
-One definition (research/kura-upstream.md §2.1) feeds both the dedicated gateway's ConfigMap and
+One definition (upstream's, docs/upstream.md) feeds both the dedicated gateway's ConfigMap and
 the platform chart's ``controller.config`` of the shared regional gateways, so they cannot drift.
 """
 

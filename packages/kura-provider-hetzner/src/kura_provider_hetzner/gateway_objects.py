@@ -1,6 +1,6 @@
 """A dedicated gateway's child objects, as upstream's KuraGateway controller creates them.
 
-research/kura-upstream.md §2 steps 5-10: ConfigMap, LoadBalancer Service, IngressClass and
+In upstream's order (docs/upstream.md): ConfigMap, LoadBalancer Service, IngressClass and
 Deployment, all named ``<gateway>-controller`` except the cluster-scoped IngressClass. Pure: the
 same gateway renders the same objects, byte for byte.
 """

@@ -1,6 +1,6 @@
 """A dedicated gateway's status from its observed Deployment and Service.
 
-Phase and message are upstream's (research/kura-upstream.md §2 step 11); the ``Ready`` condition
+Phase and message are upstream's (docs/upstream.md); the ``Ready`` condition
 and ``observedGeneration`` are added so ``kubectl wait --for=condition=Ready`` works.
 """
 

@@ -57,7 +57,7 @@ class RelayMeasurement(BaseModel):
 # each (bench/bench_smoke.py's curl rows, kura smoke testbed --nginx-key). The worker was at
 # 97-99% CPU in every run: these are what one worker relays. Loopback also charges it for the
 # receiver's side of each write, so a worker behind a real network should do no worse.
-# Without TLS, research/hetzner-nginx-prom.md §5.3 measured 0.45 (4k) and 1.7 GiB/s (256k).
+# Without TLS, the runs in docs/capacity.md measured 565-905 MiB/s (4k) and 1.7-2.1 GiB/s (256k).
 def _measured(proxy: str, ssl: str, low: str, spread: str) -> RelayMeasurement:
     return RelayMeasurement(
         proxy_buffer_size=DataSize.parse(proxy),

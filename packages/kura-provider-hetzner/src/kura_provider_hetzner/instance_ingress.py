@@ -1,6 +1,6 @@
 """How public traffic reaches a KuraInstance: Ingresses on its gateway's class, TLS at nginx.
 
-research/kura-upstream.md §3.2: a public Ingress ``<instance>`` (HTTP backend, port ``http``) and,
+As upstream (docs/upstream.md): a public Ingress ``<instance>`` (HTTP backend, port ``http``) and,
 with a gRPC host, ``<instance>-grpc`` (GRPC backend, port ``grpc``), each terminating TLS with a
 cert-manager Certificate of the same name as its Secret. Bodies stream: no size limit and no
 buffering either way, with hour-long read and send timeouts for large artifacts.

@@ -1,4 +1,4 @@
-"""Hetzner Cloud load-balancer types and their limits (research/hetzner-nginx-prom.md §1.4).
+"""Hetzner Cloud load-balancer types and their limits (docs/capacity.md).
 
 Hetzner publishes connection, service, target and certificate limits per type, but no bandwidth;
 included traffic differs per location, so it is read from the API, never kept here.

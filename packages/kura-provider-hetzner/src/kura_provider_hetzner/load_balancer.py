@@ -22,16 +22,17 @@ NODE_SELECTOR = ANNOTATION_PREFIX + "node-selector"
 TYPE = ANNOTATION_PREFIX + "type"
 
 PLANNING_BANDWIDTH_ENV = "KURA_HETZNER_LB_PLANNING_BANDWIDTH"
-# The seed: plan one regional LB + ingress-nginx shard as "a measured single-digit-Gbps capacity
-# unit until benchmarked". 5 Gbps is the middle of that range and the seed's own "5 Gbps shard
-# ~= 1.0x the observed 4.8 Gbps peak" row; 20 Gbps (the shared 2x10Gbit host) is only a ceiling.
+# docs/capacity.md: plan one regional LB + ingress-nginx shard as a single-digit-Gbps capacity
+# unit until benchmarked. 5 Gbps is the middle of that range and its "5 Gbps shard ~= 1.0x the
+# observed 4.8 Gbps peak" row; 20 Gbps (the shared 2x10Gbit host) is only a ceiling.
 DEFAULT_PLANNING_BANDWIDTH = Bandwidth.gigabits(5)
 _UNPUBLISHED = (
     "Hetzner publishes no per-LB bandwidth; LBs scheduled on one host share a 2x10Gbit interface"
 )
 _DEFAULT_REASON = (
-    "5 Gbps is the seed's single-digit-Gbps planning unit until benchmarked (a 5 Gbps shard "
-    "carries ~1.0x the observed 4.8 Gbps regional peak); 20 Gbps is a ceiling, not an SLO"
+    "5 Gbps is the single-digit-Gbps planning unit (docs/capacity.md) until benchmarked (a "
+    "5 Gbps shard carries ~1.0x the observed 4.8 Gbps regional peak); 20 Gbps is a ceiling, "
+    "not an SLO"
 )
 _SET_REASON = f"planning figure set by the operator ({PLANNING_BANDWIDTH_ENV})"
 

@@ -1,4 +1,4 @@
-"""PromQL over ingress-nginx's controller metrics (research/hetzner-nginx-prom.md §4).
+"""PromQL over ingress-nginx's controller metrics (on :10254).
 
 Most controller series carry ``controller_class`` (the ``--controller-class`` value, one per
 gateway here) and ``controller_pod``. Byte rates come from the ``_sum`` of the size histograms:

@@ -1,4 +1,4 @@
-"""The platform chart values of a region's shared gateway (research/kura-upstream.md §5).
+"""The platform chart values of a region's shared gateway (docs/upstream.md).
 
 Each region's shared gateway is an alias of the ingress-nginx chart,
 ``kura-<region>-ingress-nginx``. Its ``controller.config`` is the same key set dedicated gateways

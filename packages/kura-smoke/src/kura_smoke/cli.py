@@ -7,16 +7,21 @@ Kubernetes client, httpx, cryptography and the test bed are imported inside the 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Group, RenderableType
+from rich.text import Text
 
+from kura_core.cli.account_args import ACCOUNT_ID
 from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.cli.output import emit, output_option, simple_table, to_plain
+from kura_core.cli.output import ClosableStdout, emit, output_option, simple_table, to_plain
+from kura_core.cli.params import DATA_SIZE, NON_EMPTY, QuantityType
 from kura_core.errors import CheckFailed, InputError
 from kura_core.units import DataSize
 
@@ -29,12 +34,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 DEFAULT_REGION = "eu-central"
 
 
-def _size(text: str, option: str) -> int:
-    try:
-        size = DataSize.parse(text)
-    except ValueError as exc:
-        raise InputError(f"{option} {text!r}: {exc}") from None
-    return int(size.bytes)
+# What the bench's help promises: big enough to measure throughput, small enough to hold.
+BENCH_SIZE = QuantityType(DataSize, low=DataSize.parse("1MiB"), high=DataSize.parse("2GiB"))
 
 
 def _human(size: int) -> str:
@@ -147,15 +148,15 @@ def _run_tables(report: SmokeReport) -> RenderableType:
 @env_option
 @click.option("--region", "region_id", default=DEFAULT_REGION, show_default=True)
 @click.option("--regional-account", default="kura-smoke-regional", show_default=True)
-@click.option("--regional-account-id", type=click.IntRange(min=1))
+@click.option("--regional-account-id", type=ACCOUNT_ID)
 @click.option("--dedicated-account", default="kura-smoke-dedicated", show_default=True)
 @click.option(
     "--dedicated-account-id",
-    type=click.IntRange(min=1),
+    type=ACCOUNT_ID,
     help="Account ids name dedicated gateways; required with the cluster steps.",
 )
 @click.option("--namespace", default="kura", show_default=True)
-@click.option("--image", help="Kura runtime image of a provisioned instance.")
+@click.option("--image", type=NON_EMPTY, help="Kura runtime image of a provisioned instance.")
 @click.option("--no-provision", is_flag=True, help="Use the existing KuraInstance.")
 @click.option("--keep", is_flag=True, help="Leave the provisioned objects in place.")
 @click.option(
@@ -179,7 +180,9 @@ def _run_tables(report: SmokeReport) -> RenderableType:
 # Smoke checks offer HTTP/2 as clients do; the bench defaults to HTTP/1.1 because the Python h2
 # stack, not the gateway, would bound its figures (its stream window is 64 KiB).
 @endpoint_options(http2=True)
-@click.option("--size", default="64KiB", show_default=True, help="Round-trip payload size.")
+@click.option(
+    "--size", type=DATA_SIZE, default="64KiB", show_default=True, help="Round-trip payload size."
+)
 @click.option("--ready-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
 @click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True)
 @click.option(
@@ -205,15 +208,16 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
     from kura_smoke.run_setup import build_run
 
     output = _output(options.pop("output"), options.pop("as_json"))
-    options["size"] = _size(options["size"], "--size")
+    options["size"] = int(options["size"].bytes)
     junit: Path | None = options.pop("junit")
     stdout_tty = sys.stdout.isatty()
+    stdout = ClosableStdout()
 
     def on_step(result: StepResult) -> None:
         if output == "json":
             from kura_smoke.report import step_event
 
-            click.echo(json.dumps(step_event(result)))
+            stdout.write(lambda: click.echo(json.dumps(step_event(result))))
 
     run = build_run(kura, options, output=output, stdout_is_tty=stdout_tty, on_step=on_step)
     report = run.run()
@@ -221,13 +225,17 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
     if output == "json":
         from kura_smoke.report import summary_event
 
-        click.echo(redact(json.dumps(summary_event(report))))
+        stdout.write(lambda: click.echo(redact(json.dumps(summary_event(report)))))
     else:
-        emit(report, output, lambda: _run_tables(report))
+        stdout.write(lambda: emit(report, output, lambda: _run_tables(report)))
     if junit is not None:
         from kura_smoke.junit import junit_xml
 
         junit.write_text(redact(junit_xml(report)), encoding="utf-8")
+    if stdout.closed:
+        kept = f"the JUnit report is in {junit}" if junit else "--junit FILE keeps a report"
+        verdict = "passed" if report.passed else "failed"
+        click.echo(f"kura: warning: stdout was closed early; the run {verdict}, {kept}", err=True)
     if not report.passed:
         raise CheckFailed(
             [f"{step.mode.value}/{step.step.value}: {step.message}" for step in report.failures()]
@@ -293,6 +301,7 @@ def _bench_table(report: BenchReport) -> RenderableType:
 @click.option(
     "--size",
     "sizes",
+    type=BENCH_SIZE,
     multiple=True,
     default=("1MiB", "64MiB"),
     show_default=True,
@@ -331,7 +340,7 @@ def bench_command(**options: Any) -> None:
     from kura_smoke.run_setup import build_bench
 
     output = _output(options.pop("output"), options.pop("as_json"))
-    options["sizes"] = tuple(_size(text, "--size") for text in options["sizes"])
+    options["sizes"] = tuple(int(size.bytes) for size in options["sizes"])
     report = build_bench(options, output=output, stdout_is_tty=sys.stdout.isatty())
     if output == "json":
         click.echo(json.dumps(to_plain(report), indent=2))
@@ -342,6 +351,22 @@ def bench_command(**options: Any) -> None:
 
 
 # --- testbed -------------------------------------------------------------------------------------
+
+
+def launcher(environ: Mapping[str, str]) -> list[str]:
+    """How the user ran ``kura``: ``uv run`` sets ``UV``, and a fresh clone has ``kura`` only
+    through ``uv run``, not on PATH."""
+    return ["uv", "run", "kura"] if "UV" in environ else ["kura"]
+
+
+def pasteable(argv: Sequence[str]) -> str:
+    """``argv`` quoted for a POSIX shell, one option per line with ``\\`` continuations."""
+    lines: list[list[str]] = [[]]
+    for arg in argv:
+        if arg.startswith("-"):
+            lines.append([])
+        lines[-1].append(arg)
+    return " \\\n    ".join(shlex.join(line) for line in lines if line)
 
 
 def _testbed_table(info: TestBedInfo) -> RenderableType:
@@ -362,7 +387,9 @@ def _testbed_table(info: TestBedInfo) -> RenderableType:
             rows,
         ),
         f"CA: {info.ca_file}\ntoken file: {info.token_file}\nnginx pid {info.nginx_pid}, "
-        f"config {info.nginx_conf}\nsmoke it with:\n  " + " ".join(info.smoke_command),
+        f"config {info.nginx_conf}\nsmoke it with:",
+        # Never wrapped at the terminal's edge: pasted, a wrapped line would split an argument.
+        Text(pasteable(info.smoke_command), no_wrap=True, overflow="ignore"),
     )
 
 
@@ -430,4 +457,10 @@ def testbed_command(kura: KuraContext, /, **options: Any) -> None:
             options["info_file"].write_text(info.model_dump_json(indent=2), encoding="utf-8")
         sys.stdout.flush()
 
-    serve_testbed(kura, options, nginx_keys=_key_values(options["nginx_keys"]), on_ready=ready)
+    serve_testbed(
+        kura,
+        options,
+        nginx_keys=_key_values(options["nginx_keys"]),
+        launcher=launcher(os.environ),
+        on_ready=ready,
+    )

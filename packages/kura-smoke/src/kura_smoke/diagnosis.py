@@ -1,8 +1,9 @@
 """What a failed request most likely means, in words an on-call engineer can act on.
 
-Pure: statuses and exception chains in, one sentence out. The 503 text is the staging lesson of
-the seed note: Kura answers 503 when it cannot ask the control plane about a token, which is a
-credentials or reachability problem on the Kura side, never a problem of the token itself.
+Pure: statuses and exception chains in, one sentence out. The 503 text is the lesson of
+upstream's first staging smoke (docs/upstream.md): Kura answers 503 when it cannot ask the
+control plane about a token, which is a credentials or reachability problem on the Kura side,
+never a problem of the token itself.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Kura's public cache API as the smoke and the benchmark call it (research/kura-upstream.md §6).
+"""Kura's public cache API as the smoke and the benchmark call it (docs/upstream.md).
 
 The paths are account-scoped like upstream's smoke: ``tenant_id=<account>`` and no namespace.
 The HTTP client verifies TLS against ``ca_file`` (or the system's trust store), pins hosts with

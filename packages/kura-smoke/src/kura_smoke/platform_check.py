@@ -1,6 +1,6 @@
 """Step 1: the platform a smoke account lands on is there and healthy.
 
-Names default to the upstream ones (research/kura-upstream.md §5 and §7.1): the regional gateway
+Names default to the upstream ones (docs/upstream.md): the regional gateway
 is the platform chart's ``platform-kura-<region>-ingress-nginx-controller`` Deployment and Service
 in namespace ``platform``, its IngressClass is the region's class, the shared Secret is
 ``kura/kura-shared-secrets``. The operator defaults to this project's ``kura/kura-operator``

@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -203,6 +203,7 @@ def serve_testbed(
     options: Mapping[str, Any],
     *,
     nginx_keys: dict[str, str],
+    launcher: Sequence[str],
     on_ready: Callable[[TestBedInfo], None],
 ) -> None:
     """Run a test bed until ``--for`` elapses, SIGINT or SIGTERM; then stop it and clean up."""
@@ -227,7 +228,7 @@ def serve_testbed(
     try:
         bed = TestBed.for_region(settings, host=kura.host, region=region, directory=directory)
         with bed:
-            on_ready(bed.info())
+            on_ready(bed.info(launcher))
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait(options["duration"])
     finally:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 import click
 from pydantic import ValidationError
 
-from kura_core.accounts import Account, Plan, SubscriptionStatus
+from kura_core.accounts import MAX_ACCOUNT_ID, PLAN_ALIASES, Account, Plan, SubscriptionStatus
 from kura_core.assignment import OVERRIDES_ENV, GatewayAssignment, assign_gateway, parse_overrides
 from kura_core.cli.context import KuraContext, default_env
 from kura_core.errors import InputError
@@ -31,22 +31,44 @@ class AccountInRegion:
     assignment: GatewayAssignment
 
 
+class PlanChoice(click.Choice[str]):
+    """The plan ids, and the names people use for them (``free`` is ``air``)."""
+
+    def __init__(self) -> None:
+        super().__init__([plan.value for plan in Plan], case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        alias = PLAN_ALIASES.get(str(value).lower())
+        return super().convert(alias.value if alias else value, param, ctx)
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not a plan: use air (the free plan, also 'free'), pro or enterprise"
+
+
+# Ids name dedicated gateways, so an id the control plane cannot hold is refused up front.
+ACCOUNT_ID = click.IntRange(1, MAX_ACCOUNT_ID)
+
+# Flags whose name differs from the Account field they fill.
+_FLAGS = {"id": "--account-id"}
+
 _ACCOUNT_OPTIONS = [
-    click.option("--account-id", type=int, required=True, help="The account's integer id."),
+    click.option("--account-id", type=ACCOUNT_ID, required=True, help="The account's integer id."),
     click.option("--handle", required=True, help="The account handle (a DNS label)."),
     click.option(
         "--plan",
-        type=click.Choice([plan.value for plan in Plan]),
+        type=PlanChoice(),
         default=Plan.AIR.value,
         show_default=True,
-        help="The account's subscription plan.",
+        help="The account's subscription plan: air (the free plan; 'free' is accepted too), "
+        "pro, or enterprise (the one entitled to a dedicated gateway).",
     ),
     click.option(
         "--subscription-status",
         type=click.Choice([status.value for status in SubscriptionStatus] + ["none"]),
         default=SubscriptionStatus.ACTIVE.value,
         show_default=True,
-        help="Only active and trialing subscriptions count; others fall back to the free plan.",
+        help="Only active and trialing subscriptions count; others fall back to the free plan "
+        "(air).",
     ),
     click.option("--region", "region_id", required=True, help="Region id, e.g. us-east."),
     click.option("--env", default=default_env, show_default="production, or $KURA_ENV"),
@@ -87,8 +109,9 @@ def account_options(func: _F) -> _F:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
+            flag = _FLAGS.get(field, f"--{field.replace('_', '-')}")
             message = str(first["msg"]).removeprefix("Value error, ")
-            raise InputError(f"invalid --{field.replace('_', '-')}: {message}") from None
+            raise InputError(f"invalid {flag}: {message}") from None
         region = kura.region(env, region_id)
         hosted = not self_hosted
         assignment = assign_gateway(

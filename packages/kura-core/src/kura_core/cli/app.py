@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -14,12 +14,37 @@ from kura_core.errors import CheckFailed, KuraError
 from kura_core.plugins import PluginHost
 
 
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Click's usage error as the one line every kura error is, with the help hint kept."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc  # a bare group: its help is what the user asked for
+    hint = f" (try '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    message = exc.format_message().removesuffix(".")
+    click.echo(f"kura: error: {message}{hint}", err=True)
+    raise click.exceptions.Exit(exc.exit_code)
+
+
 class KuraGroup(click.Group):
     """Turns kura's typed errors into one line on stderr and an exit code, never a traceback."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The root's own options are parsed here, before invoke.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except CheckFailed as exc:
             click.echo(f"kura: {exc}", err=True)
             ctx.exit(exc.exit_code)

@@ -13,7 +13,7 @@ import click
 from kura_core.capacity import Component
 from kura_core.errors import CatalogError, InputError
 from kura_core.plugins import PluginHost
-from kura_core.regions import Region, RegionCatalog, load_catalog_file
+from kura_core.regions import Region, RegionCatalog, catalog_for, load_catalog_file
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -33,10 +33,10 @@ class KuraContext:
 
     def catalog(self, env: str) -> RegionCatalog:
         catalogs = self.catalogs()
-        if env not in catalogs:
+        catalog = catalog_for(catalogs, env)
+        if catalog is None:
             known = ", ".join(sorted(catalogs)) or "none"
             raise InputError(f"unknown env {env!r} (known: {known})")
-        catalog = catalogs[env]
         problems = catalog.problems(
             load_balancer_providers=self.host.providers.load_balancers,
             ingress_providers=self.host.providers.ingresses,

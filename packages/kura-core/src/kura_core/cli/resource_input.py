@@ -16,7 +16,7 @@ import click
 
 from kura_core.cli.manifest_output import emit_manifests
 from kura_core.cli.output import simple_table
-from kura_core.errors import InputError
+from kura_core.errors import InputError, NothingRendered
 from kura_core.files import parse_yaml_stream, read_text
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -25,7 +25,12 @@ STDIN = "-"
 
 
 def source_argument(func: _F) -> _F:
-    """The ``[FILE|-]`` argument; ``-`` (the default) reads stdin."""
+    """The ``[FILE|-]`` argument (``-``, the default, reads stdin) and ``--allow-empty``."""
+    func = click.option(
+        "--allow-empty",
+        is_flag=True,
+        help="Exit 0 when the input holds no object of the kind (default: exit 1).",
+    )(func)
     return click.argument(
         "source",
         default=STDIN,
@@ -66,13 +71,19 @@ def emit_rendered(
     kind: str,
     found: int,
     title: str,
+    allow_empty: bool,
 ) -> None:
     """Print the objects rendered for ``found`` input objects of ``kind``.
 
     ``rendered`` pairs each object with the name of the input object it was rendered for; the
-    table shows that name beside the object's kind, namespace and name.
+    table shows that name beside the object's kind, namespace and name. No input object is
+    :class:`NothingRendered` unless ``allow_empty``, which only warns.
     """
     if not found:
+        if not allow_empty:
+            raise NothingRendered(
+                f"no {kind} objects in the input, nothing rendered (--allow-empty accepts that)"
+            )
         click.echo(f"kura: warning: no {kind} objects in the input", err=True)
     emit_manifests(
         [obj for _, obj in rendered],

@@ -69,7 +69,7 @@ class TestBedSettings(BaseModel):
     client_id: str | None = Field(
         default=None,
         description="The OAuth client id the Kura nodes use; None: the control plane's own. "
-        "A non-UUID one reproduces the seed's staging 503.",
+        "A non-UUID one reproduces upstream's staging 503 (docs/upstream.md).",
     )
 
 
@@ -377,7 +377,8 @@ class TestBed:
             args += ["--resolve", pin]
         return args
 
-    def info(self) -> TestBedInfo:
+    def info(self, launcher: Sequence[str] = ("kura",)) -> TestBedInfo:
+        """What the bed serves; ``smoke_command`` starts with ``launcher``, how ``kura`` is run."""
         return TestBedInfo(
             region=self.region.id,
             env=self.settings.env,
@@ -393,5 +394,5 @@ class TestBed:
             control_plane=self.control_plane.url,
             nginx_pid=self.nginx.pid if self.nginx is not None else None,
             nginx_conf=self.layout().root / "nginx.conf",
-            smoke_command=["kura", "smoke", "run", "--no-cluster", *self.smoke_args()],
+            smoke_command=[*launcher, "smoke", "run", "--no-cluster", *self.smoke_args()],
         )

@@ -1,6 +1,6 @@
 """The control plane's ``POST /oauth2/introspect``, as Kura nodes call it (kura-upstream.md §6.3).
 
-It knows one OAuth client (a UUID id, as the server's OAuth library demands: the seed's staging
+It knows one OAuth client (a UUID id, as the server's OAuth library demands: upstream's staging
 bug was a non-UUID id answered with 400 ``invalid_request``) and a set of tokens with their cache
 grants. It can be switched to fail (any status) or stopped, which is how the test bed shows Kura
 answering 503 when its auth backend is unreachable.

@@ -1,6 +1,6 @@
 """A Kura-compatible node: the documented public API subset and its auth semantics.
 
-Endpoints (research/kura-upstream.md §6.1): ``GET /up``, ``GET /ready``, ``GET /metrics``,
+Endpoints (docs/upstream.md): ``GET /up``, ``GET /ready``, ``GET /metrics``,
 ``POST``/``GET /api/cache/cas/<id>`` and ``PUT``/``GET /api/cache/gradle/<key>``. Bodies stream
 to disk in 1 MiB pieces (Content-Length or chunked) with SHA-256 computed on the way; an optional
 ``tuist-checksum-sha256`` upload header is checked (400 malformed, 422 mismatch) and downloads

@@ -2,7 +2,7 @@
 
 A scratch instance must not touch the system's files: it gets ``-p`` (prefix), ``-c`` (config)
 and ``-e`` (error log: nginx opens its compiled-in default before it reads the config), and the
-config sets the pid file and every ``*_temp_path`` (research/hetzner-nginx-prom.md §5.3). The
+config sets the pid file and every ``*_temp_path``, which otherwise point at system paths. The
 master runs in the foreground (``daemon off``), so the process started is the one stopped.
 """
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import click
 from pydantic import BaseModel
@@ -13,21 +14,15 @@ from rich.table import Table
 from kura_core.capacity import Component, burst_demand, ceiling, shard_ratio, shards_needed
 from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table
+from kura_core.cli.params import BANDWIDTH, DATA_SIZE, DURATION
 from kura_core.errors import InputError
+from kura_core.files import read_yaml
 from kura_core.plan import Plan, RegionPlan, build_plan
-from kura_core.scenario import DEFAULT_SCENARIO, load_scenario
+from kura_core.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from kura_core.simulator import SimulationScenario
 from kura_core.units import Bandwidth, DataSize, Duration
 
-_Q = TypeVar("_Q", Bandwidth, DataSize, Duration)
-
 ASSUMPTION_NOTE = "* assumption: not measured or published; set it in a scenario once benchmarked"
-
-
-def _parse(kind: type[_Q], option: str, text: str) -> _Q:
-    try:
-        return kind.parse(text)
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}") from None
 
 
 def _gbps(gbps: float) -> str:
@@ -59,28 +54,28 @@ class BurstReport(BaseModel):
 
 @click.command("burst")
 @click.option("--jobs", type=click.IntRange(min=1), required=True, help="CI jobs in the burst.")
-@click.option("--size", required=True, help="Artifacts each job moves: 500MB, 2GB, 1.5GiB.")
-@click.option("--window", required=True, help="Time the burst takes: 90s, 2m, 1h.")
-@click.option("--shard", default=None, help="Compare with a shard of this capacity: 5Gbps.")
+@click.option(
+    "--size", type=DATA_SIZE, required=True, help="Artifacts each job moves: 500MB, 2GB, 1.5GiB."
+)
+@click.option("--window", type=DURATION, required=True, help="Time the burst takes: 90s, 2m, 1h.")
+@click.option(
+    "--shard", type=BANDWIDTH, default=None, help="Compare with a shard of this capacity: 5Gbps."
+)
 @output_option
-def burst_command(jobs: int, size: str, window: str, shard: str | None, output: str) -> None:
+def burst_command(
+    jobs: int, size: DataSize, window: Duration, shard: Bandwidth | None, output: str
+) -> None:
     """Bandwidth a CI burst demands: jobs x size ÷ window.
 
     JSON/YAML fields: jobs, size, window, demand_gbps, demand_mb_per_s, and with --shard
     shard_gbps, share_of_shard (demand ÷ shard) and shards_needed.
     """
-    size_value = _parse(DataSize, "--size", size)
-    window_value = _parse(Duration, "--window", window)
-    if window_value.seconds <= 0:
-        raise InputError("--window: a burst window must be longer than zero")
-    demand = burst_demand(jobs, size_value, window_value)
-    capacity = _parse(Bandwidth, "--shard", shard) if shard is not None else None
-    if capacity is not None and capacity.bits_per_second <= 0:
-        raise InputError("--shard: a shard must carry more than zero")
+    demand = burst_demand(jobs, size, window)
+    capacity = shard
     report = BurstReport(
         jobs=jobs,
-        size=str(size_value),
-        window=str(window_value),
+        size=str(size),
+        window=str(window),
         demand_gbps=demand.gbps,
         demand_mb_per_s=demand.megabytes_per_second,
         shard_gbps=capacity.gbps if capacity else None,
@@ -124,14 +119,24 @@ class CapacityReport(BaseModel):
     ceiling: CeilingReport | None
 
 
-def _component(text: str) -> Component:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise InputError(f"--component: {text!r} is not NAME=BANDWIDTH, like regional-lb=20Gbps")
-    capacity = _parse(Bandwidth, f"--component {name.strip()}", value)
-    if capacity.bits_per_second <= 0:
-        raise InputError(f"--component {name.strip()}: a component must carry more than zero")
-    return Component(name=name.strip(), capacity=capacity, source="command line")
+class ComponentType(click.ParamType[Component, Any]):
+    """``NAME=BANDWIDTH``: a ceiling component, its bandwidth under the rule of every other."""
+
+    name = "NAME=BW"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Component:
+        if isinstance(value, Component):
+            return value
+        name, sep, text = str(value).partition("=")
+        if not sep or not name.strip():
+            self.fail(f"{value!r} is not NAME=BANDWIDTH, like regional-lb=20Gbps", param, ctx)
+        try:
+            capacity = BANDWIDTH.convert(text, param, ctx)
+        except click.BadParameter as exc:
+            self.fail(f"{name.strip()}: {exc.message}", param, ctx)
+        return Component(name=name.strip(), capacity=capacity, source="command line")
 
 
 def _capacity_tables(report: CapacityReport) -> Group:
@@ -170,31 +175,40 @@ def _capacity_tables(report: CapacityReport) -> Group:
 
 
 @click.command("capacity")
-@click.option("--observed-peak", required=True, help="The observed regional peak: 600MB/s.")
-@click.option("--shard", "shards", multiple=True, help="A shard capacity to compare; repeatable.")
+@click.option(
+    "--observed-peak", type=BANDWIDTH, required=True, help="The observed regional peak: 600MB/s."
+)
+@click.option(
+    "--shard",
+    "shards",
+    type=BANDWIDTH,
+    multiple=True,
+    help="A shard capacity to compare; repeatable.",
+)
 @click.option(
     "--component",
     "components",
+    type=ComponentType(),
     multiple=True,
-    metavar="NAME=BW",
     help="A ceiling component, like regional-lb=20Gbps; repeatable. The smallest binds.",
 )
 @output_option
 def capacity_command(
-    observed_peak: str, shards: tuple[str, ...], components: tuple[str, ...], output: str
+    observed_peak: Bandwidth,
+    shards: tuple[Bandwidth, ...],
+    components: tuple[Component, ...],
+    output: str,
 ) -> None:
     """Shard capacity against the observed peak, and the ceiling of named components.
 
     JSON/YAML fields: observed_peak, observed_peak_gbps, observed_peak_mb_per_s, shards (capacity,
     capacity_gbps, ratio = shard ÷ peak) and ceiling (capacity_gbps, binding, ratio, components).
     """
-    peak = _parse(Bandwidth, "--observed-peak", observed_peak)
-    if peak.bits_per_second <= 0:
-        raise InputError("--observed-peak: the observed peak must be above zero")
+    peak = observed_peak
     if not shards and not components:
         raise InputError("give at least one --shard or --component")
-    capacities = [_parse(Bandwidth, "--shard", text) for text in shards]
-    parts = [_component(text) for text in components]
+    capacities = list(shards)
+    parts = list(components)
     names = [part.name for part in parts]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
@@ -325,6 +339,23 @@ def render_plan(plan: Plan) -> Group:
     return Group(_summary(plan), *_component_tables(plan), _burst_table(plan), _ladder_table(plan))
 
 
+def _plan_scenario(path: Path) -> Scenario:
+    """A capacity scenario; a simulation scenario is named as one, with the command it is for."""
+    try:
+        return load_scenario(path)
+    except InputError:
+        data = read_yaml(path, "scenario")
+        simulation_keys = set(SimulationScenario.model_fields) - set(Scenario.model_fields)
+        found = sorted(simulation_keys & set(data)) if isinstance(data, Mapping) else []
+        if found:
+            raise InputError(
+                f"{path} is a `kura simulate` scenario (it sets {', '.join(found)}): run "
+                f"`kura simulate --scenario {path}`; `kura plan` takes the capacity keys only, "
+                "like docs/examples/scenario.yaml"
+            ) from None
+        raise
+
+
 @click.command("plan")
 @env_option
 @click.option(
@@ -332,7 +363,8 @@ def render_plan(plan: Plan) -> Group:
     "scenario_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Scenario YAML (see docs/examples/scenario.yaml); default: the seed note's figures.",
+    help="Scenario YAML (see docs/examples/scenario.yaml); default: the figures of "
+    "docs/capacity.md.",
 )
 @output_option
 @pass_kura
@@ -344,7 +376,7 @@ def plan_command(kura: KuraContext, env: str, scenario_file: Path | None, output
     binding_assumption, shard_ratio, components, bursts and recommendation (rung, actions with
     rung, reason, account, replicas, shards, ceiling_gbps, utilization).
     """
-    scenario = load_scenario(scenario_file) if scenario_file is not None else DEFAULT_SCENARIO
+    scenario = _plan_scenario(scenario_file) if scenario_file is not None else DEFAULT_SCENARIO
     catalog = kura.catalog(env)
     provided = {region.id: kura.capacity_components(region) for region in catalog}
     plan = build_plan(scenario, catalog, env, provided)

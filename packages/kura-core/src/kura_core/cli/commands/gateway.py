@@ -39,7 +39,12 @@ def gateway_group() -> None:
 @manifest_output_option
 @pass_kura
 def render_command(
-    kura: KuraContext, source: str, service_account_name: str, env: str, output: str
+    kura: KuraContext,
+    source: str,
+    allow_empty: bool,
+    service_account_name: str,
+    env: str,
+    output: str,
 ) -> None:
     """Render the child objects of every KuraGateway in FILE (default: stdin), in apply order.
 
@@ -50,7 +55,9 @@ def render_command(
 
     Default output is a YAML stream for `kubectl apply -f -`; -o json is a JSON list of the same
     objects (Kubernetes wire format); -o table summarises gateway, kind, namespace and name.
-    Exit code 2 for malformed YAML, an invalid KuraGateway or a region the env does not offer.
+    Exit code 1 when the input holds no KuraGateway (a shared-gateway account's manifests),
+    unless --allow-empty; 2 for malformed YAML, an invalid KuraGateway or a region the env does
+    not offer.
     """
     gateways = [parse_gateway(document) for document in objects_of_kind(source, GATEWAY_KIND)]
     rendered: list[tuple[str, dict[str, Any]]] = []
@@ -65,7 +72,12 @@ def render_command(
         )
         rendered.extend((gateway.metadata.name, child) for child in children)
     emit_rendered(
-        rendered, output, kind=GATEWAY_KIND, found=len(gateways), title=f"Gateway objects ({env})"
+        rendered,
+        output,
+        kind=GATEWAY_KIND,
+        found=len(gateways),
+        title=f"Gateway objects ({env})",
+        allow_empty=allow_empty,
     )
 
 

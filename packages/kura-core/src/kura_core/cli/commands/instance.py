@@ -29,7 +29,12 @@ def instance_group() -> None:
 @manifest_output_option
 @pass_kura
 def render_command(
-    kura: KuraContext, source: str, cluster_issuer: str | None, env: str, output: str
+    kura: KuraContext,
+    source: str,
+    allow_empty: bool,
+    cluster_issuer: str | None,
+    env: str,
+    output: str,
 ) -> None:
     """Render the ingress objects of every KuraInstance in FILE (default: stdin), in apply order.
 
@@ -41,7 +46,8 @@ def render_command(
 
     Default output is a YAML stream for `kubectl apply -f -`; -o json is a JSON list of the same
     objects (Kubernetes wire format); -o table summarises instance, kind, namespace and name.
-    Exit code 2 for malformed YAML, an invalid KuraInstance or a region the env does not offer.
+    Exit code 1 when the input holds no KuraInstance, unless --allow-empty; 2 for malformed
+    YAML, an invalid KuraInstance or a region the env does not offer.
     """
     instances = [parse_instance(document) for document in objects_of_kind(source, INSTANCE_KIND)]
     rendered: list[tuple[str, dict[str, Any]]] = []
@@ -56,4 +62,5 @@ def render_command(
         kind=INSTANCE_KIND,
         found=len(instances),
         title=f"Instance ingress objects ({env})",
+        allow_empty=allow_empty,
     )

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from kura_core.cli.context import KuraContext, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table
+from kura_core.errors import CheckFailed
 
 
 class PluginView(BaseModel):
@@ -14,6 +15,7 @@ class PluginView(BaseModel):
     distribution: str | None
     version: str | None
     hooks: list[str]
+    providers: list[str]
 
 
 class PluginsReport(BaseModel):
@@ -27,7 +29,12 @@ class PluginsReport(BaseModel):
 @output_option
 @pass_kura
 def plugins_command(kura: KuraContext, output: str) -> None:
-    """List loaded plugins, their hooks and versions, and the providers they register."""
+    """List loaded plugins, their hooks and versions, and the providers they register.
+
+    JSON/YAML: plugins (name, distribution, version, hooks, providers), load_balancer_providers,
+    ingress_providers, problems. Exit 1 when a plugin failed to load, or KURA_LOAD_PLUGINS or
+    KURA_DISABLED_PLUGINS names no installed plugin (each problem is a warning on stderr).
+    """
     host = kura.host
     report = PluginsReport(
         plugins=[
@@ -36,6 +43,7 @@ def plugins_command(kura: KuraContext, output: str) -> None:
                 distribution=info.distribution,
                 version=info.version,
                 hooks=list(info.hooks),
+                providers=list(info.providers),
             )
             for info in host.plugin_infos()
         ],
@@ -48,10 +56,18 @@ def plugins_command(kura: KuraContext, output: str) -> None:
         output,
         lambda: simple_table(
             "Plugins",
-            ["NAME", "DISTRIBUTION", "VERSION", "HOOKS"],
+            ["NAME", "DISTRIBUTION", "VERSION", "PROVIDERS", "HOOKS"],
             [
-                [p.name, p.distribution or "(built in)", p.version, ", ".join(p.hooks) or "-"]
+                [
+                    p.name,
+                    p.distribution or "(built in)",
+                    p.version,
+                    ", ".join(p.providers) or "-",
+                    ", ".join(p.hooks) or "-",
+                ]
                 for p in report.plugins
             ],
         ),
     )
+    if report.problems:
+        raise CheckFailed(report.problems)

@@ -17,6 +17,7 @@ class RegionView(BaseModel):
     location: str
     ingress_class_name: str
     node_selector: dict[str, str]
+    storage_class: str
     public_host_template: str
     grpc_host_template: str
     load_balancer_provider: str
@@ -31,6 +32,7 @@ class RegionView(BaseModel):
             location=region.location,
             ingress_class_name=region.ingress_class_name,
             node_selector=region.node_selector,
+            storage_class=region.storage_class,
             public_host_template=region.public_host_template,
             grpc_host_template=region.grpc_host_template,
             load_balancer_provider=region.load_balancer_provider,
@@ -43,7 +45,11 @@ class RegionView(BaseModel):
 @output_option
 @pass_kura
 def regions_command(kura: KuraContext, env: str, output: str) -> None:
-    """List the regions an environment offers."""
+    """List the regions an environment offers.
+
+    -o yaml (or json) is a list of regions that `kura --catalog FILE` reads back: saved to a
+    file, it offers those regions in every env.
+    """
     views = [RegionView.of(region) for region in kura.catalog(env)]
     emit(
         views,

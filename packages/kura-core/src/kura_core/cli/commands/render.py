@@ -8,12 +8,15 @@ from kura_core.cli.account_args import AccountInRegion, account_options
 from kura_core.cli.context import KuraContext
 from kura_core.cli.manifest_output import emit_manifests, manifest_output_option
 from kura_core.cli.output import simple_table
+from kura_core.cli.params import NON_EMPTY
 from kura_core.manifests import DEFAULT_IMAGE, render_manifests
 
 
 @click.command("render")
 @account_options
-@click.option("--image", default=DEFAULT_IMAGE, show_default=True, help="Kura runtime image.")
+@click.option(
+    "--image", type=NON_EMPTY, default=DEFAULT_IMAGE, show_default=True, help="Kura runtime image."
+)
 @click.option(
     "--manifest-revision",
     help="Value of the tuist.dev/kura-manifest-revision annotation; bump it to force a reapply.",

@@ -18,6 +18,7 @@ from rich.console import Group
 
 from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table
+from kura_core.cli.params import DURATION
 from kura_core.errors import InputError
 from kura_core.simulation_summary import AccountTally, GatewayTally
 from kura_core.simulator import (
@@ -312,18 +313,6 @@ def _tables(report: SimulationReport) -> Group:
     return Group(gateways, accounts)
 
 
-def _duration(option: str, text: str | None) -> Duration | None:
-    if text is None:
-        return None
-    try:
-        value = Duration.parse(text)
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}") from None
-    if value.seconds <= 0:
-        raise InputError(f"{option}: must be longer than zero")
-    return value
-
-
 @contextlib.contextmanager
 def _opened(option: str, target: Path | None) -> Iterator[TextIO | None]:
     """The stream ``target`` names ('-': stdout), opened before the run so a bad path fails at
@@ -370,11 +359,12 @@ def check_size(scenario: SimulationScenario, gateways: int, *, report_series: bo
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Simulation scenario YAML (a `kura plan` scenario plus seed, tick, duration, traffic "
-    "and accounts; see docs/examples/simulation.yaml); default: the seed's fleet and bursts.",
+    "and accounts; see docs/examples/simulation.yaml); default: the production fleet and the "
+    "bursts of docs/capacity.md.",
 )
 @click.option("--seed", type=int, default=None, help="Seed instead of the scenario's.")
-@click.option("--duration", default=None, help="Time to simulate instead of the scenario's: 1h.")
-@click.option("--tick", default=None, help="Time between samples instead of the scenario's: 5s.")
+@click.option("--duration", type=DURATION, help="Time to simulate instead of the scenario's: 1h.")
+@click.option("--tick", type=DURATION, help="Time between samples instead of the scenario's: 5s.")
 @click.option(
     "--csv",
     "csv_file",
@@ -398,8 +388,8 @@ def simulate_command(
     env: str,
     scenario_file: Path | None,
     seed: int | None,
-    duration: str | None,
-    tick: str | None,
+    duration: Duration | None,
+    tick: Duration | None,
     csv_file: Path | None,
     series_file: Path | None,
     output: str,
@@ -425,13 +415,17 @@ def simulate_command(
     updates: dict[str, object] = {}
     if seed is not None:
         updates["seed"] = seed
-    for key, value in (("duration", _duration("--duration", duration)),
-                       ("tick", _duration("--tick", tick))):  # fmt: skip
+    for key, value in (("duration", duration), ("tick", tick)):
         if value is not None:
             updates[key] = value
     scenario = scenario.model_copy(update=updates)
     if str(csv_file) == "-" and str(series_file) == "-":
         raise InputError("--csv - and --series - cannot both write to stdout")
+    if scenario.duration < scenario.tick:
+        raise InputError(
+            f"--duration {scenario.duration} is shorter than one --tick ({scenario.tick}): "
+            "simulate at least one tick"
+        )
     catalog = kura.catalog(env)
     regions = list(catalog)
     if scenario_file is None:
