@@ -565,7 +565,7 @@ def test_kura_simulate_streams_the_series_as_json_lines(invoke: Invoke, tmp_path
     )
 
 
-# --- the default fleet against its model and the seed's figures ----------------------------------
+# --- the default fleet against its model and the figures of docs/capacity.md ----------------------
 
 
 def test_the_default_fleet_peaks_at_the_observed_peak_before_bursts() -> None:
@@ -579,7 +579,7 @@ def test_the_default_fleet_peaks_at_the_observed_peak_before_bursts() -> None:
     for gateway, sample in zip(simulator.fleet, tick.gateways, strict=True):
         if gateway.kind is GatewayKind.SHARD:
             shared[gateway.region] = shared.get(gateway.region, 0.0) + sample.offered_bps
-    # eu-central carries the seed's 600 MB/s = 4.8 Gbps, its shared accounts' steady included.
+    # eu-central carries the observed 600 MB/s = 4.8 Gbps, its shared accounts' steady included.
     assert shared == {
         "eu-central": pytest.approx(600e6 * 8),
         "us-east": pytest.approx(300e6 * 8),

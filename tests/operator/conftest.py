@@ -1,4 +1,10 @@
-"""Fixtures for the kura-operator tests: ``kube``, a Kubernetes API double on its own thread."""
+"""Fixtures for the kura-operator tests.
+
+``cluster`` is the Kubernetes double by default. Modules whose tests are end to end run it on the
+real control plane instead, with ``pytestmark = REAL`` (one control plane per xdist worker, a
+namespace per test); the double stays for what a real server cannot do on demand (injected
+faults, hangs, dropped watches): a test in such a module that needs it is marked ``double``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from kura_testing.control_plane import ControlPlane
 from tests.operator.harness import Cluster
-from tests.operator.harness import cluster as running_cluster
+from tests.operator.harness import cluster as double_cluster
+from tests.operator.real_cluster import install_deploy_base, real_cluster
 from tests.support.kube_double import KubeDouble
+
+REAL = [pytest.mark.e2e, pytest.mark.real]
 
 
 @pytest.fixture
@@ -19,8 +29,23 @@ def kube() -> Iterator[KubeDouble]:
         yield double
 
 
+@pytest.fixture(scope="session")
+def operator_control_plane(kube_control_plane: ControlPlane) -> ControlPlane:
+    """The real control plane with the operator's deploy base applied by ``kubectl apply -k``."""
+    install_deploy_base(kube_control_plane)
+    return kube_control_plane
+
+
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """The double with namespace ``kura``; start operators with ``cluster.start_operator()``."""
-    with running_cluster(tmp_path) as running:
-        yield running
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """Namespace ``kura`` on the double, or (``real``) a test namespace on the control plane;
+    start operators with ``cluster.start_operator()``."""
+    marked_real = request.node.get_closest_marker("real") is not None
+    if marked_real and request.node.get_closest_marker("double") is None:
+        plane = request.getfixturevalue("operator_control_plane")
+        namespace = request.getfixturevalue("kube_namespace")
+        with real_cluster(plane, tmp_path, namespace) as running:
+            yield running
+    else:
+        with double_cluster(tmp_path) as running:
+            yield running

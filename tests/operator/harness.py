@@ -158,10 +158,18 @@ class Cluster:
     workdir: Path
     operators: list[OperatorProcess] = field(default_factory=list)
 
+    @property
+    def operator_namespace(self) -> str:
+        """The namespace the operator really watches (tests name it NAMESPACE throughout)."""
+        return NAMESPACE
+
+    def operator_kubeconfig(self) -> Path:
+        return self.kube.write_kubeconfig(self.workdir / "kubeconfig", namespace=NAMESPACE)
+
     def start_operator(
         self, *args: str, ready_timeout: float = 30.0, standalone: bool = True
     ) -> OperatorProcess:
-        kubeconfig = self.kube.write_kubeconfig(self.workdir / "kubeconfig", namespace=NAMESPACE)
+        kubeconfig = self.operator_kubeconfig()
         health, metrics = free_port(), free_port()
         log_path = self.workdir / f"operator-{len(self.operators)}.log"
         env = {
@@ -176,7 +184,7 @@ class Cluster:
                     str(OPERATOR),
                     *(["--standalone"] if standalone else []),
                     "--namespace",
-                    NAMESPACE,
+                    self.operator_namespace,
                     "--health-port",
                     str(health),
                     "--metrics-port",
@@ -378,6 +386,12 @@ class Cluster:
             },
         )
 
+    def revision(self, name: str) -> str:
+        """The instance StatefulSet's current revision, as its controller named it."""
+        stateful_set = self.kube.get("statefulsets", NAMESPACE, name)
+        assert stateful_set is not None
+        return str(stateful_set["status"]["updateRevision"])
+
     def seed_regional_class(self, region: str = "us-east") -> dict[str, Any]:
         """The region's shared IngressClass, as the platform chart's ingress-nginx installs it."""
         return self.kube.put_object(
@@ -409,11 +423,13 @@ class Cluster:
         }
 
     def events(self, name: str, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
-        """The core Events about the object ``name``, oldest first."""
+        """The core Events about the kura object ``name``, oldest first (a StatefulSet of the
+        same name has its own, from its controller)."""
         found = [
             event
             for event in self.kube.objects("events", namespace)
             if event["involvedObject"]["name"] == name
+            and event["involvedObject"].get("apiVersion", "").startswith("kura.tuist.dev/")
         ]
         return sorted(found, key=lambda event: int(event["metadata"]["resourceVersion"]))
 
@@ -428,6 +444,16 @@ def cluster(workdir: Path) -> Iterator[Cluster]:
         finally:
             for operator in running.operators:
                 operator.stop()
+
+
+def as_rendered(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A spec without what the API server allocates anew for a re-created Service."""
+    if spec is None or "ports" not in spec:
+        return spec
+    allocated = {"clusterIP", "clusterIPs", "healthCheckNodePort"}
+    kept = {key: value for key, value in spec.items() if key not in allocated}
+    kept["ports"] = [{k: v for k, v in p.items() if k != "nodePort"} for p in spec["ports"]]
+    return kept
 
 
 PUBLIC_TLS_ENV = ("KURA_PUBLIC_TLS_", "KURA_GRPC_TLS_")

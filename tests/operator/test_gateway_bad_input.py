@@ -1,12 +1,12 @@
 """KuraGateways the operator must refuse: phase Error, a clear message, a Warning Event, and
 nothing applied, while every other gateway is still served.
 
-The Kubernetes double does not validate against the CRD schema, so an invalid region or class
-name and ``replicas: 0`` reach the operator here. A real API server rejects those at admission
-already (tests/core/test_crds.py::test_crd_schema_rejects_bad_gateways); the operator refuses
-them anyway, as it must for objects stored before the schema tightened or with validation off.
-An unknown region, a class owned by another gateway and a missing provider pass any schema:
-only the operator can catch them.
+These run on the real control plane. An invalid class name and ``replicas: 0`` never get past
+its admission (the CRD schema): that is tested here too. The operator refuses them anyway, as it
+must for objects stored before the schema tightened or with validation off; only the double
+stores such an object, so those cases run on it. An unknown region, an unknown LB type, a class
+owned by another gateway and a missing provider pass any schema: only the operator can catch
+them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ from typing import Any
 
 import pytest
 
+from kura_testing.client import KubeRequestError
+from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest, lab_catalog
 
+pytestmark = REAL
+
 GOOD_ACCOUNT = 40
+LB_TYPE = "load-balancer.hetzner.cloud/type"
 
 
 def serves_a_good_gateway(cluster: Cluster) -> None:
@@ -64,11 +69,18 @@ def assert_refused(cluster: Cluster, name: str, class_name: str, message: str) -
     ("spec", "message"),
     [
         ({"region": "mars"}, "unknown region 'mars' (offered: eu-central, us-east, us-west)"),
-        (
+        pytest.param(
             {"ingressClassName": "Kura_Class"},
             "spec.ingressClassName: ingress class name 'Kura_Class' is not a DNS label",
+            marks=pytest.mark.double,
+            id="invalid-class-name",
         ),
-        ({"replicas": 0}, "spec.replicas: Input should be greater than or equal to 1"),
+        pytest.param(
+            {"replicas": 0},
+            "spec.replicas: Input should be greater than or equal to 1",
+            marks=pytest.mark.double,
+            id="zero-replicas",
+        ),
         (
             {"loadBalancerAnnotations": {"load-balancer.hetzner.cloud/type": "lb99"}},
             "lb99",  # the Hetzner provider knows which LB types exist
@@ -89,6 +101,29 @@ def test_an_invalid_gateway_is_refused_and_the_others_are_served(
     serves_a_good_gateway(cluster)
     assert_refused(cluster, name, manifest["spec"]["ingressClassName"], message)
     assert cluster.kube.get("ingressclasses", None, manifest["spec"]["ingressClassName"]) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"ingressClassName": "Kura_Class"},
+            "spec.ingressClassName in body should match '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'",
+        ),
+        ({"replicas": 0}, "spec.replicas in body should be greater than or equal to 1"),
+    ],
+    ids=["invalid-class-name", "zero-replicas"],
+)
+def test_the_api_server_refuses_what_the_crd_schema_forbids(
+    cluster: Cluster, spec: dict[str, Any], message: str
+) -> None:
+    manifest = gateway_manifest(41)
+    manifest["spec"].update(spec)
+    with pytest.raises(KubeRequestError) as refused:
+        cluster.create_gateway(manifest)
+    assert refused.value.status == 422
+    assert message in refused.value.message
+    assert cluster.gateway(manifest["metadata"]["name"]) is None
 
 
 def test_two_gateways_claiming_one_class(cluster: Cluster) -> None:
@@ -164,12 +199,12 @@ def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: 
 
 def test_fixing_the_spec_brings_an_invalid_gateway_to_ready(cluster: Cluster) -> None:
     cluster.start_operator()
-    manifest = gateway_manifest(45, replicas=0)
+    manifest = gateway_manifest(45, loadBalancerAnnotations={LB_TYPE: "lb99"})
     name = manifest["metadata"]["name"]
     cluster.create_gateway(manifest)
     cluster.wait_phase(name, "Error")
 
-    cluster.patch_gateway(name, {"spec": {"replicas": 2}})
+    cluster.patch_gateway(name, {"spec": {"loadBalancerAnnotations": {LB_TYPE: "lb11"}}})
     cluster.make_ready(name)
     ready = cluster.wait_phase(name, "Ready")
     (condition,) = ready["status"]["conditions"]

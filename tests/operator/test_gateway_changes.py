@@ -1,6 +1,6 @@
 """KuraGateway under change: spec edits, hand edits, restarts, and how the operator reports it.
 
-The real ``kura-operator`` process runs against the Kubernetes double; tests play the
+The real ``kura-operator`` process runs on the real control plane; tests play the
 Deployment and Service controllers (``Cluster.make_ready``).
 """
 
@@ -12,15 +12,19 @@ from typing import Any
 
 import pytest
 
-from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest
+from kura_operator.convergence import APPLIED_HASH_ANNOTATION as APPLIED_HASH
+from tests.operator.conftest import REAL
+from tests.operator.harness import NAMESPACE, Cluster, as_rendered, gateway_manifest
 from tests.support.kube_double import RequestRecord
+
+pytestmark = REAL
 
 GATEWAY_FINALIZER = "kuragateways.kura.tuist.dev/finalizer"
 LB_TYPE = "load-balancer.hetzner.cloud/type"
 OK = {"kind": "KuraGateway", "result": "ok"}
 
 
-def gateway_ref(name: str, namespace: str = NAMESPACE) -> dict[str, Any]:
+def gateway_ref(name: str, namespace: str) -> dict[str, Any]:
     """The ``object`` field of a log line about a gateway."""
     return {
         "apiVersion": "kura.tuist.dev/v1alpha1",
@@ -184,7 +188,7 @@ def test_a_child_deleted_by_hand_is_restored(cluster: Cluster, resource: str) ->
     restored = cluster.kube.get(resource, namespace, child)
     assert restored is not None
     for field in ("spec", "data"):
-        assert restored.get(field) == before.get(field)
+        assert as_rendered(restored.get(field)) == as_rendered(before.get(field))
     assert restored["metadata"]["labels"] == before["metadata"]["labels"]
     assert restored["metadata"].get("ownerReferences") == before["metadata"].get("ownerReferences")
 
@@ -194,10 +198,11 @@ def test_a_child_deleted_by_hand_is_restored(cluster: Cluster, resource: str) ->
     [
         ("configmaps", {"data": {"proxy-body-size": "1m"}}),
         ("deployments", {"spec": {"replicas": 5}}),
-        ("ingressclasses", {"spec": {"controller": "example.com/another-controller"}}),
+        # An IngressClass's controller is immutable; its applied hash is what a hand edit meets.
+        ("ingressclasses", {"metadata": {"annotations": {APPLIED_HASH: "edited"}}}),
         ("services", {"metadata": {"annotations": {"load-balancer.hetzner.cloud/location": "x"}}}),
     ],
-    ids=["configmap-data", "deployment-replicas", "ingressclass-controller", "service-annotation"],
+    ids=["configmap-data", "deployment-replicas", "ingressclass-annotation", "service-annotation"],
 )
 def test_a_child_edited_by_hand_is_restored(
     cluster: Cluster, resource: str, edit: dict[str, Any]
@@ -229,6 +234,7 @@ def test_a_child_edited_by_hand_is_restored(
 # --- restarts -------------------------------------------------------------------------------
 
 
+@pytest.mark.double  # holds one request in flight: only the double can
 def test_a_restart_in_the_middle_of_a_reconcile_resumes_it(cluster: Cluster) -> None:
     operator = cluster.start_operator()
     in_flight = cluster.kube.hang(30, method="PATCH", resource="deployments")
@@ -275,11 +281,11 @@ def test_a_restart_over_an_unchanged_ready_gateway_writes_nothing(cluster: Clust
 
 def test_every_phase_change_posts_one_event_of_its_type(cluster: Cluster) -> None:
     cluster.start_operator()
-    manifest = gateway_manifest(17, replicas=0)
+    manifest = gateway_manifest(17, replicas=1, loadBalancerAnnotations={LB_TYPE: "lb99"})
     name = manifest["metadata"]["name"]
     cluster.create_gateway(manifest)
     cluster.wait_phase(name, "Error")
-    cluster.patch_gateway(name, {"spec": {"replicas": 1}})
+    cluster.patch_gateway(name, {"spec": {"loadBalancerAnnotations": {LB_TYPE: "lb11"}}})
     cluster.wait_phase(name, "Pending")
     cluster.make_ready(name)
     cluster.wait_phase(name, "Ready")
@@ -302,7 +308,7 @@ def test_every_phase_change_posts_one_event_of_its_type(cluster: Cluster) -> Non
 
 def test_metrics_count_reconciles_phases_and_api_requests(cluster: Cluster) -> None:
     operator = cluster.start_operator()
-    bad = gateway_manifest(18, replicas=0)
+    bad = gateway_manifest(18, loadBalancerAnnotations={LB_TYPE: "lb99"})
     cluster.create_gateway(bad)
     cluster.wait_phase(bad["metadata"]["name"], "Error")
     name, _ = ready_gateway(cluster, 19)
@@ -361,17 +367,18 @@ def test_every_log_line_is_json_and_reconcile_lines_name_the_gateway(cluster: Cl
     assert all(isinstance(r, dict) and "message" in r and "severity" in r for r in records)
     # Whatever mentions the gateway carries a reference to an object.
     assert all("object" in r for r in records if name in r["message"])
-    about = [r["message"] for r in records if r.get("object") == gateway_ref(name)]
-    workload = f"{name}-controller"
+    namespace = cluster.operator_namespace
+    about = [r["message"] for r in records if r.get("object") == gateway_ref(name, namespace)]
+    workload = f"{namespace}/{name}-controller"
     expected = [
         f"adding the finalizer {GATEWAY_FINALIZER}",
-        f"applying ConfigMap kura/{workload} (missing)",
-        f"applying Service kura/{workload} (missing)",
+        f"applying ConfigMap {workload} (missing)",
+        f"applying Service {workload} (missing)",
         f"applying IngressClass {manifest['spec']['ingressClassName']} (missing)",
-        f"applying Deployment kura/{workload} (missing)",
+        f"applying Deployment {workload} (missing)",
         "phase Pending: 0/2 gateway replicas ready, loadBalancer=false",
         "phase Ready (was Pending): 2/2 gateway replicas ready",
-        f"applying Deployment kura/{workload} (missing)",
+        f"applying Deployment {workload} (missing)",
         "phase Pending (was Ready): 0/2 gateway replicas ready, loadBalancer=true",
         f"deleting IngressClass {manifest['spec']['ingressClassName']}",
         f"removing the finalizer {GATEWAY_FINALIZER}",
@@ -397,20 +404,22 @@ def test_dry_run_logs_the_changes_and_writes_nothing(cluster: Cluster) -> None:
     assert "finalizers" not in gateway["metadata"]
 
     messages = [r["message"] for r in operator.logs()]
-    workload = f"kura/{name}-controller"
+    workload = f"{cluster.operator_namespace}/{name}-controller"
     for intended in (
-        f"dry run: would patch metadata of KuraGateway kura/{name}",
+        f"dry run: would patch metadata of KuraGateway {cluster.operator_namespace}/{name}",
         f"dry run: would apply ConfigMap {workload}",
         f"dry run: would apply Service {workload}",
         f"dry run: would apply IngressClass {manifest['spec']['ingressClassName']}",
         f"dry run: would apply Deployment {workload}",
-        f"dry run: would set status of KuraGateway kura/{name}",
+        f"dry run: would set status of KuraGateway {cluster.operator_namespace}/{name}",
     ):
         assert intended in messages
     applied = next(r for r in operator.logs() if r["message"].endswith(f"Deployment {workload}"))
     assert applied["desired"]["spec"]["replicas"] == 2
 
 
+# The deploy base grants one namespace; watching all of them needs ClusterRoles it does not hold.
+@pytest.mark.double
 def test_all_namespaces_reconciles_a_gateway_in_another_namespace(cluster: Cluster) -> None:
     other = "tenants"
     cluster.kube.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})

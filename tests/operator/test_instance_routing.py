@@ -2,7 +2,7 @@
 
 A shared account's instance is routed by its region's class (``kura-us-east``, installed by the
 platform chart, which the tests seed); an Enterprise account's by the class of its dedicated
-KuraGateway. The real operator runs against the Kubernetes double; tests play the Deployment and
+KuraGateway. The real operator runs on the real control plane; tests play the Deployment and
 StatefulSet controllers.
 """
 
@@ -17,7 +17,10 @@ from kura_core.accounts import Plan
 from kura_core.assignment import OVERRIDES_ENV
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
+from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, account_manifests, instance_manifest
+
+pytestmark = REAL
 
 GATEWAY_ANNOTATION = "tuist.dev/kura-gateway"
 STREAMING = {
@@ -51,7 +54,7 @@ def test_a_shared_instance_in_us_east_is_routed_by_the_regional_class(cluster: C
     # nothing reaches the instance.
     message = (
         "IngressClass 'kura-us-east' does not exist, so no gateway routes to this instance yet; "
-        f"3/3 replicas ready on revision {name}-1"
+        f"3/3 replicas ready on revision {cluster.revision(name)}"
     )
     cluster.wait(
         lambda: (cluster.instance(name) or {}).get("status", {}).get("message") == message,

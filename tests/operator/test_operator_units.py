@@ -113,6 +113,18 @@ def test_contains_compares_values_and_lists_element_by_element() -> None:
     assert not contains({}, {"data": None})
 
 
+def test_a_zero_value_the_api_server_leaves_out_still_matches() -> None:
+    # A real API server drops omitempty zero values: live never has initialDelaySeconds: 0, and
+    # before this the StatefulSet was re-applied on every reconcile.
+    desired = {"spec": {"startupProbe": {"initialDelaySeconds": 0, "periodSeconds": 5}}}
+    live = {"spec": {"startupProbe": {"periodSeconds": 5, "timeoutSeconds": 1}}}
+    assert contains(live, desired)
+    assert contains({"m": {}}, {"m": {"readOnly": False, "args": [], "name": ""}})
+    # A zero value the server kept is still compared, and so is a non-zero one it lacks.
+    assert not contains({"spec": {"replicas": 1}}, {"spec": {"replicas": 0}})
+    assert not contains({"spec": {}}, {"spec": {"replicas": 2}})
+
+
 def test_needs_apply_when_missing_or_different_but_not_for_status() -> None:
     assert needs_apply(SERVICE, None)
     live = {**copy.deepcopy(SERVICE), "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}

@@ -33,11 +33,14 @@ def contains(live: Any, desired: Any) -> bool:
     """Every field of ``desired`` is in ``live`` with the same value.
 
     The API server adds defaults (a Service's clusterIP, a container's terminationMessagePath),
-    so live objects are compared as supersets; lists must match element by element.
+    so live objects are compared as supersets; lists must match element by element. It also
+    leaves out ``omitempty`` fields holding their zero value (``initialDelaySeconds: 0``), so a
+    zero value in ``desired`` matches a field absent from ``live``.
     """
     if isinstance(desired, Mapping):
         return isinstance(live, Mapping) and all(
-            key in live and contains(live[key], value) for key, value in desired.items()
+            contains(live[key], value) if key in live else _is_zero(value)
+            for key, value in desired.items()
         )
     if isinstance(desired, list):
         return (
@@ -46,6 +49,12 @@ def contains(live: Any, desired: Any) -> bool:
             and all(contains(have, want) for have, want in zip(live, desired, strict=True))
         )
     return bool(live == desired)
+
+
+def _is_zero(value: Any) -> bool:
+    # Zero values as Go's JSON encoding omits them. A zero that means something is a pointer
+    # field, which the server keeps, so it is never missing from ``live``.
+    return value is not None and value in (0, False, "", [], {})
 
 
 def needs_apply(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:

@@ -18,8 +18,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from kura_testing.client import KubeClient, KubeRequestError, kubeconfig_yaml, wait_for
 from kura_testing.pki import Pki, generate
@@ -49,13 +51,15 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def audit_policy(*, reads: bool) -> str:
-    """Metadata for every write (and, with ``reads``, every read); nothing for the rest."""
-    skip_reads = "" if reads else ('  - level: None\n    verbs: ["get", "list", "watch"]\n')
+def audit_policy(*, reads: bool, writes: str = "Metadata") -> str:
+    """Every write at level ``writes`` (``Request`` adds its body) and, with ``reads``, every
+    read at ``Metadata``; nothing else."""
+    read_level = "Metadata" if reads else "None"
     return (
         "apiVersion: audit.k8s.io/v1\nkind: Policy\n"
         'omitStages: ["RequestReceived"]\nrules:\n'
-        f"{skip_reads}  - level: Metadata\n"
+        f'  - level: {read_level}\n    verbs: ["get", "list", "watch"]\n'
+        f"  - level: {writes}\n"
     )
 
 
@@ -68,11 +72,15 @@ class ControlPlane:
         *,
         audit_log: Path | None = None,
         audit_reads: bool = False,
+        audit_bodies: bool = False,
         workdir: Path | None = None,
+        crds: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.binaries = binaries.require()
+        self.crds = list(crds)
         self.audit_log = audit_log
         self.audit_reads = audit_reads
+        self.audit_bodies = audit_bodies
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kura-envtest-"))
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -142,7 +150,8 @@ class ControlPlane:
         audit: list[str] = []
         if self.audit_log is not None:
             policy = self.workdir / "audit-policy.yaml"
-            policy.write_text(audit_policy(reads=self.audit_reads))
+            writes = "Request" if self.audit_bodies else "Metadata"
+            policy.write_text(audit_policy(reads=self.audit_reads, writes=writes))
             audit = [
                 f"--audit-policy-file={policy}",
                 f"--audit-log-path={self.audit_log}",
@@ -170,6 +179,10 @@ class ControlPlane:
             ],
         )
         self._wait_ready()
+        # Before the controllers start: the garbage collector and the namespace controller learn
+        # the served kinds at start and then only every 30 s, so owner references to a kind
+        # installed later go unnoticed for that long.
+        self.admin.apply_all(self.crds, field_manager="kura-envtest")
         kubeconfig = self.workdir / "controller-manager.kubeconfig"
         kubeconfig.write_text(kubeconfig_yaml(self.url, pki.ca_cert, self.token, "default"))
         kubeconfig.chmod(0o600)

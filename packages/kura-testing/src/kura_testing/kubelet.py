@@ -55,6 +55,34 @@ def _is_ready(pod: dict[str, Any]) -> bool | None:
     return found[0] if found else None
 
 
+def report_pods(
+    client: KubeClient, namespace: str, selector: str, *, count: int, ready: int | None = None
+) -> int:
+    """One kubelet pass: the first ``ready`` (default: all) of the first ``count`` pods matching
+    ``selector``, by name, report Running and Ready, the rest Running and not Ready. Returns how
+    many pods there were (the controllers may not have created them all yet)."""
+    ready = count if ready is None else ready
+    pods = sorted(
+        (
+            p
+            for p in client.list("pods", namespace, selector=selector)
+            if not p["metadata"].get("deletionTimestamp")
+        ),
+        key=lambda p: p["metadata"]["name"],
+    )
+    for index, pod in enumerate(pods[:count]):
+        want = index < ready
+        if _is_ready(pod) is not want:
+            client.merge_patch(
+                "pods",
+                namespace,
+                pod["metadata"]["name"],
+                {"status": pod_status(pod, ready=want, address=f"10.244.0.{10 + index}")},
+                status=True,
+            )
+    return len(pods)
+
+
 def run_pods(
     client: KubeClient,
     namespace: str,
@@ -63,34 +91,16 @@ def run_pods(
     count: int,
     ready: int | None = None,
     timeout: float = 30.0,
-) -> list[str]:
-    """Wait for ``count`` pods matching ``selector`` and report the first ``ready`` (default: all)
-    of them, by name, Running and Ready, the rest Running and not Ready. Returns their names."""
-    ready = count if ready is None else ready
-    names: list[str] = []
+) -> None:
+    """Wait for ``count`` pods matching ``selector`` and report them as :func:`report_pods` does."""
+    wait_for(
+        lambda: report_pods(client, namespace, selector, count=count, ready=ready) >= count,
+        f"{count} pods matching {selector} in {namespace}",
+        timeout,
+    )
 
-    def reported() -> bool:
-        pods = sorted(
-            (
-                p
-                for p in client.list("pods", namespace, selector=selector)
-                if not p["metadata"].get("deletionTimestamp")
-            ),
-            key=lambda p: p["metadata"]["name"],
-        )
-        for index, pod in enumerate(pods[:count]):
-            want = index < ready
-            if _is_ready(pod) is not want:
-                address = f"10.244.0.{10 + index}"
-                client.merge_patch(
-                    "pods",
-                    namespace,
-                    pod["metadata"]["name"],
-                    {"status": pod_status(pod, ready=want, address=address)},
-                    status=True,
-                )
-        names[:] = [p["metadata"]["name"] for p in pods[:count]]
-        return len(pods) >= count
 
-    wait_for(reported, f"{count} pods matching {selector} in {namespace}", timeout)
-    return names
+def selector_of(workload: dict[str, Any]) -> str:
+    """A Deployment's or StatefulSet's ``matchLabels`` as a label selector."""
+    labels = workload["spec"]["selector"]["matchLabels"]
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))

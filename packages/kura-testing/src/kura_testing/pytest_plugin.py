@@ -29,8 +29,7 @@ def unavailable(reason: str) -> None:
 
 
 def install_platform(admin: KubeClient) -> None:
-    """The CRDs and namespace a kura cluster has before the operator runs."""
-    admin.apply_all(kura_platform_crds(), field_manager=FIELD_MANAGER)
+    """The namespace a kura cluster has before the operator runs (the CRDs come with the start)."""
     admin.apply(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PLATFORM_NAMESPACE}},
         field_manager=FIELD_MANAGER,
@@ -41,13 +40,22 @@ def install_platform(admin: KubeClient) -> None:
 def kube_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """A running control plane with kura's platform CRDs and namespace ``kura``.
 
-    Its audit log (every write, Metadata level) is at ``kube_control_plane.audit_log``.
+    Its audit log (every request, reads included; writes with their bodies) is at
+    ``kube_control_plane.audit_log``: tests count and read an operator's requests from it.
     """
     binaries = Binaries.cached()
     if not binaries.complete:
         unavailable(f"the real Kubernetes control plane is not built: run `{INSTALL_COMMAND}`")
     workdir = tmp_path_factory.mktemp("control-plane")
-    with ControlPlane(binaries, audit_log=workdir / "audit.jsonl", workdir=workdir) as plane:
+    audit_log = workdir / "audit.jsonl"
+    with ControlPlane(
+        binaries,
+        audit_log=audit_log,
+        audit_reads=True,
+        audit_bodies=True,
+        workdir=workdir,
+        crds=kura_platform_crds(),
+    ) as plane:
         install_platform(plane.admin)
         yield plane
 
