@@ -7,6 +7,8 @@ Deployment and Service controllers (``Cluster.make_ready``).
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 
 from kura_operator.convergence import APPLIED_HASH_ANNOTATION as APPLIED_HASH
 from tests.operator.conftest import REAL
-from tests.operator.harness import NAMESPACE, Cluster, as_rendered, gateway_manifest
+from tests.operator.harness import NAMESPACE, OPERATOR, Cluster, as_rendered, gateway_manifest
 from tests.support.kube_double import RequestRecord
 
 pytestmark = REAL
@@ -345,6 +347,36 @@ def test_metrics_count_reconciles_phases_and_api_requests(cluster: Cluster) -> N
     cluster.delete_gateway(name)
     cluster.wait(lambda: metric("kura_operator_gateways", phase="Ready") == 0, "gauge to drop")
     assert metric("kura_operator_api_requests_total", verb="delete", code="200") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "elsewhere"), [((), True), (("--bind-address", "127.0.0.1"), False)]
+)
+def test_the_servers_listen_where_they_are_told(
+    cluster: Cluster, args: tuple[str, ...], elsewhere: bool
+) -> None:
+    # 127.0.0.2 is this host too, but not the address 127.0.0.1: bound there, nothing answers.
+    operator = cluster.start_operator(*args)
+    for port in (operator.health_port, operator.metrics_port):
+        assert reachable("127.0.0.1", port)
+        assert reachable("127.0.0.2", port) is elsewhere
+
+
+def reachable(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_a_bind_address_that_is_no_address_is_refused_in_one_line() -> None:
+    answer = subprocess.run(
+        [str(OPERATOR), "--bind-address", "localhost:80"], capture_output=True, text=True
+    )
+    assert answer.returncode == 2
+    assert answer.stderr.count("\n") == 1
+    assert "bind_address" in answer.stderr
 
 
 def test_health_and_readiness(cluster: Cluster) -> None:

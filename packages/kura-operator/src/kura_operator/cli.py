@@ -30,6 +30,12 @@ class OperatorCrashed(KuraError):
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Region catalog YAML instead of the built-in and plugin catalogs.",
 )
+@click.option(
+    "--bind-address",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address the metrics and health servers listen on (127.0.0.1: this host only).",
+)
 @click.option("--metrics-port", type=int, default=8080, show_default=True, help="0 disables.")
 @click.option("--health-port", type=int, default=8081, show_default=True, help="0 disables.")
 @click.option(
@@ -74,6 +80,7 @@ def run_command(
     all_namespaces: bool,
     env: str,
     catalog_file: Path | None,
+    bind_address: str,
     metrics_port: int,
     health_port: int,
     dry_run: bool,
@@ -100,6 +107,7 @@ def run_command(
             all_namespaces=all_namespaces,
             env=env,
             catalog_file=catalog_file,
+            bind_address=bind_address,
             metrics_port=metrics_port,
             health_port=health_port,
             dry_run=dry_run,

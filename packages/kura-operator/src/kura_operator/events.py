@@ -1,4 +1,4 @@
-"""Kubernetes Events for phase changes, built as plain objects."""
+"""Kubernetes Events for phase changes and problems, built as plain objects."""
 
 from __future__ import annotations
 
@@ -19,9 +19,29 @@ def phase_event(
     instance: str,
 ) -> dict[str, Any]:
     """A core/v1 Event on ``obj`` saying its phase became ``phase``."""
+    was = f" (was {previous})" if previous else ""
+    return event(
+        obj,
+        reason=phase,
+        message=f"{phase}{was}: {message}",
+        warning=phase == "Error",
+        now=now,
+        instance=instance,
+    )
+
+
+def event(
+    obj: Mapping[str, Any],
+    *,
+    reason: str,
+    message: str,
+    warning: bool,
+    now: datetime,
+    instance: str,
+) -> dict[str, Any]:
+    """A core/v1 Event on ``obj``."""
     metadata = obj["metadata"]
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    was = f" (was {previous})" if previous else ""
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -34,9 +54,9 @@ def phase_event(
             "uid": metadata.get("uid", ""),
             "resourceVersion": metadata.get("resourceVersion", ""),
         },
-        "reason": phase,
-        "message": f"{phase}{was}: {message}"[:1024],
-        "type": "Warning" if phase == "Error" else "Normal",
+        "reason": reason,
+        "message": message[:1024],
+        "type": "Warning" if warning else "Normal",
         "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
         "reportingInstance": instance,

@@ -64,7 +64,7 @@ from kura_operator.instance_objects import (
     render_stateful_set,
     selector_labels,
 )
-from kura_operator.instance_status import instance_status
+from kura_operator.instance_status import KIND_NOT_SERVED, condition_reason, instance_status
 from kura_operator.kinds import (
     CERTIFICATE,
     INGRESS,
@@ -79,6 +79,7 @@ from kura_operator.kinds import (
     kind_of,
     object_key,
 )
+from kura_operator.kube import ApiError
 from kura_operator.peer_tls import (
     decode_secret_data,
     generate_peer_tls,
@@ -194,9 +195,10 @@ class InstanceReconciler(Reconciler):
         await self._converge_primary_service(instance, log, force=force)
         for legacy in legacy_service_names(name):
             await self._delete_if_ours(SERVICE, namespace, legacy, log, why="legacy")
-        for route in desired.routes:
-            await self.writer.converge(route, log, force=force)
-        if force or instance.metadata.generation != old_status.get("observedGeneration"):
+        unserved = await self._converge_routes(desired.routes, log, force=force)
+        if not unserved and (
+            force or instance.metadata.generation != old_status.get("observedGeneration")
+        ):
             await self._prune_routes(instance, desired.routes, log)
         tls_problem = await self._ensure_peer_tls(instance, log)
         await self.writer.converge(desired.network_policy, log, force=force)
@@ -219,9 +221,13 @@ class InstanceReconciler(Reconciler):
             stateful_set=stateful_set,
             missing_class=missing_class,
             peer_tls_problem=tls_problem,
-            applied_revision=revision,
+            unserved=unserved,
+            # A revision is applied only once every child was.
+            applied_revision=None if unserved else revision,
             now=self.clock(),
         )
+        if unserved and condition_reason(old_status) != KIND_NOT_SERVED:
+            await self.writer.warn(raw, KIND_NOT_SERVED, unserved, log)
         await self._write_status(raw, status, log, removable=REMOVABLE_STATUS)
         self.metrics.instance_phase(key, status["phase"])
         return str(status["phase"])
@@ -261,6 +267,32 @@ class InstanceReconciler(Reconciler):
             routes=[with_applied_hash(route) for route in routes],
             network_policy=with_applied_hash(render_network_policy(instance)),
             disruption_budget=budget and with_applied_hash(budget),
+        )
+
+    async def _converge_routes(
+        self, routes: list[dict[str, Any]], log: Log, *, force: bool
+    ) -> str | None:
+        """Apply the routes; what the cluster does not serve (cert-manager not installed) is
+        skipped and said, so the rest of the instance is still applied."""
+        missing: list[Kind] = []
+        for route in routes:
+            kind = kind_of(route)
+            if kind in missing:
+                continue
+            try:
+                await self.writer.converge(route, log, force=force)
+            except ApiError as exc:
+                # An apply creates what is missing: its 404 means the kind itself is missing.
+                if exc.status != 404 or await self.api.serves(kind):
+                    raise
+                missing.append(kind)
+        if not missing:
+            return None
+        kind = missing[0]
+        return (
+            f"this cluster does not serve {kind.kind} ({kind.api_version}), so the public TLS "
+            "certificates cannot be requested: install cert-manager, or run the operator with "
+            "--cluster-issuer '' and provide the TLS Secrets"
         )
 
     # --- children that depend on live state -------------------------------------------------

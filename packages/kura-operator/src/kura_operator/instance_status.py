@@ -4,8 +4,9 @@ Upstream's rollout rule and wording (docs/upstream.md): Ready when the StatefulS
 has observed its generation, its current and update revisions match, and its ready and updated
 replicas reach the wanted count (message ``<r>/<n> replicas ready on revision <rev>``); else
 Pending (``<r>/<n> replicas ready, <u>/<n> updated, observedGeneration=<b>,
-revisionsMatch=<b>``). Beyond upstream: an IngressClass that does not exist, or a peer TLS Secret
-the pods cannot mount, keeps the instance Pending with a message saying so, and a standard
+revisionsMatch=<b>``). Beyond upstream: an IngressClass that does not exist, a peer TLS Secret
+the pods cannot mount, or a route kind the cluster does not serve (cert-manager's Certificate
+without cert-manager) keeps the instance Pending with a message saying so, and a standard
 ``Ready`` condition carries the generation it describes.
 """
 
@@ -20,6 +21,15 @@ from kura_operator.conditions import READY, ready_condition, stamp
 from kura_operator.instance_objects import replicas_of
 
 PENDING = "Pending"
+KIND_NOT_SERVED = "KindNotServed"
+
+
+def condition_reason(status: Mapping[str, Any]) -> str | None:
+    """The reason of a status's Ready condition, if it has one."""
+    for condition in status.get("conditions") or []:
+        if isinstance(condition, Mapping) and condition.get("type") == READY:
+            return str(condition.get("reason"))
+    return None
 
 
 def _count(status: Mapping[str, Any], key: str) -> int:
@@ -59,13 +69,15 @@ def instance_status(
     peer_tls_problem: str | None,
     applied_revision: str | None,
     now: datetime,
+    unserved: str | None = None,
 ) -> dict[str, Any]:
     """The status to write (camelCase keys, unset fields left out).
 
     ``previous`` is the live status as stored (the operator's own, so read as it is);
     ``missing_class`` names the spec's IngressClass when it does not exist;
     ``peer_tls_problem`` says why the pods cannot mount their peer TLS Secret, if so;
-    ``applied_revision`` is the manifest revision every child was just applied for.
+    ``applied_revision`` is the manifest revision every child was just applied for;
+    ``unserved`` says which route kind the cluster does not serve (its routes were skipped).
     """
     rolled_out, message, ready_replicas = rollout(instance, stateful_set)
     reason = "RolloutComplete" if rolled_out else "RolloutInProgress"
@@ -77,7 +89,9 @@ def instance_status(
             f"instance yet; {message}"
         )
         reason = "IngressClassNotFound"
-    ready = rolled_out and not missing_class and not peer_tls_problem
+    if unserved:
+        message, reason = f"{unserved}; {message}", KIND_NOT_SERVED
+    ready = rolled_out and not missing_class and not peer_tls_problem and not unserved
     generation = instance.metadata.generation
     status: dict[str, Any] = {
         "phase": READY if ready else PENDING,

@@ -50,6 +50,8 @@ INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass"
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
+# kopf's; the operator only checks that it is served (kopf itself reads and writes it).
+KOPF_PEERING = Kind("kopf.dev", "v1", "kopfpeerings", "KopfPeering")
 
 KNOWN: tuple[Kind, ...] = (
     KURA_GATEWAY,

@@ -135,6 +135,17 @@ class KubeApi:
                 return None
             raise
 
+    async def serves(self, kind: Kind) -> bool:
+        """Whether the server serves ``kind`` at all (its CRD may not be installed)."""
+        base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        try:
+            resources = await self._request("GET", base)
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return any(r.get("name") == kind.plural for r in resources.get("resources", []))
+
     async def list(
         self,
         kind: Kind,

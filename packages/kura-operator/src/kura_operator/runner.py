@@ -10,13 +10,13 @@ from collections.abc import Mapping
 
 import kopf
 
-from kura_core.errors import InputError
+from kura_core.errors import InputError, KuraError
 from kura_core.plugins import PluginHost
 from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
 from kura_operator.instance import InstanceReconciler
-from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
+from kura_operator.kinds import KOPF_PEERING, KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler
@@ -55,6 +55,26 @@ async def resync(
                     scheduler.request(metadata["namespace"], metadata["name"], after=0)
 
 
+class StartupError(KuraError):
+    """The operator cannot do its job in this cluster; the message says what to fix."""
+
+    exit_code = 1
+
+
+async def check_peering(api: KubeApi, settings: OperatorSettings) -> None:
+    """With peering on, kopf pauses every watch until it can use its KopfPeering: without the
+    CRD that is for ever, with nothing said. Say it, and stop."""
+    if settings.standalone or await api.serves(KOPF_PEERING):
+        return
+    await api.close()
+    raise StartupError(
+        f"peering is on (--peering {settings.peering_name}) but this cluster does not serve "
+        f"{KOPF_PEERING.kind} ({KOPF_PEERING.api_version}): apply the deploy base "
+        "(kubectl apply -k packages/kura-operator/deploy) or `kura crds | kubectl apply -f -`, "
+        "or run one replica with --standalone"
+    )
+
+
 async def run_operator(
     settings: OperatorSettings,
     *,
@@ -89,10 +109,12 @@ async def run_operator(
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
     runners = []
+    await check_peering(api, settings)
+    address = str(settings.bind_address)
     if settings.metrics_port:
-        runners.append(await serve(metrics_app(metrics.registry), "0.0.0.0", settings.metrics_port))
+        runners.append(await serve(metrics_app(metrics.registry), address, settings.metrics_port))
     if settings.health_port:
-        runners.append(await serve(health_app(ready), "0.0.0.0", settings.health_port))
+        runners.append(await serve(health_app(ready), address, settings.health_port))
     resync_task = asyncio.create_task(resync(api, queues, settings))
     log.info(
         "kura operator starting",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
 
 from kura_core.dns import DNS_LABEL_PATTERN
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
@@ -21,6 +22,8 @@ class OperatorSettings(BaseModel):
     all_namespaces: bool = False
     env: str = "production"
     catalog_file: Path | None = None
+    # Every address by default: kubelet probes and Prometheus reach the pod on its own IP.
+    bind_address: IPvAnyAddress = IPv4Address("0.0.0.0")
     metrics_port: int = Field(default=8080, ge=0, le=65535)
     health_port: int = Field(default=8081, ge=0, le=65535)
     dry_run: bool = False

@@ -16,7 +16,7 @@ from typing import Any
 
 from kura_operator.conditions import ERROR
 from kura_operator.convergence import needs_apply, status_changed
-from kura_operator.events import phase_event
+from kura_operator.events import event, phase_event
 from kura_operator.kinds import Kind, kind_of, object_key
 from kura_operator.kube import ApiError, KubeApi
 
@@ -122,16 +122,36 @@ class Writer:
             f" (was {previous})" if previous else "",
             message or "",
         )
-        event = phase_event(
-            raw,
-            phase=phase,
-            previous=previous,
-            message=message or "",
-            now=self.clock(),
-            instance=self.instance,
+        await self._post(
+            phase_event(
+                raw,
+                phase=phase,
+                previous=previous,
+                message=message or "",
+                now=self.clock(),
+                instance=self.instance,
+            ),
+            log,
         )
+
+    async def warn(self, raw: Mapping[str, Any], reason: str, message: str, log: Log) -> None:
+        """One warning log line and one Warning Event about ``raw``."""
+        log.warning("%s: %s", reason, message)
+        await self._post(
+            event(
+                raw,
+                reason=reason,
+                message=message,
+                warning=True,
+                now=self.clock(),
+                instance=self.instance,
+            ),
+            log,
+        )
+
+    async def _post(self, posted: dict[str, Any], log: Log) -> None:
         try:
-            await self.api.create(event)
+            await self.api.create(posted)
         except ApiError as exc:
             # An event is a courtesy; losing one must not fail or repeat the reconcile.
             log.warning("could not post event: %s", exc)
