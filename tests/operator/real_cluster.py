@@ -241,8 +241,8 @@ class RealCluster(Cluster):
         def rolled_out() -> bool:
             deployment = self.kube.get("deployments", NAMESPACE, workload) or {}
             replicas = deployment["spec"]["replicas"]
-            selector = selector_of(deployment)
-            report_pods(self.real.client, self.real.namespace, selector, count=replicas)
+            # Every pod, old and new ReplicaSet's alike: a rollout replaces them.
+            report_pods(self.real.client, self.real.namespace, selector_of(deployment))
             status = deployment.get("status") or {}
             return bool(
                 status.get("observedGeneration") == deployment["metadata"]["generation"]

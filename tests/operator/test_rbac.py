@@ -1,26 +1,27 @@
 """Least privilege, both ways: the deploy base grants the operator what it requests, and no more.
 
 The real ``kura-operator`` process, started with the deploy base's own args (peering on), runs a
-whole KuraGateway and KuraInstance lifecycle against the Kubernetes double, whose request log
-records every request. The test writes to the double's store directly, never over HTTP, so every
-logged request is the operator's. Each request becomes a permission (verb, group,
-resource[/subresource], where, object name); the operator's Role and ClusterRole, as ``kubectl
-kustomize`` renders them, must grant every one of them, and every rule they hold must have been
-used.
+whole KuraGateway and KuraInstance lifecycle on the real control plane, as the ``kura-operator``
+ServiceAccount bound to the deploy base's Roles and ClusterRoles: a permission the base lacks is a
+real 403, and none may happen. The API server's audit log records every request; the operator's
+are those of its ServiceAccount. Each becomes a permission (verb, group, resource[/subresource],
+where, object name); every rule the deploy base holds must have been used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_testing.client import Resource
 from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import Cluster, gateway_manifest, instance_manifest
-from tests.support.kube_double import APPLY, KubeDouble, RequestRecord
+from tests.operator.real_cluster import RealCluster
+from tests.support.kube_double import APPLY, RequestRecord
 
 CLUSTER = "*cluster*"  # the scope of a ClusterRoleBinding, and of requests with no namespace
 READ = frozenset({"get", "list", "watch"})
@@ -72,10 +73,10 @@ def expand(rules: Iterable[dict[str, Any]], scope: str) -> Iterator[Permission]:
                         yield Permission(scope, verb, group, resource, name)
 
 
-def needs(record: RequestRecord, kube: KubeDouble) -> Iterator[Permission]:
-    """The checks a real API server makes for one request the double logged.
+def needs(record: RequestRecord, resolve: Callable[[str, str], Resource]) -> Iterator[Permission]:
+    """The checks the API server makes for one request of the audit log.
 
-    Besides the request's own verb, two checks the double does not make but a cluster does:
+    Besides the request's own verb, two checks it makes that the audit log does not name:
     * server-side apply that creates its object is authorized as ``create`` as well;
     * an owner reference with ``blockOwnerDeletion`` needs ``update`` on the owner's
       ``finalizers`` (admission plugin OwnerReferencesPermissionEnforcement).
@@ -90,10 +91,9 @@ def needs(record: RequestRecord, kube: KubeDouble) -> Iterator[Permission]:
     body = record.body if isinstance(record.body, dict) else {}
     for ref in (body.get("metadata") or {}).get("ownerReferences") or []:
         if ref.get("blockOwnerDeletion"):
-            owner = kube.store.resource_for(ref["apiVersion"], ref["kind"])
-            yield Permission(
-                scope, "update", owner.group, f"{owner.plural}/finalizers", ref["name"]
-            )
+            owner = resolve(ref["apiVersion"], ref["kind"])
+            group = owner.group_version.rpartition("/")[0]
+            yield Permission(scope, "update", group, f"{owner.plural}/finalizers", ref["name"])
 
 
 def grants_it(grant: Permission, need: Permission) -> bool:
@@ -112,17 +112,6 @@ def used_by(grant: Permission, need: Permission) -> bool:
 @pytest.fixture(scope="module")
 def rendered() -> list[dict[str, Any]]:
     return render()
-
-
-def patch_gateway(cluster: Cluster, name: str, patch: dict[str, Any]) -> None:
-    """The control plane's edit, made in the store, so that it never reaches the request log."""
-    store = cluster.kube.store
-    store.patch(store.resolve("kuragateways"), NAMESPACE, name, "merge", patch, status=False)
-
-
-def patch_instance(cluster: Cluster, name: str, patch: dict[str, Any]) -> None:
-    store = cluster.kube.store
-    store.patch(store.resolve("kurainstances"), NAMESPACE, name, "merge", patch, status=False)
 
 
 def run_instance_lifecycle(cluster: Cluster) -> None:
@@ -153,7 +142,7 @@ def run_instance_lifecycle(cluster: Cluster) -> None:
     secret = kube.get("secrets", NAMESPACE, f"{name}-peer-tls")
     assert secret is not None
     kube.put_object({**secret, "data": {**secret["data"], "tls.key": ""}})
-    patch_instance(cluster, name, {"metadata": {"labels": {"example.com/touched": "yes"}}})
+    cluster.patch_instance(name, {"metadata": {"labels": {"example.com/touched": "yes"}}})
     cluster.wait(
         lambda: (kube.get("secrets", NAMESPACE, f"{name}-peer-tls") or {})["data"]["tls.key"] != "",
         "the peer TLS Secret to be repaired",
@@ -167,8 +156,7 @@ def run_instance_lifecycle(cluster: Cluster) -> None:
             "type": "Opaque",
         }
     )
-    patch_instance(
-        cluster,
+    cluster.patch_instance(
         name,
         {
             "spec": {
@@ -205,7 +193,9 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     kube.put_object(find(rendered, "KopfPeering", OPERATOR_ACCOUNT))
     deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    operator = cluster.start_operator(*container["args"], standalone=False)
+    # The deploy base's args, in the test's namespace.
+    args = [cluster.operator_namespace if a == NAMESPACE else a for a in container["args"]]
+    operator = cluster.start_operator(*args, standalone=False)
 
     manifest = gateway_manifest(42, replicas=2)
     name = manifest["metadata"]["name"]
@@ -222,7 +212,7 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     assert account["metadata"]["name"] == DEFAULT_GATEWAY_SERVICE_ACCOUNT
 
     new_class = f"{old_class}-b"
-    patch_gateway(cluster, name, {"spec": {"replicas": 3, "ingressClassName": new_class}})
+    cluster.patch_gateway(name, {"spec": {"replicas": 3, "ingressClassName": new_class}})
     cluster.wait(
         lambda: (
             (kube.get("deployments", NAMESPACE, workload) or {}).get("spec", {}).get("replicas")
@@ -251,15 +241,19 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     assert noisy == []
 
 
+@pytest.mark.e2e
+@pytest.mark.real
 def test_the_operator_gets_exactly_the_permissions_it_uses(
     cluster: Cluster, rendered: list[dict[str, Any]]
 ) -> None:
+    assert isinstance(cluster, RealCluster)
     run_lifecycle(cluster, rendered)
-    kube = cluster.kube
     # Non-resource requests (/api, /apis, /version: discovery) are open to every authenticated
     # user through the system:discovery and system:public-info-viewer ClusterRoles.
-    requests = [r for r in kube.requests if r.resource is not None]
-    required = {need for record in requests for need in needs(record, kube)}
+    requests = [r for r in cluster.real.requests if r.resource is not None]
+    assert [str(r) for r in requests if r.status == 403] == [], "the API server refused"
+    # The audit log's records name the test's namespace ``kura``, as the deploy base does.
+    required = {need for record in requests for need in needs(record, cluster.real.client.resource)}
     granted = grants(rendered, OPERATOR_ACCOUNT)
 
     missing = sorted(str(n) for n in required if not any(grants_it(g, n) for g in granted))

@@ -1,4 +1,10 @@
-"""An HTTP-level Kubernetes API double for the operator, smoke and dashboard tests.
+"""An HTTP-level Kubernetes API double, for what a real API server cannot do on demand.
+
+Everything the operator does against a working cluster is tested on the real control plane
+(kube-apiserver, etcd and kube-controller-manager from ``kura-testing``). This double's job is
+the rest: injected faults (409, 422, 429 with Retry-After, 5xx), requests held in flight, dropped
+watches and 410 on resume, objects that a real server's admission would never store, and the
+smoke and dashboard tests that need a cluster in a given state more than a real one.
 
 ``KubeDouble`` serves the Kubernetes REST protocol on ``http://127.0.0.1:<random port>`` with
 aiohttp, over an in-memory store (``kube_store.py``). Real clients talk to it: the official

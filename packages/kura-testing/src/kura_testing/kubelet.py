@@ -56,12 +56,16 @@ def _is_ready(pod: dict[str, Any]) -> bool | None:
 
 
 def report_pods(
-    client: KubeClient, namespace: str, selector: str, *, count: int, ready: int | None = None
+    client: KubeClient,
+    namespace: str,
+    selector: str,
+    *,
+    count: int | None = None,
+    ready: int | None = None,
 ) -> int:
-    """One kubelet pass: the first ``ready`` (default: all) of the first ``count`` pods matching
-    ``selector``, by name, report Running and Ready, the rest Running and not Ready. Returns how
-    many pods there were (the controllers may not have created them all yet)."""
-    ready = count if ready is None else ready
+    """One kubelet pass: the first ``ready`` (default: all) of the first ``count`` (default: all)
+    pods matching ``selector``, by name, report Running and Ready, the rest Running and not
+    Ready. Returns how many pods there were (the controllers may not have made them all yet)."""
     pods = sorted(
         (
             p
@@ -70,6 +74,8 @@ def report_pods(
         ),
         key=lambda p: p["metadata"]["name"],
     )
+    count = len(pods) if count is None else count
+    ready = count if ready is None else ready
     for index, pod in enumerate(pods[:count]):
         want = index < ready
         if _is_ready(pod) is not want:
