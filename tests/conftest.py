@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 # CI must not fail on an example no developer has seen: there, properties run the same
@@ -11,3 +12,27 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+# Fixtures that start real processes: the control plane, the operator, nginx, prometheus. A test
+# that uses one is end to end (``-m "not e2e"`` is the fast lane); one that starts a process
+# by other means carries the mark itself.
+E2E_FIXTURES = frozenset(
+    {
+        "cluster",
+        "kube_control_plane",
+        "kube_admin",
+        "kube_namespace",
+        "operator_control_plane",
+        "make_bed",
+        "bed",
+        "server",
+        "lone_server",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

@@ -160,6 +160,7 @@ def _nginx_accepts(nginx: str, scratch: Path, data: Mapping[str, str], *, busy_k
     return result.returncode == 0
 
 
+@pytest.mark.e2e
 def test_nginx_accepts_the_gateway_config_with_and_without_the_busy_key(tmp_path: Path) -> None:
     nginx = _nginx_or_skip()
     data = gateway_nginx_config(GatewayTuning())
@@ -167,6 +168,7 @@ def test_nginx_accepts_the_gateway_config_with_and_without_the_busy_key(tmp_path
     assert _nginx_accepts(nginx, tmp_path, data, busy_key=False)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("number", [2, 3, 4, 8])
 @pytest.mark.parametrize("busy_kib", [128, 256, 512, 768, 1024])
 def test_the_model_accepts_exactly_what_nginx_accepts(
