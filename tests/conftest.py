@@ -7,11 +7,21 @@ import os
 import pytest
 from hypothesis import settings
 
+from kura_testing.control_plane import ControlPlane
+from tests.operator.real_cluster import install_deploy_base
+
 # CI must not fail on an example no developer has seen: there, properties run the same
 # examples every time. Locally they stay random, which is how new edge cases are found.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def operator_control_plane(kube_control_plane: ControlPlane) -> ControlPlane:
+    """The real control plane with the operator's deploy base applied by ``kubectl apply -k``."""
+    install_deploy_base(kube_control_plane)
+    return kube_control_plane
 
 
 # Fixtures that start real processes: the control plane, the operator, nginx, prometheus. A test

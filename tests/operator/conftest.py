@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kura_testing.control_plane import ControlPlane
 from tests.operator.harness import Cluster
 from tests.operator.harness import cluster as double_cluster
-from tests.operator.real_cluster import install_deploy_base, real_cluster
+from tests.operator.real_cluster import real_cluster
 from tests.support.kube_double import KubeDouble
 
 REAL = [pytest.mark.e2e, pytest.mark.real]
@@ -27,13 +26,6 @@ def kube() -> Iterator[KubeDouble]:
     """A started :class:`KubeDouble` serving the standard resources at ``kube.url``."""
     with KubeDouble.in_thread() as double:
         yield double
-
-
-@pytest.fixture(scope="session")
-def operator_control_plane(kube_control_plane: ControlPlane) -> ControlPlane:
-    """The real control plane with the operator's deploy base applied by ``kubectl apply -k``."""
-    install_deploy_base(kube_control_plane)
-    return kube_control_plane
 
 
 @pytest.fixture
