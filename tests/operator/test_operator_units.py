@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
     contains,
@@ -40,6 +41,7 @@ from kura_operator.kube import ApiError
 from kura_operator.logs import QuietHandlerSuccess
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler, object_ref
+from kura_operator.selfcheck import Problem, Readiness, SelfCheck, holder
 from kura_operator.settings import OperatorSettings
 
 NOW = datetime(2025, 5, 1, 12, 30, 5, tzinfo=UTC)
@@ -569,3 +571,61 @@ def test_handler_success_lines_are_dropped_and_everything_else_kept() -> None:
     assert quiet.filter(record(logging.INFO, "Creation is processed: 1 succeeded; 0 failed."))
     assert quiet.filter(record(logging.WARNING, "Handler 'child-deployments' succeeded."))
     assert quiet.filter(record(logging.ERROR, "Handler 'x' failed with an exception."))
+
+
+# --- the self-check -------------------------------------------------------------------------
+
+
+def test_holder_is_a_live_peer_with_a_higher_or_the_same_priority() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    fresh, stale = "2026-01-01T11:59:30+00:00", "2026-01-01T11:50:00+00:00"
+    peering = {
+        "status": {
+            "me": {"priority": 0, "lifetime": 60, "lastseen": fresh},
+            "higher": {"priority": 5, "lifetime": 60, "lastseen": fresh},
+            "dead": {"priority": 9, "lifetime": 60, "lastseen": stale},
+            "lower": {"priority": -1, "lifetime": 60, "lastseen": fresh},
+            "broken": {"priority": "x"},
+        }
+    }
+    assert holder(peering, identity="me", priority=0, now=now) == "higher (priority 5)"
+    assert holder(peering, identity="me", priority=6, now=now) is None
+    assert holder({"status": {}}, identity="me", priority=0, now=now) is None
+
+
+def test_rules_grant_by_verb_group_resource_and_name() -> None:
+    rules = [
+        {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["services"]},
+        {"verbs": ["patch"], "apiGroups": ["kopf.dev"], "resources": ["kopfpeerings"],
+         "resourceNames": ["kura-operator"]},
+        {"verbs": ["*"], "apiGroups": ["apps"], "resources": ["*"]},
+    ]  # fmt: skip
+    assert allowed(rules, Access("get", "", "services"))
+    assert not allowed(rules, Access("delete", "", "services"))
+    assert allowed(rules, Access("patch", "kopf.dev", "kopfpeerings", name="kura-operator"))
+    assert not allowed(rules, Access("patch", "kopf.dev", "kopfpeerings", name="another"))
+    assert not allowed(rules, Access("patch", "kopf.dev", "kopfpeerings"))
+    assert allowed(rules, Access("create", "apps", "statefulsets"))
+
+
+def test_readiness_says_why_and_names_the_state() -> None:
+    watching = False
+    readiness = Readiness(lambda: watching, "kura-operator")
+    assert readiness.answer() == (503, "starting: the self-check has not run yet\n")
+    assert readiness.state == "paused"
+    readiness.report = SelfCheck((Problem("crd:x", "no X: apply it", blocking=True),))
+    assert readiness.answer() == (503, "not ready: no X: apply it\n")
+    assert readiness.state == "paused"
+    readiness.report = SelfCheck((Problem("access:y", "may not y"),))
+    assert readiness.state == "active"
+    assert readiness.answer()[0] == 503
+    readiness.report = SelfCheck(())
+    assert readiness.answer() == (503, "starting\n")
+    watching = True
+    assert readiness.answer() == (200, "ready\n")
+    readiness.report = SelfCheck((), standby="pod-a (priority 3)")
+    assert readiness.answer() == (
+        200,
+        "standby: pod-a (priority 3) holds the peering kura-operator\n",
+    )
+    assert readiness.state == "standby"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_operator import access as access_scope
 from kura_testing.client import Resource
 from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import Cluster, gateway_manifest, instance_manifest
@@ -190,7 +191,7 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     """A gateway: create → Ready → replicas and class rename → a child deleted by hand → delete;
     then an instance's lifecycle."""
     kube = cluster.kube
-    kube.put_object(find(rendered, "KopfPeering", OPERATOR_ACCOUNT))
+    # No peering object: the operator creates its own, with the deploy base's permission.
     deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     # The deploy base's args, in the test's namespace.
@@ -248,9 +249,14 @@ def test_the_operator_gets_exactly_the_permissions_it_uses(
 ) -> None:
     assert isinstance(cluster, RealCluster)
     run_lifecycle(cluster, rendered)
-    # Non-resource requests (/api, /apis, /version: discovery) are open to every authenticated
-    # user through the system:discovery and system:public-info-viewer ClusterRoles.
-    requests = [r for r in cluster.real.requests if r.resource is not None]
+    # Non-resource requests (/api, /apis, /version: discovery) and the self-check's rules review
+    # are open to every authenticated user (system:discovery, system:public-info-viewer and
+    # system:basic-user).
+    requests = [
+        r
+        for r in cluster.real.requests
+        if r.resource is not None and r.group != "authorization.k8s.io"
+    ]
     assert [str(r) for r in requests if r.status == 403] == [], "the API server refused"
     # The audit log's records name the test's namespace ``kura``, as the deploy base does.
     required = {need for record in requests for need in needs(record, cluster.real.client.resource)}
@@ -264,6 +270,7 @@ def test_the_operator_gets_exactly_the_permissions_it_uses(
     assert {(p.verb, p.resource) for p in required if p.group == "kopf.dev"} == {
         ("list", "kopfpeerings"),
         ("watch", "kopfpeerings"),
+        ("create", "kopfpeerings"),
         ("patch", "kopfpeerings"),
     }
     assert {p.resource for p in required if p.scope == CLUSTER} == {
@@ -271,6 +278,23 @@ def test_the_operator_gets_exactly_the_permissions_it_uses(
         "namespaces",
         "customresourcedefinitions",
     }
+
+
+def test_the_self_checks_table_is_what_the_deploy_base_grants(
+    rendered: list[dict[str, Any]],
+) -> None:
+    # The operator asks the API server for exactly these at start; the deploy base grants them.
+    table = {
+        Permission(
+            CLUSTER if access.scope == access_scope.CLUSTER else NAMESPACE,
+            access.verb,
+            access.group,
+            access.resource,
+            access.name,
+        )
+        for access in access_scope.required(OPERATOR_ACCOUNT)
+    }
+    assert table == grants(rendered, OPERATOR_ACCOUNT)
 
 
 def test_missing_and_unused_permissions_are_both_found(rendered: list[dict[str, Any]]) -> None:

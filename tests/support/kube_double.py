@@ -212,7 +212,12 @@ class RequestRecord:
 
     @property
     def is_write(self) -> bool:
-        return self.verb in WRITE_VERBS and self.resource is not None
+        # Access and rules reviews are POSTed but store nothing: questions, not writes.
+        return (
+            self.verb in WRITE_VERBS
+            and self.resource is not None
+            and self.group != "authorization.k8s.io"
+        )
 
 
 @dataclass(frozen=True)
@@ -679,6 +684,11 @@ class KubeDouble:
             return _json({"kind": "APIGroup", "apiVersion": "v1", **group})
         if route.resource is None:
             return _json(self._resource_list(route.group, route.version))
+        if (route.group, route.resource) == ("authorization.k8s.io", "selfsubjectrulesreviews"):
+            # The double authorizes every request, and says so to whoever asks.
+            everything = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
+            status = {"resourceRules": [everything], "nonResourceRules": [], "incomplete": False}
+            return _json({**(body if isinstance(body, dict) else {}), "status": status}, 201)
         rt = self._store.lookup(route.group, route.version, route.resource)
         if rt is None or route.too_deep:
             raise _no_route()

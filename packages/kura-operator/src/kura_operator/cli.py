@@ -61,6 +61,10 @@ class OperatorCrashed(KuraError):
     help="Seconds between full resyncs that catch unannounced drift.",
 )  # fmt: skip
 @click.option(
+    "--self-check-interval", "self_check_seconds", type=float, default=60.0, show_default=True,
+    help="Seconds between self-checks (CRDs, peering, permissions); problems are logged each time.",
+)  # fmt: skip
+@click.option(
     "--gateway-service-account",
     default="kura-gateway-ingress-nginx",
     show_default=True,
@@ -88,6 +92,7 @@ def run_command(
     peering_name: str,
     priority: int,
     resync_seconds: float,
+    self_check_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
     log_format: str,
@@ -116,6 +121,7 @@ def run_command(
             peering_name=peering_name,
             priority=priority,
             resync_seconds=resync_seconds,
+            self_check_seconds=self_check_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
         )

@@ -50,7 +50,7 @@ INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass"
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
-# kopf's; the operator only checks that it is served (kopf itself reads and writes it).
+# kopf's: kopf reads and writes it; the operator checks it is served and creates it if missing.
 KOPF_PEERING = Kind("kopf.dev", "v1", "kopfpeerings", "KopfPeering")
 
 KNOWN: tuple[Kind, ...] = (
@@ -68,6 +68,7 @@ KNOWN: tuple[Kind, ...] = (
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
     CERTIFICATE,
+    KOPF_PEERING,
 )
 _BY_TYPE = {(k.api_version, k.kind): k for k in KNOWN}
 

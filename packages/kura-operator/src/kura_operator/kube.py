@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -264,6 +264,21 @@ class KubeApi:
             # Someone else removed it between our read and our delete: the goal is reached.
             if exc.status != 404:
                 raise
+
+    async def rules_review(self, namespace: str) -> Sequence[dict[str, Any]]:
+        """The resource rules this identity has in ``namespace`` (cluster-wide ones included):
+        one SelfSubjectRulesReview, which every authenticated user may ask for."""
+        answer = await self._request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            body={
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectRulesReview",
+                "spec": {"namespace": namespace},
+            },
+        )
+        rules = (answer.get("status") or {}).get("resourceRules") or []
+        return [rule for rule in rules if isinstance(rule, dict)]
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``obj``; its body is never logged (it may be a Secret)."""

@@ -70,8 +70,30 @@ class OperatorMetrics:
             ["verb", "code"],
             registry=self.registry,
         )
+        self.state = Gauge(
+            "kura_operator_state",
+            "1 for the operator's state: active; standby (a peer holds the peering); paused "
+            "(waiting for a blocking self-check problem to be fixed)",
+            ["state"],
+            registry=self.registry,
+        )
+        self.self_check_failed = Gauge(
+            "kura_operator_self_check_failed",
+            "1 while a self-check fails (a CRD not served, the peering object, a permission)",
+            ["check"],
+            registry=self.registry,
+        )
+        self._failed_checks: set[str] = set()
         self._gateway_phases = PhaseGauge(self.gateways)
         self._instance_phases = PhaseGauge(self.instances)
+
+    def operator_state(self, state: str, failed: set[str]) -> None:
+        for name in ("active", "standby", "paused"):
+            self.state.labels(state=name).set(1 if name == state else 0)
+        # A check that passed again reads 0, so an alert on it resolves.
+        self._failed_checks |= failed
+        for check in self._failed_checks:
+            self.self_check_failed.labels(check=check).set(1 if check in failed else 0)
 
     def api_request(self, verb: str, code: int) -> None:
         self.api_requests.labels(verb=verb, code=str(code)).inc()

@@ -10,16 +10,17 @@ from collections.abc import Mapping
 
 import kopf
 
-from kura_core.errors import InputError, KuraError
+from kura_core.errors import InputError
 from kura_core.plugins import PluginHost
 from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
 from kura_operator.instance import InstanceReconciler
-from kura_operator.kinds import KOPF_PEERING, KURA_GATEWAY, KURA_INSTANCE, Kind
+from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler
+from kura_operator.selfcheck import Problem, Readiness, SelfCheck, self_check
 from kura_operator.servers import health_app, metrics_app, serve
 from kura_operator.settings import OperatorSettings
 
@@ -37,11 +38,18 @@ def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
 
 
 async def resync(
-    api: KubeApi, queues: Mapping[Kind, Scheduler], settings: OperatorSettings
+    api: KubeApi,
+    queues: Mapping[Kind, Scheduler],
+    settings: OperatorSettings,
+    readiness: Readiness,
 ) -> None:
-    """Request a reconcile of every object each interval: drift nobody announced is found."""
+    """Request a reconcile of every object each interval: drift nobody announced is found.
+
+    Not while a peer holds the peering: kopf has paused this operator, and so does its resync."""
     while True:
         await asyncio.sleep(settings.resync_seconds)
+        if readiness.state != "active":
+            continue
         namespaces = [None] if settings.all_namespaces else settings.namespaces
         for kind, scheduler in queues.items():
             for namespace in namespaces:
@@ -55,24 +63,33 @@ async def resync(
                     scheduler.request(metadata["namespace"], metadata["name"], after=0)
 
 
-class StartupError(KuraError):
-    """The operator cannot do its job in this cluster; the message says what to fix."""
+async def checked(
+    api: KubeApi, settings: OperatorSettings, readiness: Readiness, metrics: OperatorMetrics
+) -> SelfCheck:
+    """One self-check, reflected in /readyz and the metrics; problems logged as warnings."""
+    identity = os.environ["POD_ID"]
+    try:
+        report = await self_check(api, settings, identity=identity)
+    except ApiError as exc:
+        problem = Problem("api", f"the self-check could not ask the API server: {exc}", True)
+        report = SelfCheck((problem,))
+    before = readiness.report
+    readiness.report = report
+    metrics.operator_state(readiness.state, {problem.check for problem in report.problems})
+    for problem in report.problems:
+        log.warning("self-check: %s", problem.message)
+    if report.standby and (before is None or before.standby != report.standby):
+        log.info("standby: %s holds the peering %s", report.standby, settings.peering_name)
+    return report
 
-    exit_code = 1
 
-
-async def check_peering(api: KubeApi, settings: OperatorSettings) -> None:
-    """With peering on, kopf pauses every watch until it can use its KopfPeering: without the
-    CRD that is for ever, with nothing said. Say it, and stop."""
-    if settings.standalone or await api.serves(KOPF_PEERING):
-        return
-    await api.close()
-    raise StartupError(
-        f"peering is on (--peering {settings.peering_name}) but this cluster does not serve "
-        f"{KOPF_PEERING.kind} ({KOPF_PEERING.api_version}): apply the deploy base "
-        "(kubectl apply -k packages/kura-operator/deploy) or `kura crds | kubectl apply -f -`, "
-        "or run one replica with --standalone"
-    )
+async def watch_over(
+    api: KubeApi, settings: OperatorSettings, readiness: Readiness, metrics: OperatorMetrics
+) -> None:
+    """The self-check again every interval: what breaks later shows, what is fixed recovers."""
+    while True:
+        await asyncio.sleep(settings.self_check_seconds)
+        await checked(api, settings, readiness, metrics)
 
 
 async def run_operator(
@@ -108,14 +125,25 @@ async def run_operator(
         KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots),
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
+    # kopf's peering identity, known to the self-check so it can tell its peers from itself.
+    os.environ.setdefault("POD_ID", f"{socket.gethostname()}-{os.getpid()}")
+    readiness = Readiness(ready.is_set, settings.peering_name)
     runners = []
-    await check_peering(api, settings)
     address = str(settings.bind_address)
     if settings.metrics_port:
         runners.append(await serve(metrics_app(metrics.registry), address, settings.metrics_port))
     if settings.health_port:
-        runners.append(await serve(health_app(ready), address, settings.health_port))
-    resync_task = asyncio.create_task(resync(api, queues, settings))
+        runners.append(await serve(health_app(readiness.answer), address, settings.health_port))
+    report = await checked(api, settings, readiness, metrics)
+    log.info(report.summary())
+    # kopf would wait for ever on a missing CRD or peering object, saying nothing: wait here.
+    while report.blocking:
+        await asyncio.sleep(settings.self_check_seconds)
+        report = await checked(api, settings, readiness, metrics)
+    if readiness.report is not None and not readiness.report.problems:
+        log.info(readiness.report.summary())
+    resync_task = asyncio.create_task(resync(api, queues, settings, readiness))
+    watch_task = asyncio.create_task(watch_over(api, settings, readiness, metrics))
     log.info(
         "kura operator starting",
         extra={
@@ -139,8 +167,9 @@ async def run_operator(
             stop_flag=stop_flag,
         )
     finally:
-        resync_task.cancel()
-        await asyncio.gather(resync_task, return_exceptions=True)
+        for task in (resync_task, watch_task):
+            task.cancel()
+        await asyncio.gather(resync_task, watch_task, return_exceptions=True)
         for scheduler in queues.values():
             await scheduler.close()
         for runner in runners:

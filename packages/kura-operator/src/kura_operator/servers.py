@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -19,15 +19,15 @@ def metrics_app(registry: CollectorRegistry) -> web.Application:
     return app
 
 
-def health_app(ready: asyncio.Event) -> web.Application:
+def health_app(readiness: Callable[[], tuple[int, str]]) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        # Ready once kopf has started watching: before that, changes would go unseen.
-        if ready.is_set():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="starting\n")
+        # Ready once kopf watches and nothing the operator needs is missing; the body says why
+        # not, and kubectl describe shows it with the failed probe.
+        status, text = readiness()
+        return web.Response(status=status, text=text)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -31,6 +31,7 @@ class OperatorSettings(BaseModel):
     peering_name: str = "kura-operator"
     priority: int = 0
     resync_seconds: float = Field(default=300.0, gt=0)
+    self_check_seconds: float = Field(default=60.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.

@@ -1,0 +1,83 @@
+"""Every permission the operator uses: the table its start-up self-check asks the API server
+about, and the one the deploy base's RBAC must grant exactly (tests/operator/test_rbac.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Scopes: in the watched namespace, or cluster-wide.
+NAMESPACE = "namespace"
+CLUSTER = "cluster"
+READ = ("get", "list", "watch")
+WRITE = ("create", "patch")
+KURA = "kura.tuist.dev"
+
+
+@dataclass(frozen=True)
+class Access:
+    """One verb on one resource (``plural`` or ``plural/subresource``), optionally one object."""
+
+    verb: str
+    group: str
+    resource: str
+    scope: str = NAMESPACE
+    name: str | None = None
+
+    def __str__(self) -> str:
+        where = "cluster-wide" if self.scope == CLUSTER else "in its namespace"
+        named = f" {self.name}" if self.name else ""
+        return f"{self.verb} {self.group or 'core'}/{self.resource}{named} {where}"
+
+
+def _each(
+    verbs: Iterable[str], group: str, *resources: str, scope: str = NAMESPACE
+) -> list[Access]:
+    return [Access(verb, group, resource, scope) for resource in resources for verb in verbs]
+
+
+def required(peering_name: str) -> tuple[Access, ...]:
+    """What the operator needs, with peering under the KopfPeering ``peering_name``."""
+    return (
+        *_each((*READ, "patch"), KURA, "kuragateways", "kurainstances"),
+        *_each(("patch",), KURA, "kuragateways/status", "kurainstances/status"),
+        # Owner references with blockOwnerDeletion on the children.
+        *_each(("update",), KURA, "kuragateways/finalizers", "kurainstances/finalizers"),
+        *_each((*READ, *WRITE), "", "configmaps"),
+        *_each((*READ, *WRITE), "apps", "deployments", "statefulsets"),
+        *_each((*READ, *WRITE), "networking.k8s.io", "networkpolicies"),
+        *_each((*READ, *WRITE, "delete"), "", "services"),
+        *_each((*READ, *WRITE, "delete"), "networking.k8s.io", "ingresses"),
+        *_each((*READ, *WRITE, "delete"), "policy", "poddisruptionbudgets"),
+        *_each(("get", "list", *WRITE, "delete"), "cert-manager.io", "certificates"),
+        *_each(("get", *WRITE), "", "secrets"),
+        *_each(("list", "watch"), "", "pods"),
+        *_each(("create",), "", "events"),
+        *_each(("list", "watch", "create"), "kopf.dev", "kopfpeerings"),
+        Access("patch", "kopf.dev", "kopfpeerings", NAMESPACE, peering_name),
+        # The dedicated gateway's own class, and kopf's observers of namespaces and CRDs.
+        *_each((*READ, *WRITE, "delete"), "networking.k8s.io", "ingressclasses", scope=CLUSTER),
+        *_each(("list", "watch"), "", "namespaces", scope=CLUSTER),
+        *_each(
+            ("list", "watch"), "apiextensions.k8s.io", "customresourcedefinitions", scope=CLUSTER
+        ),
+    )
+
+
+def _matches(values: Iterable[str], wanted: str) -> bool:
+    return any(value in ("*", wanted) for value in values)
+
+
+def allowed(rules: Iterable[Mapping[str, Any]], access: Access) -> bool:
+    """Whether the resource rules of a SelfSubjectRulesReview grant ``access``."""
+    for rule in rules:
+        names = rule.get("resourceNames") or []
+        if (
+            _matches(rule.get("verbs") or [], access.verb)
+            and _matches(rule.get("apiGroups") or [], access.group)
+            and _matches(rule.get("resources") or [], access.resource)
+            and (not names or (access.name is not None and access.name in names))
+        ):
+            return True
+    return False
