@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import Result
 
 from tests.core.conftest import Invoke
+from tests.core.test_drift import CLUSTER, VALUES
 
 ACCOUNT = ("--account-id", "42", "--handle", "acme", "--region", "us-east")
 
@@ -89,3 +92,32 @@ def test_rendering_nothing_exits_1_unless_allowed(invoke: Invoke, command: str) 
     assert allowed.exit_code == 0
     assert allowed.stdout == ""
     assert "warning: no Kura" in allowed.stderr
+
+
+DEEP = "DEEP"  # in args: the path of a file of 5000 unclosed `[`
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--catalog", DEEP, "regions"),
+        ("gateway", "render", DEEP),
+        ("instance", "render", DEEP),
+        ("plan", "--scenario", DEEP),
+        ("simulate", "--scenario", DEEP),
+        ("drift", "--values", DEEP, "--cluster", str(CLUSTER)),
+        ("drift", "--values", str(VALUES), "--cluster", DEEP),
+        ("config", "check", "--file", DEEP),
+        ("lb", "audit", "--gateways", DEEP),
+        ("dashboard", "--once", "--scenario", DEEP),
+    ],
+    ids=lambda args: " ".join(a for a in args if not a.startswith("/")),
+)
+def test_deeply_nested_yaml_is_one_line_not_a_recursion_error(
+    invoke: Invoke, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 5000)
+    given = [str(deep) if arg == DEEP else arg for arg in args]
+    line = _one_line(invoke(*given, env={"HCLOUD_TOKEN": "unused"}))
+    assert line == f"kura: error: {deep}: not valid YAML (nested too deeply)"

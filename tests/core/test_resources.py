@@ -258,3 +258,19 @@ def test_name_rules(value: str, subdomain: bool, label_value: bool) -> None:
 )
 def test_label_keys(key: str, valid: bool) -> None:
     assert is_label_key(key) is valid
+
+
+def test_unknown_status_fields_are_ignored_while_the_spec_stays_strict() -> None:
+    data = gateway_dict()
+    # As a newer operator or another controller may write them.
+    data["status"] = {"phase": "Ready", "shardName": "s2", "readyReplicas": 2}
+    gateway = parse_gateway(data)
+    assert gateway.status is not None
+    assert (gateway.status.phase, gateway.status.ready_replicas) == ("Ready", 2)
+    assert to_manifest(gateway)["status"] == {"phase": "Ready", "readyReplicas": 2}
+    instance = instance_dict()
+    instance["status"] = {"phase": "Ready", "shardName": "s2"}
+    assert parse_instance(instance).status is not None
+    data["spec"] = {**data["spec"], "shardName": "s2"}
+    with pytest.raises(InputError, match=r"spec\.shardName"):
+        parse_gateway(data)

@@ -7,7 +7,7 @@ Tests play the StatefulSet controller (``Cluster.make_instance_ready``) and the 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tests.operator.conftest import REAL
@@ -154,24 +154,32 @@ def test_legacy_services_are_removed_and_absent_ones_cost_one_get(cluster: Clust
     name = manifest["metadata"]["name"]
     lb = {"type": "LoadBalancer", "ports": [{"name": "grpc", "port": 443}]}
 
-    def service(service_name: str, manager: str) -> dict[str, Any]:
+    def service(service_name: str, manager: str, owner: Mapping[str, Any]) -> dict[str, Any]:
         labels = {"app.kubernetes.io/managed-by": manager, "app.kubernetes.io/name": "kura"}
+        reference = {
+            "apiVersion": "kura.tuist.dev/v1alpha1",
+            "kind": "KuraInstance",
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+            "controller": True,
+        }
+        metadata = {"name": service_name, "namespace": NAMESPACE, "labels": labels}
         return {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": service_name, "namespace": NAMESPACE, "labels": labels},
+            "metadata": {**metadata, "ownerReferences": [reference]},
             "spec": lb,
         }
 
-    # The old per-customer LB of this instance, and a Service of the same shape that is not ours.
-    cluster.kube.put_object(service(f"{name}-grpc", "kura-controller"))
+    created = cluster.create_instance(manifest)
     other = instance_manifest(5, "keep")
     other_name = other["metadata"]["name"]
-    cluster.kube.put_object(service(f"{other_name}-peer", "someone-else"))
+    other_created = cluster.create_instance(other)
+    # The old per-customer LB of this instance, and a Service of the same shape that is not ours.
+    cluster.kube.put_object(service(f"{name}-grpc", "kura-controller", created))
+    cluster.kube.put_object(service(f"{other_name}-peer", "someone-else", other_created))
     cluster.seed_regional_class()
     cluster.start_operator()
-    cluster.create_instance(manifest)
-    cluster.create_instance(other)
     cluster.make_instance_ready(name)
     cluster.make_instance_ready(other_name)
     cluster.wait_instance_phase(name, "Ready")
@@ -186,6 +194,36 @@ def test_legacy_services_are_removed_and_absent_ones_cost_one_get(cluster: Clust
         reads = cluster.kube.requests_matching(verb="get", resource="services", name=legacy)
         assert reads
         assert {r.status for r in reads} == {404}
+
+
+def test_an_instance_named_like_anothers_legacy_service_keeps_its_services(
+    cluster: Cluster,
+) -> None:
+    first = instance_manifest(6, "pair")
+    name = first["metadata"]["name"]
+    # Hand-named: its primary Service `<name>-grpc` is kura's and labelled so, but not first's.
+    second = instance_manifest(7, "pair2")
+    second["metadata"]["name"] = f"{name}-grpc"
+    second["metadata"]["labels"]["app.kubernetes.io/instance"] = f"{name}-grpc"
+    cluster.seed_regional_class()
+    cluster.start_operator("--resync", "0.3")
+    cluster.create_instance(first)
+    cluster.create_instance(second)
+    for instance in (name, f"{name}-grpc"):
+        cluster.make_instance_ready(instance)
+        cluster.wait_instance_phase(instance, "Ready")
+    cluster.kube.clear_requests()
+    cluster.wait(
+        lambda: (
+            len(
+                cluster.kube.requests_matching(verb="get", resource="services", name=f"{name}-grpc")
+            )
+            >= 3
+        ),
+        "three resyncs of the first instance",
+    )
+    assert cluster.kube.requests_matching(verb="delete", resource="services") == []
+    assert cluster.kube.get("services", NAMESPACE, f"{name}-grpc") is not None
 
 
 def test_the_account_peer_service_outlives_one_instance_then_goes_with_the_last(

@@ -217,8 +217,17 @@ def test_settings_default_endpoint_and_hidden_token() -> None:
 
 
 def test_the_endpoint_loses_its_trailing_slash() -> None:
-    loaded = settings_from_env({"HCLOUD_TOKEN": TOKEN, "HCLOUD_ENDPOINT": "http://h:1/v1/"})
-    assert loaded.endpoint == "http://h:1/v1"
+    loaded = settings_from_env({"HCLOUD_TOKEN": TOKEN, "HCLOUD_ENDPOINT": "https://h:1/v1/"})
+    assert loaded.endpoint == "https://h:1/v1"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:8/v1", "http://127.9.0.1/v1", "http://[::1]:8", "http://localhost"],
+)
+def test_plain_http_is_allowed_on_loopback(endpoint: str) -> None:
+    loaded = settings_from_env({"HCLOUD_TOKEN": TOKEN, "HCLOUD_ENDPOINT": endpoint})
+    assert loaded.endpoint == endpoint
 
 
 @pytest.mark.parametrize(
@@ -228,6 +237,15 @@ def test_the_endpoint_loses_its_trailing_slash() -> None:
         ({"HCLOUD_TOKEN": "   "}, "HCLOUD_TOKEN is not set"),
         ({"HCLOUD_TOKEN": "abc def"}, "HCLOUD_TOKEN contains whitespace or control characters"),
         ({"HCLOUD_TOKEN": "abc", "HCLOUD_ENDPOINT": "api.example"}, "must be an http(s) URL"),
+        (
+            {"HCLOUD_TOKEN": "abc", "HCLOUD_ENDPOINT": "http://api.example/v1"},
+            "HCLOUD_ENDPOINT must be an https URL (plain http only on loopback), "
+            "got 'http://api.example/v1'",
+        ),
+        (
+            {"HCLOUD_TOKEN": "abc", "HCLOUD_ENDPOINT": "http://10.0.0.1/v1"},
+            "must be an https URL (plain http only on loopback)",
+        ),
     ],
 )
 def test_bad_settings_are_input_errors(environ: dict[str, str], expected: str) -> None:

@@ -136,6 +136,11 @@ def test_a_missing_token_is_one_line(kura: InvokeKura) -> None:
     one_line_error(kura("lb", "list", env={"HCLOUD_TOKEN": None}), "HCLOUD_TOKEN is not set")
 
 
+def test_a_plain_http_endpoint_off_loopback_is_one_line(kura: InvokeKura) -> None:
+    result = kura("lb", "list", env={"HCLOUD_ENDPOINT": "http://api.hetzner.cloud/v1"})
+    one_line_error(result, "HCLOUD_ENDPOINT must be an https URL (plain http only on loopback)")
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [

@@ -186,19 +186,22 @@ def test_provision_wait_roundtrip_and_clean_up_both_modes(
         f"Ingress {dedicated.instance} uses class {dedicated.assignment.ingress_class}, "
         f"tuist.dev/kura-gateway={dedicated.assignment.gateway}"
     )
-    # Server-side apply under kura-smoke, gateway first, then the instance.
-    applies = [r for r in kube.writes() if r.content_type == "application/apply-patch+yaml"]
-    assert [(r.resource, r.name) for r in applies] == [
+    # Created under kura-smoke, gateway first, then the instance, labelled with the run id.
+    run_id = found[-1]["run_id"]
+    creates = [r for r in kube.writes() if r.method == "POST"]
+    assert [(r.resource, r.name or r.body["metadata"]["name"]) for r in creates] == [
         ("kurainstances", bed.accounts[Mode.REGIONAL].instance),
         ("kuragateways", dedicated.assignment.gateway),
         ("kurainstances", dedicated.instance),
     ]
-    for record in applies:
-        assert record.subresource is None
+    for record in creates:
         assert record.query["fieldManager"] == "kura-smoke"
-        assert record.query["force"] == "true"
-    # The applied instance is what `kura render` renders.
-    applied = applies[-1].body
+        labels = record.body["metadata"]["labels"]
+        assert labels["tuist.dev/kura-smoke"] == "true"
+        assert labels["tuist.dev/kura-smoke-run"] == run_id
+    assert not [r for r in kube.writes() if r.content_type == "application/apply-patch+yaml"]
+    # The created instance is what `kura render` renders.
+    applied = creates[-1].body
     (rendered,) = [
         m
         for m in bed.manifests
@@ -208,13 +211,20 @@ def test_provision_wait_roundtrip_and_clean_up_both_modes(
     assert applied["metadata"]["annotations"] == {
         "tuist.dev/kura-gateway": dedicated.assignment.gateway
     }
-    # Clean-up: the gateway, then the instance; nothing of the smoke is left.
-    deletes = [(r.resource, r.name) for r in kube.writes() if r.method == "DELETE"]
-    assert deletes == [
+    # Clean-up: the gateway, then the instance, each by the uid it was created with.
+    deletes = [r for r in kube.writes() if r.method == "DELETE"]
+    assert [(r.resource, r.name) for r in deletes] == [
         ("kurainstances", bed.accounts[Mode.REGIONAL].instance),
         ("kuragateways", dedicated.assignment.gateway),
         ("kurainstances", dedicated.instance),
     ]
+    for record in deletes:
+        assert list(record.body["preconditions"]) == ["uid"]
+        assert record.body["preconditions"]["uid"]
+    assert step(found, "dedicated", "cleanup")["message"] == (
+        f"KuraGateway {dedicated.assignment.gateway} deleted, KuraInstance {dedicated.instance} "
+        "deleted"
+    )
     assert kube.objects("kurainstances") == []
     assert kube.objects("kuragateways") == []
 
@@ -325,3 +335,127 @@ def test_account_ids_are_required_with_the_cluster_steps(kura: InvokeKura) -> No
     result = kura("smoke", "run", "--mode", "dedicated", env={"KURA_SMOKE_TOKEN": "t"})
     assert result.exit_code == 2
     assert "--dedicated-account-id is required with the cluster steps" in result.stderr
+
+
+def rendered(bed: TestBed, kind: str, name: str) -> dict[str, Any]:
+    (found,) = [m for m in bed.manifests if m["kind"] == kind and m["metadata"]["name"] == name]
+    return found
+
+
+def test_a_customer_instance_or_gateway_is_refused_before_anything_is_written(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed)
+    regional, dedicated = bed.accounts[Mode.REGIONAL], bed.accounts[Mode.DEDICATED]
+    assert dedicated.assignment.gateway is not None
+    # A customer's objects under the names the smoke accounts would get: no smoke label.
+    kube.put_object(rendered(bed, "KuraInstance", regional.instance))
+    kube.put_object(rendered(bed, "KuraGateway", dedicated.assignment.gateway))
+    before = kube.objects("kurainstances") + kube.objects("kuragateways")
+    kube.clear_requests()
+    result = run(kura, bed, kube.write_kubeconfig(tmp_path / "kubeconfig"))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("kura: error: refusing to provision over objects the smoke did not")
+    assert f"KuraInstance kura/{regional.instance} exists" in line
+    assert f"KuraGateway kura/{dedicated.assignment.gateway} exists" in line
+    assert kube.writes() == []
+    assert kube.objects("kurainstances") + kube.objects("kuragateways") == before
+
+
+def test_a_leftover_of_an_earlier_run_is_re_applied_and_left_to_its_run(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed)
+    regional = bed.accounts[Mode.REGIONAL]
+    leftover = rendered(bed, "KuraInstance", regional.instance)
+    smoke_labels = {"tuist.dev/kura-smoke": "true", "tuist.dev/kura-smoke-run": "earlier"}
+    leftover["metadata"]["labels"] = {**leftover["metadata"]["labels"], **smoke_labels}
+    render = leftover["spec"]
+    leftover["spec"] = {**render, "image": "kura:from-an-earlier-run"}
+    kube.put_object(leftover)
+    modes = (Mode.REGIONAL,)
+    with operator(kube, bed, modes):
+        result = run(kura, bed, kube.write_kubeconfig(tmp_path / "kubeconfig"), modes=modes)
+    assert result.exit_code == 0, result.output
+    found = events(result)
+    assert step(found, "regional", "provision")["message"] == (
+        f"re-applied KuraInstance kura/{regional.instance} (left by smoke run earlier)"
+    )
+    assert step(found, "regional", "cleanup")["message"] == (
+        f"KuraInstance {regional.instance} left (smoke run earlier's)"
+    )
+    (kept,) = kube.objects("kurainstances")
+    assert kept["spec"] == render
+    assert kept["metadata"]["labels"]["tuist.dev/kura-smoke-run"] == "earlier"
+    assert [r for r in kube.writes() if r.method in ("POST", "DELETE")] == []
+
+
+def test_a_half_provisioned_run_deletes_only_what_it_created(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed)
+    dedicated = bed.accounts[Mode.DEDICATED]
+    kube.inject(status=403, method="POST", resource="kurainstances")
+    modes = (Mode.DEDICATED,)
+    result = run(kura, bed, kube.write_kubeconfig(tmp_path / "kubeconfig"), modes=modes)
+    assert result.exit_code == 1
+    found = events(result)
+    assert step(found, "dedicated", "provision")["message"] == (
+        f"provisioning KuraInstance kura/{dedicated.instance} failed"
+    )
+    assert step(found, "dedicated", "cleanup")["message"] == (
+        f"KuraGateway {dedicated.assignment.gateway} deleted, "
+        f"KuraInstance {dedicated.instance} already gone"
+    )
+    assert kube.objects("kuragateways") == []
+
+
+def test_an_object_replaced_between_read_and_delete_is_left(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed)
+    regional = bed.accounts[Mode.REGIONAL]
+    modes = (Mode.REGIONAL,)
+    # The uid precondition's answer when the name holds another object by now.
+    kube.inject(status=409, method="DELETE", resource="kurainstances")
+    with operator(kube, bed, modes):
+        result = run(kura, bed, kube.write_kubeconfig(tmp_path / "kubeconfig"), modes=modes)
+    cleanup = step(events(result), "regional", "cleanup")
+    assert cleanup["status"] == "passed"
+    assert (
+        cleanup["message"] == f"KuraInstance {regional.instance} left (replaced since it was read)"
+    )
+    (delete,) = [r for r in kube.requests if r.method == "DELETE"]
+    (kept,) = kube.objects("kurainstances")
+    assert delete.body == {"preconditions": {"uid": kept["metadata"]["uid"]}}
+
+
+def test_a_customer_instance_that_appears_during_the_run_is_not_overwritten(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed)
+    regional, dedicated = bed.accounts[Mode.REGIONAL], bed.accounts[Mode.DEDICATED]
+    customer = rendered(bed, "KuraInstance", dedicated.instance)
+
+    def appear() -> None:
+        if kube.wait_until(lambda: kube.get("kurainstances", NS, regional.instance) is not None):
+            kube.put_object(customer)
+
+    thread = threading.Thread(target=appear, daemon=True)
+    thread.start()
+    with operator(kube, bed, (Mode.REGIONAL,)):
+        result = run(kura, bed, kube.write_kubeconfig(tmp_path / "kubeconfig"))
+    thread.join(10)
+    assert result.exit_code == 1
+    found = events(result)
+    provision = step(found, "dedicated", "provision")
+    assert provision["message"] == f"refusing to overwrite KuraInstance kura/{dedicated.instance}"
+    assert step(found, "dedicated", "cleanup")["message"] == (
+        f"KuraGateway {dedicated.assignment.gateway} deleted, "
+        f"KuraInstance {dedicated.instance} left (not a smoke object)"
+    )
+    (kept,) = kube.objects("kurainstances")
+    assert kept["metadata"]["labels"] == customer["metadata"]["labels"]
+    assert kept["spec"] == customer["spec"]

@@ -9,6 +9,7 @@ endpoint steps go through the test bed's nginx, pinned with ``--resolve``.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -183,3 +184,69 @@ def test_provision_wait_roundtrip_and_clean_up_with_the_real_operator(
     assert statuses(found, "regional") == {**ALL_PASSED, "wait-gateway": "skipped"}
     assert statuses(found, "dedicated") == {**ALL_PASSED, "wait-gateway": "passed"}
     assert leftovers == {"kuragateways": [], "kurainstances": []}
+
+
+def test_a_customer_instance_is_refused_and_left_untouched(
+    kura: InvokeKura, operator_control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    plane = operator_control_plane
+    admin = plane.admin
+    rendered = kura(
+        "render", "--account-id", "4242", "--handle", "acme", "--plan", "air",
+        "--region", "eu-central", "-o", "json",
+    )  # fmt: skip
+    assert rendered.exit_code == 0, rendered.output
+    (customer,) = json.loads(rendered.stdout)
+    name = customer["metadata"]["name"]
+    instance = admin.create(customer)
+    labels = {"app.kubernetes.io/instance": name}
+    # The customer's cache: its volumes go with the StatefulSet (retention policy Delete).
+    statefulset = admin.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {
+                "name": name,
+                "namespace": NS,
+                "ownerReferences": [
+                    {
+                        "apiVersion": customer["apiVersion"],
+                        "kind": "KuraInstance",
+                        "name": name,
+                        "uid": instance["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "serviceName": name,
+                "selector": {"matchLabels": labels},
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete"},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "kura", "image": "kura"}]},
+                },
+            },
+        }
+    )
+    try:
+        result = kura(
+            "smoke", "run", "--mode", "regional", "--region", "eu-central",
+            "--regional-account", "acme", "--regional-account-id", "4242",
+            "--kubeconfig", str(plane.write_kubeconfig(tmp_path / "admin.kubeconfig")),
+            "-o", "json", *WAITS, env={"KURA_SMOKE_TOKEN": "t"},
+        )  # fmt: skip
+        after = admin.get("kurainstances", NS, name)
+        statefulset_after = admin.get("statefulsets", NS, name)
+    finally:
+        admin.delete("kurainstances", NS, name)
+        admin.delete("statefulsets", NS, name)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert f"KuraInstance kura/{name} exists and is not a smoke object" in line
+    assert after is not None
+    assert after["metadata"]["resourceVersion"] == instance["metadata"]["resourceVersion"]
+    assert after["metadata"]["uid"] == instance["metadata"]["uid"]
+    assert statefulset_after is not None
+    assert statefulset_after["metadata"]["uid"] == statefulset["metadata"]["uid"]

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from kura_core.errors import InputError
-from kura_core.files import read_text, yaml_problem
+from kura_core.files import parse_yaml_stream, read_text
 
 CLIENT_ID = "KURA_CONTROL_PLANE_CLIENT_ID"
 CLIENT_SECRET = "KURA_CONTROL_PLANE_CLIENT_SECRET"
@@ -275,11 +275,8 @@ def values_from_text(text: str, source: str) -> tuple[dict[str, str], SourceForm
     """Detect the format (dotenv, YAML mapping, Kubernetes Secret) and read the variables."""
     if looks_like_dotenv(text):
         return parse_dotenv(text, source), "dotenv"
-    try:
-        # BaseLoader keeps every scalar a string: "0123" and "yes" stay what was written.
-        documents = [d for d in yaml.load_all(text, Loader=yaml.BaseLoader) if d not in (None, "")]
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML ({yaml_problem(exc)})") from None
+    # BaseLoader keeps every scalar a string: "0123" and "yes" stay what was written.
+    documents = [d for d in parse_yaml_stream(text, source, loader=yaml.BaseLoader) if d != ""]
     if not documents:
         return {}, "yaml"
     if len(documents) > 1:

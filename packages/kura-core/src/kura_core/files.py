@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from kura_core.errors import InputError
+
+T = TypeVar("T")
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
@@ -28,19 +31,25 @@ def read_text(path: Path, what: str) -> str:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
+def _loaded(load: Callable[[], T], source: str) -> T:
+    try:
+        return load()
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML ({yaml_problem(exc)})") from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively: `[[[[…` thousands deep overflows.
+        raise InputError(f"{source}: not valid YAML (nested too deeply)") from None
+
+
 def parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML ({yaml_problem(exc)})") from None
+    return _loaded(lambda: yaml.safe_load(text), source)
 
 
-def parse_yaml_stream(text: str, source: str) -> list[Any]:
-    """Every non-empty document of a YAML stream."""
-    try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML ({yaml_problem(exc)})") from None
+def parse_yaml_stream(
+    text: str, source: str, *, loader: type[yaml.SafeLoader | yaml.BaseLoader] = yaml.SafeLoader
+) -> list[Any]:
+    """Every non-empty document of a YAML stream (``yaml.BaseLoader``: every scalar a string)."""
+    return _loaded(lambda: [d for d in yaml.load_all(text, Loader=loader) if d is not None], source)
 
 
 def read_yaml(path: Path, what: str) -> Any:

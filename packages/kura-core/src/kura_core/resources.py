@@ -215,7 +215,14 @@ class KuraGatewaySpec(WireModel):
 
 
 class ReconcileStatus(WireModel):
-    """Status fields every kura resource shares: phase, message, reconcile time, conditions."""
+    """Status fields every kura resource shares: phase, message, reconcile time, conditions.
+
+    Unknown status fields are ignored, unlike the spec's: status is written by controllers (a
+    newer operator, another tool), not typed by users, and refusing it would fail the object
+    until someone cleared the field by hand.
+    """
+
+    model_config = WireModel.model_config | ConfigDict(extra="ignore")
 
     phase: str | None = Field(default=None, description="Pending, Ready or Error.")
     message: str | None = Field(default=None, description="Human-readable state.")

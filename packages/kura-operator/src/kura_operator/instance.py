@@ -193,8 +193,11 @@ class InstanceReconciler(Reconciler):
         else:
             await self._retire_account_peers(namespace, instance.spec.account_handle, None, log)
         await self._converge_primary_service(instance, log, force=force)
+        # By owner too: a hand-named instance `x-grpc` has a Service named like x's legacy one.
         for legacy in legacy_service_names(name):
-            await self._delete_if_ours(SERVICE, namespace, legacy, log, why="legacy")
+            await self._delete_if_ours(
+                SERVICE, namespace, legacy, log, why="legacy", owner=instance
+            )
         unserved = await self._converge_routes(desired.routes, log, force=force)
         if not unserved and (
             force or instance.metadata.generation != old_status.get("observedGeneration")

@@ -7,10 +7,12 @@ never reaches a message, a log line or a repr.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -81,6 +83,15 @@ class HcloudSettings(BaseModel):
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def settings_from_env(
     environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
 ) -> HcloudSettings:
@@ -94,6 +105,11 @@ def settings_from_env(
     endpoint = environ.get(ENDPOINT_ENV, "").strip().rstrip("/") or DEFAULT_ENDPOINT
     if not endpoint.startswith(("https://", "http://")):
         raise InputError(f"{ENDPOINT_ENV} must be an http(s) URL, got {endpoint!r}")
+    # The token goes in every request's header: in clear text only to this machine.
+    if endpoint.startswith("http://") and not _is_loopback(urlsplit(endpoint).hostname or ""):
+        raise InputError(
+            f"{ENDPOINT_ENV} must be an https URL (plain http only on loopback), got {endpoint!r}"
+        )
     if timeout <= 0:
         raise InputError(f"the Hetzner API timeout must be more than zero seconds, got {timeout}")
     return HcloudSettings(token=SecretStr(token), endpoint=endpoint, timeout=timeout)

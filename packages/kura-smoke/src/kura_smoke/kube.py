@@ -2,8 +2,9 @@
 
 It uses the official ``kubernetes`` client's ``ApiClient`` for configuration, authentication and
 transport, and speaks plain JSON: objects go in and come out as dicts, the same dicts
-``kura_core`` renders. Writes are server-side apply under the field manager ``kura-smoke`` with
-``force``, so the smoke's objects end up exactly as rendered, whoever touched them before.
+``kura_core`` renders. Writes are a create, or a server-side apply under the field manager
+``kura-smoke`` with ``force`` over an object the caller has read and found to be the smoke's own;
+deletes carry the uid read before them as a precondition.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass"
 _BY_KIND = {kind.kind: kind for kind in (KURA_GATEWAY, KURA_INSTANCE)}
 
 
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    """The kind of a KuraGateway or KuraInstance object."""
+    return _BY_KIND[str(obj["kind"])]
+
+
 class KubeError(Exception):
     """An answer (status > 0) or no answer (status 0) the smoke could not use."""
 
@@ -90,7 +96,7 @@ def load_api_client(kubeconfig: Path | None, context: str | None) -> ApiClient:
 
 
 class KubeClient:
-    """GET, server-side apply and DELETE of single objects, with one typed error."""
+    """GET, create, server-side apply and DELETE of single objects, with one typed error."""
 
     def __init__(self, api: ApiClient, *, timeout: float = 15.0) -> None:
         self.api = api
@@ -148,9 +154,19 @@ class KubeClient:
                 return None
             raise
 
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a KuraGateway or KuraInstance: 409 when it exists, so nothing is overwritten."""
+        kind = kind_of(obj)
+        return self._request(
+            "POST",
+            kind.path(obj["metadata"].get("namespace")),
+            query={"fieldManager": FIELD_MANAGER},
+            body=dict(obj),
+        )
+
     def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Server-side apply of a KuraGateway or KuraInstance as rendered."""
-        kind = _BY_KIND[str(obj["kind"])]
+        kind = kind_of(obj)
         metadata = obj["metadata"]
         return self._request(
             "PATCH",
@@ -160,10 +176,17 @@ class KubeClient:
             content_type=APPLY,
         )
 
-    def delete(self, kind: Kind, namespace: str | None, name: str) -> bool:
-        """True when something was deleted, False when it was already gone."""
+    def delete(self, kind: Kind, namespace: str | None, name: str, *, uid: str) -> bool:
+        """Delete the object with this uid: True when deleted, False when it was already gone.
+
+        A 409 (KubeError) means the name now holds another object, which is left alone.
+        """
         try:
-            self._request("DELETE", kind.path(namespace, name))
+            self._request(
+                "DELETE",
+                kind.path(namespace, name),
+                body={"preconditions": {"uid": uid}},
+            )
         except KubeError as exc:
             if exc.status == 404:
                 return False

@@ -20,10 +20,21 @@ from kura_core.manifests import render_manifests
 from kura_core.names import instance_name
 from kura_core.providers import LoadBalancerProvider
 from kura_core.regions import Region
-from kura_smoke.kube import KURA_GATEWAY, KURA_INSTANCE, KubeClient, KubeError
+from kura_smoke.kube import (
+    FIELD_MANAGER,
+    KURA_GATEWAY,
+    KURA_INSTANCE,
+    Kind,
+    KubeClient,
+    KubeError,
+    kind_of,
+)
 from kura_smoke.report import Mode, StepFailure
 
 PLANS = {Mode.REGIONAL: Plan.AIR, Mode.DEDICATED: Plan.ENTERPRISE}
+# On every object a smoke run creates: what makes it the smoke's, and which run made it.
+SMOKE_LABEL = "tuist.dev/kura-smoke"
+SMOKE_RUN_LABEL = "tuist.dev/kura-smoke-run"
 
 
 class SmokeAccount(BaseModel):
@@ -85,40 +96,121 @@ def _describe(obj: Mapping[str, Any]) -> str:
     return f"{obj['kind']} {obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
 
 
-def apply_manifests(kube: KubeClient, manifests: Iterable[Mapping[str, Any]]) -> str:
-    """Server-side apply, in order; a refused write fails the provision step."""
-    applied = []
+def smoke_run_of(obj: Mapping[str, Any]) -> str | None:
+    """The id of the smoke run that created ``obj``; None when no smoke run did.
+
+    A smoke object without a run id gets "" (a smoke's, but no run's: never deleted).
+    """
+    labels = obj.get("metadata", {}).get("labels") or {}
+    if labels.get(SMOKE_LABEL) != "true":
+        return None
+    return str(labels.get(SMOKE_RUN_LABEL) or "")
+
+
+def _labelled(obj: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    metadata = obj["metadata"]
+    labels = {**(metadata.get("labels") or {}), SMOKE_LABEL: "true", SMOKE_RUN_LABEL: run_id}
+    return {**obj, "metadata": {**metadata, "labels": labels}}
+
+
+def _targets(smoke: SmokeAccount) -> list[tuple[Kind, str]]:
+    """What provisioning writes, in apply order: the KuraGateway (dedicated only), the instance."""
+    gateway = smoke.assignment.gateway
+    first = [] if gateway is None else [(KURA_GATEWAY, gateway)]
+    return [*first, (KURA_INSTANCE, smoke.instance)]
+
+
+def _foreign(kind: Kind, namespace: str, name: str) -> str:
+    return (
+        f"{kind.kind} {namespace}/{name} exists and is not a smoke object "
+        f"(no label {SMOKE_LABEL}=true)"
+    )
+
+
+def refuse_foreign_objects(
+    kube: KubeClient, accounts: Iterable[SmokeAccount], namespace: str
+) -> None:
+    """:class:`InputError` when provisioning would overwrite an object no smoke run created.
+
+    Checked for every mode before anything is written, so a refused run writes nothing.
+    """
+    found = []
+    for smoke in accounts:
+        for kind, name in _targets(smoke):
+            current = kube.get(kind, namespace, name)
+            if current is not None and smoke_run_of(current) is None:
+                found.append(f"{_foreign(kind, namespace, name)} ({smoke.mode.value} account)")
+    if found:
+        raise InputError(
+            "refusing to provision over objects the smoke did not create: "
+            + "; ".join(found)
+            + "; pick another smoke account, or pass --no-provision to test it as it is"
+        )
+
+
+def provision(kube: KubeClient, manifests: Iterable[Mapping[str, Any]], run_id: str) -> str:
+    """Create each object labelled with ``run_id``, in order; re-apply a smoke run's leftover.
+
+    A leftover keeps the run id of the run that created it, so this run's clean-up leaves it
+    (a concurrent run may still be testing it); anything else is refused, never overwritten.
+    """
+    done = []
     for obj in manifests:
+        kind = kind_of(obj)
+        namespace, name = str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"])
         try:
-            kube.apply(obj)
+            current = kube.get(kind, namespace, name)
+            owner = None if current is None else smoke_run_of(current)
+            if current is not None and owner is None:
+                # It appeared after the run's start-up check: still never overwritten.
+                raise StepFailure(
+                    f"refusing to overwrite {_describe(obj)}",
+                    expected=f"{_describe(obj)} is absent or a smoke object",
+                    got=_foreign(kind, namespace, name),
+                    cause="pick another smoke account, or pass --no-provision",
+                )
+            if owner is None:
+                kube.create(_labelled(obj, run_id))
+                done.append(f"created {_describe(obj)}")
+            else:
+                kube.apply(_labelled(obj, owner))
+                done.append(f"re-applied {_describe(obj)} (left by smoke run {owner or '?'})")
         except KubeError as exc:
             raise StepFailure(
-                f"applying {_describe(obj)} failed",
-                expected=f"{_describe(obj)} is applied (server-side apply, manager kura-smoke)",
+                f"provisioning {_describe(obj)} failed",
+                expected=f"{_describe(obj)} is created (manager {FIELD_MANAGER})",
                 got=str(exc),
-                cause="the CRDs are not installed, or the smoke's credentials may not write "
-                "kura.tuist.dev objects",
+                cause="the CRDs are not installed, the smoke's credentials may not write "
+                "kura.tuist.dev objects, or someone created it meanwhile (409)",
             ) from exc
-        applied.append(_describe(obj))
-    return "applied " + ", ".join(applied)
+    return ", ".join(done)
 
 
-def clean_up(kube: KubeClient, smoke: SmokeAccount, namespace: str) -> str:
-    """Delete the KuraGateway (if any), then the KuraInstance."""
-    targets = []
-    if smoke.assignment.gateway is not None:
-        targets.append((KURA_GATEWAY, smoke.assignment.gateway))
-    targets.append((KURA_INSTANCE, smoke.instance))
+def clean_up(kube: KubeClient, smoke: SmokeAccount, namespace: str, run_id: str) -> str:
+    """Delete what this run created (read first, deleted by uid); say what was left and why."""
     done = []
-    for kind, name in targets:
+    for kind, name in _targets(smoke):
+        what = f"{kind.kind} {name}"
         try:
-            deleted = kube.delete(kind, namespace, name)
+            current = kube.get(kind, namespace, name)
+            owner = None if current is None else smoke_run_of(current)
+            if current is None:
+                done.append(f"{what} already gone")
+            elif owner != run_id:
+                made_by = "not a smoke object" if owner is None else f"smoke run {owner or '?'}'s"
+                done.append(f"{what} left ({made_by})")
+            else:
+                uid = str(current["metadata"]["uid"])
+                deleted = kube.delete(kind, namespace, name, uid=uid)
+                done.append(f"{what} {'deleted' if deleted else 'already gone'}")
         except KubeError as exc:
+            if exc.status == 409:
+                done.append(f"{what} left (replaced since it was read)")
+                continue
             raise StepFailure(
                 f"deleting {kind.kind} {namespace}/{name} failed",
                 expected=f"{kind.kind} {namespace}/{name} is deleted",
                 got=str(exc),
-                cause="the smoke's credentials may not delete kura.tuist.dev objects",
+                cause="the smoke's credentials may not read or delete kura.tuist.dev objects",
             ) from exc
-        done.append(f"{kind.kind} {name} {'deleted' if deleted else 'already gone'}")
     return ", ".join(done)

@@ -3,7 +3,8 @@
 Gating: a failed platform, provision, wait, DNS or readiness step skips the steps that need it;
 the round trips and auth probes are independent of each other, so all of them run once the
 endpoint is ready and each reports for itself. Clean-up runs whenever provisioning was
-attempted, unless ``keep``.
+attempted, unless ``keep``, and deletes only what this run created; ``--no-provision`` never
+deletes anything.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from kura_smoke.kura_api import KuraEndpoint, cas_path, open_client
 from kura_smoke.payload import Payload
 from kura_smoke.platform_check import PlatformNames, check_platform
 from kura_smoke.progress import Silent, View
-from kura_smoke.provision import SmokeAccount, apply_manifests, clean_up, render_smoke_manifests
+from kura_smoke.provision import (
+    SmokeAccount,
+    clean_up,
+    provision,
+    refuse_foreign_objects,
+    render_smoke_manifests,
+)
 from kura_smoke.report import Mode, ModeReport, SmokeReport, Status, Step, StepFailure, StepResult
 from kura_smoke.resolution import Resolver, resolve_host, system_resolver
 from kura_smoke.secret import Redactor, Secret
@@ -87,9 +94,27 @@ class SmokeRun:
         return Redactor(self.token)
 
     def run(self) -> SmokeReport:
+        """The report; :class:`InputError`, before anything is written, when provisioning
+        would overwrite an object no smoke run created."""
+        if self.settings.cluster and self.settings.provision:
+            self._refuse_foreign_objects()
         with self.redact.logging():
             modes = tuple(_ModeRun(self, smoke).run() for smoke in self.accounts)
         return SmokeReport.of(self.settings.run_id, modes)
+
+    def _refuse_foreign_objects(self) -> None:
+        if self.kube_factory is None:
+            raise ValueError("a cluster run needs a Kubernetes client")
+        try:
+            kube = self.kube_factory()
+        except KubeError:
+            return  # the platform step reports it, and nothing is provisioned without a client
+        try:
+            refuse_foreign_objects(kube, self.accounts, self.settings.namespace)
+        except KubeError:
+            pass  # unreadable now: the platform step reports it; provision checks each object again
+        finally:
+            kube.close()
 
 
 class _ModeRun:
@@ -203,7 +228,7 @@ class _ModeRun:
             image=self.settings.image,
             namespace=self.settings.namespace,
         )
-        return apply_manifests(_need(self.kube), manifests)
+        return provision(_need(self.kube), manifests, self.settings.run_id)
 
     def _wait_gateway(self) -> str:
         assert self.kube is not None
@@ -315,7 +340,9 @@ class _ModeRun:
             kube = self.kube
             self._step(
                 Step.CLEANUP,
-                lambda: clean_up(_need(kube), self.smoke, self.settings.namespace),
+                lambda: clean_up(
+                    _need(kube), self.smoke, self.settings.namespace, self.settings.run_id
+                ),
                 gated=False,
             )
 
