@@ -123,6 +123,14 @@ def run_instance_lifecycle(cluster: Cluster) -> None:
     manifest = instance_manifest(44, "rbac", extensionScript="-- hooks\n")
     name = manifest["metadata"]["name"]
     peers = "kura-rbac-peers"
+    created = kube.put_object(manifest)
+    # Upstream's old per-customer LB Service of this instance: owned by it, made by kura.
+    owner = {
+        "apiVersion": "kura.tuist.dev/v1alpha1",
+        "kind": "KuraInstance",
+        "name": name,
+        "uid": created["metadata"]["uid"],
+    }
     kube.put_object(
         {
             "apiVersion": "v1",
@@ -131,11 +139,11 @@ def run_instance_lifecycle(cluster: Cluster) -> None:
                 "name": f"{name}-grpc",
                 "namespace": NAMESPACE,
                 "labels": {"app.kubernetes.io/managed-by": "kura-controller"},
+                "ownerReferences": [owner],
             },
             "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]},
         }
     )
-    kube.put_object(manifest)
     cluster.make_instance_ready(name)
     cluster.wait_instance_phase(name, "Ready")
     assert kube.get("services", NAMESPACE, f"{name}-grpc") is None
