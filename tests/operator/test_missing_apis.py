@@ -165,6 +165,7 @@ def test_a_missing_permission_fails_readiness_until_it_is_granted(cluster: Clust
         "not ready: the operator's ServiceAccount may not patch "
         f"kura.tuist.dev/kuragateways/status in its namespace: {FIX}"
     ) in text
+    assert any("may not patch kura.tuist.dev/kuragateways/status" in w for w in warnings(operator))
     # Not blocking: the operator runs, and the rest of its work is done.
     assert state(operator) == "active"
     cluster.kube.put_object(original)
