@@ -229,6 +229,9 @@ def backend(real: bool, workdir: Path) -> Iterator[Cluster]:
         audit_reads=True,
         crds=kura_platform_crds(),
         workdir=workdir / "control-plane",
+        # Each gateway's Service takes three NodePorts (http, https, health check): the default
+        # range holds about 920 gateways per cluster, so the bench widens it.
+        node_ports="30000-60000",
     ) as plane:
         install_platform(plane.admin)
         install_deploy_base(plane)

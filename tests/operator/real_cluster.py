@@ -31,7 +31,7 @@ from kura_testing.control_plane import ControlPlane
 from kura_testing.kubelet import report_pods, selector_of
 from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, render
 from tests.operator.harness import NAMESPACE, Cluster
-from tests.support.kube_double import RequestRecord
+from tests.support.kube_double import RequestMatch, RequestRecord
 
 TEST_MANAGER = "kura-tests"
 _METHODS = {"create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE"}
@@ -161,16 +161,7 @@ class RealKube:
         namespace: str | None = None,
         name: str | None = None,
     ) -> list[RequestRecord]:
-        plural, _, sub = (resource or "").partition("/")
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method.upper())
-            and (verb is None or r.verb == verb)
-            and (not plural or (r.resource == plural and (not sub or r.subresource == sub)))
-            and (namespace is None or r.namespace == namespace)
-            and (name is None or r.name == name)
-        ]
+        return RequestMatch(method, verb, resource, namespace, name).select(self.requests)
 
     def _record(self, entry: Mapping[str, Any]) -> RequestRecord:
         ref = entry.get("objectRef") or {}

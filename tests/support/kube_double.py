@@ -234,6 +234,10 @@ class RequestMatch:
     namespace: str | None = None
     name: str | None = None
 
+    def select(self, records: Iterable[RequestRecord]) -> list[RequestRecord]:
+        """The ``records`` this matches, in order."""
+        return [r for r in records if self.matches(r.method, r.verb, _route_of(r))]
+
     def matches(self, method: str, verb: str, route: Route) -> bool:
         plural, _, sub = (self.resource or "").partition("/")
         return (
@@ -523,8 +527,7 @@ class KubeDouble:
         namespace: str | None = None,
         name: str | None = None,
     ) -> list[RequestRecord]:
-        match = RequestMatch(method, verb, resource, namespace, name)
-        return [r for r in self.requests if match.matches(r.method, r.verb, _route_of(r))]
+        return RequestMatch(method, verb, resource, namespace, name).select(self.requests)
 
     def inject(
         self,

@@ -164,3 +164,19 @@ def test_the_audit_log_records_every_request(
 
     # The log backend writes each event before the response is sent: no waiting needed.
     assert [e["verb"] for e in entries()] == ["create", "get"]
+
+
+def test_there_are_cluster_ips_for_more_than_a_few_hundred_services(
+    kube_admin: KubeClient, kube_namespace: str
+) -> None:
+    # Every gateway's LoadBalancer Service takes a ClusterIP: a /24 ran out at 253 gateways.
+    for index in range(300):
+        kube_admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"s{index}", "namespace": kube_namespace},
+                "spec": {"ports": [{"port": 80}]},
+            }
+        )
+    assert len(kube_admin.list("services", kube_namespace)) == 300

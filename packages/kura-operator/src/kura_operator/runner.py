@@ -134,14 +134,14 @@ async def run_operator(
         runners.append(await serve(metrics_app(metrics.registry), address, settings.metrics_port))
     if settings.health_port:
         runners.append(await serve(health_app(readiness.answer), address, settings.health_port))
-    report = await checked(api, settings, readiness, metrics)
+    first = report = await checked(api, settings, readiness, metrics)
     log.info(report.summary())
     # kopf would wait for ever on a missing CRD or peering object, saying nothing: wait here.
     while report.blocking:
         await asyncio.sleep(settings.self_check_seconds)
         report = await checked(api, settings, readiness, metrics)
-    if readiness.report is not None and not readiness.report.problems:
-        log.info(readiness.report.summary())
+    if report is not first and not report.problems:
+        log.info(report.summary())
     resync_task = asyncio.create_task(resync(api, queues, settings, readiness))
     watch_task = asyncio.create_task(watch_over(api, settings, readiness, metrics))
     log.info(

@@ -28,8 +28,9 @@ from kura_testing.pki import Pki, generate
 from kura_testing.release import Binaries
 
 ADMIN = "kura-envtest-admin"
-# An allocation range for Service ClusterIPs only: no traffic is ever sent there.
-SERVICE_CIDR = "10.0.0.0/24"
+# An allocation range for Service ClusterIPs only: no traffic is ever sent there. A /16, since
+# every LoadBalancer Service takes one: a /24 ran out at 253 gateways in the scale benchmark.
+SERVICE_CIDR = "10.0.0.0/16"
 START_TIMEOUT = 60.0
 _PR_SET_PDEATHSIG = 1
 
@@ -75,9 +76,12 @@ class ControlPlane:
         audit_bodies: bool = False,
         workdir: Path | None = None,
         crds: Sequence[Mapping[str, Any]] = (),
+        node_ports: str = "30000-32767",
     ) -> None:
         self.binaries = binaries.require()
         self.crds = list(crds)
+        # Kubernetes' default: about 920 LoadBalancer Services with a health-check port each.
+        self.node_ports = node_ports
         self.audit_log = audit_log
         self.audit_reads = audit_reads
         self.audit_bodies = audit_bodies
@@ -169,6 +173,7 @@ class ControlPlane:
                 f"--tls-private-key-file={pki.serving_key}",
                 f"--client-ca-file={pki.ca_cert}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-node-port-range={self.node_ports}",
                 f"--service-account-issuer=https://127.0.0.1:{self.port}",
                 f"--service-account-key-file={pki.service_account_public_key}",
                 f"--service-account-signing-key-file={pki.service_account_key}",
