@@ -204,12 +204,20 @@ def test_oci_labels_and_pinned_uv(dockerfile: list[Stage]) -> None:
         == tomllib.loads((PACKAGE / "pyproject.toml").read_text())["project"]["license"]
     )
     assert labels["org.opencontainers.image.description"]
-    (pin,) = [
-        m[1]
-        for value in builder_of(dockerfile).all("RUN")
-        if (m := re.search(r"\buv==(\S+)", value))
+    # uv comes only from the hashed requirements file, never from a bare `pip install uv`.
+    installs = [v for v in builder_of(dockerfile).all("RUN") if "pip install" in v]
+    assert installs == [
+        "pip install --no-cache-dir --require-hashes --only-binary=:all: "
+        "-r /tmp/uv-requirements.txt"
     ]
+    assert "packages/kura-operator/uv-requirements.txt /tmp/uv-requirements.txt" in (
+        builder_of(dockerfile).all("COPY")
+    )
+    requirements = (PACKAGE / "uv-requirements.txt").read_text()
+    (pin,) = re.findall(r"^uv==(\S+)", requirements, re.MULTILINE)
     assert re.fullmatch(r"\d+\.\d+\.\d+", pin), f"pin an exact uv version, not {pin!r}"
+    # One wheel per image platform (amd64, arm64), each with its sha256.
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}\b", requirements)) == 2
     # That uv builds the workspace packages itself when their uv_build range admits it.
     for pyproject in sorted(ROOT.glob("packages/*/pyproject.toml")):
         (requirement,) = tomllib.loads(pyproject.read_text())["build-system"]["requires"]
