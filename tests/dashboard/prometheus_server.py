@@ -219,6 +219,14 @@ class PrometheusServer:
     def freeze(self) -> None:
         """SIGSTOP: the port still accepts connections, but nothing answers."""
         os.kill(self.process.pid, signal.SIGSTOP)
+        # The signal is delivered asynchronously: until every thread has stopped, a query could
+        # still be answered. Wait for the kernel to report the process stopped.
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":
+            if time.monotonic() > deadline:
+                raise RuntimeError("prometheus did not stop on SIGSTOP")
+            time.sleep(0.01)
 
     def thaw(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)

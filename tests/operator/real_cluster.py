@@ -143,7 +143,8 @@ class RealKube:
     def requests(self) -> list[RequestRecord]:
         with self.audit_log.open() as log:
             log.seek(self._audit_offset)
-            entries = [json.loads(line) for line in log if line.strip()]
+            # The API server may be writing the last line as it is read: complete lines only.
+            entries = [json.loads(line) for line in log if line.endswith("\n") and line.strip()]
         return [self._record(e) for e in entries if e["user"]["username"] == self.user]
 
     def clear_requests(self) -> None:

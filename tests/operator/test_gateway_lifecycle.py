@@ -54,7 +54,7 @@ def test_resync_of_an_unchanged_ready_gateway_writes_nothing(cluster: Cluster) -
     cluster.create_gateway(manifest)
     cluster.make_ready(name)
     cluster.wait_phase(name, "Ready")
-    cluster.wait(lambda: len(cluster.kube.objects("events", NAMESPACE)) >= 2, "phase events")
+    cluster.wait(lambda: len(cluster.events(name)) == 2, "the Pending and Ready events")
 
     cluster.kube.clear_requests()
     # Several resyncs: each lists the gateways and reads every child.

@@ -78,6 +78,16 @@ def test_up_without_a_build_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert "run `uv run kura-envtest install`" in answer.stderr
 
 
+def test_path_names_the_built_binaries_or_says_how_to_build_them(tmp_path: Path) -> None:
+    env = {**os.environ, "KURA_ENVTEST_CACHE": str(tmp_path)}
+    missing = subprocess.run([str(ENVTEST), "path"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert "run `uv run kura-envtest install`" in missing.stderr
+    built = _fake_build(tmp_path / "v1.36.3", module_digest())
+    found = subprocess.run([str(ENVTEST), "path"], env=env, capture_output=True, text=True)
+    assert (found.returncode, found.stdout) == (0, f"{built.directory}\n")
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for status in Path("/proc").glob("[0-9]*/stat"):

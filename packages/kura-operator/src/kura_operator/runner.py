@@ -71,7 +71,8 @@ async def checked(
     try:
         report = await self_check(api, settings, identity=identity)
     except ApiError as exc:
-        problem = Problem("api", f"the self-check could not ask the API server: {exc}", True)
+        message = f"the self-check could not ask the API server: {exc}"
+        problem = Problem("api", message, blocking=True)
         report = SelfCheck((problem,))
     before = readiness.report
     readiness.report = report

@@ -6,6 +6,7 @@ server serves, and raises one error type with the server's status, reason and me
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import time
@@ -246,14 +247,8 @@ class KubeClient:
         )
         return str(answer["status"]["token"])
 
-    def kubeconfig(self, *, token: str | None = None, namespace: str = "default") -> str:
-        """A kubeconfig for this server, as this client's identity or ``token``'s."""
-        return kubeconfig_yaml(self.server, self.ca_file, token or self.token, namespace)
-
 
 def kubeconfig_yaml(server: str, ca_file: Path, token: str, namespace: str) -> str:
-    import base64
-
     config = {
         "apiVersion": "v1",
         "kind": "Config",

@@ -10,7 +10,6 @@ and :mod:`kura_testing.kubelet` plays the kubelet for the pods a test wants Read
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import secrets
 import shutil
@@ -23,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kura_testing.client import KubeClient, KubeRequestError, kubeconfig_yaml, wait_for
+from kura_testing.client import KubeClient, kubeconfig_yaml, wait_for
 from kura_testing.pki import Pki, generate
 from kura_testing.release import Binaries
 
@@ -271,7 +270,3 @@ class ControlPlane:
         path.write_text(kubeconfig_yaml(self.url, self.ca_file, token or self.token, namespace))
         path.chmod(0o600)
         return path
-
-    def ensure_namespace(self, name: str) -> None:
-        with contextlib.suppress(KubeRequestError):
-            self.admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
