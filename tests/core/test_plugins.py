@@ -274,8 +274,9 @@ def test_duplicate_provider_name_is_reported() -> None:
     host.register(One(), name="one")
     host.register(Two(), name="two")
     assert list(host.providers.ingresses) == ["fake-ingress"]
+    # pluggy calls the last registered plugin first, so the earlier one is the duplicate.
     assert host.problems == [
-        "plugin 'two': kura_register_ingress_providers failed and was skipped: "
+        "plugin 'one': kura_register_ingress_providers failed and was skipped: "
         "ingress provider 'fake-ingress' is registered twice"
     ]
 
@@ -307,6 +308,60 @@ def test_region_clash_between_plugins_is_reported() -> None:
     host.register(Clash(), name="clash")
     assert host.catalog("production").get("us-east").node_pool == "kura-us-east"
     assert "env 'production' already defines region(s) us-east" in host.problems[0]
+
+
+def order_recorder(
+    name: str, calls: list[str], *, tryfirst: bool = False, trylast: bool = False
+) -> object:
+    class Plugin:
+        @hookimpl(tryfirst=tryfirst, trylast=trylast)
+        def kura_register_regions(self) -> None:
+            calls.append(name)
+
+    return Plugin()
+
+
+def test_hooks_are_called_in_pluggys_order() -> None:
+    calls: list[str] = []
+    host = bare_host()
+    host.register(order_recorder("first", calls), name="first")
+    host.register(order_recorder("second", calls), name="second")
+    host.register(order_recorder("late", calls, trylast=True), name="late")
+    host.register(order_recorder("early", calls, tryfirst=True), name="early")
+    host.catalogs  # noqa: B018
+    assert calls == ["early", "second", "first", "late"]
+    assert host.problems == []
+
+
+def test_hookimpl_with_fewer_arguments_than_the_spec_is_called() -> None:
+    class NoArguments:
+        @hookimpl
+        def kura_register_commands(self) -> None:
+            calls.append("called")
+
+    calls: list[str] = []
+    host = PluginHost(environ={})
+    host.register(NoArguments(), name="no-arguments")
+    build_cli(host)
+    assert calls == ["called"]
+    assert host.problems == []
+
+
+@pytest.mark.parametrize("new_style", [True, False])
+def test_wrapper_of_a_registration_hook_is_rejected(new_style: bool) -> None:
+    class Wrapper:
+        @hookimpl(wrapper=new_style, hookwrapper=not new_style)
+        def kura_register_regions(self, register: Callable[[str, RegionCatalog], None]) -> Any:
+            yield
+
+    host = bare_host()
+    assert not host.register(Wrapper(), name="wrapper")
+    assert host.problems == [
+        "plugin 'wrapper' skipped: kura_register_regions cannot be a wrapper hook "
+        "(registration hooks are called once per plugin)"
+    ]
+    assert not host.pm.has_plugin("wrapper")
+    assert host.catalog("production").get("us-east").node_pool == "kura-us-east"
 
 
 def test_command_name_clash_is_reported_and_skipped() -> None:
