@@ -205,7 +205,7 @@ class LeaderElector:
         return record.holder if self.clock() < self._observed_at + record.duration else None
 
     def standing_by(self) -> str:
-        """Why this process does not reconcile, for ``/readyz`` and the log."""
+        """Why this process does not reconcile, for ``/readyz``."""
         holder = self.holder
         return (
             f"{holder} holds the lease {self.lock}"
