@@ -100,16 +100,6 @@ def test_schema_is_structural(crd: dict[str, Any]) -> None:
         assert "x-kubernetes-preserve-unknown-fields" not in node, path
 
 
-def test_kopf_peering_crd_ships_with_kuras() -> None:
-    # Without it, kopf with peering on pauses every watch and the operator does nothing.
-    *kura, peering = custom_resource_definitions()
-    assert kura == KURA_CRDS
-    assert peering["metadata"]["name"] == "kopfpeerings.kopf.dev"
-    assert peering["spec"]["scope"] == "Namespaced"
-    assert peering["spec"]["names"]["kind"] == "KopfPeering"
-    assert (CRD_DIR / "kopf.dev_kopfpeerings.yaml").is_file()
-
-
 def test_names_columns_and_subresources() -> None:
     gateway, instance = KURA_CRDS
     assert gateway["metadata"]["name"] == "kuragateways.kura.tuist.dev"
@@ -258,7 +248,6 @@ def test_kura_crds_json_and_table(invoke: Invoke) -> None:
         assert ", ".join(kind.short_names) in table
     assert "kura.tuist.dev" in table
     assert "LoadBalancer" in table
-    assert "KopfPeering" in table
 
 
 def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
@@ -268,11 +257,10 @@ def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
     assert [(w["kind"], w["changed"]) for w in json.loads(first.stdout)] == [
         ("KuraGateway", True),
         ("KuraInstance", True),
-        ("KopfPeering", True),
     ]
     assert {p.name: p.read_text(encoding="utf-8") for p in target.iterdir()} == crd_files()
     again = json.loads(invoke("crds", "--write", str(target), "-o", "json").stdout)
-    assert [w["changed"] for w in again] == [False, False, False]
+    assert [w["changed"] for w in again] == [False, False]
 
 
 def test_kura_crds_write_to_a_file_path_is_one_line_error(invoke: Invoke, tmp_path: Path) -> None:

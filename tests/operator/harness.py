@@ -133,6 +133,18 @@ class OperatorProcess:
                     return float(sample.value)
         return 0.0
 
+    def readiness(self) -> tuple[int, str]:
+        return self.get(self.health_port, "/readyz")
+
+    def state(self) -> str:
+        """The one ``kura_operator_state`` that is 1: active, standby or paused."""
+        scrape = self.metrics()
+        states = ("active", "standby", "paused")
+        (current,) = [
+            s for s in states if self.metric("kura_operator_state", scrape=scrape, state=s)
+        ]
+        return current
+
     def logs(self) -> list[dict[str, Any]]:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
@@ -170,7 +182,8 @@ class Cluster:
         self, *args: str, ready_timeout: float = 30.0, standalone: bool = True, ready: bool = True
     ) -> OperatorProcess:
         """Start an operator; wait until ``/readyz`` answers 200 (with ``ready=False``, until it
-        answers at all: the operator may be kept unready by a missing piece)."""
+        answers at all: the operator may be kept unready by a missing piece). ``standalone``:
+        without leader election (``--leader-elect=false``)."""
         kubeconfig = self.operator_kubeconfig()
         health, metrics = free_port(), free_port()
         log_path = self.workdir / f"operator-{len(self.operators)}.log"
@@ -184,7 +197,7 @@ class Cluster:
             process = subprocess.Popen(
                 [
                     str(OPERATOR),
-                    *(["--standalone"] if standalone else []),
+                    *(["--leader-elect=false"] if standalone else []),
                     "--namespace",
                     self.operator_namespace,
                     "--health-port",

@@ -185,6 +185,7 @@ class RealKube:
             status=int((entry.get("responseStatus") or {}).get("code", 0)),
             content_type=patch_type if method == "PATCH" else None,
             body=entry.get("requestObject"),
+            agent=entry.get("userAgent"),
         )
 
 

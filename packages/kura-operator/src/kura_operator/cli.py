@@ -10,6 +10,7 @@ import click
 
 from kura_core.cli.app import KuraGroup
 from kura_core.errors import InputError, KuraError
+from kura_operator.settings import LEADER_ELECTION_ID
 
 
 class OperatorCrashed(KuraError):
@@ -41,28 +42,32 @@ class OperatorCrashed(KuraError):
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Log the intended changes and write nothing (implies --standalone: no peering writes).",
+    help="Log the intended changes and write nothing (implies --leader-elect=false).",
 )
 @click.option(
-    "--standalone",
-    is_flag=True,
-    help="No peering: only for one-replica set-ups and tests (two standalone operators fight).",
-)
-@click.option(
-    "--peering",
-    "peering_name",
-    default="kura-operator",
+    "--leader-elect",
+    type=click.BOOL,
+    default=True,
+    is_flag=False,
+    flag_value=True,
+    metavar="[true|false]",
     show_default=True,
-    help="KopfPeering object that keeps exactly one replica active during rollouts.",
+    help="Reconcile only while holding the Lease --leader-election-id in --namespace, so one "
+    "replica (or controller sharing the Lease) works at a time; false: for one replica only.",
 )
-@click.option("--priority", type=int, default=0, show_default=True, help="Peering priority.")
+@click.option(
+    "--leader-election-id",
+    default=LEADER_ELECTION_ID,
+    show_default=True,
+    help="Name of the leader election's Lease (upstream's controller holds the default one).",
+)
 @click.option(
     "--resync", "resync_seconds", type=float, default=300.0, show_default=True,
     help="Seconds between full resyncs that catch unannounced drift.",
 )  # fmt: skip
 @click.option(
     "--self-check-interval", "self_check_seconds", type=float, default=60.0, show_default=True,
-    help="Seconds between self-checks (CRDs, peering, permissions); problems are logged each time.",
+    help="Seconds between self-checks (CRDs, permissions); problems are logged each time.",
 )  # fmt: skip
 @click.option(
     "--gateway-service-account",
@@ -88,9 +93,8 @@ def run_command(
     metrics_port: int,
     health_port: int,
     dry_run: bool,
-    standalone: bool,
-    peering_name: str,
-    priority: int,
+    leader_elect: bool,
+    leader_election_id: str,
     resync_seconds: float,
     self_check_seconds: float,
     gateway_service_account: str,
@@ -116,10 +120,9 @@ def run_command(
             metrics_port=metrics_port,
             health_port=health_port,
             dry_run=dry_run,
-            # Peering writes KopfPeering objects; a dry run writes nothing at all.
-            standalone=standalone or dry_run,
-            peering_name=peering_name,
-            priority=priority,
+            # The Lease is a write; a dry run writes nothing at all.
+            leader_elect=leader_elect and not dry_run,
+            leader_election_id=leader_election_id,
             resync_seconds=resync_seconds,
             self_check_seconds=self_check_seconds,
             gateway_service_account=gateway_service_account,

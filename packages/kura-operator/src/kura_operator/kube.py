@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -70,13 +70,17 @@ class KubeApi:
         recorder: RequestRecorder,
         dry_run: bool = False,
         timeout: float = 30.0,
+        may_write: Callable[[], bool] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        """``may_write``, when given, is asked before every request but a GET: while it says
+        no, the request is not sent (the operator no longer holds its leader Lease)."""
         self.client = client
         self.field_manager = field_manager
         self.recorder = recorder
         self.dry_run = dry_run
         self.timeout = timeout
+        self.may_write = may_write
         self.log = logger or logging.getLogger("kura_operator.kube")
 
     async def _request(
@@ -88,6 +92,8 @@ class KubeApi:
         body: object = None,
         content_type: str = JSON,
     ) -> dict[str, Any]:
+        if method != "GET" and self.may_write is not None and not self.may_write():
+            raise ApiError(0, "NotLeader", f"{method} {path} not sent: not the leader")
         serialized = await self.client.param_serialize(
             method=method,
             resource_path=path,
@@ -290,6 +296,18 @@ class KubeApi:
             self.log.info("dry run: would create %s", key, extra={"object": key})
             return dict(obj)
         return await self._request("POST", kind.path(namespace), body=obj)
+
+    async def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT ``obj`` whole; its ``metadata.resourceVersion`` makes it fail with 409 if the
+        object changed since it was read."""
+        kind = kind_of(obj)
+        metadata = obj["metadata"]
+        if self.dry_run:
+            key = object_key(kind, metadata.get("namespace"), metadata["name"])
+            self.log.info("dry run: would replace %s", key, extra={"object": key})
+            return dict(obj)
+        path = kind.path(metadata.get("namespace"), metadata["name"])
+        return await self._request("PUT", path, body=obj)
 
 
 async def connect() -> ApiClient:

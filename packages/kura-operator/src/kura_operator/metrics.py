@@ -72,14 +72,14 @@ class OperatorMetrics:
         )
         self.state = Gauge(
             "kura_operator_state",
-            "1 for the operator's state: active; standby (a peer holds the peering); paused "
-            "(waiting for a blocking self-check problem to be fixed)",
+            "1 for the operator's state: active (the leader); standby (another process holds "
+            "the leader Lease); paused (waiting for a blocking self-check problem to be fixed)",
             ["state"],
             registry=self.registry,
         )
         self.self_check_failed = Gauge(
             "kura_operator_self_check_failed",
-            "1 while a self-check fails (a CRD not served, the peering object, a permission)",
+            "1 while a self-check fails (a CRD not served, a permission)",
             ["check"],
             registry=self.registry,
         )

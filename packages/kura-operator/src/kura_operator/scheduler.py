@@ -7,6 +7,8 @@ is already waiting is dropped, so a burst of events costs one reconcile; a reque
 reconcile runs waits for it, because that reconcile may have read the state before the news.
 A failed reconcile schedules the object again with exponential backoff, or after the server's
 Retry-After when it sent one; events that arrive meanwhile do not cut the wait short.
+While the ``gate`` is closed (the operator does not hold its leader Lease) nothing runs: requests
+are dropped, whenever they were made, since the leader reconciles everything anyway.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ class Scheduler:
         concurrency: int = 16,
         kind: Kind = KURA_GATEWAY,
         slots: asyncio.Semaphore | None = None,
+        gate: Callable[[], bool] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        """``slots`` bounds concurrent reconciles; schedulers of several kinds may share it."""
+        """``slots`` bounds concurrent reconciles; schedulers of several kinds may share it.
+        ``gate``, when given, says whether reconciles may run now."""
         self.reconcile = reconcile
+        self.gate = gate
         self.delay = delay
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -63,13 +68,17 @@ class Scheduler:
     def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
         """Reconcile the object ``after`` seconds from now (default: the coalescing delay)."""
         key = (namespace, name)
-        if key in self._waiting:
+        if key in self._waiting or not self.open:
             return
         wait = self.delay if after is None else after
         task = asyncio.create_task(self._run(key, wait))
         self._waiting[key] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def open(self) -> bool:
+        return self.gate is None or self.gate()
 
     @property
     def pending(self) -> int:
@@ -87,7 +96,9 @@ class Scheduler:
             # From here on a new request waits behind this one: it may carry news we do not read.
             del self._waiting[key]
             async with self._slots:
-                await self._attempt(key)
+                # The gate may have closed while this request waited.
+                if self.open:
+                    await self._attempt(key)
         # Only a waiting request can still hold this lock; with none, forget it.
         if key not in self._waiting:
             self._running.pop(key, None)
