@@ -10,7 +10,7 @@ import click
 
 from kura_core.cli.app import KuraGroup
 from kura_core.errors import InputError, KuraError
-from kura_operator.settings import LEADER_ELECTION_ID
+from kura_operator.settings import LEADER_ELECTION_ID, PREVIOUS_FIELD_MANAGERS
 
 
 class OperatorCrashed(KuraError):
@@ -82,6 +82,23 @@ class OperatorCrashed(KuraError):
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
     "renders none (the TLS Secrets then come from elsewhere).",
 )
+@click.option(
+    "--otlp-traces-endpoint",
+    default="",
+    help="OTLP endpoint the Kura pods send their traces to "
+    "(KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, unless an instance's extraEnv sets it); "
+    "empty: none.",
+)
+@click.option(
+    "--take-over-field-manager",
+    "take_over_field_managers",
+    multiple=True,
+    default=PREVIOUS_FIELD_MANAGERS,
+    show_default=True,
+    help="Field manager of a controller this one replaces (repeatable): its fields of the "
+    "children the operator applies become the operator's, so nothing of it is left behind; "
+    "'' takes over from none.",
+)
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run_command(
@@ -99,6 +116,8 @@ def run_command(
     self_check_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
+    otlp_traces_endpoint: str,
+    take_over_field_managers: tuple[str, ...],
     log_format: str,
     verbose: bool,
 ) -> None:
@@ -127,6 +146,8 @@ def run_command(
             self_check_seconds=self_check_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
+            otlp_traces_endpoint=otlp_traces_endpoint,
+            take_over_field_managers=tuple(m for m in take_over_field_managers if m),
         )
     except ValidationError as exc:
         from kura_core.validation import validation_problems

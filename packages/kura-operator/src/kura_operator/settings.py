@@ -12,6 +12,10 @@ from kura_core.dns import DNS_LABEL_PATTERN, is_dns_subdomain
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
 
 FIELD_MANAGER = "kura-operator"
+# Upstream's controller's field managers: its server-side applies name it kura-controller, and
+# controller-runtime names its other writes after the binary, manager. Taking over a child
+# makes their fields the operator's (kura_operator.ownership).
+PREVIOUS_FIELD_MANAGERS = ("kura-controller", "manager")
 # The platform's DNS-01 ClusterIssuer (Cloudflare): upstream's --grpc-cluster-issuer in production.
 DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
 # Upstream's controller (controller-runtime) holds this Lease in its namespace: sharing it keeps
@@ -46,7 +50,10 @@ class OperatorSettings(BaseModel):
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
     cluster_issuer: str = DEFAULT_CLUSTER_ISSUER
+    # Where the Kura pods send their traces (KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "": none.
+    otlp_traces_endpoint: str = ""
     field_manager: str = FIELD_MANAGER
+    take_over_field_managers: tuple[str, ...] = PREVIOUS_FIELD_MANAGERS
 
     @property
     def namespaces(self) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kura_core.errors import InputError
-from kura_core.files import parse_yaml_stream
+from kura_core.files import list_items, parse_yaml_stream
 from kura_core.names import dedicated_load_balancer_name, regional_load_balancer_name
 from kura_core.regions import RegionCatalog
 from kura_core.resources import GATEWAY_KIND, KuraGateway, parse_gateway
@@ -214,12 +214,7 @@ def audit(
 def _gateway_documents(document: Any, source: str) -> list[Mapping[str, Any]]:
     if not isinstance(document, Mapping):
         raise InputError(f"{source}: expected Kubernetes objects, got a {type(document).__name__}")
-    if "items" in document and str(document.get("kind", "")).endswith("List"):
-        items = document["items"] or []
-        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-            raise InputError(f"{source}: {document['kind']} items must be a list of objects")
-        return [item for item in items if item.get("kind") == GATEWAY_KIND]
-    return [document] if document.get("kind") == GATEWAY_KIND else []
+    return [item for item in list_items(document, source) if item.get("kind") == GATEWAY_KIND]
 
 
 def parse_gateways(text: str, source: str) -> list[KuraGateway]:
