@@ -16,13 +16,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from tests.operator.conftest import REAL
-from tests.operator.deploy_base import KUBECTL
+from kura_operator.cli import run_command
+from tests.operator.deploy_base import KUBECTL, ROOT
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess
 from tests.operator.leases import (
     TAKEOVER,
@@ -36,6 +37,7 @@ from tests.operator.leases import (
 from tests.operator.real_cluster import RealCluster
 from tests.operator.upstream_controller import (
     API_VERSION,
+    CLUSTER_ISSUER,
     GATEWAY_FINALIZER,
     GATEWAY_SERVICE_ACCOUNT,
     INSTANCE_FINALIZER,
@@ -53,9 +55,17 @@ from tests.operator.upstream_controller import (
     server_instance,
 )
 
-pytestmark = REAL
-
 ACCOUNT = Account(id=4242, handle="acme")
+OVERLAY = ROOT / "docs" / "examples" / "migration"
+# What upstream's controller ran with, as the overlay carries it over.
+OVERLAY_SETTINGS = {
+    "namespace": "kura",
+    "env": "production",
+    "gateway_service_account": GATEWAY_SERVICE_ACCOUNT,
+    "cluster_issuer": CLUSTER_ISSUER,
+    "otlp_traces_endpoint": OTLP_ENDPOINT,
+    "leader_elect": True,
+}
 ROLLOUT = 120.0
 OPERATOR_MANAGER = "kura-operator"
 # Where kura's pod templates legitimately differ from upstream's (docs/migration.md says why):
@@ -277,12 +287,12 @@ class Upstream:
         self.status(instance, instance_status(account, ready=2, revision=revision, now=now))
 
 
-def kura_reads(backup: str, kind: str) -> str:
-    """``kura <kind> render - -o table`` of a ``kubectl get -o yaml`` backup; its output."""
+def kura(*args: str, input: str | None = None) -> str:
+    """``kura`` as the runbook runs it; its output."""
     result = CliRunner().invoke(
         build_cli(PluginHost(environ={})),
-        [kind, "render", "-", "-o", "table"],
-        input=backup,
+        list(args),
+        input=input,
         env={"KURA_ENV": None, "KURA_CATALOG": None},
         catch_exceptions=False,
     )
@@ -290,22 +300,14 @@ def kura_reads(backup: str, kind: str) -> str:
     return result.stdout
 
 
-def backup(cluster: RealCluster) -> str:
-    """``kubectl get kuragateways,kurainstances -o yaml``: the runbook's backup."""
+def kubectl(cluster: RealCluster, *args: str) -> str:
+    """``kubectl`` as the runbook runs it, as a cluster admin, in the test's namespace."""
     assert cluster.plane is not None
-    kubeconfig = cluster.plane.write_kubeconfig(cluster.workdir / "admin.kubeconfig")
+    kubeconfig = cluster.plane.write_kubeconfig(
+        cluster.workdir / "admin.kubeconfig", namespace=cluster.operator_namespace
+    )
     done = subprocess.run(
-        [
-            str(KUBECTL),
-            "--kubeconfig",
-            str(kubeconfig),
-            "get",
-            "kuragateways,kurainstances",
-            "--namespace",
-            cluster.operator_namespace,
-            "--output",
-            "yaml",
-        ],
+        [str(KUBECTL), "--kubeconfig", str(kubeconfig), *args],
         check=True,
         capture_output=True,
         text=True,
@@ -314,19 +316,46 @@ def backup(cluster: RealCluster) -> str:
     return done.stdout
 
 
-def start_kura(cluster: Cluster) -> tuple[OperatorProcess, str]:
-    operator = cluster.start_operator(
-        "--gateway-service-account",
-        GATEWAY_SERVICE_ACCOUNT,
-        "--otlp-traces-endpoint",
-        OTLP_ENDPOINT,
-        "--resync",
-        "2",
-        standalone=False,
+def overlay_args() -> list[str]:
+    """kura-operator's arguments in the runbook's overlay (docs/examples/migration)."""
+    rendered = subprocess.run(
+        [str(KUBECTL), "kustomize", str(OVERLAY)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    (operator,) = [
+        obj
+        for obj in yaml.safe_load_all(rendered.stdout)
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "kura-operator"
+    ]
+    (container,) = operator["spec"]["template"]["spec"]["containers"]
+    return list(container["args"])
+
+
+def test_the_overlay_carries_upstreams_settings_over_as_kura_operator_flags() -> None:
+    args = overlay_args()
+    context = run_command.make_context("kura-operator", list(args))
+    assert {key: context.params[key] for key in OVERLAY_SETTINGS} == OVERLAY_SETTINGS
+
+
+def start_kura(cluster: Cluster) -> tuple[OperatorProcess, str]:
+    """kura-operator with the overlay's flags (the harness names the test's namespace), and
+    frequent resyncs, so the test sees them."""
+    args = [a for a in overlay_args() if not a.startswith("--namespace")]
+    operator = cluster.start_operator(*args, "--resync", "2", standalone=False)
     return operator, identity(cluster, operator)
 
 
+def specs(listed: str) -> dict[str, Any]:
+    """The spec of every object of a ``kubectl get -o yaml`` List, by kind and name."""
+    items = yaml.safe_load(listed)["items"]
+    return {f"{o['kind']}/{o['metadata']['name']}": o["spec"] for o in items}
+
+
+@pytest.mark.e2e
+@pytest.mark.real
 def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura(
     cluster: Cluster,
 ) -> None:
@@ -339,39 +368,48 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
         deployment = live(cluster, "deployments", account.workload)
         stateful_set = live(cluster, "statefulsets", account.instance)
         secret = live(cluster, *peer_secret(account))
-        revisions_before = revisions(cluster, account)
         assert len(replica_sets(cluster, account)) == 1
-        assert len(revisions_before) == 1
+        assert len(revisions(cluster, account)) == 1
+        # Upstream's controller holds the Lease and has finalized and reconciled both objects.
+        assert holder(cluster) == UPSTREAM
+        for resource, name, final in (
+            ("kuragateways", account.gateway, GATEWAY_FINALIZER),
+            ("kurainstances", account.instance, INSTANCE_FINALIZER),
+        ):
+            found = live(cluster, resource, name)
+            assert found["metadata"]["finalizers"] == [final]
+            assert found["status"]["phase"] == "Ready"
 
-        with step("1. Prerequisites"):
-            # Upstream's controller holds the Lease and has finalized and reconciled both.
-            assert holder(cluster) == UPSTREAM
-            for resource, name, final in (
-                ("kuragateways", account.gateway, GATEWAY_FINALIZER),
-                ("kurainstances", account.instance, INSTANCE_FINALIZER),
-            ):
-                found = live(cluster, resource, name)
-                assert found["metadata"]["finalizers"] == [final]
-                assert found["status"]["phase"] == "Ready"
-            saved = backup(cluster)
+        with step("1. Back up"):
+            saved = kubectl(cluster, "get", "kuragateways,kurainstances", "--output", "yaml")
+            assert list(specs(saved)) == [
+                f"KuraGateway/{account.gateway}",
+                f"KuraInstance/{account.instance}",
+            ]
 
         with step("2. Check that kura reads every object"):
-            listed = yaml.safe_load(saved)
-            assert [item["kind"] for item in listed["items"]] == ["KuraGateway", "KuraInstance"]
-            assert account.workload in kura_reads(saved, "gateway")
-            assert f"{account.instance}-grpc" in kura_reads(saved, "instance")
+            assert account.workload in kura("gateway", "render", "-", "-o", "table", input=saved)
+            rendered = kura("instance", "render", "-", "-o", "table", input=saved)
+            assert f"{account.instance}-grpc" in rendered
 
-        with step("3. Install kura's CRDs and RBAC"):
-            # kura's CRDs keep every field the server and upstream's controller wrote.
-            for resource, manifest in (
-                ("kuragateways", server_gateway(account)),
-                ("kurainstances", server_instance(account)),
-            ):
-                stored = live(cluster, resource, manifest["metadata"]["name"])
-                assert stored["spec"] == manifest["spec"]
-                assert stored["status"] == upstream.written[stored["kind"]]
+        with step("3. Install kura's CRDs"):
+            crds = cluster.workdir / "kura-crds"
+            kura("crds", "--write", str(crds))
+            kubectl(cluster, "replace", "--filename", str(crds))
+            # Nothing the server or upstream's controller wrote was lost.
+            after = kubectl(cluster, "get", "kuragateways,kurainstances", "--output", "yaml")
+            assert (
+                specs(after)
+                == specs(saved)
+                == {
+                    f"KuraGateway/{account.gateway}": server_gateway(account)["spec"],
+                    f"KuraInstance/{account.instance}": server_instance(account)["spec"],
+                }
+            )
+            for item in yaml.safe_load(after)["items"]:
+                assert item["status"] == upstream.written[item["kind"]]
 
-        with step("4. Start kura-operator"):
+        with step("4. Install and start kura-operator"):
             cluster.real.clear_requests()
             operator, own = start_kura(cluster)
             standby = (200, f"standby: {UPSTREAM} holds the lease {lease_name(cluster)}\n")
@@ -385,6 +423,7 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
                 "three more looks at the Lease",
                 60,
             )
+            # A standby writes nothing, not even to the Lease.
             assert cluster.real.writes() == []
 
     with step("5. Stop upstream's controller"):
