@@ -386,6 +386,23 @@ def test_retry_after_wins_over_the_backoff() -> None:
     asyncio.run(scenario())
 
 
+def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> None:
+    async def scenario() -> None:
+        forbidden = ApiError(403, "Forbidden", "no", retry_after=0.001)
+        busy = ApiError(503, "ServiceUnavailable", "busy")
+        reconcile = Recorder(forbidden, busy, forbidden, None)
+        scheduler = SpyScheduler(
+            reconcile, delay=0, backoff=0.001, max_backoff=0.004, permanent_retry=0.003
+        )
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 4 and reconcile.running == 0)
+        # A refusal waits the slow interval whatever its failure count or Retry-After says.
+        assert scheduler.delays == [None, 0.003, 0.002, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_crash_is_retried_like_an_api_error(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         reconcile = Recorder(KeyError("bug"), None)

@@ -121,9 +121,14 @@ async def run_operator(
     )
     # One work queue per kind, sharing one bound on concurrent reconciles.
     slots = asyncio.Semaphore(CONCURRENCY)
+    permanent_retry = settings.permanent_error_retry_seconds
     queues = {
-        KURA_GATEWAY: Scheduler(gateways.reconcile, kind=KURA_GATEWAY, slots=slots),
-        KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots),
+        KURA_GATEWAY: Scheduler(
+            gateways.reconcile, kind=KURA_GATEWAY, slots=slots, permanent_retry=permanent_retry
+        ),
+        KURA_INSTANCE: Scheduler(
+            instances.reconcile, kind=KURA_INSTANCE, slots=slots, permanent_retry=permanent_retry
+        ),
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
     # kopf's peering identity, known to the self-check so it can tell its peers from itself.

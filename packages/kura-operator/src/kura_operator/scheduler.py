@@ -6,7 +6,9 @@ more waits: a request made while one
 is already waiting is dropped, so a burst of events costs one reconcile; a request made while a
 reconcile runs waits for it, because that reconcile may have read the state before the news.
 A failed reconcile schedules the object again with exponential backoff, or after the server's
-Retry-After when it sent one; events that arrive meanwhile do not cut the wait short.
+Retry-After when it sent one, or, when the server refused the request for good (a permanent
+:class:`~kura_operator.kube.ApiError`: 403, 422, …), after the slow ``permanent_retry``; events
+that arrive meanwhile do not cut the wait short.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Scheduler:
         delay: float = 0.2,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
+        permanent_retry: float = 300.0,
         concurrency: int = 16,
         kind: Kind = KURA_GATEWAY,
         slots: asyncio.Semaphore | None = None,
@@ -50,6 +53,7 @@ class Scheduler:
         self.delay = delay
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.permanent_retry = permanent_retry
         self.kind = kind
         self.log = logger or logging.getLogger("kura_operator.scheduler")
         # Requested and not started yet; a key leaves it when its reconcile starts.
@@ -100,7 +104,9 @@ class Scheduler:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             retry = exc.retry_after if isinstance(exc, ApiError) else None
-            if retry is None:
+            if isinstance(exc, ApiError) and not exc.transient:
+                retry = self.permanent_retry
+            elif retry is None:
                 retry = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
             if isinstance(exc, ApiError):
                 self.log.warning("reconcile failed, retrying in %.1fs: %s", retry, exc, extra=ref)
