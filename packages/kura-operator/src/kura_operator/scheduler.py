@@ -7,8 +7,9 @@ is already waiting is dropped, so a burst of events costs one reconcile; a reque
 reconcile runs waits for it, because that reconcile may have read the state before the news.
 A failed reconcile schedules the object again with exponential backoff, or after the server's
 Retry-After when it sent one, or, when the server refused the request for good (a permanent
-:class:`~kura_operator.kube.ApiError`: 403, 422, …), after the slow ``permanent_retry``; events
-that arrive meanwhile do not cut the wait short.
+:class:`~kura_operator.kube.ApiError`: 403, 422, …), after the slow ``permanent_retry``. Events
+that arrive meanwhile do not cut the wait short, except news of the object itself (a spec
+change, a deletion) during a slow retry's wait: what failed may no longer be asked for.
 """
 
 from __future__ import annotations
@@ -61,14 +62,25 @@ class Scheduler:
         self._running: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures: dict[Key, int] = {}
+        # Waiting out the slow retry of a permanent failure.
+        self._slow: set[Key] = set()
         # A resync of many objects must not open one request per object at the same time.
         self._slots = slots if slots is not None else asyncio.Semaphore(concurrency)
 
-    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
-        """Reconcile the object ``after`` seconds from now (default: the coalescing delay)."""
+    def request(
+        self, namespace: str, name: str, *, after: float | None = None, news: bool = False
+    ) -> None:
+        """Reconcile the object ``after`` seconds from now (default: the coalescing delay).
+
+        ``news``: the object asks for something its status does not describe yet (a new
+        generation); it replaces a slow retry's wait, not a backoff's.
+        """
         key = (namespace, name)
         if key in self._waiting:
-            return
+            if not (news and key in self._slow):
+                return
+            self._waiting.pop(key).cancel()
+        self._slow.discard(key)
         wait = self.delay if after is None else after
         task = asyncio.create_task(self._run(key, wait))
         self._waiting[key] = task
@@ -118,6 +130,8 @@ class Scheduler:
             if waiting is not None:
                 waiting.cancel()
             self.request(*key, after=retry)
+            if isinstance(exc, ApiError) and not exc.transient:
+                self._slow.add(key)
         else:
             self._failures.pop(key, None)
 
@@ -128,3 +142,4 @@ class Scheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._waiting.clear()
         self._running.clear()
+        self._slow.clear()
