@@ -28,7 +28,10 @@ from typing import Any
 
 from kura_testing.client import APPLY, MERGE_PATCH, KubeClient, KubeRequestError
 from kura_testing.control_plane import ControlPlane
+from kura_testing.crds import kura_platform_crds
 from kura_testing.kubelet import report_pods, selector_of
+from kura_testing.pytest_plugin import install_platform
+from kura_testing.release import Binaries
 from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import NAMESPACE, Cluster
 from tests.support.kube_double import RequestMatch, RequestRecord
@@ -335,6 +338,29 @@ def _grant_namespace(admin: KubeClient, rendered: list[dict[str, Any]], namespac
             if subject.get("namespace") == NAMESPACE:
                 subject["namespace"] = namespace
         admin.apply(local, field_manager=TEST_MANAGER)
+
+
+@contextmanager
+def own_cluster(
+    workdir: Path, namespace: str, *, node_ports: str, audit_reads: bool = False
+) -> Iterator[RealCluster]:
+    """A control plane of its own (another NodePort range than the shared one's), with kura's
+    CRDs, namespace and deploy base, and a RealCluster in ``namespace``."""
+    with ControlPlane(
+        Binaries.cached(),
+        audit_log=workdir / "audit.jsonl",
+        audit_reads=audit_reads,
+        crds=kura_platform_crds(),
+        workdir=workdir / "control-plane",
+        node_ports=node_ports,
+    ) as plane:
+        install_platform(plane.admin)
+        install_deploy_base(plane)
+        plane.admin.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+        with real_cluster(plane, workdir, namespace) as running:
+            yield running
 
 
 @contextmanager

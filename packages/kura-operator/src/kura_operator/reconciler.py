@@ -131,13 +131,16 @@ class Reconciler(abc.ABC):
         failure = describe(error, retry_seconds=self.settings.permanent_error_retry_seconds)
         try:
             raw = await self.api.get(self.kind, namespace, name)
-            if raw is None:
-                return
-            deleting = bool(raw["metadata"].get("deletionTimestamp"))
-            serving = None if deleting else await self._serving(raw)
         except ApiError as again:
             log.warning("cannot show the failure in the status: %s", again)
             return
+        if raw is None:
+            return
+        deleting = bool(raw["metadata"].get("deletionTimestamp"))
+        try:
+            serving = None if deleting else await self._serving(raw)
+        except ApiError:
+            serving = None  # what cannot be read is not known to serve
         phase, message = presented(failure, deleting=deleting, serving=serving)
         old = raw.get("status") or {}
         status = failure_status(
