@@ -311,9 +311,11 @@ class SpyScheduler(Scheduler):
         super().__init__(reconcile, **kwargs)
         self.delays: list[float | None] = []
 
-    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
+    def request(
+        self, namespace: str, name: str, *, after: float | None = None, news: bool = False
+    ) -> None:
         self.delays.append(after)
-        super().request(namespace, name, after=after)
+        super().request(namespace, name, after=after, news=news)
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -381,6 +383,49 @@ def test_retry_after_wins_over_the_backoff() -> None:
         scheduler.request("kura", "a")
         await until(lambda: len(reconcile.calls) == 2)
         assert scheduler.delays == [None, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> None:
+    async def scenario() -> None:
+        forbidden = ApiError(403, "Forbidden", "no", retry_after=0.001)
+        busy = ApiError(503, "ServiceUnavailable", "busy")
+        reconcile = Recorder(forbidden, busy, forbidden, None)
+        scheduler = SpyScheduler(
+            reconcile, delay=0, backoff=0.001, max_backoff=0.004, permanent_retry=0.003
+        )
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 4 and reconcile.running == 0)
+        # A refusal waits the slow interval whatever its failure count or Retry-After says.
+        assert scheduler.delays == [None, 0.003, 0.002, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("error", "cut_short"),
+    [
+        (ApiError(403, "Forbidden", "no"), True),
+        (ApiError(503, "ServiceUnavailable", "busy"), False),
+    ],
+    ids=["slow-retry", "backoff"],
+)
+def test_news_of_the_object_ends_a_slow_retrys_wait_only(error: ApiError, cut_short: bool) -> None:
+    async def scenario() -> None:
+        reconcile = Recorder(error, None)
+        scheduler = Scheduler(reconcile, delay=0, backoff=30, permanent_retry=30)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 1 and scheduler.pending == 1)
+        scheduler.request("kura", "a")  # a child changed, or our own status write
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == 1
+        scheduler.request("kura", "a", news=True)  # its spec changed, or it is being deleted
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == (2 if cut_short else 1)
+        assert scheduler.pending == (0 if cut_short else 1)
         await scheduler.close()
 
     asyncio.run(scenario())

@@ -70,6 +70,12 @@ class OperatorCrashed(KuraError):
     help="Seconds between self-checks (CRDs, permissions); problems are logged each time.",
 )  # fmt: skip
 @click.option(
+    "--permanent-error-retry", "permanent_error_retry_seconds", type=float, default=300.0,
+    show_default=True,
+    help="Seconds between retries of a reconcile the API server refused for good (403, 422, a "
+    "kind not served), in case the cluster is fixed; the failure shows in the object's status.",
+)  # fmt: skip
+@click.option(
     "--gateway-service-account",
     default="kura-gateway-ingress-nginx",
     show_default=True,
@@ -97,6 +103,7 @@ def run_command(
     leader_election_id: str,
     resync_seconds: float,
     self_check_seconds: float,
+    permanent_error_retry_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
     log_format: str,
@@ -125,6 +132,7 @@ def run_command(
             leader_election_id=leader_election_id,
             resync_seconds=resync_seconds,
             self_check_seconds=self_check_seconds,
+            permanent_error_retry_seconds=permanent_error_retry_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
         )

@@ -12,7 +12,8 @@ Every child is read first and applied only when it differs (its applied-hash ann
 catches a field taken out of the desired state); status is written only when more than its
 timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
 delete) and then the finalizer; namespaced children go with their owner references. Every
-write is logged with the gateway as ``object``.
+write is logged with the gateway as ``object``. A failed API request shows in the status as the
+base class says: Degraded while the Deployment's ready pods behind the LB address still serve.
 """
 
 from __future__ import annotations
@@ -171,15 +172,28 @@ class GatewayReconciler(Reconciler):
 
     # --- status -----------------------------------------------------------------------------
 
-    async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any], log: Log) -> None:
-        key = f"{raw['metadata']['namespace']}/{raw['metadata']['name']}"
-        await self.writer.write_status(
-            KURA_GATEWAY,
-            raw,
-            status,
-            log,
-            on_phase=lambda phase: self.metrics.gateway_phase(key, phase),
+    def _record_phase(self, key: str, phase: str | None) -> None:
+        self.metrics.gateway_phase(key, phase)
+
+    async def _serving(self, raw: Mapping[str, Any]) -> str | None:
+        try:
+            desired = self._desire(raw)
+        except InputError:
+            return None
+        live: dict[str, dict[str, Any] | None] = {}
+        for child in (*desired.before_deployment, desired.deployment):
+            if child is not None and child["kind"] in (SERVICE.kind, DEPLOYMENT.kind):
+                metadata = child["metadata"]
+                live[child["kind"]] = await self.api.get(
+                    kind_of(child), metadata.get("namespace"), metadata["name"]
+                )
+        status = self._ingress_provider(desired.gateway).gateway_status(
+            desired.gateway,
+            deployment=live.get(DEPLOYMENT.kind),
+            service=live.get(SERVICE.kind),
+            now=self.clock(),
         )
+        return status.message if status.ready_replicas and status.load_balancer else None
 
     # --- deletion ---------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ Every child is read first and applied only when it differs, except that a new va
 annotation ``tuist.dev/kura-manifest-revision`` (compared with ``status.appliedManifestRevision``)
 re-applies every child once: that is how deployed instances pick up a new topology. Deletion
 removes the account peer Service with the account's last peering instance (read first), then the
-finalizer; everything else goes with its owner reference.
+finalizer; everything else goes with its owner reference. A failed API request shows in the
+status as the base class says: Degraded while some of the StatefulSet's pods are Ready.
 """
 
 from __future__ import annotations
@@ -64,7 +65,12 @@ from kura_operator.instance_objects import (
     render_stateful_set,
     selector_labels,
 )
-from kura_operator.instance_status import KIND_NOT_SERVED, condition_reason, instance_status
+from kura_operator.instance_status import (
+    KIND_NOT_SERVED,
+    condition_reason,
+    instance_status,
+    rollout,
+)
 from kura_operator.kinds import (
     CERTIFICATE,
     INGRESS,
@@ -430,23 +436,17 @@ class InstanceReconciler(Reconciler):
 
     # --- status and deletion ----------------------------------------------------------------
 
-    async def _write_status(
-        self,
-        raw: Mapping[str, Any],
-        status: dict[str, Any],
-        log: Log,
-        *,
-        removable: tuple[str, ...] = (),
-    ) -> None:
-        key = f"{raw['metadata']['namespace']}/{raw['metadata']['name']}"
-        await self.writer.write_status(
-            KURA_INSTANCE,
-            raw,
-            status,
-            log,
-            removable=removable,
-            on_phase=lambda phase: self.metrics.instance_phase(key, phase),
-        )
+    def _record_phase(self, key: str, phase: str | None) -> None:
+        self.metrics.instance_phase(key, phase)
+
+    async def _serving(self, raw: Mapping[str, Any]) -> str | None:
+        try:
+            instance = parse_instance({k: v for k, v in raw.items() if k != "status"})
+        except InputError:
+            return None
+        live = await self.api.get(STATEFUL_SET, namespace_of(instance), instance.metadata.name)
+        _, message, ready = rollout(instance, live)
+        return message if ready else None
 
     async def _finalize(self, raw: Mapping[str, Any], log: Log) -> None:
         metadata = raw["metadata"]

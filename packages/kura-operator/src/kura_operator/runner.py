@@ -188,9 +188,22 @@ async def run_operator(
     )
     # One work queue per kind, sharing one bound on concurrent reconciles.
     slots = asyncio.Semaphore(CONCURRENCY)
+    permanent_retry = settings.permanent_error_retry_seconds
     queues = {
-        KURA_GATEWAY: Scheduler(gateways.reconcile, kind=KURA_GATEWAY, slots=slots, gate=gate),
-        KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots, gate=gate),
+        KURA_GATEWAY: Scheduler(
+            gateways.reconcile,
+            kind=KURA_GATEWAY,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
+        KURA_INSTANCE: Scheduler(
+            instances.reconcile,
+            kind=KURA_INSTANCE,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
     readiness = Readiness(ready.is_set, elector)

@@ -42,6 +42,9 @@ class OperatorSettings(BaseModel):
     leader_election_id: Annotated[str, AfterValidator(_object_name)] = LEADER_ELECTION_ID
     resync_seconds: float = Field(default=300.0, gt=0)
     self_check_seconds: float = Field(default=60.0, gt=0)
+    # A reconcile the API server refused for good (403, 422, a kind not served) is tried again
+    # this often, in case an admin fixes the cluster; transient errors back off from 1 s to 60 s.
+    permanent_error_retry_seconds: float = Field(default=300.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
