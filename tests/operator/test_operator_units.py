@@ -13,10 +13,13 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_core.cli.app import build_cli
+from kura_core.plugins import PluginHost
 from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
@@ -497,6 +500,7 @@ def test_close_cancels_waiting_and_running_reconciles() -> None:
         {"resync_seconds": 0},
         {"request_timeout": -1},
         {"watch_everything": True},
+        {"scraper_namespaces": ("Monitoring",)},
     ],
 )
 def test_settings_refuse_bad_values(bad: dict[str, Any]) -> None:
@@ -510,9 +514,19 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
     assert (settings.metrics_port, settings.health_port) == (8080, 8081)
     assert settings.field_manager == "kura-operator"
     assert settings.cluster_issuer == "letsencrypt-cloudflare"
+    # No scraper namespace unless named: only the gateways reach the Kura pods' HTTP port.
+    assert settings.scraper_namespaces == ()
     assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
     with pytest.raises(ValidationError):
         settings.dry_run = True  # type: ignore[misc]
+
+
+def test_a_scraper_namespace_that_cannot_be_one_is_refused_in_one_line() -> None:
+    cli = build_cli(PluginHost(environ={}))
+    result = CliRunner().invoke(cli, ["operator", "run", "--scraper-namespace", "Monitoring"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kura: error: scraper_namespaces[0]: ")
 
 
 # --- kinds ------------------------------------------------------------------------------------
