@@ -72,6 +72,9 @@ class FakeIngress:
     ) -> list[dict[str, Any]]:
         return []
 
+    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+        return []
+
     def shared_gateway_values(
         self, region: Region, *, load_balancer: LoadBalancerProvider
     ) -> dict[str, Any]:

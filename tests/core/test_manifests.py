@@ -118,7 +118,10 @@ def test_enterprise_gateway_fields(hetzner: LoadBalancerProvider) -> None:
     assert gateway["spec"] == {
         "region": "us-east",
         "ingressClassName": "kura-us-east-kgw-38dbcc9b3c91-us-east",
-        "controllerImage": "registry.k8s.io/ingress-nginx/controller:v1.11.3",
+        "controllerImage": (
+            "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+            "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+        ),
         "replicas": 2,
         "nodeSelector": {"node.cluster.x-k8s.io/pool": "kura-us-east"},
         "loadBalancerAnnotations": {

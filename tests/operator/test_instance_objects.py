@@ -52,6 +52,17 @@ CONTROL_PLANE_ENV = [
     {"name": "KURA_CONTROL_PLANE_URL", "value": "https://tuist.dev"},
     {"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": "7c0b4f7e-3f57-4bd0-9a3e-5c1f0d1c2b3a"},
 ]
+# What an ingress provider names as the gateway of us-east's regional class (ingress-nginx's
+# shared gateway in the platform namespace).
+SHARED_GATEWAY = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform"}},
+    "podSelector": {
+        "matchLabels": {
+            "app.kubernetes.io/name": "kura-us-east-ingress-nginx",
+            "app.kubernetes.io/component": "controller",
+        }
+    },
+}
 
 
 def instance(name: str = NAME, *, uid: str | None = UID, **spec: Any) -> KuraInstance:
@@ -88,7 +99,7 @@ def children(inst: KuraInstance, *, live: dict[str, Any] | None = None) -> list[
         render_headless_service(inst),
         render_account_peer_service(inst) if inst.spec.peer_tls_secret_name else None,
         render_primary_service(inst, f"{inst.metadata.name}-0"),
-        render_network_policy(inst),
+        render_network_policy(inst, gateway_peers=[SHARED_GATEWAY]),
         render_pod_disruption_budget(inst),
         render_stateful_set(
             inst,
@@ -286,6 +297,37 @@ def test_stateful_set_shape() -> None:
     assert "kill -USR1" in kura["lifecycle"]["preStop"]["exec"]["command"][-1]
 
 
+def test_kura_runs_unprivileged_on_a_read_only_root_without_an_api_token() -> None:
+    pod = stateful_set(instance())["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    kura = container(instance())
+    assert kura["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    # What Kura writes lands on volumes: the data claim (KURA_DATA_DIR and KURA_TMP_DIR) and a
+    # bounded /tmp; everything else it reads is mounted read-only.
+    writable = {m["mountPath"]: m["name"] for m in kura["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {"/var/cache/kura": "data", "/tmp": "scratch"}
+    variables = env(instance())
+    assert variables["KURA_TMP_DIR"]["value"].startswith("/var/cache/kura/")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["scratch"] == {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}
+
+
 def test_the_default_node_selector_and_storage() -> None:
     inst = instance(nodeSelector=None, storageClassName=None)
     spec = stateful_set(inst)["spec"]
@@ -362,7 +404,9 @@ def test_an_extension_script_is_a_config_map_mounted_read_only() -> None:
 
 
 def test_network_policy_rules() -> None:
-    policy = render_network_policy(instance())
+    policy = render_network_policy(
+        instance(), gateway_peers=[SHARED_GATEWAY], scraper_namespaces=["monitoring", "alloy"]
+    )
     own = {"app.kubernetes.io/name": "kura", "app.kubernetes.io/instance": NAME}
     assert policy["spec"] == {
         "podSelector": {"matchLabels": own},
@@ -383,11 +427,38 @@ def test_network_policy_rules() -> None:
                 "ports": [{"protocol": "TCP", "port": "peer"}],
             },
             {
-                "from": [{"namespaceSelector": {}}],
+                "from": [SHARED_GATEWAY],
                 "ports": [{"protocol": "TCP", "port": "http"}, {"protocol": "TCP", "port": "grpc"}],
+            },
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/metadata.name",
+                                    "operator": "In",
+                                    "values": ["alloy", "monitoring"],
+                                }
+                            ]
+                        }
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": "http"}],
             },
         ],
     }
+
+
+def test_without_a_gateway_or_scrapers_nothing_else_reaches_http_or_grpc() -> None:
+    # A rule with no `from` admits every source: a missing gateway leaves the rule out instead.
+    rules = render_network_policy(instance(), gateway_peers=[])["spec"]["ingress"]
+    for rule in rules:
+        assert rule.get("from"), rule
+        for peer in rule["from"]:
+            assert peer.get("podSelector", {}).get("matchLabels"), peer
+    ports = [port["port"] for rule in rules for port in rule.get("ports", [])]
+    assert ports == ["peer"]
 
 
 @pytest.mark.parametrize(("replicas", "min_available"), [(1, None), (2, 1), (3, 2), (5, 4)])

@@ -13,10 +13,13 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_core.cli.app import build_cli
+from kura_core.plugins import PluginHost
 from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
@@ -595,6 +598,7 @@ def test_a_retry_is_dropped_once_the_gate_closed() -> None:
         {"watch_everything": True},
         {"leader_election_id": "Kura_Lease"},
         {"leader_election_id": ""},
+        {"scraper_namespaces": ("Monitoring",)},
     ],
 )
 def test_settings_refuse_bad_values(bad: dict[str, Any]) -> None:
@@ -613,9 +617,19 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
         True,
         "kura-controller.kura.tuist.dev",
     )
+    # No scraper namespace unless named: only the gateways reach the Kura pods' HTTP port.
+    assert settings.scraper_namespaces == ()
     assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
     with pytest.raises(ValidationError):
         settings.dry_run = True  # type: ignore[misc]
+
+
+def test_a_scraper_namespace_that_cannot_be_one_is_refused_in_one_line() -> None:
+    cli = build_cli(PluginHost(environ={}))
+    result = CliRunner().invoke(cli, ["operator", "run", "--scraper-namespace", "Monitoring"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kura: error: scraper_namespaces[0]: ")
 
 
 # --- kinds ------------------------------------------------------------------------------------

@@ -208,7 +208,10 @@ def test_deployment_defaults() -> None:
     pod = deployment["spec"]["template"]["spec"]
     assert "nodeSelector" not in pod
     (container,) = pod["containers"]
-    assert container["image"] == "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+    assert container["image"] == (
+        "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+        "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+    )
     assert container["args"] == [
         "/nginx-ingress-controller",
         "--election-id=kgw-abc123-us-east-leader",

@@ -88,6 +88,7 @@ def test_kura_render_piped_into_instance_render() -> None:
     assert [(obj["kind"], obj["metadata"]["name"]) for obj in objects] == [
         ("Ingress", "kura-acme-us-east-1"),
         ("Ingress", "kura-acme-us-east-1-grpc"),
+        ("Ingress", "kura-acme-us-east-1-private"),
         ("Certificate", "kura-acme-us-east-1-public-tls"),
         ("Certificate", "kura-acme-us-east-1-grpc-tls"),
     ]

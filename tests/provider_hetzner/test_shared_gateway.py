@@ -96,11 +96,13 @@ def test_shared_config_is_the_dedicated_config_map_data(tuning: GatewayTuning) -
 
 def test_upstreams_required_keys_are_there() -> None:
     config = values("us-west")["kura-us-west-ingress-nginx"]["controller"]["config"]
-    # TestGatewayNginxConfigMatchesChart's required keys, less the http-snippet (snippets off).
+    # TestGatewayNginxConfigMatchesChart's required keys, less the http-snippet (snippets off);
+    # the two forwarded-header keys are required but off here: behind the LB's PROXY protocol,
+    # every X-Forwarded-* header comes from the client.
     required = {
-        "use-forwarded-headers": "true",
+        "use-forwarded-headers": "false",
         "use-proxy-protocol": "true",
-        "compute-full-forwarded-for": "true",
+        "compute-full-forwarded-for": "false",
         "upstream-keepalive-timeout": "10",
         "client-body-buffer-size": "4m",
         "http2-max-concurrent-streams": "32",

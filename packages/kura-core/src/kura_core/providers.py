@@ -152,6 +152,14 @@ class IngressProvider(Protocol):
         """The objects that route public traffic to an instance through its ingress class."""
         ...
 
+    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+        """NetworkPolicy peers (``from`` entries) selecting the pods of the gateway that routes
+        ``instance``'s public traffic: only they may open its HTTP and gRPC ports.
+
+        An empty list admits no gateway (an ingress class no gateway of this provider serves).
+        """
+        ...
+
     def shared_gateway_values(
         self, region: Region, *, load_balancer: LoadBalancerProvider
     ) -> dict[str, Any]:

@@ -44,7 +44,13 @@ ACCOUNT_LABEL = "tuist.dev/account"
 REGION_LABEL = "tuist.dev/region"
 
 # Defaults the operator applies when a field is absent (upstream controller behaviour).
-DEFAULT_CONTROLLER_IMAGE = "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+# Not upstream's image (v1.11.3, vulnerable to the March 2025 "IngressNightmare" CVEs): the last
+# ingress-nginx release, pinned by the digest its own release notes publish (kubernetes/
+# ingress-nginx, changelog/controller-1.15.1.md), so the tag cannot be moved under a gateway.
+DEFAULT_CONTROLLER_IMAGE = (
+    "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+    "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+)
 DEFAULT_GATEWAY_REPLICAS = 2
 DEFAULT_INSTANCE_REPLICAS = 3
 DEFAULT_STORAGE_SIZE = "200Gi"

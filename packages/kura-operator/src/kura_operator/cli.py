@@ -88,6 +88,13 @@ class OperatorCrashed(KuraError):
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
     "renders none (the TLS Secrets then come from elsewhere).",
 )
+@click.option(
+    "--scraper-namespace",
+    "scraper_namespaces",
+    multiple=True,
+    help="Namespace whose pods may scrape the Kura pods' /metrics (repeatable); besides these, "
+    "only an instance's gateway reaches its HTTP port.",
+)
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run_command(
@@ -106,6 +113,7 @@ def run_command(
     permanent_error_retry_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
+    scraper_namespaces: tuple[str, ...],
     log_format: str,
     verbose: bool,
 ) -> None:
@@ -135,6 +143,7 @@ def run_command(
             permanent_error_retry_seconds=permanent_error_retry_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
+            scraper_namespaces=scraper_namespaces,
         )
     except ValidationError as exc:
         from kura_core.validation import validation_problems

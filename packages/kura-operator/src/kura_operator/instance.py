@@ -262,6 +262,11 @@ class InstanceReconciler(Reconciler):
                     f"ingress provider {provider.name!r}: an instance's routes are Ingresses "
                     f"and Certificates, not {kind.kind} objects"
                 )
+        network_policy = render_network_policy(
+            instance,
+            gateway_peers=provider.gateway_peers(instance, region=region),
+            scraper_namespaces=self.settings.scraper_namespaces,
+        )
         extension = render_extension_config_map(instance)
         budget = render_pod_disruption_budget(instance)
         return DesiredInstance(
@@ -274,7 +279,7 @@ class InstanceReconciler(Reconciler):
                 else None
             ),
             routes=[with_applied_hash(route) for route in routes],
-            network_policy=with_applied_hash(render_network_policy(instance)),
+            network_policy=with_applied_hash(network_policy),
             disruption_budget=budget and with_applied_hash(budget),
         )
 

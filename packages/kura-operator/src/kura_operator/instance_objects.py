@@ -50,6 +50,8 @@ MANAGED_BY = "kura-controller"
 OUR_MANAGERS = frozenset({MANAGED_BY, "kura-operator"})
 APP = "kura"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+# Every namespace carries its own name in this label (set by the API server).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
 
 HTTP_PORT = 4000
@@ -66,6 +68,14 @@ PEER_TLS_DIR = "/etc/kura/peer-tls"
 PEER_TLS_CA, PEER_TLS_CERT, PEER_TLS_KEY = "ca.pem", "tls.crt", "tls.key"
 DATA_DIR = "/var/cache/kura"
 DATA_CLAIM = "data"
+# Kura writes only under DATA_DIR (its KURA_TMP_DIR is there too); /tmp is a small scratch
+# volume for anything else, so the root filesystem can be read-only.
+SCRATCH_DIR = "/tmp"
+SCRATCH_SIZE = "1Gi"
+# Kura's image sets no user. Upstream runs it as root; here it runs as a fixed non-root uid
+# and gid, and fsGroup makes the data volume theirs (a volume root wrote before is re-owned
+# on its first mount, then never again).
+KURA_UID = 10001
 
 # preStop sends SIGUSR1 (Kura starts draining) and waits for endpoint removal; Kura then has
 # its drain timeout, and the grace period covers both plus a margin (upstream §3.5).
@@ -356,10 +366,48 @@ def render_extension_config_map(instance: KuraInstance) -> dict[str, Any] | None
     }
 
 
-def render_network_policy(instance: KuraInstance) -> dict[str, Any]:
-    """Ingress only: the instance's own pods, the account's peers, and the gateways' ports."""
+def render_network_policy(
+    instance: KuraInstance,
+    *,
+    gateway_peers: Sequence[Mapping[str, Any]],
+    scraper_namespaces: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Ingress only: the instance's own pods, the account's peers on the peer port, its gateway's
+    pods (``gateway_peers``, from the ingress provider) on the HTTP and gRPC ports, and pods of
+    ``scraper_namespaces`` (Prometheus) on the HTTP port, where Kura serves ``/metrics``.
+
+    Upstream admits HTTP and gRPC from every namespace; here a rule without peers is left out,
+    because a rule with no ``from`` would admit everyone.
+    """
     own = {"podSelector": {"matchLabels": selector_labels(instance.metadata.name)}}
     peers = {"podSelector": {"matchLabels": account_selector(instance.spec.account_handle)}}
+    rules: list[dict[str, Any]] = [
+        {"from": [own]},
+        {"from": [peers], "ports": [{"protocol": "TCP", "port": "peer"}]},
+    ]
+    if gateway_peers:
+        rules.append(
+            {
+                "from": [dict(peer) for peer in gateway_peers],
+                "ports": [
+                    {"protocol": "TCP", "port": "http"},
+                    {"protocol": "TCP", "port": "grpc"},
+                ],
+            }
+        )
+    if scraper_namespaces:
+        scrapers = {
+            "namespaceSelector": {
+                "matchExpressions": [
+                    {
+                        "key": NAMESPACE_NAME_LABEL,
+                        "operator": "In",
+                        "values": sorted(set(scraper_namespaces)),
+                    }
+                ]
+            }
+        }
+        rules.append({"from": [scrapers], "ports": [{"protocol": "TCP", "port": "http"}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -367,18 +415,7 @@ def render_network_policy(instance: KuraInstance) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(instance.metadata.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": [own]},
-                {"from": [peers], "ports": [{"protocol": "TCP", "port": "peer"}]},
-                # Any namespace: the regional gateways run in `platform`, dedicated ones here.
-                {
-                    "from": [{"namespaceSelector": {}}],
-                    "ports": [
-                        {"protocol": "TCP", "port": "http"},
-                        {"protocol": "TCP", "port": "grpc"},
-                    ],
-                },
-            ],
+            "ingress": rules,
         },
     }
 
@@ -510,6 +547,7 @@ def _pod_annotations(instance: KuraInstance, shared_secrets_version: str | None)
 def _container(instance: KuraInstance, deployment_environment: str) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": DATA_CLAIM, "mountPath": DATA_DIR},
+        {"name": "scratch", "mountPath": SCRATCH_DIR},
         {"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
     ]
     if instance.spec.extension_script:
@@ -537,6 +575,16 @@ def _container(instance: KuraInstance, deployment_environment: str) -> dict[str,
         "readinessProbe": _probe("/ready", delay=5, period=10),
         "livenessProbe": _probe("/up", delay=20, period=20),
         "startupProbe": _probe("/up", delay=0, period=10),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": KURA_UID,
+            "runAsGroup": KURA_UID,
+            "allowPrivilegeEscalation": False,
+            # Kura binds unprivileged ports only and signals only its own processes.
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     }
 
 
@@ -554,7 +602,8 @@ def render_stateful_set(
     """
     name = instance.metadata.name
     volumes: list[dict[str, Any]] = [
-        {"name": "peer-tls", "secret": {"secretName": peer_tls_secret_name(instance)}}
+        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_SIZE}},
+        {"name": "peer-tls", "secret": {"secretName": peer_tls_secret_name(instance)}},
     ]
     if instance.spec.extension_script:
         volumes.append(
@@ -589,6 +638,16 @@ def render_stateful_set(
                 "spec": {
                     # Service links would put every Service of the namespace in the env.
                     "enableServiceLinks": False,
+                    # Kura never calls the Kubernetes API: no token in the pod to steal.
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": KURA_UID,
+                        "runAsGroup": KURA_UID,
+                        "fsGroup": KURA_UID,
+                        "fsGroupChangePolicy": "OnRootMismatch",
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "nodeSelector": node_selector,
                     "topologySpreadConstraints": [

@@ -50,6 +50,9 @@ class OperatorSettings(BaseModel):
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
     cluster_issuer: str = DEFAULT_CLUSTER_ISSUER
     field_manager: str = FIELD_MANAGER
+    # Namespaces whose pods may scrape the Kura pods' HTTP port (/metrics): besides these, the
+    # NetworkPolicy admits only the instance's gateway there.
+    scraper_namespaces: tuple[Annotated[str, Field(pattern=DNS_LABEL_PATTERN)], ...] = ()
 
     @property
     def namespaces(self) -> list[str]:

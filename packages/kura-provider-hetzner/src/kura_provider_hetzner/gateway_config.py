@@ -12,12 +12,17 @@ from collections.abc import Mapping
 
 from kura_provider_hetzner.gateway_tuning import GatewayTuning
 
-# The Hetzner LB sends the PROXY header (the LB provider sets uses-proxyprotocol), and the client
-# address is taken from it and from X-Forwarded-For.
+# The Hetzner LB forwards TCP and sends the PROXY header (the LB provider sets
+# uses-proxyprotocol): the client address comes from that header, and nothing in front of nginx
+# speaks HTTP. So no X-Forwarded-* header a request arrives with is anyone's but the client's:
+# they are not trusted (upstream trusts them), and Kura is told nginx's own view: the client
+# address from the PROXY header, the scheme and host nginx served. proxy-real-ip-cidr stays open
+# because the LB's own addresses are not known here; it only decides who may send a PROXY header,
+# which every connection to these ports must.
 FORWARDING: Mapping[str, str] = {
-    "use-forwarded-headers": "true",
+    "use-forwarded-headers": "false",
     "use-proxy-protocol": "true",
-    "compute-full-forwarded-for": "true",
+    "compute-full-forwarded-for": "false",
     "enable-real-ip": "true",
     "proxy-real-ip-cidr": "0.0.0.0/0",
     # No user-supplied nginx config from Ingress annotations.

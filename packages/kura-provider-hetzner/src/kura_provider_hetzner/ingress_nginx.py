@@ -23,7 +23,7 @@ from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
 from kura_provider_hetzner.gateway_objects import render_gateway_objects
 from kura_provider_hetzner.gateway_status import compute_gateway_status
 from kura_provider_hetzner.gateway_tuning import GatewayTuning
-from kura_provider_hetzner.instance_ingress import render_instance_objects
+from kura_provider_hetzner.instance_ingress import gateway_peers, render_instance_objects
 from kura_provider_hetzner.metrics import ingress_nginx_queries
 from kura_provider_hetzner.shared_gateway import shared_gateway_values
 
@@ -72,6 +72,9 @@ class IngressNginxProvider:
         self, instance: KuraInstance, *, cluster_issuer: str | None = None
     ) -> list[dict[str, Any]]:
         return render_instance_objects(instance, cluster_issuer=cluster_issuer)
+
+    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+        return gateway_peers(instance, region=region)
 
     def shared_gateway_values(
         self, region: Region, *, load_balancer: LoadBalancerProvider
