@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -87,3 +88,15 @@ def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
     assert packages == sorted(folders)
     for folder in folders.values():
         assert (ROOT / "tests" / folder / "conftest.py").is_file()
+
+
+def test_every_public_name_of_kura_core_resolves_to_its_module() -> None:
+    import kura_core
+
+    for name in kura_core.__all__:
+        value = getattr(kura_core, name)
+        if name != "__version__":
+            module = importlib.import_module(kura_core._PUBLIC[name])
+            assert getattr(module, name) is value, name
+    with pytest.raises(AttributeError, match="no attribute 'internal_helper'"):
+        kura_core.internal_helper  # noqa: B018
