@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,17 @@ def test_every_public_name_of_kura_core_resolves_to_its_module() -> None:
             assert getattr(module, name) is value, name
     with pytest.raises(AttributeError, match="no attribute 'internal_helper'"):
         kura_core.internal_helper  # noqa: B018
+
+
+def test_every_public_name_is_documented_for_plugin_authors() -> None:
+    import kura_core
+
+    page = (ROOT / "docs" / "plugin-utilities.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)(?:\(|`)", page))
+    public = set(kura_core.__all__) - {"__version__"}
+    assert sorted(public - documented) == []
+
+
+def test_the_example_plugin_imports_only_the_public_api() -> None:
+    example = ROOT / "docs" / "examples" / "third_party_plugin.py"
+    assert {m for m in imported_modules(example) if m.startswith("kura")} == {"kura_core"}

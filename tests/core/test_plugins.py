@@ -12,6 +12,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from docs.examples.third_party_plugin import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 from kura_core import hookimpl, hookspecs
 from kura_core.cli.app import build_cli
@@ -20,7 +21,6 @@ from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider, LoadBalancerProvider
 from kura_core.regions import Region, RegionCatalog
 from tests.core.conftest import LabCatalog
-from tests.core.fake_providers import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("kura_"))

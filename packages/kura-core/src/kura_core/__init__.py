@@ -60,10 +60,13 @@ if TYPE_CHECKING:
     from kura_core.manifests import render_manifests as render_manifests
     from kura_core.metric_queries import Metric as Metric
     from kura_core.metric_queries import MetricQueries as MetricQueries
+    from kura_core.names import dedicated_ingress_class as dedicated_ingress_class
     from kura_core.names import dedicated_load_balancer_name as dedicated_load_balancer_name
+    from kura_core.names import gateway_name as gateway_name
     from kura_core.names import gateway_workload_name as gateway_workload_name
     from kura_core.names import instance_name as instance_name
     from kura_core.names import regional_gateway_values_key as regional_gateway_values_key
+    from kura_core.names import regional_ingress_class as regional_ingress_class
     from kura_core.names import regional_load_balancer_name as regional_load_balancer_name
     from kura_core.plugins import PluginHost as PluginHost
     from kura_core.providers import (
@@ -114,10 +117,15 @@ if TYPE_CHECKING:
     from kura_core.simulator import shard_ingress_class as shard_ingress_class
     from kura_core.units import Bandwidth as Bandwidth
     from kura_core.units import DataSize as DataSize
+    from kura_core.units import Duration as Duration
     from kura_core.validation import validation_problems as validation_problems
 
 # Public name -> the module that defines it.
 _PUBLIC: dict[str, str] = {
+    "Duration": "kura_core.units",
+    "regional_ingress_class": "kura_core.names",
+    "gateway_name": "kura_core.names",
+    "dedicated_ingress_class": "kura_core.names",
     "CatalogError": "kura_core.errors",
     "CheckFailed": "kura_core.errors",
     "InputError": "kura_core.errors",
