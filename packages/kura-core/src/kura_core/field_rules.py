@@ -4,7 +4,7 @@ The API server enforces them through the CRD schema when an object is created or
 keywords (``pattern``, ``maxLength``, ``maxProperties``, ...) and, where no keyword can say it,
 ``x-kubernetes-validations`` CEL rules. The pydantic models enforce the very same rules for the
 CLI and for the operator, which checks every object before it writes anything (an object stored
-before the schema was tightened, or on a server that skips CEL, still gets a clear refusal).
+before the schema was tightened still gets a clear refusal).
 
 Each rule is pydantic metadata for ``Annotated``: it validates in Python and writes its keywords
 into the model's JSON schema, from which :mod:`kura_core.crds` builds the CRDs. A CEL rule has a
@@ -17,6 +17,7 @@ walks is bounded here too.
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,14 +46,16 @@ def _cel_string(value: str) -> str:
     return f"r'{value}'"
 
 
-class _Rule:
+class _Rule(abc.ABC):
     """Validates after the type's own checks and adds ``keywords()`` to the JSON schema."""
 
+    @abc.abstractmethod
     def check(self, value: Any) -> Any:
-        raise NotImplementedError
+        """``value`` unchanged, or ``ValueError`` saying what is wrong with it."""
 
+    @abc.abstractmethod
     def keywords(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The rule's OpenAPI keywords and CEL rules, as the CRD carries them."""
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
