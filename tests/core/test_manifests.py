@@ -159,13 +159,17 @@ def test_options_reach_the_objects_and_empty_values_are_dropped(
         extension_script="return {}",
         gateway_replicas=4,
         gateway_controller_image="example/ingress-nginx:1",
-        gateway_load_balancer_annotations={"load-balancer.hetzner.cloud/location": "hil"},
+        gateway_load_balancer_annotations={
+            "load-balancer.hetzner.cloud/type": "lb21",
+            "load-balancer.hetzner.cloud/location": "hil",
+        },
     )
     assert gateway["spec"]["replicas"] == 4
     assert gateway["spec"]["controllerImage"] == "example/ingress-nginx:1"
-    assert gateway["spec"]["loadBalancerAnnotations"]["load-balancer.hetzner.cloud/location"] == (
-        "hil"
-    )
+    annotations = gateway["spec"]["loadBalancerAnnotations"]
+    assert annotations["load-balancer.hetzner.cloud/type"] == "lb21"
+    # The location is the region's, whatever the options say.
+    assert annotations["load-balancer.hetzner.cloud/location"] == "ash"
     spec = instance["spec"]
     assert spec["replicas"] == 5
     assert spec["storageSize"] == "400Gi"

@@ -18,8 +18,13 @@ from kura_core import hookimpl, hookspecs
 from kura_core.cli.app import build_cli
 from kura_core.errors import ProviderNotFoundError
 from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
+from kura_core.providers import (
+    IngressProvider,
+    LoadBalancerProvider,
+    ignored_annotations_warning,
+)
 from kura_core.regions import Region, RegionCatalog
+from kura_core.resources import parse_gateway
 from tests.core.conftest import LabCatalog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
@@ -458,3 +463,40 @@ def test_a_plugin_name_that_matches_nothing_is_a_warning_and_exit_1(variable: st
     other = CliRunner().invoke(build_cli(host), burst)
     assert other.exit_code == 0
     assert "names 'nonexistent'" in other.stderr
+
+
+# --- load-balancer overrides -----------------------------------------------------------------
+
+
+class _KeepsItsName(FakeLoadBalancers):
+    """Honours every override but its name, and drops any `fake/drop`."""
+
+    def service_annotations(self, region: Region, **options: Any) -> dict[str, str]:
+        kept = {k: v for k, v in (options["overrides"] or {}).items() if k != "fake/drop"}
+        return {**kept, "fake/name": options["load_balancer_name"]}
+
+
+def test_the_overrides_a_provider_does_not_honour_are_named() -> None:
+    region = Region(id="lab", display_name="Lab", location="nbg1", node_pool="lab")
+    gateway = parse_gateway(
+        {
+            "apiVersion": "kura.tuist.dev/v1alpha1",
+            "kind": "KuraGateway",
+            "metadata": {"name": "kgw-0123456789ab-lab"},
+            "spec": {
+                "region": "lab",
+                "ingressClassName": "kura-lab-kgw-0123456789ab-lab",
+                "loadBalancerAnnotations": {
+                    "fake/name": "other",
+                    "fake/drop": "x",
+                    "fake/size": "big",
+                },
+            },
+        }
+    )
+    assert ignored_annotations_warning(gateway, region, FakeLoadBalancers()) is None
+    assert ignored_annotations_warning(gateway, region, _KeepsItsName()) == (
+        "spec.loadBalancerAnnotations: ignored fake/drop (left out), fake/name (kept "
+        "'tuist-kgw-0123456789ab-lab-ingress'): the load-balancer provider 'fake-lb' sets them "
+        "from the gateway's name and region"
+    )

@@ -507,12 +507,18 @@ def test_an_existing_stateful_set_keeps_its_claim_template() -> None:
         ),
         (
             {"extraEnv": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
-            "A is set twice",
+            "spec.extraEnv: names must be unique; set more than once: A",
         ),
-        ({"extraEnv": [{"name": "1BAD", "value": ""}]}, "'1BAD' is not a valid variable name"),
-        ({"storageSize": "lots"}, "spec.storageSize 'lots' is not a quantity"),
-        ({"accountHandle": "Acme"}, "spec.accountHandle 'Acme' must be a DNS label"),
-        ({"nodeSelector": {"pool": "not ok"}}, "spec.nodeSelector pool='not ok'"),
+        (
+            {"extraEnv": [{"name": "1BAD", "value": ""}]},
+            "spec.extraEnv[0].name: '1BAD' is not an environment variable name",
+        ),
+        ({"storageSize": "lots"}, "spec.storageSize: 'lots' is not a quantity such as 200Gi"),
+        ({"accountHandle": "Acme"}, "spec.accountHandle: account handle 'Acme' is not a DNS label"),
+        (
+            {"nodeSelector": {"pool": "not ok"}},
+            "spec.nodeSelector.pool: 'not ok' is not a label value",
+        ),
     ],
     ids=[
         "legacy-id",

@@ -18,7 +18,8 @@ from kura_core.assignment import OVERRIDES_ENV
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from tests.operator.conftest import REAL
-from tests.operator.harness import NAMESPACE, Cluster, account_manifests, instance_manifest
+from tests.operator.harness import NAMESPACE, Cluster, instance_manifest
+from tests.support.field_cases import account_manifests
 
 pytestmark = REAL
 

@@ -188,8 +188,9 @@ def render_manifests(
     (non-secret only) and ``extension_script``; left at None, the operator's defaults apply.
     Gateway options: ``gateway_controller_image``, ``gateway_replicas`` (default 2) and
     ``gateway_load_balancer_annotations``, which win over the ones ``load_balancer_provider``
-    derives. Raises ``InputError`` when the result would not be a valid object (a handle too
-    long for a label value, say), ``ValueError`` when the assignment is for another region.
+    derives, except those it reserves (the load balancer's name, location and protocol).
+    Raises ``InputError`` when the result would not be a valid object (a handle too long for a
+    label value, say), ``ValueError`` when the assignment is for another region.
     """
     if assignment.region != region.id:
         raise ValueError(f"assignment is for region {assignment.region!r}, not {region.id!r}")

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from kura_core.capacity import Component
 from kura_core.errors import PluginError, ProviderNotFoundError
 from kura_core.metric_queries import MetricQueries
+from kura_core.names import dedicated_load_balancer_name
 from kura_core.regions import Region
 from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
 
@@ -40,7 +41,9 @@ class LoadBalancerProvider(Protocol):
 
         ``node_selector`` is the gateway pods' node selector, from which a provider may derive
         target selection; ``None`` leaves that to the operator. ``overrides`` are annotations the
-        user set: they win over derived ones.
+        user set: they win over derived ones, except those that say which load balancer the
+        Service gets and how it reaches the gateway (its name, location, protocol), which come
+        from ``region`` and ``load_balancer_name`` only (:func:`ignored_overrides` finds them).
         """
         ...
 
@@ -51,6 +54,30 @@ class LoadBalancerProvider(Protocol):
         publish are marked as assumptions.
         """
         ...
+
+
+def ignored_annotations_warning(
+    gateway: KuraGateway, region: Region, provider: LoadBalancerProvider
+) -> str | None:
+    """One line naming the gateway's ``spec.loadBalancerAnnotations`` that ``provider`` does not
+    honour, or None when it honours them all."""
+    overrides = gateway.spec.load_balancer_annotations
+    kept = provider.service_annotations(
+        region,
+        load_balancer_name=dedicated_load_balancer_name(gateway.metadata.name),
+        node_selector=gateway.spec.node_selector,
+        overrides=overrides,
+    )
+    ignored = sorted(key for key, value in (overrides or {}).items() if kept.get(key) != value)
+    if not ignored:
+        return None
+    what = ", ".join(
+        f"{key} (kept {kept[key]!r})" if key in kept else f"{key} (left out)" for key in ignored
+    )
+    return (
+        f"spec.loadBalancerAnnotations: ignored {what}: the load-balancer provider "
+        f"{provider.name!r} sets them from the gateway's name and region"
+    )
 
 
 @dataclass(frozen=True)

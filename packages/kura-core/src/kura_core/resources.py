@@ -19,13 +19,16 @@ from kura_core.dns import (
     DNS_LABEL_MAX,
     DNS_LABEL_PATTERN,
     DNS_SUBDOMAIN_MAX,
+    DNS_SUBDOMAIN_PATTERN,
+    HOSTNAME_PATTERN,
     LABEL_VALUE_MAX,
-    is_dns_subdomain,
+    LABEL_VALUE_PATTERN,
     is_label_key,
     is_label_value,
     require_dns_label,
 )
 from kura_core.errors import InputError
+from kura_core.field_rules import LabelKeys, Text, UniqueNames, Utf8Size
 from kura_core.regions import NODE_POOL_LABEL
 from kura_core.validation import validation_problems
 
@@ -59,14 +62,43 @@ DEFAULT_INSTANCE_INGRESS_CLASS = "nginx"
 
 INT32_MAX = 2**31 - 1
 
+# --- field rules: the CRDs and the models enforce the same ones (kura_core.field_rules) --------
 
-def _object_name(value: str) -> str:
-    if not is_dns_subdomain(value):
-        raise ValueError(
-            f"{value!r} is not a valid object name (a DNS subdomain: lowercase letters, digits, "
-            f"'-' and '.', at most {DNS_SUBDOMAIN_MAX} characters)"
-        )
-    return value
+# Far above any region's node pool: a slip (300 for 3) must not schedule hundreds of pods.
+MAX_REPLICAS = 100
+MAX_NODE_SELECTOR_ENTRIES = 32
+# 32 annotations of 1024 characters stay well inside the 256 KiB a Service's annotations hold.
+MAX_LOAD_BALANCER_ANNOTATIONS = 32
+LOAD_BALANCER_ANNOTATION_VALUE_MAX = 1024
+MAX_EXTRA_ENV = 128
+ENV_NAME_MAX = 256
+ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+# The script becomes one key of the extension ConfigMap (1 MiB at most) and, with a client-side
+# `kubectl apply`, part of the last-applied-configuration annotation (256 KiB for all of an
+# object's annotations, the script JSON-escaped); 64 KiB fits both with room to spare.
+EXTENSION_SCRIPT_MAX_BYTES = 64 * 1024
+IMAGE_MAX = 512
+IMAGE_PATTERN = r"^[!-~]+$"
+CONTROLLER_IMAGE_MAX = 256  # upstream's CRD
+CONTROLLER_CLASS_MAX = 128  # upstream's CRD
+# What an IngressClass's spec.controller must be: a DNS-subdomain domain, "/", then a path.
+CONTROLLER_CLASS_PATTERN = (
+    DNS_SUBDOMAIN_PATTERN.removesuffix("$") + r"/[-A-Za-z0-9/._~%!$&'()*+,;=:]+$"
+)
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+QUANTITY_MAX = 63
+
+_SUBDOMAIN = Text(
+    f"a DNS subdomain (lowercase letters, digits, '-' and '.', at most {DNS_SUBDOMAIN_MAX} "
+    "characters)",
+    max_length=DNS_SUBDOMAIN_MAX,
+    pattern=DNS_SUBDOMAIN_PATTERN,
+)
+_LABEL_VALUE_WHAT = (
+    f"a label value (at most {LABEL_VALUE_MAX} letters, digits, '-', '_' and '.', alphanumeric "
+    "at both ends)"
+)
+_IMAGE_WHAT = "an image reference (printable ASCII, no spaces)"
 
 
 def _labels(value: dict[str, str] | None) -> dict[str, str] | None:
@@ -99,14 +131,43 @@ _DNS_LABEL_SCHEMA = Field(
 )
 RegionName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("region")]
 IngressClassName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("ingress class name")]
-ObjectName = Annotated[str, AfterValidator(_object_name)]
+AccountHandle = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("account handle")]
+ObjectName = Annotated[str, _SUBDOMAIN]
+# Empty means none, as upstream's controller reads it (no Ingress for an empty host).
+Hostname = Annotated[
+    str,
+    Text(
+        "empty or a DNS name (lowercase letters, digits, '-' and '.'; labels of at most 63 "
+        f"characters, at most {DNS_SUBDOMAIN_MAX} in all)",
+        max_length=DNS_SUBDOMAIN_MAX,
+        pattern=f"^$|{HOSTNAME_PATTERN}",
+        min_length=0,
+    ),
+]
+LabelValue = Annotated[
+    str, Text(_LABEL_VALUE_WHAT, LABEL_VALUE_MAX, LABEL_VALUE_PATTERN, min_length=0)
+]
+NodeSelector = Annotated[dict[str, LabelValue], LabelKeys(MAX_NODE_SELECTOR_ENTRIES)]
+LoadBalancerAnnotations = Annotated[
+    dict[
+        str,
+        Annotated[
+            str,
+            Text(
+                f"an annotation value of at most {LOAD_BALANCER_ANNOTATION_VALUE_MAX} characters",
+                LOAD_BALANCER_ANNOTATION_VALUE_MAX,
+                min_length=0,
+            ),
+        ],
+    ],
+    LabelKeys(MAX_LOAD_BALANCER_ANNOTATIONS),
+]
 Labels = Annotated[dict[str, str] | None, AfterValidator(_labels)]
 Annotations = Annotated[dict[str, str] | None, AfterValidator(_annotation_keys)]
 Int32 = Annotated[int, Field(le=INT32_MAX, json_schema_extra={"format": "int32"})]
-Replicas = Annotated[Int32, Field(ge=1)]
+Replicas = Annotated[int, Field(ge=1, le=MAX_REPLICAS, json_schema_extra={"format": "int32"})]
 Count = Annotated[Int32, Field(ge=0)]
 Generation = Annotated[int, Field(ge=0, json_schema_extra={"format": "int64"})]
-StringMap = dict[str, str]
 
 
 class WireModel(BaseModel):
@@ -161,7 +222,15 @@ _CONDITIONS_SCHEMA: dict[str, Any] = {
 class EnvVar(WireModel):
     """A plain environment variable (secrets come from the shared Secret, never from here)."""
 
-    name: str = Field(min_length=1, description="Variable name.")
+    name: Annotated[
+        str,
+        Text(
+            "an environment variable name (letters, digits, '-', '_' and '.', not starting "
+            f"with a digit, at most {ENV_NAME_MAX} characters)",
+            ENV_NAME_MAX,
+            ENV_NAME_PATTERN,
+        ),
+    ] = Field(description="Variable name.")
     value: str = Field(default="", description="Variable value.")
 
 
@@ -194,27 +263,36 @@ class KuraGatewaySpec(WireModel):
     ingress_class_name: IngressClassName = Field(
         description="Name of the IngressClass this gateway creates and serves.",
     )
-    controller_class_name: str | None = Field(
+    controller_class_name: (
+        Annotated[
+            str,
+            Text(
+                "a controller name: a DNS-subdomain domain, '/', then a path, e.g. "
+                f"k8s.io/ingress-nginx (at most {CONTROLLER_CLASS_MAX} characters)",
+                CONTROLLER_CLASS_MAX,
+                CONTROLLER_CLASS_PATTERN,
+            ),
+        ]
+        | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="IngressClass controller; default k8s.io/<ingressClassName>-ingress-nginx.",
     )
-    controller_image: str | None = Field(
+    controller_image: (
+        Annotated[str, Text(_IMAGE_WHAT, CONTROLLER_IMAGE_MAX, IMAGE_PATTERN)] | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=256,
         description=f"Controller image; default {DEFAULT_CONTROLLER_IMAGE}.",
     )
     replicas: Replicas | None = Field(
         default=None,
         description=f"Controller replicas; default {DEFAULT_GATEWAY_REPLICAS}.",
     )
-    node_selector: StringMap | None = Field(
+    node_selector: NodeSelector | None = Field(
         default=None,
         description="Node selector of the controller pods; also targets the load balancer.",
     )
-    load_balancer_annotations: StringMap | None = Field(
+    load_balancer_annotations: LoadBalancerAnnotations | None = Field(
         default=None,
         description="Annotations copied onto the controller's LoadBalancer Service.",
     )
@@ -275,16 +353,20 @@ class KuraGateway(WireModel):
 class KuraInstanceSpec(WireModel):
     """One account's Kura cache cluster in one region."""
 
-    account_handle: str = Field(min_length=1, description="The account handle.")
-    tenant_id: str = Field(alias="tenantID", min_length=1, description="Tenant id (the handle).")
+    account_handle: AccountHandle = Field(description="The account handle.")
+    tenant_id: Annotated[str, Text(_LABEL_VALUE_WHAT, LABEL_VALUE_MAX, LABEL_VALUE_PATTERN)] = (
+        Field(alias="tenantID", description="Tenant id (the handle).")
+    )
     region: RegionName = Field(description="Region id.")
-    image: str = Field(min_length=1, description="Kura runtime image.")
+    image: Annotated[str, Text(_IMAGE_WHAT, IMAGE_MAX, IMAGE_PATTERN)] = Field(
+        description="Kura runtime image."
+    )
     replicas: Replicas | None = Field(
         default=None,
         description=f"Kura pods; default {DEFAULT_INSTANCE_REPLICAS}.",
     )
-    public_host: str | None = Field(default=None, description="Public HTTP host.")
-    grpc_public_host: str | None = Field(default=None, description="Public gRPC host.")
+    public_host: Hostname | None = Field(default=None, description="Public HTTP host.")
+    grpc_public_host: Hostname | None = Field(default=None, description="Public gRPC host.")
     ingress_class_name: IngressClassName | None = Field(
         default=None,
         description=(
@@ -292,21 +374,30 @@ class KuraInstanceSpec(WireModel):
             f"{DEFAULT_INSTANCE_INGRESS_CLASS}."
         ),
     )
-    peer_tls_secret_name: str | None = Field(
+    peer_tls_secret_name: ObjectName | None = Field(
         default=None,
         alias="peerTLSSecretName",
-        min_length=1,
         description="Externally managed peer TLS Secret; default a self-signed one.",
     )
-    storage_class_name: str | None = Field(
-        default=None, description="StorageClass of the data PVCs."
-    )
-    storage_size: str | None = Field(
+    storage_class_name: (
+        Annotated[
+            str,
+            Text(
+                f"empty or {_SUBDOMAIN.what}",
+                DNS_SUBDOMAIN_MAX,
+                f"^$|{DNS_SUBDOMAIN_PATTERN}",
+                min_length=0,
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="StorageClass of the data PVCs; empty: the default.")
+    storage_size: (
+        Annotated[str, Text("a quantity such as 200Gi", QUANTITY_MAX, QUANTITY_PATTERN)] | None
+    ) = Field(
         default=None,
-        min_length=1,
         description=f"Size of each data PVC; default {DEFAULT_STORAGE_SIZE}.",
     )
-    node_selector: StringMap | None = Field(
+    node_selector: NodeSelector | None = Field(
         default=None,
         description=(
             "Node selector of the Kura pods; default "
@@ -314,11 +405,13 @@ class KuraInstanceSpec(WireModel):
             + "."
         ),
     )
-    extra_env: list[EnvVar] | None = Field(
+    extra_env: Annotated[list[EnvVar], UniqueNames(MAX_EXTRA_ENV)] | None = Field(
         default=None,
         description="Extra non-secret environment variables.",
     )
-    extension_script: str | None = Field(default=None, description="Lua extension script.")
+    extension_script: Annotated[str, Utf8Size(EXTENSION_SCRIPT_MAX_BYTES)] | None = Field(
+        default=None, description="Lua extension script."
+    )
 
 
 class KuraInstanceStatus(ReconcileStatus):

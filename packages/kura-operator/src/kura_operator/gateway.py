@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kura_core.errors import InputError
+from kura_core.names import require_own_load_balancer
+from kura_core.providers import ignored_annotations_warning
 from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
@@ -38,15 +40,18 @@ from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
+ANNOTATIONS_IGNORED = "AnnotationsIgnored"
 
 
 @dataclass(frozen=True)
 class DesiredGateway:
-    """A valid gateway and its children, split where the upstream order puts the status write."""
+    """A valid gateway and its children, split where the upstream order puts the status write,
+    and the warning about load-balancer annotations its provider did not honour, if any."""
 
     gateway: KuraGateway
     before_deployment: list[dict[str, Any]]
     deployment: dict[str, Any] | None
+    ignored_annotations: str | None = None
 
 
 class GatewayReconciler(Reconciler):
@@ -86,6 +91,12 @@ class GatewayReconciler(Reconciler):
             await self._write_status(raw, error_status(raw, str(exc), now=self.clock()), log)
             self.metrics.gateway_phase(key, ERROR)
             return ERROR
+        # Once per spec generation: a warning on every resync would bury the other events.
+        generation = raw["metadata"].get("generation")
+        if desired.ignored_annotations and (
+            (raw.get("status") or {}).get("observedGeneration") != generation
+        ):
+            await self.writer.warn(raw, ANNOTATIONS_IGNORED, desired.ignored_annotations, log)
         raw = await self.writer.set_finalizer(
             KURA_GATEWAY, raw, GATEWAY_FINALIZER, log, present=True
         )
@@ -117,6 +128,7 @@ class GatewayReconciler(Reconciler):
         region = self.catalog.get(gateway.spec.region)
         ingress = self.host.ingress_provider(region.ingress_provider)
         load_balancer = self.host.load_balancer_provider(region.load_balancer_provider)
+        require_own_load_balancer(gateway.metadata.name, self.catalog.ids)
         children = ingress.render_gateway(
             gateway,
             region=region,
@@ -133,7 +145,12 @@ class GatewayReconciler(Reconciler):
         children = [with_applied_hash(child) for child in children]
         before = [c for c in children if c["kind"] != DEPLOYMENT.kind]
         deployments = [c for c in children if c["kind"] == DEPLOYMENT.kind]
-        return DesiredGateway(gateway, before, deployments[0] if deployments else None)
+        return DesiredGateway(
+            gateway,
+            before,
+            deployments[0] if deployments else None,
+            ignored_annotations_warning(gateway, region, load_balancer),
+        )
 
     async def _check_class_owner(self, gateway: KuraGateway) -> None:
         name = gateway.spec.ingress_class_name

@@ -22,12 +22,11 @@ peering instance); every other child is owned by its instance and garbage-collec
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.dns import is_dns_label, is_dns_subdomain, is_label_key, is_label_value
+from kura_core.dns import is_dns_label
 from kura_core.errors import InputError
 from kura_core.resources import (
     ACCOUNT_LABEL,
@@ -91,8 +90,6 @@ INSTANCE_NAME_MAX = 52
 LEGACY_CLIENT_ENV_PREFIXES = ("KURA_EXTENSION_TUIST_INTROSPECT_", "TUIST_KURA_INTROSPECTION_")
 CLIENT_ID_ENV = "KURA_CONTROL_PLANE_CLIENT_ID"
 CLIENT_SECRET_ENV = "KURA_CONTROL_PLANE_CLIENT_SECRET"
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
 # --- names and labels ----------------------------------------------------------------------------
@@ -230,32 +227,14 @@ def check_instance(instance: KuraInstance) -> None:
     A real API server would refuse such children one by one, and forever; the operator refuses
     the instance instead, before it writes anything.
     """
+    # The field rules (names, hosts, sizes, labels) are the model's, checked when it was parsed.
     problems: list[str] = []
-    name, spec = instance.metadata.name, instance.spec
+    name = instance.metadata.name
     if not is_dns_label(name) or not name[0].isalpha() or len(name) > INSTANCE_NAME_MAX:
         problems.append(
             f"the name {name!r} must be a DNS label starting with a letter, at most "
             f"{INSTANCE_NAME_MAX} characters (it names the Services and the StatefulSet's pods)"
         )
-    if not is_dns_label(spec.account_handle):
-        problems.append(
-            f"spec.accountHandle {spec.account_handle!r} must be a DNS label (lowercase letters, "
-            "digits and '-'): it names the account peer Service and labels every object"
-        )
-    for key, value in (("tenantID", spec.tenant_id), ("region", spec.region)):
-        if not is_label_value(value):
-            problems.append(f"spec.{key} {value!r} is not a valid label value")
-    if spec.storage_size is not None and not _QUANTITY.match(spec.storage_size):
-        problems.append(f"spec.storageSize {spec.storage_size!r} is not a quantity such as 200Gi")
-    if spec.storage_class_name and not is_dns_subdomain(spec.storage_class_name):
-        problems.append(f"spec.storageClassName {spec.storage_class_name!r} is not a valid name")
-    if spec.peer_tls_secret_name and not is_dns_subdomain(spec.peer_tls_secret_name):
-        problems.append(
-            f"spec.peerTLSSecretName {spec.peer_tls_secret_name!r} is not a valid Secret name"
-        )
-    for key, value in (spec.node_selector or {}).items():
-        if not is_label_key(key) or not is_label_value(value):
-            problems.append(f"spec.nodeSelector {key}={value!r} is not a valid label")
     problems.extend(_env_problems(instance))
     if problems:
         raise InputError(f"KuraInstance {name}: {'; '.join(problems)}")
@@ -265,7 +244,6 @@ def _env_problems(instance: KuraInstance) -> list[str]:
     problems: list[str] = []
     reserved = {entry["name"] for entry in base_env(instance, deployment_environment="")}
     reserved.discard(ENVIRONMENT_ENV)  # a deployment environment of its own is welcome
-    seen: set[str] = set()
     for entry in instance.spec.extra_env or []:
         variable = entry.name
         # Values are never quoted back: whatever was put there may be a secret.
@@ -281,13 +259,8 @@ def _env_problems(instance: KuraInstance) -> list[str]:
                 f"spec.extraEnv: {CLIENT_SECRET_ENV} is a secret and comes only from the "
                 f"{SHARED_SECRETS} Secret, never from the spec"
             )
-        elif not _ENV_NAME.match(variable):
-            problems.append(f"spec.extraEnv: {variable!r} is not a valid variable name")
         elif variable in reserved:
             problems.append(f"spec.extraEnv: {variable} is set by the operator")
-        elif variable in seen:
-            problems.append(f"spec.extraEnv: {variable} is set twice")
-        seen.add(variable)
     return problems
 
 

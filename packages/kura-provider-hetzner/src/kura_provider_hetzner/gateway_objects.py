@@ -26,7 +26,6 @@ from kura_core.resources import (
 )
 from kura_provider_hetzner.gateway_config import config_hash, gateway_nginx_config
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity
-from kura_provider_hetzner.load_balancer import NAME as LOAD_BALANCER_NAME_ANNOTATION
 from kura_provider_hetzner.owners import controller_references
 
 MANAGED_BY = "kura-controller"
@@ -94,18 +93,12 @@ def render_config_map(gateway: KuraGateway, data: Mapping[str, str]) -> dict[str
     }
 
 
-def load_balancer_name(gateway: KuraGateway) -> str:
-    """The LB name the gateway asks for in its own annotations, else the derived one."""
-    own = (gateway.spec.load_balancer_annotations or {}).get(LOAD_BALANCER_NAME_ANNOTATION)
-    return own or dedicated_load_balancer_name(gateway.metadata.name)
-
-
 def render_service(
     gateway: KuraGateway, *, region: Region, load_balancer: LoadBalancerProvider
 ) -> dict[str, Any]:
     annotations = load_balancer.service_annotations(
         region,
-        load_balancer_name=load_balancer_name(gateway),
+        load_balancer_name=dedicated_load_balancer_name(gateway.metadata.name),
         node_selector=gateway.spec.node_selector,
         overrides=gateway.spec.load_balancer_annotations,
     )

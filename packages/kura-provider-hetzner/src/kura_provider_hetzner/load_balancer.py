@@ -85,17 +85,22 @@ class HetznerLoadBalancerProvider:
         node_selector: Mapping[str, str] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        # The gateway ConfigMap sets use-proxy-protocol, so the LB must send the PROXY header.
-        annotations = {
+        # Which LB the Service gets, where, and how it talks to nginx come from the region and the
+        # name only, whatever ``overrides`` say: they could otherwise take over another LB (the
+        # regional one, by its name), move it away from its nodes, or drop the PROXY header that
+        # the gateway ConfigMap's use-proxy-protocol makes nginx expect.
+        protected = {
             NAME: load_balancer_name,
             USES_PROXY_PROTOCOL: "true",
             LOCATION: region.location,
         }
+        annotations: dict[str, str] = {}
         if node_selector:
             annotations[NODE_SELECTOR] = label_selector(node_selector)
         if self.load_balancer_type:
             annotations[TYPE] = self.load_balancer_type
         annotations.update(overrides or {})
+        annotations.update(protected)
         # The CCM would only fail later, in an Event nobody reads: reject a bad type here.
         if TYPE in annotations:
             limits(annotations[TYPE])
