@@ -64,7 +64,7 @@ def render(
     return render_manifests(
         account,
         region,
-        assignment=assign_gateway(account, region),
+        assignment=assign_gateway(account, region, hosted=True),
         load_balancer_provider=provider,
         image=IMAGE,
         **options,
@@ -174,7 +174,7 @@ def test_options_reach_the_objects_and_empty_values_are_dropped(
 
 
 def test_override_list_dedicates_a_pro_account(hetzner: LoadBalancerProvider) -> None:
-    assignment = assign_gateway(PRO, US_EAST, overrides=["tinyco"])
+    assignment = assign_gateway(PRO, US_EAST, overrides=["tinyco"], hosted=True)
     kinds = [
         m["kind"]
         for m in render_manifests(
@@ -189,7 +189,7 @@ def test_assignment_for_another_region_is_refused(hetzner: LoadBalancerProvider)
         render_manifests(
             ENTERPRISE,
             US_EAST,
-            assignment=assign_gateway(ENTERPRISE, EU_CENTRAL),
+            assignment=assign_gateway(ENTERPRISE, EU_CENTRAL, hosted=True),
             load_balancer_provider=hetzner,
             image=IMAGE,
         )
@@ -208,7 +208,7 @@ def test_empty_image_is_an_input_error(hetzner: LoadBalancerProvider) -> None:
         render_manifests(
             PRO,
             US_EAST,
-            assignment=assign_gateway(PRO, US_EAST),
+            assignment=assign_gateway(PRO, US_EAST, hosted=True),
             load_balancer_provider=hetzner,
             image="",
         )
@@ -292,7 +292,17 @@ def test_gateways_never_carry_the_handle_and_all_names_are_valid(
 
 
 def render_args(*extra: str) -> list[str]:
-    return ["render", "--account-id", "42", "--handle", "acme", "--region", "us-east", *extra]
+    return [
+        "render",
+        "--account-id",
+        "42",
+        "--handle",
+        "acme",
+        "--region",
+        "us-east",
+        "--hosted",
+        *extra,
+    ]
 
 
 def test_kura_render_enterprise_is_gateway_then_instance(invoke: Invoke) -> None:

@@ -51,7 +51,7 @@ def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> d
     """A KuraGateway as the control plane applies it, with ``spec`` overrides."""
     region_obj = managed_catalogs()["production"].get(region)
     account = Account(id=account_id, handle=f"acct{account_id}", plan=Plan.ENTERPRISE)
-    assignment = assign_gateway(account, region_obj)
+    assignment = assign_gateway(account, region_obj, hosted=True)
     gateway = render_gateway(
         region_obj,
         assignment=assignment,
@@ -87,7 +87,7 @@ def account_manifests(
     return render_manifests(
         account,
         region_obj,
-        assignment=assign_gateway(account, region_obj),
+        assignment=assign_gateway(account, region_obj, hosted=True),
         load_balancer_provider=HOST.load_balancer_provider(region_obj.load_balancer_provider),
         image=IMAGE,
         **options,
