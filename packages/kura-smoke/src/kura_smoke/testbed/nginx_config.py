@@ -106,6 +106,9 @@ TRANSLATIONS: Mapping[str, Translation] = {
     "ssl-buffer-size": _simple("server", "ssl_buffer_size", "ssl-buffer-size"),
     "ssl-protocols": _simple("server", "ssl_protocols", "ssl-protocols"),
     "ssl-ciphers": _simple("server", "ssl_ciphers", "ssl-ciphers"),
+    # Raw directives for nginx's http block; the test bed has one server per gateway, and what a
+    # gateway puts there (the HTTP/2 preread size) is valid in a server block too.
+    "http-snippet": Translation("server", lambda s: s["http-snippet"]),
 }
 
 _NO_LOAD_BALANCER = (
