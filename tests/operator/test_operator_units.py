@@ -515,6 +515,20 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
         settings.dry_run = True  # type: ignore[misc]
 
 
+def test_upstreams_flag_names_are_aliases() -> None:
+    from kura_operator.cli import run_command
+
+    upstream = run_command.make_context(
+        "kura-operator",
+        ["--gateway-service-account-name", "tuist-gw", "--grpc-cluster-issuer", ""],
+    ).params
+    ours = run_command.make_context(
+        "kura-operator", ["--gateway-service-account", "tuist-gw", "--cluster-issuer", ""]
+    ).params
+    assert upstream == ours
+    assert (upstream["gateway_service_account"], upstream["cluster_issuer"]) == ("tuist-gw", "")
+
+
 # --- kinds ------------------------------------------------------------------------------------
 
 

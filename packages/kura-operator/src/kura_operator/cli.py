@@ -66,12 +66,16 @@ class OperatorCrashed(KuraError):
 )  # fmt: skip
 @click.option(
     "--gateway-service-account",
+    # Upstream's controller's name for the same flag.
+    "--gateway-service-account-name",
     default="kura-gateway-ingress-nginx",
     show_default=True,
     help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
 )
 @click.option(
     "--cluster-issuer",
+    # Upstream's controller's name for the same flag.
+    "--grpc-cluster-issuer",
     default="letsencrypt-cloudflare",
     show_default=True,
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
