@@ -413,6 +413,17 @@ class Cluster:
             }
         )
 
+    def put_ingress_class(self, name: str, controller: str) -> dict[str, Any]:
+        """An IngressClass made by hand: no labels, only its controller."""
+        return self.kube.put_object(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {"name": name},
+                "spec": {"controller": controller},
+            }
+        )
+
     def children(self, name: str) -> dict[str, dict[str, Any] | None]:
         workload = f"{name}-controller"
         gateway = self.gateway(name) or {}

@@ -30,7 +30,7 @@ class LoadBalancerProvider(Protocol):
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
@@ -38,9 +38,12 @@ class LoadBalancerProvider(Protocol):
     ) -> dict[str, str]:
         """Annotations for the gateway's ``LoadBalancer`` Service.
 
-        ``node_selector`` is the gateway pods' node selector, from which a provider may derive
-        target selection; ``None`` leaves that to the operator. ``overrides`` are annotations the
-        user set: they win over derived ones.
+        ``region`` is the catalog's entry, or ``None`` when the catalog lacks the gateway's
+        region: then nothing may come from a catalog (the operator reconciles such a gateway
+        from its own spec, as upstream's controller does). ``node_selector`` is the gateway
+        pods' node selector, from which a provider may derive target selection; ``None`` leaves
+        that to the operator. ``overrides`` are annotations the user set: they win over derived
+        ones.
         """
         ...
 
@@ -120,11 +123,14 @@ class IngressProvider(Protocol):
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:
         """A dedicated gateway's child objects, in apply order.
+
+        ``region`` is the catalog's entry for ``gateway.spec.region``, or ``None`` when the
+        catalog lacks it: then the gateway's own spec is all there is to go on.
 
         Namespaced children carry an owner reference to ``gateway``; a cluster-scoped class
         cannot, so the operator removes it through the gateway's finalizer.

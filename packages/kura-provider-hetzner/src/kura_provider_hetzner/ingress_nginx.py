@@ -44,7 +44,7 @@ class IngressNginxProvider:
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:

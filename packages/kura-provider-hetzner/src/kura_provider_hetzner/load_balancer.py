@@ -79,18 +79,17 @@ class HetznerLoadBalancerProvider:
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         # The gateway ConfigMap sets use-proxy-protocol, so the LB must send the PROXY header.
-        annotations = {
-            NAME: load_balancer_name,
-            USES_PROXY_PROTOCOL: "true",
-            LOCATION: region.location,
-        }
+        annotations = {NAME: load_balancer_name, USES_PROXY_PROTOCOL: "true"}
+        # Only a catalogued region has a location; elsewhere the gateway's own annotation says.
+        if region is not None:
+            annotations[LOCATION] = region.location
         if node_selector:
             annotations[NODE_SELECTOR] = label_selector(node_selector)
         if self.load_balancer_type:
