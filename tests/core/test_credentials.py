@@ -424,3 +424,28 @@ def test_missing_file_exits_2(invoke: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "cannot read credentials file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://tuist.dev", "'http://tuist.dev' must be https (plain http only on loopback)"),
+        ("tuist.dev", "'tuist.dev' is not an https URL with a host"),
+        ("https://tuist.dev:99999", "'https://tuist.dev:99999' is not a URL"),
+        ("https://kura:hunter2@tuist.dev", "carries credentials"),
+    ],
+)
+def test_a_bad_control_plane_url_is_one_error(url: str, problem: str) -> None:
+    values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, "TUIST_KURA_TUIST_BASE_URL": url}
+    report = check_credentials(values, external_secret=False)
+    assert errors(report) == [("control-plane-url", "TUIST_KURA_TUIST_BASE_URL")]
+    assert problem in report.findings[0].message
+    assert "hunter2" not in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "url", ["https://tuist.dev", "https://tuist.dev/", "http://127.0.0.1:8080"]
+)
+def test_a_good_control_plane_url_passes(url: str) -> None:
+    values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, "TUIST_KURA_TUIST_BASE_URL": url}
+    assert check_credentials(values, external_secret=False).findings == []

@@ -355,7 +355,8 @@ def test_third_party_load_balancer_annotates_the_dedicated_gateway(
 ) -> None:
     gateway, instance = third_party_lab(
         "render", "--env", "lab", "--region", "lab-1", "--account-id", "7", "--handle", "acme",
-        "--plan", "enterprise", "--hosted", "-o", "json",
+        "--plan", "enterprise", "--hosted", "--control-plane-url", "https://tuist.example",
+        "-o", "json",
     )  # fmt: skip
     assert gateway["spec"]["loadBalancerAnnotations"] == {
         "fake/name": f"tuist-{gateway['metadata']['name']}-ingress",

@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict
 
 from kura_core.errors import InputError
 from kura_core.files import parse_yaml_stream, read_text
+from kura_core.urls import url_problem
 
 CLIENT_ID = "KURA_CONTROL_PLANE_CLIENT_ID"
+# The Tuist server's base URL Kura nodes call (upstream's server setting).
+CONTROL_PLANE_URL_ENV = "TUIST_KURA_TUIST_BASE_URL"
 CLIENT_SECRET = "KURA_CONTROL_PLANE_CLIENT_SECRET"
 SECRET_SOURCE = "KURA_CONTROL_PLANE_SECRET_SOURCE"
 EXTERNAL_SECRET = "external-secret"
@@ -156,6 +159,14 @@ def check_credentials(
             CLIENT_SECRET,
             f"{CLIENT_SECRET} is not set; set it, or declare an external secret source "
             f"(--external-secret or {SECRET_SOURCE}={EXTERNAL_SECRET})",
+        )
+
+    url = values.get(CONTROL_PLANE_URL_ENV)
+    problem = url_problem(url) if url is not None else None
+    if problem:
+        shown = "" if "@" in (url or "") else f" {url!r}"
+        finding(
+            "control-plane-url", CONTROL_PLANE_URL_ENV, f"{CONTROL_PLANE_URL_ENV}{shown} {problem}"
         )
 
     # Upstream's chart still writes the legacy names beside the canonical ones, for older Kura
