@@ -6,7 +6,8 @@ import ipaddress
 from urllib.parse import urlsplit
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address."""
     if host == "localhost":
         return True
     try:
@@ -26,7 +27,7 @@ def url_problem(value: str) -> str | None:
         return "carries credentials; the client credentials come from the shared Secret"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "is not an https URL with a host"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         return "must be https (plain http only on loopback)"
     if parts.query or parts.fragment:
         return "must not have a query or fragment"
