@@ -520,13 +520,33 @@ def test_upstreams_flag_names_are_aliases() -> None:
 
     upstream = run_command.make_context(
         "kura-operator",
-        ["--gateway-service-account-name", "tuist-gw", "--grpc-cluster-issuer", ""],
+        [
+            "--gateway-service-account-name",
+            "tuist-gw",
+            "--grpc-cluster-issuer",
+            "",
+            "--watch-namespace",
+            "tuist",
+            "--deployment-environment",
+            "staging",
+        ],
     ).params
     ours = run_command.make_context(
-        "kura-operator", ["--gateway-service-account", "tuist-gw", "--cluster-issuer", ""]
+        "kura-operator",
+        [
+            "--gateway-service-account",
+            "tuist-gw",
+            "--cluster-issuer",
+            "",
+            "--namespace",
+            "tuist",
+            "--env",
+            "staging",
+        ],
     ).params
     assert upstream == ours
     assert (upstream["gateway_service_account"], upstream["cluster_issuer"]) == ("tuist-gw", "")
+    assert (upstream["namespace"], upstream["env"]) == ("tuist", "staging")
 
 
 # --- kinds ------------------------------------------------------------------------------------

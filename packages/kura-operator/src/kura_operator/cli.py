@@ -17,13 +17,27 @@ class OperatorCrashed(KuraError):
 
 
 @click.command("run")
-@click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
+@click.option(
+    "--namespace",
+    # Upstream's controller's name for the same flag.
+    "--watch-namespace",
+    default="kura",
+    show_default=True,
+    help="Namespace to watch.",
+)
 @click.option(
     "--all-namespaces",
     is_flag=True,
     help="Watch KuraGateways and KuraInstances in every namespace.",
 )
-@click.option("--env", default="production", show_default=True, help="Region catalog env.")
+@click.option(
+    "--env",
+    # Upstream's controller's name: the env also names the pods' deployment environment.
+    "--deployment-environment",
+    default="production",
+    show_default=True,
+    help="Region catalog env, and the pods' deployment environment.",
+)
 @click.option(
     "--catalog",
     "catalog_file",
