@@ -36,13 +36,14 @@ class FakeLoadBalancers:
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        return {"fake/name": load_balancer_name, "fake/where": region.location, **(overrides or {})}
+        where = {"fake/where": region.location} if region else {}
+        return {"fake/name": load_balancer_name, **where, **(overrides or {})}
 
     def capacity_components(self, region: Region) -> list[Component]:
         return [Component(name="regional-lb", capacity=Bandwidth.parse("3Gbps"), source="fake")]
@@ -58,7 +59,7 @@ class FakeIngress:
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = "fake",
     ) -> list[dict[str, Any]]:
@@ -89,7 +90,9 @@ class FakeIngress:
     ) -> list[dict[str, Any]]:
         return []
 
-    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
+    ) -> list[dict[str, Any]]:
         return []
 
     def shared_gateway_values(

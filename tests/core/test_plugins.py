@@ -415,7 +415,8 @@ def test_third_party_load_balancer_annotates_the_dedicated_gateway(
 ) -> None:
     gateway, instance = third_party_lab(
         "render", "--env", "lab", "--region", "lab-1", "--account-id", "7", "--handle", "acme",
-        "--plan", "enterprise", "-o", "json",
+        "--plan", "enterprise", "--hosted", "--control-plane-url", "https://tuist.example",
+        "-o", "json",
     )  # fmt: skip
     assert gateway["spec"]["loadBalancerAnnotations"] == {
         "fake/name": f"tuist-{gateway['metadata']['name']}-ingress",
@@ -471,7 +472,7 @@ def test_a_plugin_name_that_matches_nothing_is_a_warning_and_exit_1(variable: st
 class _KeepsItsName(FakeLoadBalancers):
     """Honours every override but its name, and drops any `fake/drop`."""
 
-    def service_annotations(self, region: Region, **options: Any) -> dict[str, str]:
+    def service_annotations(self, region: Region | None, **options: Any) -> dict[str, str]:
         kept = {k: v for k, v in (options["overrides"] or {}).items() if k != "fake/drop"}
         return {**kept, "fake/name": options["load_balancer_name"]}
 

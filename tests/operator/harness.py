@@ -51,7 +51,7 @@ def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> d
     """A KuraGateway as the control plane applies it, with ``spec`` overrides."""
     region_obj = managed_catalogs()["production"].get(region)
     account = Account(id=account_id, handle=f"acct{account_id}", plan=Plan.ENTERPRISE)
-    assignment = assign_gateway(account, region_obj)
+    assignment = assign_gateway(account, region_obj, hosted=True)
     gateway = render_gateway(
         region_obj,
         assignment=assignment,
@@ -402,6 +402,17 @@ class Cluster:
                     },
                 },
                 "spec": {"controller": f"k8s.io/kura-{region}-ingress-nginx"},
+            }
+        )
+
+    def put_ingress_class(self, name: str, controller: str) -> dict[str, Any]:
+        """An IngressClass made by hand: no labels, only its controller."""
+        return self.kube.put_object(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {"name": name},
+                "spec": {"controller": controller},
             }
         )
 

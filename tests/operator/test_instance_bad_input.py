@@ -1,8 +1,9 @@
 """KuraInstances the operator must refuse: phase Error, a clear message, a Warning Event, and
 nothing applied, while every other instance is still served.
 
-Some of these pass any CRD schema (an unknown region, a legacy or secret variable in extraEnv, a
-region whose provider no plugin provides): only the operator can catch them.
+Some of these pass any CRD schema (a secret value in extraEnv, a region whose provider no plugin
+provides): only the operator can catch them. A region the catalog lacks and upstream's legacy
+variables are accepted (tests/operator/test_upstream_objects.py).
 """
 
 from __future__ import annotations
@@ -60,19 +61,6 @@ def assert_refused(cluster: Cluster, name: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"region": "mars"}, "unknown region 'mars' (offered: eu-central, us-east, us-west)"),
-        (
-            {"extraEnv": [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "x"}]},
-            "use KURA_CONTROL_PLANE_CLIENT_ID",
-        ),
-        (
-            {
-                "extraEnv": [
-                    {"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "value": SECRET_VALUE}
-                ]
-            },
-            "use KURA_CONTROL_PLANE_CLIENT_SECRET",
-        ),
         (
             {"extraEnv": [{"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "value": SECRET_VALUE}]},
             "comes only from the kura-shared-secrets Secret",
@@ -107,9 +95,6 @@ def assert_refused(cluster: Cluster, name: str, message: str) -> None:
         ),
     ],
     ids=[
-        "unknown-region",
-        "legacy-id",
-        "legacy-secret",
         "secret",
         "reserved",
         "storage",
@@ -164,8 +149,8 @@ def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: 
 def test_fixing_the_spec_brings_an_invalid_instance_to_ready(cluster: Cluster) -> None:
     cluster.start_operator()
     cluster.seed_regional_class()
-    legacy = [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "id"}]
-    manifest = instance_manifest(63, "fixme", extraEnv=legacy)
+    secret = [{"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "value": SECRET_VALUE}]
+    manifest = instance_manifest(63, "fixme", extraEnv=secret)
     name = manifest["metadata"]["name"]
     cluster.create_instance(manifest)
     cluster.wait_instance_phase(name, "Error")

@@ -29,6 +29,7 @@ from kura_operator.instance_objects import (
     claim_template,
     current_primary,
     fnv32a,
+    legacy_env_notice,
     peer_tls_secret_name,
     render_account_peer_service,
     render_extension_config_map,
@@ -480,22 +481,75 @@ def test_an_existing_stateful_set_keeps_its_claim_template() -> None:
     assert rendered["spec"]["volumeClaimTemplates"] == live["spec"]["volumeClaimTemplates"]
 
 
+# --- upstream's older objects -----------------------------------------------------------------
+
+LEGACY_ID = "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID"
+CLIENT_ID = "7c0b4f7e-3f57-4bd0-9a3e-5c1f0d1c2b3a"
+
+
+def test_a_legacy_client_id_is_kept_and_migrated_to_the_canonical_name() -> None:
+    # What upstream's server emitted before the control-plane credentials were renamed.
+    old = instance(extraEnv=[{"name": LEGACY_ID, "value": CLIENT_ID}])
+    check_instance(old)
+    variables = env(old)
+    assert variables[LEGACY_ID] == {"name": LEGACY_ID, "value": CLIENT_ID}
+    assert variables["KURA_CONTROL_PLANE_CLIENT_ID"] == {
+        "name": "KURA_CONTROL_PLANE_CLIENT_ID",
+        "value": CLIENT_ID,
+    }
+    notice = legacy_env_notice(old)
+    assert notice is not None
+    assert LEGACY_ID in notice
+    assert "the pods also get KURA_CONTROL_PLANE_CLIENT_ID" in notice
+    assert CLIENT_ID not in notice
+
+
+def test_the_canonical_client_id_wins_over_a_legacy_one() -> None:
+    both = instance(
+        extraEnv=[
+            {"name": "TUIST_KURA_INTROSPECTION_CLIENT_ID", "value": "old"},
+            {"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": CLIENT_ID},
+        ]
+    )
+    check_instance(both)
+    assert env(both)["KURA_CONTROL_PLANE_CLIENT_ID"]["value"] == CLIENT_ID
+    names = [entry["name"] for entry in container(both)["env"]]
+    assert names.count("KURA_CONTROL_PLANE_CLIENT_ID") == 1
+    notice = legacy_env_notice(both)
+    assert notice is not None
+    assert "also get" not in notice
+
+
+def test_references_are_kept_for_legacy_and_canonical_secrets() -> None:
+    ref = {"secretKeyRef": {"name": "kura-shared-secrets", "key": "client-secret"}}
+    refs = instance(
+        extraEnv=[
+            {"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "valueFrom": ref},
+            {"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "valueFrom": ref},
+            {"name": "LEGACY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ]
+    )
+    check_instance(refs)
+    variables = env(refs)
+    assert variables["TUIST_KURA_INTROSPECTION_CLIENT_SECRET"]["valueFrom"] == ref
+    assert variables["KURA_CONTROL_PLANE_CLIENT_SECRET"] == {
+        "name": "KURA_CONTROL_PLANE_CLIENT_SECRET",
+        "valueFrom": ref,
+    }
+    assert variables["LEGACY_POD"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert_valid(stateful_set(refs))
+
+
+def test_no_notice_without_legacy_names() -> None:
+    assert legacy_env_notice(instance(extraEnv=[{"name": "A", "value": "1"}])) is None
+
+
 # --- refused input ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (
-            {"extraEnv": [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "x"}]},
-            "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID is a legacy alias that is never set any "
-            "more; use KURA_CONTROL_PLANE_CLIENT_ID",
-        ),
-        (
-            {"extraEnv": [{"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "value": "s3cr3t"}]},
-            "TUIST_KURA_INTROSPECTION_CLIENT_SECRET is a legacy alias that is never set any "
-            "more; use KURA_CONTROL_PLANE_CLIENT_SECRET",
-        ),
         (
             {"extraEnv": [{"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "value": "s3cr3t"}]},
             "KURA_CONTROL_PLANE_CLIENT_SECRET is a secret and comes only from the "
@@ -521,8 +575,6 @@ def test_an_existing_stateful_set_keeps_its_claim_template() -> None:
         ),
     ],
     ids=[
-        "legacy-id",
-        "legacy-secret",
         "secret-in-spec",
         "reserved",
         "twice",

@@ -168,6 +168,7 @@ def kura_render(account_id: int, handle: str, plan: str) -> list[dict[str, Any]]
         build_cli(PluginHost(environ={})),
         [
             "render",
+            "--hosted",
             "--account-id",
             str(account_id),
             "--handle",

@@ -632,6 +632,40 @@ def test_a_scraper_namespace_that_cannot_be_one_is_refused_in_one_line() -> None
     assert result.stderr.startswith("kura: error: scraper_namespaces[0]: ")
 
 
+def test_upstreams_flag_names_are_aliases() -> None:
+    from kura_operator.cli import run_command
+
+    upstream = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account-name",
+            "tuist-gw",
+            "--grpc-cluster-issuer",
+            "",
+            "--watch-namespace",
+            "tuist",
+            "--deployment-environment",
+            "staging",
+        ],
+    ).params
+    ours = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account",
+            "tuist-gw",
+            "--cluster-issuer",
+            "",
+            "--namespace",
+            "tuist",
+            "--env",
+            "staging",
+        ],
+    ).params
+    assert upstream == ours
+    assert (upstream["gateway_service_account"], upstream["cluster_issuer"]) == ("tuist-gw", "")
+    assert (upstream["namespace"], upstream["env"]) == ("tuist", "staging")
+
+
 # --- kinds ------------------------------------------------------------------------------------
 
 

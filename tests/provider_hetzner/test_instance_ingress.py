@@ -283,6 +283,23 @@ def test_the_regional_class_admits_only_the_shared_gateway_of_the_platform_relea
     assert list(values) == ["kura-us-east-ingress-nginx"]
 
 
+def test_a_region_the_catalog_lacks_admits_its_default_shared_gateway() -> None:
+    uncatalogued = parse_instance(
+        {
+            **to_manifest(instance(ingressClassName="kura-eu-far")),
+            "spec": {
+                **to_manifest(instance())["spec"],
+                "region": "eu-far",
+                "ingressClassName": "kura-eu-far",
+            },
+        }
+    )
+    (peer,) = ingress_nginx().gateway_peers(uncatalogued, region=None)
+    assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == (
+        "kura-eu-far-ingress-nginx"
+    )
+
+
 def test_a_dedicated_class_admits_only_the_pods_of_the_gateway_the_instance_names() -> None:
     gateway = "kgw-38dbcc9b3c91-us-east"
     inst = parse_instance(

@@ -23,6 +23,7 @@ EXAMPLE = HERE / "data" / "kgw-abc123-us-east.yaml"
 CLUSTER = HERE.parent / "core" / "data" / "cluster-production.yaml"
 RENDER_ENTERPRISE = (
     "render",
+    "--hosted",
     "--account-id",
     "42",
     "--handle",

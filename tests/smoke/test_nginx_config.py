@@ -86,6 +86,8 @@ def test_the_nginx_conf_carries_the_provider_values(bed: TestBed) -> None:
             assert template.format(config[key]) + ";" in block, (mode, key)
         buffers = f"proxy_buffers {config['proxy-buffers-number']} {config['proxy-buffer-size']};"
         assert buffers in block
+        # The HTTP/2 preread window, from the raw snippet, as large as the body buffer.
+        assert f"http2_body_preread_size {config['client-body-buffer-size']};" in block
         # The instance Ingress's streaming annotations win at the location.
         assert "proxy_read_timeout 3600s;" in block
         assert "proxy_send_timeout 3600s;" in block

@@ -69,7 +69,7 @@ def account_manifests(
     return render_manifests(
         account,
         region_obj,
-        assignment=assign_gateway(account, region_obj),
+        assignment=assign_gateway(account, region_obj, hosted=True),
         load_balancer_provider=_HOST.load_balancer_provider(region_obj.load_balancer_provider),
         **{"image": IMAGE, **options},
     )

@@ -31,7 +31,7 @@ class LoadBalancerProvider(Protocol):
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
@@ -39,11 +39,14 @@ class LoadBalancerProvider(Protocol):
     ) -> dict[str, str]:
         """Annotations for the gateway's ``LoadBalancer`` Service.
 
-        ``node_selector`` is the gateway pods' node selector, from which a provider may derive
-        target selection; ``None`` leaves that to the operator. ``overrides`` are annotations the
-        user set: they win over derived ones, except those that say which load balancer the
-        Service gets and how it reaches the gateway (its name, location, protocol), which come
-        from ``region`` and ``load_balancer_name`` only (:func:`ignored_overrides` finds them).
+        ``region`` is the catalog's entry, or ``None`` when the catalog lacks the gateway's
+        region: then nothing may come from a catalog (the operator reconciles such a gateway
+        from its own spec, as upstream's controller does). ``node_selector`` is the gateway
+        pods' node selector, from which a provider may derive target selection; ``None`` leaves
+        that to the operator. ``overrides`` are annotations the user set: they win over derived
+        ones, except those that say which load balancer the Service gets and how it reaches the
+        gateway (its name, location, protocol), which come from ``region`` and
+        ``load_balancer_name`` only (:func:`ignored_annotations_warning` names them).
         """
         ...
 
@@ -57,7 +60,7 @@ class LoadBalancerProvider(Protocol):
 
 
 def ignored_annotations_warning(
-    gateway: KuraGateway, region: Region, provider: LoadBalancerProvider
+    gateway: KuraGateway, region: Region | None, provider: LoadBalancerProvider
 ) -> str | None:
     """One line naming the gateway's ``spec.loadBalancerAnnotations`` that ``provider`` does not
     honour, or None when it honours them all."""
@@ -147,11 +150,14 @@ class IngressProvider(Protocol):
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:
         """A dedicated gateway's child objects, in apply order.
+
+        ``region`` is the catalog's entry for ``gateway.spec.region``, or ``None`` when the
+        catalog lacks it: then the gateway's own spec is all there is to go on.
 
         Namespaced children carry an owner reference to ``gateway``; a cluster-scoped class
         cannot, so the operator removes it through the gateway's finalizer.
@@ -179,9 +185,12 @@ class IngressProvider(Protocol):
         """The objects that route public traffic to an instance through its ingress class."""
         ...
 
-    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
+    ) -> list[dict[str, Any]]:
         """NetworkPolicy peers (``from`` entries) selecting the pods of the gateway that routes
-        ``instance``'s public traffic: only they may open its HTTP and gRPC ports.
+        ``instance``'s public traffic: only they may open its HTTP and gRPC ports. ``region`` is
+        ``None`` for a region the operator's catalog lacks: then only the instance says.
 
         An empty list admits no gateway (an ingress class no gateway of this provider serves).
         """

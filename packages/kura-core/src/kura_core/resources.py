@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from kura_core.dns import (
@@ -219,8 +219,48 @@ _CONDITIONS_SCHEMA: dict[str, Any] = {
 }
 
 
+class KeyRef(WireModel):
+    """A key of a Secret or ConfigMap in the object's namespace."""
+
+    name: str = Field(min_length=1, description="The Secret's or ConfigMap's name.")
+    key: str = Field(min_length=1, description="The key.")
+    optional: bool | None = Field(default=None, description="Whether it may be missing.")
+
+
+class FieldRef(WireModel):
+    """A field of the pod."""
+
+    api_version: str | None = Field(default=None, description="Schema version of fieldPath.")
+    field_path: str = Field(min_length=1, description="The field, e.g. metadata.name.")
+
+
+class ResourceFieldRef(WireModel):
+    """A container's resource limit or request."""
+
+    container_name: str | None = Field(default=None, description="The container.")
+    resource: str = Field(min_length=1, description="The resource, e.g. limits.memory.")
+    divisor: str | None = Field(default=None, description="Output unit, e.g. 1Mi.")
+
+
+class EnvVarSource(WireModel):
+    """Where a variable's value comes from: exactly one source (Kubernetes' EnvVarSource)."""
+
+    secret_key_ref: KeyRef | None = Field(default=None, description="A key of a Secret.")
+    config_map_key_ref: KeyRef | None = Field(default=None, description="A key of a ConfigMap.")
+    field_ref: FieldRef | None = Field(default=None, description="A field of the pod.")
+    resource_field_ref: ResourceFieldRef | None = Field(
+        default=None, description="A resource of a container."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvVarSource:
+        if sum(source is not None for source in self.__dict__.values()) != 1:
+            raise ValueError("valueFrom must name exactly one source")
+        return self
+
+
 class EnvVar(WireModel):
-    """A plain environment variable (secrets come from the shared Secret, never from here)."""
+    """An environment variable: a plain value, or a reference (valueFrom), as upstream's."""
 
     name: Annotated[
         str,
@@ -231,7 +271,16 @@ class EnvVar(WireModel):
             ENV_NAME_PATTERN,
         ),
     ] = Field(description="Variable name.")
-    value: str = Field(default="", description="Variable value.")
+    value: str | None = Field(default=None, description="Variable value.")
+    value_from: EnvVarSource | None = Field(
+        default=None, description="Where the value comes from, instead of value."
+    )
+
+    @model_validator(mode="after")
+    def _value_or_reference(self) -> EnvVar:
+        if self.value and self.value_from is not None:
+            raise ValueError(f"{self.name}: value and valueFrom exclude each other")
+        return self
 
 
 class ObjectMeta(BaseModel):
@@ -407,7 +456,7 @@ class KuraInstanceSpec(WireModel):
     )
     extra_env: Annotated[list[EnvVar], UniqueNames(MAX_EXTRA_ENV)] | None = Field(
         default=None,
-        description="Extra non-secret environment variables.",
+        description="Extra environment variables: plain values, or references (valueFrom).",
     )
     extension_script: Annotated[str, Utf8Size(EXTENSION_SCRIPT_MAX_BYTES)] | None = Field(
         default=None, description="Lua extension script."

@@ -18,13 +18,27 @@ class OperatorCrashed(KuraError):
 
 
 @click.command("run")
-@click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
+@click.option(
+    "--namespace",
+    # Upstream's controller's name for the same flag.
+    "--watch-namespace",
+    default="kura",
+    show_default=True,
+    help="Namespace to watch.",
+)
 @click.option(
     "--all-namespaces",
     is_flag=True,
     help="Watch KuraGateways and KuraInstances in every namespace.",
 )
-@click.option("--env", default="production", show_default=True, help="Region catalog env.")
+@click.option(
+    "--env",
+    # Upstream's controller's name: the env also names the pods' deployment environment.
+    "--deployment-environment",
+    default="production",
+    show_default=True,
+    help="Region catalog env, and the pods' deployment environment.",
+)
 @click.option(
     "--catalog",
     "catalog_file",
@@ -77,12 +91,16 @@ class OperatorCrashed(KuraError):
 )  # fmt: skip
 @click.option(
     "--gateway-service-account",
+    # Upstream's controller's name for the same flag.
+    "--gateway-service-account-name",
     default="kura-gateway-ingress-nginx",
     show_default=True,
     help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
 )
 @click.option(
     "--cluster-issuer",
+    # Upstream's controller's name for the same flag.
+    "--grpc-cluster-issuer",
     default="letsencrypt-cloudflare",
     show_default=True,
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "

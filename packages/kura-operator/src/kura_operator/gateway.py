@@ -40,6 +40,7 @@ from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
+ADOPTED_INGRESS_CLASS = "AdoptedIngressClass"
 ANNOTATIONS_IGNORED = "AnnotationsIgnored"
 
 
@@ -86,21 +87,22 @@ class GatewayReconciler(Reconciler):
             return None
         try:
             desired = self._desire(raw)
-            await self._check_class_owner(desired.gateway)
+            adopting = await self._check_class_owner(desired.gateway)
         except InputError as exc:
             await self._write_status(raw, error_status(raw, str(exc), now=self.clock()), log)
             self.metrics.gateway_phase(key, ERROR)
             return ERROR
-        # Once per spec generation: a warning on every resync would bury the other events.
-        generation = raw["metadata"].get("generation")
-        if desired.ignored_annotations and (
-            (raw.get("status") or {}).get("observedGeneration") != generation
-        ):
-            await self.writer.warn(raw, ANNOTATIONS_IGNORED, desired.ignored_annotations, log)
+        if desired.ignored_annotations:
+            await self.warn_per_generation(
+                raw, ANNOTATIONS_IGNORED, desired.ignored_annotations, log
+            )
         raw = await self.writer.set_finalizer(
             KURA_GATEWAY, raw, GATEWAY_FINALIZER, log, present=True
         )
         gateway = desired.gateway
+        await self.warn_uncatalogued(raw, gateway.spec.region, log)
+        if adopting:
+            await self.writer.warn(raw, ADOPTED_INGRESS_CLASS, adopting, log)
         await self._delete_renamed_class(raw, gateway, log)
         live: dict[str, dict[str, Any] | None] = {}
         for child in desired.before_deployment:
@@ -119,15 +121,14 @@ class GatewayReconciler(Reconciler):
         return phase
 
     def _ingress_provider(self, gateway: KuraGateway) -> Any:
-        region = self.catalog.get(gateway.spec.region)
-        return self.host.ingress_provider(region.ingress_provider)
+        return self.ingress_provider(self.catalog_region(gateway.spec.region))
 
     def _desire(self, raw: Mapping[str, Any]) -> DesiredGateway:
         """Parse, resolve and render: everything that can reject the gateway, before any write."""
         gateway = parse_gateway(raw)
-        region = self.catalog.get(gateway.spec.region)
-        ingress = self.host.ingress_provider(region.ingress_provider)
-        load_balancer = self.host.load_balancer_provider(region.load_balancer_provider)
+        region = self.catalog_region(gateway.spec.region)
+        ingress = self.ingress_provider(region)
+        load_balancer = self.load_balancer_provider(region)
         require_own_load_balancer(gateway.metadata.name, self.catalog.ids)
         children = ingress.render_gateway(
             gateway,
@@ -152,15 +153,37 @@ class GatewayReconciler(Reconciler):
             ignored_annotations_warning(gateway, region, load_balancer),
         )
 
-    async def _check_class_owner(self, gateway: KuraGateway) -> None:
+    async def _check_class_owner(self, gateway: KuraGateway) -> str | None:
+        """Refuse an IngressClass that is someone else's; say so when adopting one.
+
+        As upstream, an existing class is taken over when nobody claims it and it names this
+        gateway's controller (a class made by hand, or left by an older controller). A class
+        of another gateway, or one whose controller is someone else's, is never touched.
+        """
         name = gateway.spec.ingress_class_name
         live = await self.api.get(INGRESS_CLASS, None, name)
         if live is None:
-            return
+            return None
         owner = ((live.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
-        if owner != gateway.metadata.name:
-            holder = f"gateway {owner!r}" if owner else "something other than a KuraGateway"
-            raise InputError(f"IngressClass {name!r} already exists and belongs to {holder}")
+        if owner == gateway.metadata.name:
+            return None
+        if owner:
+            raise InputError(
+                f"IngressClass {name!r} already exists and belongs to gateway {owner!r}"
+            )
+        controller = (live.get("spec") or {}).get("controller")
+        ours = gateway.spec.controller_class_name or self._ingress_provider(
+            gateway
+        ).default_controller_class(name)
+        if controller != ours:
+            raise InputError(
+                f"IngressClass {name!r} already exists with controller {controller!r}, not this "
+                f"gateway's {ours!r}: it is someone else's"
+            )
+        return (
+            f"adopting IngressClass {name!r}: it exists without a gateway label and names this "
+            f"gateway's controller {ours!r}"
+        )
 
     async def _delete_renamed_class(
         self, raw: Mapping[str, Any], gateway: KuraGateway, log: Log

@@ -54,6 +54,7 @@ from kura_operator.instance_objects import (
     current_primary,
     generated_peer_tls_secret_name,
     is_ours,
+    legacy_env_notice,
     legacy_service_names,
     namespace_of,
     render_account_peer_service,
@@ -98,6 +99,7 @@ from kura_operator.writer import Log
 Key = tuple[str, str]
 # Status fields a later status may no longer have: a host taken out, the revision annotation
 # removed. Anything else is always written or kept.
+LEGACY_ENV = "LegacyEnvMigrated"
 REMOVABLE_STATUS = ("publicURL", "grpcPublicURL", "appliedManifestRevision")
 
 
@@ -186,6 +188,9 @@ class InstanceReconciler(Reconciler):
             KURA_INSTANCE, raw, INSTANCE_FINALIZER, log, present=True
         )
         old_status = raw.get("status") or {}
+        await self.warn_uncatalogued(raw, instance.spec.region, log)
+        if notice := legacy_env_notice(instance):
+            await self.warn_per_generation(raw, LEGACY_ENV, notice, log)
         revision = (instance.metadata.annotations or {}).get(MANIFEST_REVISION_ANNOTATION)
         force = revision != old_status.get("appliedManifestRevision")
         if force:
@@ -246,8 +251,8 @@ class InstanceReconciler(Reconciler):
         # The status is the operator's own (or upstream's, with fields of its own): not input.
         instance = parse_instance({k: v for k, v in raw.items() if k != "status"})
         check_instance(instance)
-        region = self.catalog.get(instance.spec.region)
-        provider = self.host.ingress_provider(region.ingress_provider)
+        region = self.catalog_region(instance.spec.region)
+        provider = self.ingress_provider(region)
         routes = provider.render_instance_ingress(
             instance, cluster_issuer=self.settings.cluster_issuer
         )

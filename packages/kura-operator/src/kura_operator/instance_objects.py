@@ -37,6 +37,7 @@ from kura_core.resources import (
     INSTANCE_KIND,
     NAMESPACE,
     REGION_LABEL,
+    EnvVar,
     KuraInstance,
 )
 
@@ -88,6 +89,7 @@ ENVIRONMENT_ENV = "KURA_OTEL_DEPLOYMENT_ENVIRONMENT"
 # label value (at most 63 characters); a longer name makes every pod creation fail.
 INSTANCE_NAME_MAX = 52
 LEGACY_CLIENT_ENV_PREFIXES = ("KURA_EXTENSION_TUIST_INTROSPECT_", "TUIST_KURA_INTROSPECTION_")
+LEGACY_CLIENT_ID_ENVS = tuple(f"{prefix}CLIENT_ID" for prefix in LEGACY_CLIENT_ENV_PREFIXES)
 CLIENT_ID_ENV = "KURA_CONTROL_PLANE_CLIENT_ID"
 CLIENT_SECRET_ENV = "KURA_CONTROL_PLANE_CLIENT_SECRET"
 
@@ -247,21 +249,48 @@ def _env_problems(instance: KuraInstance) -> list[str]:
     for entry in instance.spec.extra_env or []:
         variable = entry.name
         # Values are never quoted back: whatever was put there may be a secret.
-        if variable.startswith(LEGACY_CLIENT_ENV_PREFIXES):
-            canonical = CLIENT_SECRET_ENV if variable.endswith("SECRET") else CLIENT_ID_ENV
-            problems.append(
-                f"spec.extraEnv: {variable} is a legacy alias that is never set any more; use "
-                f"{canonical} ({CLIENT_ID_ENV} in extraEnv, {CLIENT_SECRET_ENV} only in the "
-                f"{SHARED_SECRETS} Secret)"
-            )
-        elif variable == CLIENT_SECRET_ENV:
+        if variable == CLIENT_SECRET_ENV and entry.value_from is None:
             problems.append(
                 f"spec.extraEnv: {CLIENT_SECRET_ENV} is a secret and comes only from the "
-                f"{SHARED_SECRETS} Secret, never from the spec"
+                f"{SHARED_SECRETS} Secret, never from the spec (a valueFrom reference is fine)"
             )
         elif variable in reserved:
             problems.append(f"spec.extraEnv: {variable} is set by the operator")
     return problems
+
+
+def pod_extra_env(instance: KuraInstance) -> list[dict[str, Any]]:
+    """``spec.extraEnv`` as the pods get it, legacy client-id names migrated.
+
+    Older Tuist servers put the client id under a legacy name. The pods keep that name (the
+    extension script of such an instance may read it) and get the canonical one with the same
+    value or reference, unless the spec sets the canonical one itself.
+    """
+    entries = [entry.model_dump(by_alias=True, exclude_none=True) for entry in _extra(instance)]
+    if not any(entry["name"] == CLIENT_ID_ENV for entry in entries):
+        legacy = [entry for entry in entries if entry["name"] in LEGACY_CLIENT_ID_ENVS]
+        if legacy:
+            entries.append({**legacy[0], "name": CLIENT_ID_ENV})
+    return entries
+
+
+def legacy_env_notice(instance: KuraInstance) -> str | None:
+    """What the migration of legacy names did, in words; ``None`` when there was none."""
+    names = [entry.name for entry in _extra(instance)]
+    legacy = [name for name in names if name.startswith(LEGACY_CLIENT_ENV_PREFIXES)]
+    if not legacy:
+        return None
+    migrated = CLIENT_ID_ENV not in names and any(n in LEGACY_CLIENT_ID_ENVS for n in legacy)
+    also = f"; the pods also get {CLIENT_ID_ENV}, from the same source" if migrated else ""
+    return (
+        f"spec.extraEnv sets {', '.join(legacy)}, legacy names of older Tuist servers: accepted "
+        f"and kept{also}; re-render the instance to drop them ({CLIENT_SECRET_ENV} belongs in "
+        f"the {SHARED_SECRETS} Secret)"
+    )
+
+
+def _extra(instance: KuraInstance) -> list[EnvVar]:
+    return list(instance.spec.extra_env or [])
 
 
 # --- Services -------------------------------------------------------------------------------------
@@ -525,7 +554,7 @@ def _container(instance: KuraInstance, deployment_environment: str) -> dict[str,
     ]
     if instance.spec.extension_script:
         mounts.append({"name": "extension", "mountPath": EXTENSION_DIR, "readOnly": True})
-    extra = [entry.model_dump(by_alias=True) for entry in instance.spec.extra_env or []]
+    extra = pod_extra_env(instance)
     # Find Kura's process (PID 1's first child under an init, else PID 1 itself) and ask it
     # to drain, then give the endpoint removal time to reach every gateway.
     pre_stop = (

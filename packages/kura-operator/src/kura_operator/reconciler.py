@@ -14,7 +14,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog
+from kura_core.providers import IngressProvider, LoadBalancerProvider
+from kura_core.regions import (
+    DEFAULT_INGRESS_PROVIDER,
+    DEFAULT_LOAD_BALANCER_PROVIDER,
+    Region,
+    RegionCatalog,
+)
 from kura_operator.conditions import ERROR, failure_status
 from kura_operator.failures import Failure, already_shown, describe, presented, shown
 from kura_operator.kinds import Kind
@@ -23,6 +29,8 @@ from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import object_ref
 from kura_operator.settings import OperatorSettings
 from kura_operator.writer import Log, Writer, now_utc
+
+REGION_NOT_IN_CATALOG = "RegionNotInCatalog"
 
 
 @dataclass
@@ -88,6 +96,49 @@ class Reconciler(abc.ABC):
             self.metrics.reconcile_duration.labels(kind=self.kind.kind).observe(
                 time.perf_counter() - started
             )
+
+    # --- the region catalog: defaults and warnings, never a veto ------------------------------
+
+    def catalog_region(self, region_id: str) -> Region | None:
+        """The catalog's entry for ``region_id``; ``None`` when the catalog lacks it.
+
+        Like upstream's controller, the operator reconciles a region it does not know from the
+        object alone: the catalog only adds defaults (providers, a load balancer's location).
+        """
+        return self.catalog.get(region_id) if region_id in self.catalog else None
+
+    def ingress_provider(self, region: Region | None) -> IngressProvider:
+        return self.host.ingress_provider(
+            region.ingress_provider if region else DEFAULT_INGRESS_PROVIDER
+        )
+
+    def load_balancer_provider(self, region: Region | None) -> LoadBalancerProvider:
+        name = region.load_balancer_provider if region else DEFAULT_LOAD_BALANCER_PROVIDER
+        return self.host.load_balancer_provider(name)
+
+    async def warn_uncatalogued(self, raw: Mapping[str, Any], region_id: str, log: Log) -> None:
+        """Say once per spec generation that the object's region is not in the catalog."""
+        if region_id in self.catalog:
+            return
+        offered = ", ".join(self.catalog.ids) or "none"
+        await self.warn_per_generation(
+            raw,
+            REGION_NOT_IN_CATALOG,
+            f"region {region_id!r} is not in the operator's catalog for env "
+            f"{self.settings.env!r} (offered: {offered}): reconciled from the object alone, "
+            f"with the default providers {DEFAULT_INGRESS_PROVIDER} and "
+            f"{DEFAULT_LOAD_BALANCER_PROVIDER}",
+            log,
+        )
+
+    async def warn_per_generation(
+        self, raw: Mapping[str, Any], reason: str, message: str, log: Log
+    ) -> None:
+        """One Warning Event the first time a spec generation is reconciled, not every pass."""
+        generation = (raw.get("metadata") or {}).get("generation")
+        observed = (raw.get("status") or {}).get("observedGeneration")
+        if generation is None or observed != generation:
+            await self.writer.warn(raw, reason, message, log)
 
     @abc.abstractmethod
     async def _reconcile(self, namespace: str, name: str, key: str, log: Log) -> str | None:

@@ -43,17 +43,24 @@ KEEPALIVE: Mapping[str, str] = {
     "upstream-keepalive-requests": "10000",
 }
 
-# Upstream also set `http-snippet: http2_body_preread_size 4m;`. It is left out: snippets stay
-# off here, and ingress-nginx has no key for the preread size. The large HTTP/2 upload window
-# still comes from client-body-buffer-size (in the tuning): with request buffering off, nginx's
-# ngx_http_v2_read_request_body sizes each stream's body buffer from it and sends a WINDOW_UPDATE
-# widening the stream's window to match, so only a stream's first 64k (the default preread
-# window) waits on a round trip.
+# ingress-nginx has no key for HTTP/2's preread size, so it goes in through `http-snippet`, as
+# upstream does. That is a ConfigMap key, written by whoever runs the gateway, not an Ingress
+# annotation a tenant writes, so it works with snippet annotations off. Without it every HTTP/2
+# upload stream opens with nginx's default 64k window and waits a round trip for the
+# WINDOW_UPDATE that widens it to client-body-buffer-size; with it the stream starts at that size.
+HTTP2_PREREAD_SNIPPET = "http-snippet"
+
+
+def http2_preread_snippet(client_body_buffer_size: str) -> str:
+    """The `http-snippet` value: the preread window as large as the body buffer it fills."""
+    return f"http2_body_preread_size {client_body_buffer_size};"
 
 
 def gateway_nginx_config(tuning: GatewayTuning) -> dict[str, str]:
     """The ConfigMap data of a gateway with ``tuning``; every value a string."""
-    return {**FORWARDING, **STREAMING, **KEEPALIVE, **tuning.nginx_keys()}
+    keys = tuning.nginx_keys()
+    preread = {HTTP2_PREREAD_SNIPPET: http2_preread_snippet(keys["client-body-buffer-size"])}
+    return {**FORWARDING, **STREAMING, **KEEPALIVE, **keys, **preread}
 
 
 def config_hash(data: Mapping[str, str]) -> str:

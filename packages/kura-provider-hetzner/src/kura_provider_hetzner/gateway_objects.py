@@ -94,7 +94,7 @@ def render_config_map(gateway: KuraGateway, data: Mapping[str, str]) -> dict[str
 
 
 def render_service(
-    gateway: KuraGateway, *, region: Region, load_balancer: LoadBalancerProvider
+    gateway: KuraGateway, *, region: Region | None, load_balancer: LoadBalancerProvider
 ) -> dict[str, Any]:
     annotations = load_balancer.service_annotations(
         region,
@@ -226,7 +226,7 @@ def render_deployment(
 def render_gateway_objects(
     gateway: KuraGateway,
     *,
-    region: Region,
+    region: Region | None,
     load_balancer: LoadBalancerProvider,
     controller_class: str,
     service_account_name: str,
@@ -234,10 +234,12 @@ def render_gateway_objects(
 ) -> list[dict[str, Any]]:
     """ConfigMap, Service, IngressClass, Deployment: the order upstream applies them in.
 
-    Raises :class:`InputError` when a derived name cannot be valid or the tuning's buffers do
-    not fit the memory limit.
+    ``region`` is ``None`` for a region the catalog lacks: the load balancer's annotations are
+    then the gateway's own, plus what the provider derives from the gateway alone. Raises
+    :class:`InputError` when a derived name cannot be valid or the tuning's buffers do not fit
+    the memory limit.
     """
-    if gateway.spec.region != region.id:
+    if region is not None and gateway.spec.region != region.id:
         raise InputError(
             f"KuraGateway {gateway.metadata.name} is for region {gateway.spec.region!r}, "
             f"not {region.id!r}"

@@ -44,7 +44,7 @@ class IngressNginxProvider:
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:
@@ -73,7 +73,9 @@ class IngressNginxProvider:
     ) -> list[dict[str, Any]]:
         return render_instance_objects(instance, cluster_issuer=cluster_issuer)
 
-    def gateway_peers(self, instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
+    ) -> list[dict[str, Any]]:
         return gateway_peers(instance, region=region)
 
     def shared_gateway_values(

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from kura_core.dns import is_label_value
 from kura_core.errors import InputError
+from kura_core.names import regional_ingress_class
 from kura_core.regions import Region
 from kura_core.resources import (
     ACCOUNT_LABEL,
@@ -85,13 +86,18 @@ def ingress_class(instance: KuraInstance) -> str:
     return (instance.spec.ingress_class_name or "").strip() or DEFAULT_INSTANCE_INGRESS_CLASS
 
 
-def gateway_peers(instance: KuraInstance, *, region: Region) -> list[dict[str, Any]]:
+def gateway_peers(instance: KuraInstance, *, region: Region | None) -> list[dict[str, Any]]:
     """The pods of the one gateway that routes to ``instance``: its region's shared gateway for
     the regional class, else the dedicated gateway its ``tuist.dev/kura-gateway`` annotation
     names (in the instance's namespace, where dedicated gateways run). No other gateway, and
     nothing for a class neither serves: another tenant's gateway never reaches these pods."""
-    if ingress_class(instance) == region.ingress_class_name:
-        return [shared_gateway_peer(region)]
+    # A region the catalog lacks has the default regional class, as every catalogued one can.
+    region_id = region.id if region is not None else instance.spec.region
+    regional_class = (
+        region.ingress_class_name if region is not None else regional_ingress_class(region_id)
+    )
+    if ingress_class(instance) == regional_class:
+        return [shared_gateway_peer(region_id)]
     gateway = (instance.metadata.annotations or {}).get(GATEWAY_ANNOTATION)
     if not gateway:
         return []

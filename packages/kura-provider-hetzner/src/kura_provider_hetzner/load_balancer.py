@@ -79,7 +79,7 @@ class HetznerLoadBalancerProvider:
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
@@ -88,12 +88,11 @@ class HetznerLoadBalancerProvider:
         # Which LB the Service gets, where, and how it talks to nginx come from the region and the
         # name only, whatever ``overrides`` say: they could otherwise take over another LB (the
         # regional one, by its name), move it away from its nodes, or drop the PROXY header that
-        # the gateway ConfigMap's use-proxy-protocol makes nginx expect.
-        protected = {
-            NAME: load_balancer_name,
-            USES_PROXY_PROTOCOL: "true",
-            LOCATION: region.location,
-        }
+        # the gateway ConfigMap's use-proxy-protocol makes nginx expect. Only a catalogued region
+        # has a location; elsewhere the gateway's own annotation says.
+        protected = {NAME: load_balancer_name, USES_PROXY_PROTOCOL: "true"}
+        if region is not None:
+            protected[LOCATION] = region.location
         annotations: dict[str, str] = {}
         if node_selector:
             annotations[NODE_SELECTOR] = label_selector(node_selector)

@@ -23,8 +23,8 @@ SHARED_GATEWAY_REPLICAS = 2
 PLATFORM_NAMESPACE = "platform"
 
 
-def shared_gateway_peer(region: Region) -> dict[str, Any]:
-    """A NetworkPolicy peer selecting the controller pods of ``region``'s shared gateway.
+def shared_gateway_peer(region_id: str) -> dict[str, Any]:
+    """A NetworkPolicy peer selecting the controller pods of the region's shared gateway.
 
     The ingress-nginx chart labels its pods ``app.kubernetes.io/name`` with the chart's name,
     which for an aliased dependency is the alias, ``kura-<region>-ingress-nginx``.
@@ -33,7 +33,7 @@ def shared_gateway_peer(region: Region) -> dict[str, Any]:
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: PLATFORM_NAMESPACE}},
         "podSelector": {
             "matchLabels": {
-                "app.kubernetes.io/name": regional_gateway_values_key(region.id),
+                "app.kubernetes.io/name": regional_gateway_values_key(region_id),
                 "app.kubernetes.io/component": "controller",
             }
         },

@@ -143,6 +143,9 @@ TRANSLATIONS: Mapping[str, Translation] = {
             f"deny {cidr.strip()};" for cidr in s["denylist-source-range"].split(",")
         ),
     ),
+    # Raw directives for nginx's http block; the test bed has one server per gateway, and what a
+    # gateway puts there (the HTTP/2 preread size) is valid in a server block too.
+    "http-snippet": Translation("server", lambda s: s["http-snippet"]),
 }
 
 # The client-supplied values the forwarding translations above pass on, as ingress-nginx's
