@@ -115,3 +115,20 @@ def test_every_public_name_is_documented_for_plugin_authors() -> None:
 def test_the_example_plugin_imports_only_the_public_api() -> None:
     example = ROOT / "docs" / "examples" / "third_party_plugin.py"
     assert {m for m in imported_modules(example) if m.startswith("kura")} == {"kura_core"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for d in ("kura-provider-hetzner", "kura-operator", "kura-dashboard", "kura-smoke")
+        for p in sources(d)
+    ],
+    ids=lambda p: f"{p.parts[-4]}/{p.name}",
+)
+def test_plugins_import_only_kura_cores_public_api(path: Path) -> None:
+    internal = sorted(m for m in imported_modules(path) if m.startswith("kura_core."))
+    assert not internal, (
+        f"{path} imports {internal}: import from `kura_core` itself "
+        "(docs/plugin-utilities.md); add a name to kura_core.__all__ if a plugin needs it"
+    )

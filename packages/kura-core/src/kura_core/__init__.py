@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kura_core.cli.context import env_option as env_option
     from kura_core.cli.context import pass_kura as pass_kura
     from kura_core.cli.output import ClosableStdout as ClosableStdout
+    from kura_core.cli.output import console as console
     from kura_core.cli.output import emit as emit
     from kura_core.cli.output import output_option as output_option
     from kura_core.cli.output import simple_table as simple_table
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from kura_core.names import regional_gateway_values_key as regional_gateway_values_key
     from kura_core.names import regional_ingress_class as regional_ingress_class
     from kura_core.names import regional_load_balancer_name as regional_load_balancer_name
+    from kura_core.names import require_own_load_balancer as require_own_load_balancer
     from kura_core.plugins import PluginHost as PluginHost
     from kura_core.providers import (
         DEFAULT_GATEWAY_SERVICE_ACCOUNT as DEFAULT_GATEWAY_SERVICE_ACCOUNT,
@@ -77,6 +79,9 @@ if TYPE_CHECKING:
     from kura_core.providers import LoadBalancerTraffic as LoadBalancerTraffic
     from kura_core.providers import LoadBalancerTrafficReader as LoadBalancerTrafficReader
     from kura_core.providers import LoadBalancerTrafficSupport as LoadBalancerTrafficSupport
+    from kura_core.providers import ignored_annotations_warning as ignored_annotations_warning
+    from kura_core.regions import DEFAULT_INGRESS_PROVIDER as DEFAULT_INGRESS_PROVIDER
+    from kura_core.regions import DEFAULT_LOAD_BALANCER_PROVIDER as DEFAULT_LOAD_BALANCER_PROVIDER
     from kura_core.regions import Region as Region
     from kura_core.regions import RegionCatalog as RegionCatalog
     from kura_core.regions import catalog_for as catalog_for
@@ -100,6 +105,7 @@ if TYPE_CHECKING:
     from kura_core.resources import REGION_LABEL as REGION_LABEL
     from kura_core.resources import VERSION as VERSION
     from kura_core.resources import Condition as Condition
+    from kura_core.resources import EnvVar as EnvVar
     from kura_core.resources import KuraGateway as KuraGateway
     from kura_core.resources import KuraGatewayStatus as KuraGatewayStatus
     from kura_core.resources import KuraInstance as KuraInstance
@@ -118,10 +124,18 @@ if TYPE_CHECKING:
     from kura_core.units import Bandwidth as Bandwidth
     from kura_core.units import DataSize as DataSize
     from kura_core.units import Duration as Duration
+    from kura_core.urls import is_loopback as is_loopback
     from kura_core.validation import validation_problems as validation_problems
 
 # Public name -> the module that defines it.
 _PUBLIC: dict[str, str] = {
+    "is_loopback": "kura_core.urls",
+    "EnvVar": "kura_core.resources",
+    "DEFAULT_LOAD_BALANCER_PROVIDER": "kura_core.regions",
+    "DEFAULT_INGRESS_PROVIDER": "kura_core.regions",
+    "ignored_annotations_warning": "kura_core.providers",
+    "require_own_load_balancer": "kura_core.names",
+    "console": "kura_core.cli.output",
     "Duration": "kura_core.units",
     "regional_ingress_class": "kura_core.names",
     "gateway_name": "kura_core.names",

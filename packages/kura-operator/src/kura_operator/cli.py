@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from kura_core.cli.app import KuraGroup
-from kura_core.errors import InputError, KuraError
+from kura_core import InputError, KuraError, KuraGroup
 from kura_operator.settings import LEADER_ELECTION_ID
 
 
@@ -164,7 +163,7 @@ def run_command(
             scraper_namespaces=scraper_namespaces,
         )
     except ValidationError as exc:
-        from kura_core.validation import validation_problems
+        from kura_core import validation_problems
 
         raise InputError("; ".join(validation_problems(exc))) from None
     # kopf is heavy; only this command pays for importing it.

@@ -22,10 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.errors import InputError
-from kura_core.names import require_own_load_balancer
-from kura_core.providers import ignored_annotations_warning
-from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
+from kura_core import (
+    GATEWAY_FINALIZER,
+    InputError,
+    KuraGateway,
+    ignored_annotations_warning,
+    parse_gateway,
+    require_own_load_balancer,
+)
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
 from kura_operator.kinds import (

@@ -20,7 +20,7 @@ from typing import Any
 
 import kopf
 
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION
 from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
 from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL

@@ -30,13 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.dns import is_dns_label
-from kura_core.errors import InputError
-from kura_core.resources import (
+from kura_core import (
     ACCOUNT_LABEL,
     INSTANCE_FINALIZER,
     MANIFEST_REVISION_ANNOTATION,
+    InputError,
     KuraInstance,
+    is_dns_label,
     parse_instance,
 )
 from kura_operator.conditions import ERROR, error_status

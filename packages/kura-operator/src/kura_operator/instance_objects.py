@@ -26,9 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.dns import is_dns_label
-from kura_core.errors import InputError
-from kura_core.resources import (
+from kura_core import (
     ACCOUNT_LABEL,
     API_VERSION,
     DEFAULT_INSTANCE_NODE_SELECTOR,
@@ -38,7 +36,9 @@ from kura_core.resources import (
     NAMESPACE,
     REGION_LABEL,
     EnvVar,
+    InputError,
     KuraInstance,
+    is_dns_label,
 )
 
 NAME_LABEL = "app.kubernetes.io/name"

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
-from kura_core.regions import (
+from kura_core import (
     DEFAULT_INGRESS_PROVIDER,
     DEFAULT_LOAD_BALANCER_PROVIDER,
+    IngressProvider,
+    LoadBalancerProvider,
+    PluginHost,
     Region,
     RegionCatalog,
 )

@@ -20,9 +20,7 @@ from typing import Any
 
 import kopf
 
-from kura_core.errors import InputError
-from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
+from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
 from kura_operator import __version__
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings

@@ -8,8 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
 
-from kura_core.dns import DNS_LABEL_PATTERN, is_dns_subdomain
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_core import DEFAULT_GATEWAY_SERVICE_ACCOUNT, DNS_LABEL_PATTERN, is_dns_subdomain
 
 FIELD_MANAGER = "kura-operator"
 # The platform's DNS-01 ClusterIssuer (Cloudflare): upstream's --grpc-cluster-issuer in production.

@@ -15,11 +15,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.errors import InputError
-from kura_core.files import parse_yaml_stream
-from kura_core.names import dedicated_load_balancer_name, regional_load_balancer_name
-from kura_core.regions import RegionCatalog
-from kura_core.resources import GATEWAY_KIND, KuraGateway, parse_gateway
+from kura_core import (
+    GATEWAY_KIND,
+    InputError,
+    KuraGateway,
+    RegionCatalog,
+    dedicated_load_balancer_name,
+    parse_gateway,
+    parse_yaml_stream,
+    regional_load_balancer_name,
+)
 from kura_provider_hetzner.inventory import HetznerLoadBalancer
 from kura_provider_hetzner.load_balancer import HetznerLoadBalancerProvider
 

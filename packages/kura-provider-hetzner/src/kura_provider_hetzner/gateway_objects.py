@@ -11,18 +11,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kura_core.errors import InputError
-from kura_core.names import dedicated_load_balancer_name, gateway_workload_name
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import (
+from kura_core import (
     DEFAULT_CONTROLLER_IMAGE,
     DEFAULT_GATEWAY_REPLICAS,
     GATEWAY_ANNOTATION,
     GATEWAY_KIND,
     NAMESPACE,
     REGION_LABEL,
+    InputError,
     KuraGateway,
+    LoadBalancerProvider,
+    Region,
+    dedicated_load_balancer_name,
+    gateway_workload_name,
 )
 from kura_provider_hetzner.gateway_config import config_hash, gateway_nginx_config
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity

@@ -15,11 +15,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from kura_core.capacity import Component
-from kura_core.metric_queries import MetricQueries
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT, LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
+from kura_core import (
+    DEFAULT_GATEWAY_SERVICE_ACCOUNT,
+    Component,
+    KuraGateway,
+    KuraGatewayStatus,
+    KuraInstance,
+    LoadBalancerProvider,
+    MetricQueries,
+    Region,
+)
 from kura_provider_hetzner.gateway_objects import render_gateway_objects
 from kura_provider_hetzner.gateway_status import compute_gateway_status
 from kura_provider_hetzner.gateway_tuning import GatewayTuning

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from kura_core.dns import is_label_value
-from kura_core.errors import InputError
-from kura_core.names import regional_ingress_class
-from kura_core.regions import Region
-from kura_core.resources import (
+from kura_core import (
     ACCOUNT_LABEL,
     DEFAULT_INSTANCE_INGRESS_CLASS,
     GATEWAY_ANNOTATION,
     INSTANCE_KIND,
     NAMESPACE,
     REGION_LABEL,
+    InputError,
     KuraInstance,
+    Region,
+    is_label_value,
+    regional_ingress_class,
 )
 from kura_provider_hetzner.gateway_objects import MANAGED_BY
 from kura_provider_hetzner.gateway_objects import selector_labels as gateway_selector_labels

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from kura_core.errors import InputError, KuraError
-from kura_core.urls import is_loopback
+from kura_core import InputError, KuraError, is_loopback
 
 TOKEN_ENV = "HCLOUD_TOKEN"
 ENDPOINT_ENV = "HCLOUD_ENDPOINT"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kura_core.capacity import REGIONAL_LB, Component
-from kura_core.errors import InputError
-from kura_core.providers import LoadBalancerTrafficReader
-from kura_core.regions import Region
-from kura_core.units import Bandwidth
+from kura_core import (
+    REGIONAL_LB,
+    Bandwidth,
+    Component,
+    InputError,
+    LoadBalancerTrafficReader,
+    Region,
+)
 from kura_provider_hetzner.inventory import TOKEN_ENV, settings_from_env
 from kura_provider_hetzner.lb_types import DEFAULT_TYPE, limits
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kura_core.names import regional_gateway_values_key, regional_load_balancer_name
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
+from kura_core import (
+    LoadBalancerProvider,
+    Region,
+    regional_gateway_values_key,
+    regional_load_balancer_name,
+)
 from kura_provider_hetzner.gateway_config import gateway_nginx_config
 from kura_provider_hetzner.gateway_objects import CPU_REQUEST
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity

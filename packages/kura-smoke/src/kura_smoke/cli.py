@@ -18,12 +18,23 @@ import click
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kura_core.cli.account_args import ACCOUNT_ID
-from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.cli.output import ClosableStdout, emit, output_option, simple_table, to_plain
-from kura_core.cli.params import DATA_SIZE, NON_EMPTY, QuantityType
-from kura_core.errors import CheckFailed, InputError
-from kura_core.units import DataSize
+from kura_core import (
+    ACCOUNT_ID,
+    DATA_SIZE,
+    NON_EMPTY,
+    CheckFailed,
+    ClosableStdout,
+    DataSize,
+    InputError,
+    KuraContext,
+    QuantityType,
+    emit,
+    env_option,
+    output_option,
+    pass_kura,
+    simple_table,
+    to_plain,
+)
 from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 
 if TYPE_CHECKING:

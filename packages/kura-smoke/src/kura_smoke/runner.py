@@ -16,8 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
+from kura_core import LoadBalancerProvider, Region
 from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 from kura_smoke.endpoint_checks import EndpointChecks
 from kura_smoke.kube import KubeClient, KubeError

@@ -26,13 +26,18 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.errors import InputError
-from kura_core.manifests import DEFAULT_IMAGE, render_gateway, render_instance
-from kura_core.names import regional_gateway_values_key
-from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import to_manifest
+from kura_core import (
+    DEFAULT_IMAGE,
+    IngressProvider,
+    InputError,
+    LoadBalancerProvider,
+    PluginHost,
+    Region,
+    regional_gateway_values_key,
+    render_gateway,
+    render_instance,
+    to_manifest,
+)
 from kura_smoke.provision import SmokeAccount, smoke_account
 from kura_smoke.report import Mode
 from kura_smoke.secret import Secret

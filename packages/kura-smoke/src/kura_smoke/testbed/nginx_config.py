@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kura_core.errors import InputError
+from kura_core import InputError
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 Context = Literal["server", "location", "upstream"]
