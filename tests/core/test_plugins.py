@@ -12,15 +12,20 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from docs.examples.third_party_plugin import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 from kura_core import hookimpl, hookspecs
 from kura_core.cli.app import build_cli
 from kura_core.errors import ProviderNotFoundError
 from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
+from kura_core.providers import (
+    IngressProvider,
+    LoadBalancerProvider,
+    ignored_annotations_warning,
+)
 from kura_core.regions import Region, RegionCatalog
+from kura_core.resources import parse_gateway
 from tests.core.conftest import LabCatalog
-from tests.core.fake_providers import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("kura_"))
@@ -410,7 +415,8 @@ def test_third_party_load_balancer_annotates_the_dedicated_gateway(
 ) -> None:
     gateway, instance = third_party_lab(
         "render", "--env", "lab", "--region", "lab-1", "--account-id", "7", "--handle", "acme",
-        "--plan", "enterprise", "-o", "json",
+        "--plan", "enterprise", "--hosted", "--control-plane-url", "https://tuist.example",
+        "-o", "json",
     )  # fmt: skip
     assert gateway["spec"]["loadBalancerAnnotations"] == {
         "fake/name": f"tuist-{gateway['metadata']['name']}-ingress",
@@ -458,3 +464,40 @@ def test_a_plugin_name_that_matches_nothing_is_a_warning_and_exit_1(variable: st
     other = CliRunner().invoke(build_cli(host), burst)
     assert other.exit_code == 0
     assert "names 'nonexistent'" in other.stderr
+
+
+# --- load-balancer overrides -----------------------------------------------------------------
+
+
+class _KeepsItsName(FakeLoadBalancers):
+    """Honours every override but its name, and drops any `fake/drop`."""
+
+    def service_annotations(self, region: Region | None, **options: Any) -> dict[str, str]:
+        kept = {k: v for k, v in (options["overrides"] or {}).items() if k != "fake/drop"}
+        return {**kept, "fake/name": options["load_balancer_name"]}
+
+
+def test_the_overrides_a_provider_does_not_honour_are_named() -> None:
+    region = Region(id="lab", display_name="Lab", location="nbg1", node_pool="lab")
+    gateway = parse_gateway(
+        {
+            "apiVersion": "kura.tuist.dev/v1alpha1",
+            "kind": "KuraGateway",
+            "metadata": {"name": "kgw-0123456789ab-lab"},
+            "spec": {
+                "region": "lab",
+                "ingressClassName": "kura-lab-kgw-0123456789ab-lab",
+                "loadBalancerAnnotations": {
+                    "fake/name": "other",
+                    "fake/drop": "x",
+                    "fake/size": "big",
+                },
+            },
+        }
+    )
+    assert ignored_annotations_warning(gateway, region, FakeLoadBalancers()) is None
+    assert ignored_annotations_warning(gateway, region, _KeepsItsName()) == (
+        "spec.loadBalancerAnnotations: ignored fake/drop (left out), fake/name (kept "
+        "'tuist-kgw-0123456789ab-lab-ingress'): the load-balancer provider 'fake-lb' sets them "
+        "from the gateway's name and region"
+    )

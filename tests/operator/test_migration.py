@@ -84,6 +84,18 @@ INSTANCE_TEMPLATE_CHANGES = {
     "spec.enableServiceLinks",
     # The drain signal also reaches a Kura that runs as PID 1, not only under an init.
     "spec.containers[kura].lifecycle.preStop.exec.command",
+    # Restricted pods: no API token, a fixed non-root uid and gid that own the data volume...
+    "spec.automountServiceAccountToken",
+    "spec.securityContext.runAsNonRoot",
+    "spec.securityContext.runAsUser",
+    "spec.securityContext.runAsGroup",
+    "spec.securityContext.fsGroup",
+    "spec.securityContext.fsGroupChangePolicy",
+    "spec.securityContext.seccompProfile",
+    # ...no capabilities, and a read-only root filesystem with a scratch volume at /tmp.
+    "spec.containers[kura].securityContext",
+    "spec.volumes[scratch]",
+    "spec.containers[kura].volumeMounts[scratch]",
 }
 
 
@@ -171,7 +183,9 @@ def template_changes(old: Any, new: Any, path: str = "") -> set[str]:
     if isinstance(old, list) and isinstance(new, list):
         named_old, named_new = _by_name(old), _by_name(new)
         if named_old is not None and named_new is not None:
-            found = set() if list(named_old) == list(named_new) else {f"{path} order"}
+            common = named_old.keys() & named_new.keys()
+            moved = [n for n in named_old if n in common] != [n for n in named_new if n in common]
+            found = {f"{path} order"} if moved else set()
             for name in named_old.keys() | named_new.keys():
                 where = f"{path}[{name}]"
                 found |= template_changes(

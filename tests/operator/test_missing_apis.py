@@ -8,7 +8,6 @@ on one worker run one at a time).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,9 +18,8 @@ from kura_operator.settings import LEADER_ELECTION_ID
 from kura_testing.client import KubeClient, wait_for
 from kura_testing.crds import kura_platform_crds
 from tests.operator.conftest import REAL
-from tests.operator.deploy_base import OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import Cluster, OperatorProcess, gateway_manifest, instance_manifest
-from tests.operator.real_cluster import TEST_MANAGER, RealCluster
+from tests.operator.real_cluster import TEST_MANAGER, RealCluster, without_rule
 
 pytestmark = REAL
 
@@ -64,19 +62,6 @@ def reconciles_a_gateway(cluster: Cluster) -> None:
     cluster.wait_phase(name, "Ready")
 
 
-def without_rule(
-    cluster: RealCluster, keep: Callable[[dict[str, Any]], dict[str, Any] | None]
-) -> dict[str, Any]:
-    """The deploy base's Role in the test's namespace with ``keep`` applied to each rule (None
-    drops it); returns the Role as the deploy base has it, to put back."""
-    role = find(render(), "Role", OPERATOR_ACCOUNT)
-    original = {**copy.deepcopy(role), "metadata": {**role["metadata"], "namespace": "kura"}}
-    changed = copy.deepcopy(original)
-    changed["rules"] = [kept for rule in changed["rules"] if (kept := keep(rule)) is not None]
-    cluster.kube.put_object(changed)
-    return original
-
-
 def test_without_access_to_its_lease_it_waits_writing_nothing_until_it_is_granted(
     cluster: Cluster,
 ) -> None:
@@ -87,7 +72,7 @@ def test_without_access_to_its_lease_it_waits_writing_nothing_until_it_is_grante
             rule["verbs"] = ["get"]
         return rule
 
-    original = without_rule(cluster, no_renewal)
+    restore = without_rule(cluster, no_renewal)
     operator = cluster.start_operator(*FAST_CHECKS, standalone=False, ready=False)
     check = "access:update coordination.k8s.io/leases"
     cluster.wait(lambda: failed(operator, check) == 1, "the failed check")
@@ -109,7 +94,7 @@ def test_without_access_to_its_lease_it_waits_writing_nothing_until_it_is_grante
     )
     assert cluster.real.writes() == []
     # An admin applies the deploy base's Role: the operator takes the Lease and gets to work.
-    cluster.kube.put_object(original)
+    restore()
     cluster.make_ready(name)
     cluster.wait_phase(name, "Ready")
     assert failed(operator, check) == 0
@@ -124,7 +109,7 @@ def test_a_missing_permission_fails_readiness_until_it_is_granted(cluster: Clust
             return {**rule, "resources": ["kurainstances/status"]}
         return rule
 
-    original = without_rule(cluster, no_status_patch)
+    restore = without_rule(cluster, no_status_patch)
     operator = cluster.start_operator(*FAST_CHECKS, ready=False)
     check = "access:patch kura.tuist.dev/kuragateways/status"
     cluster.wait(lambda: failed(operator, check) == 1, "the failed check")
@@ -137,7 +122,7 @@ def test_a_missing_permission_fails_readiness_until_it_is_granted(cluster: Clust
     assert any("may not patch kura.tuist.dev/kuragateways/status" in w for w in warnings(operator))
     # Not blocking: the operator runs, and the rest of its work is done.
     assert operator.state() == "active"
-    cluster.kube.put_object(original)
+    restore()
     cluster.wait(lambda: operator.readiness()[0] == 200, "the operator to be ready")
     assert failed(operator, check) == 0
     reconciles_a_gateway(cluster)

@@ -13,10 +13,13 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_core.cli.app import build_cli
+from kura_core.plugins import PluginHost
 from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
@@ -311,9 +314,11 @@ class SpyScheduler(Scheduler):
         super().__init__(reconcile, **kwargs)
         self.delays: list[float | None] = []
 
-    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
+    def request(
+        self, namespace: str, name: str, *, after: float | None = None, news: bool = False
+    ) -> None:
         self.delays.append(after)
-        super().request(namespace, name, after=after)
+        super().request(namespace, name, after=after, news=news)
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -381,6 +386,49 @@ def test_retry_after_wins_over_the_backoff() -> None:
         scheduler.request("kura", "a")
         await until(lambda: len(reconcile.calls) == 2)
         assert scheduler.delays == [None, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> None:
+    async def scenario() -> None:
+        forbidden = ApiError(403, "Forbidden", "no", retry_after=0.001)
+        busy = ApiError(503, "ServiceUnavailable", "busy")
+        reconcile = Recorder(forbidden, busy, forbidden, None)
+        scheduler = SpyScheduler(
+            reconcile, delay=0, backoff=0.001, max_backoff=0.004, permanent_retry=0.003
+        )
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 4 and reconcile.running == 0)
+        # A refusal waits the slow interval whatever its failure count or Retry-After says.
+        assert scheduler.delays == [None, 0.003, 0.002, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("error", "cut_short"),
+    [
+        (ApiError(403, "Forbidden", "no"), True),
+        (ApiError(503, "ServiceUnavailable", "busy"), False),
+    ],
+    ids=["slow-retry", "backoff"],
+)
+def test_news_of_the_object_ends_a_slow_retrys_wait_only(error: ApiError, cut_short: bool) -> None:
+    async def scenario() -> None:
+        reconcile = Recorder(error, None)
+        scheduler = Scheduler(reconcile, delay=0, backoff=30, permanent_retry=30)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 1 and scheduler.pending == 1)
+        scheduler.request("kura", "a")  # a child changed, or our own status write
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == 1
+        scheduler.request("kura", "a", news=True)  # its spec changed, or it is being deleted
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == (2 if cut_short else 1)
+        assert scheduler.pending == (0 if cut_short else 1)
         await scheduler.close()
 
     asyncio.run(scenario())
@@ -550,6 +598,7 @@ def test_a_retry_is_dropped_once_the_gate_closed() -> None:
         {"watch_everything": True},
         {"leader_election_id": "Kura_Lease"},
         {"leader_election_id": ""},
+        {"scraper_namespaces": ("Monitoring",)},
     ],
 )
 def test_settings_refuse_bad_values(bad: dict[str, Any]) -> None:
@@ -571,9 +620,53 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
         True,
         "kura-controller.kura.tuist.dev",
     )
+    # No scraper namespace unless named: only the gateways reach the Kura pods' HTTP port.
+    assert settings.scraper_namespaces == ()
     assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
     with pytest.raises(ValidationError):
         settings.dry_run = True  # type: ignore[misc]
+
+
+def test_a_scraper_namespace_that_cannot_be_one_is_refused_in_one_line() -> None:
+    cli = build_cli(PluginHost(environ={}))
+    result = CliRunner().invoke(cli, ["operator", "run", "--scraper-namespace", "Monitoring"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kura: error: scraper_namespaces[0]: ")
+
+
+def test_upstreams_flag_names_are_aliases() -> None:
+    from kura_operator.cli import run_command
+
+    upstream = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account-name",
+            "tuist-gw",
+            "--grpc-cluster-issuer",
+            "",
+            "--watch-namespace",
+            "tuist",
+            "--deployment-environment",
+            "staging",
+        ],
+    ).params
+    ours = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account",
+            "tuist-gw",
+            "--cluster-issuer",
+            "",
+            "--namespace",
+            "tuist",
+            "--env",
+            "staging",
+        ],
+    ).params
+    assert upstream == ours
+    assert (upstream["gateway_service_account"], upstream["cluster_issuer"]) == ("tuist-gw", "")
+    assert (upstream["namespace"], upstream["env"]) == ("tuist", "staging")
 
 
 # --- kinds ------------------------------------------------------------------------------------

@@ -166,10 +166,14 @@ def test_dockerfile_is_multi_stage_and_the_final_stage_gets_only_the_venv(
 def test_no_floating_base_images(dockerfile: list[Stage]) -> None:
     for stage in dockerfile:
         assert stage.base.startswith("python:3.11"), stage.base
-        _, sep, tag = stage.base.split("@")[0].rpartition(":")
+        reference, at, digest = stage.base.partition("@")
+        _, sep, tag = reference.rpartition(":")
         assert sep, f"{stage.base}: give a tag"
         assert "/" not in tag, f"{stage.base}: give a tag"
         assert tag != "latest", stage.base
+        # A tag moves; the digest is what is built on.
+        assert at, f"{stage.base}: pin the image by its digest"
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), stage.base
 
 
 def test_final_stage_runs_the_operator_as_a_numeric_non_root_user(

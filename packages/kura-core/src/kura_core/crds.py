@@ -43,6 +43,7 @@ _COPIED = frozenset(
         "maximum",
         "minItems",
         "maxItems",
+        "maxProperties",
         "enum",
     }
 )

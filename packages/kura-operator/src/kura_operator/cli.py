@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from kura_core.cli.app import KuraGroup
-from kura_core.errors import InputError, KuraError
+from kura_core import InputError, KuraError, KuraGroup
 from kura_operator.settings import LEADER_ELECTION_ID, PREVIOUS_FIELD_MANAGERS
 
 
@@ -18,13 +17,27 @@ class OperatorCrashed(KuraError):
 
 
 @click.command("run")
-@click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
+@click.option(
+    "--namespace",
+    # Upstream's controller's name for the same flag.
+    "--watch-namespace",
+    default="kura",
+    show_default=True,
+    help="Namespace to watch.",
+)
 @click.option(
     "--all-namespaces",
     is_flag=True,
     help="Watch KuraGateways and KuraInstances in every namespace.",
 )
-@click.option("--env", default="production", show_default=True, help="Region catalog env.")
+@click.option(
+    "--env",
+    # Upstream's controller's name: the env also names the pods' deployment environment.
+    "--deployment-environment",
+    default="production",
+    show_default=True,
+    help="Region catalog env, and the pods' deployment environment.",
+)
 @click.option(
     "--catalog",
     "catalog_file",
@@ -70,17 +83,34 @@ class OperatorCrashed(KuraError):
     help="Seconds between self-checks (CRDs, permissions); problems are logged each time.",
 )  # fmt: skip
 @click.option(
+    "--permanent-error-retry", "permanent_error_retry_seconds", type=float, default=300.0,
+    show_default=True,
+    help="Seconds between retries of a reconcile the API server refused for good (403, 422, a "
+    "kind not served), in case the cluster is fixed; the failure shows in the object's status.",
+)  # fmt: skip
+@click.option(
     "--gateway-service-account",
+    # Upstream's controller's name for the same flag.
+    "--gateway-service-account-name",
     default="kura-gateway-ingress-nginx",
     show_default=True,
     help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
 )
 @click.option(
     "--cluster-issuer",
+    # Upstream's controller's name for the same flag.
+    "--grpc-cluster-issuer",
     default="letsencrypt-cloudflare",
     show_default=True,
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
     "renders none (the TLS Secrets then come from elsewhere).",
+)
+@click.option(
+    "--scraper-namespace",
+    "scraper_namespaces",
+    multiple=True,
+    help="Namespace whose pods may scrape the Kura pods' /metrics (repeatable); besides these, "
+    "only an instance's gateway reaches its HTTP port.",
 )
 @click.option(
     "--otlp-traces-endpoint",
@@ -114,8 +144,10 @@ def run_command(
     leader_election_id: str,
     resync_seconds: float,
     self_check_seconds: float,
+    permanent_error_retry_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
+    scraper_namespaces: tuple[str, ...],
     otlp_traces_endpoint: str,
     take_over_field_managers: tuple[str, ...],
     log_format: str,
@@ -144,13 +176,15 @@ def run_command(
             leader_election_id=leader_election_id,
             resync_seconds=resync_seconds,
             self_check_seconds=self_check_seconds,
+            permanent_error_retry_seconds=permanent_error_retry_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
+            scraper_namespaces=scraper_namespaces,
             otlp_traces_endpoint=otlp_traces_endpoint,
             take_over_field_managers=tuple(m for m in take_over_field_managers if m),
         )
     except ValidationError as exc:
-        from kura_core.validation import validation_problems
+        from kura_core import validation_problems
 
         raise InputError("; ".join(validation_problems(exc))) from None
     # kopf is heavy; only this command pays for importing it.

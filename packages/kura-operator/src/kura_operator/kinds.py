@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION
 
 
 @dataclass(frozen=True)

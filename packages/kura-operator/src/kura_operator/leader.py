@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kura_core.errors import KuraError
+from kura_core import KuraError
 from kura_operator.kinds import LEASE
 from kura_operator.kube import ApiError, KubeApi
 

@@ -6,7 +6,7 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-PHASES = ("Pending", "Ready", "Error")
+PHASES = ("Pending", "Ready", "Error", "Degraded", "Terminating")
 
 
 class PhaseGauge:
@@ -41,7 +41,8 @@ class OperatorMetrics:
             "kura_operator_reconciles",
             (
                 "Reconciles by kind and result: ok, invalid (the object is in phase Error), "
-                "retry (a retryable API error) or error."
+                "retry (a transient API error, retried with backoff) or error (a permanent API "
+                "error, retried slowly, or a crash)."
             ),
             ["kind", "result"],
             registry=self.registry,

@@ -20,9 +20,7 @@ from typing import Any
 
 import kopf
 
-from kura_core.errors import InputError
-from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
+from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
 from kura_operator import __version__
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
@@ -188,9 +186,22 @@ async def run_operator(
     )
     # One work queue per kind, sharing one bound on concurrent reconciles.
     slots = asyncio.Semaphore(CONCURRENCY)
+    permanent_retry = settings.permanent_error_retry_seconds
     queues = {
-        KURA_GATEWAY: Scheduler(gateways.reconcile, kind=KURA_GATEWAY, slots=slots, gate=gate),
-        KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots, gate=gate),
+        KURA_GATEWAY: Scheduler(
+            gateways.reconcile,
+            kind=KURA_GATEWAY,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
+        KURA_INSTANCE: Scheduler(
+            instances.reconcile,
+            kind=KURA_INSTANCE,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
     readiness = Readiness(ready.is_set, elector)

@@ -8,8 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
 
-from kura_core.dns import DNS_LABEL_PATTERN, is_dns_subdomain
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_core import DEFAULT_GATEWAY_SERVICE_ACCOUNT, DNS_LABEL_PATTERN, is_dns_subdomain
 
 FIELD_MANAGER = "kura-operator"
 # Upstream's controller's field managers: its server-side applies name it kura-controller, and
@@ -46,6 +45,9 @@ class OperatorSettings(BaseModel):
     leader_election_id: Annotated[str, AfterValidator(_object_name)] = LEADER_ELECTION_ID
     resync_seconds: float = Field(default=300.0, gt=0)
     self_check_seconds: float = Field(default=60.0, gt=0)
+    # A reconcile the API server refused for good (403, 422, a kind not served) is tried again
+    # this often, in case an admin fixes the cluster; transient errors back off from 1 s to 60 s.
+    permanent_error_retry_seconds: float = Field(default=300.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
@@ -54,6 +56,9 @@ class OperatorSettings(BaseModel):
     otlp_traces_endpoint: str = ""
     field_manager: str = FIELD_MANAGER
     take_over_field_managers: tuple[str, ...] = PREVIOUS_FIELD_MANAGERS
+    # Namespaces whose pods may scrape the Kura pods' HTTP port (/metrics): besides these, the
+    # NetworkPolicy admits only the instance's gateway there.
+    scraper_namespaces: tuple[Annotated[str, Field(pattern=DNS_LABEL_PATTERN)], ...] = ()
 
     @property
     def namespaces(self) -> list[str]:

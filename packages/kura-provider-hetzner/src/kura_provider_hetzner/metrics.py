@@ -18,7 +18,7 @@ Config reloads follow the ingress-nginx Grafana dashboard: the last reload faile
 
 from __future__ import annotations
 
-from kura_core.metric_queries import Metric, MetricQueries
+from kura_core import Metric, MetricQueries
 
 GATEWAY_LABEL = "controller_class"
 POD_LABEL = "controller_pod"

@@ -19,7 +19,7 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from kura_core.metric_queries import Metric, MetricQueries
+from kura_core import Metric, MetricQueries
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
 
 DEFAULT_TIMEOUT = 2.0
