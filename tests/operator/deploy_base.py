@@ -22,10 +22,11 @@ NAMESPACE = "kura"
 OPERATOR_ACCOUNT = "kura-operator"
 
 
-def render() -> list[dict[str, Any]]:
-    """The objects ``kubectl kustomize packages/kura-operator/deploy`` renders, in its order."""
+def render(kustomization: Path = DEPLOY) -> list[dict[str, Any]]:
+    """The objects ``kubectl kustomize packages/kura-operator/deploy`` (or another
+    kustomization) renders, in its order."""
     rendered = subprocess.run(
-        [str(KUBECTL), "kustomize", str(DEPLOY)],
+        [str(KUBECTL), "kustomize", str(kustomization)],
         check=True,
         capture_output=True,
         text=True,

@@ -10,6 +10,7 @@ follows the Lease, the objects and the audit log, with generous timeouts.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from click.testing import CliRunner
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from kura_operator.cli import run_command
-from tests.operator.deploy_base import KUBECTL, ROOT
+from tests.operator.deploy_base import KUBECTL, ROOT, find, render
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess
 from tests.operator.leases import (
     TAKEOVER,
@@ -332,18 +333,7 @@ def kubectl(cluster: RealCluster, *args: str) -> str:
 
 def overlay_args() -> list[str]:
     """kura-operator's arguments in the runbook's overlay (docs/examples/migration)."""
-    rendered = subprocess.run(
-        [str(KUBECTL), "kustomize", str(OVERLAY)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    (operator,) = [
-        obj
-        for obj in yaml.safe_load_all(rendered.stdout)
-        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "kura-operator"
-    ]
+    operator = find(render(OVERLAY), "Deployment", "kura-operator")
     (container,) = operator["spec"]["template"]["spec"]["containers"]
     return list(container["args"])
 
@@ -357,15 +347,22 @@ def test_the_overlay_carries_upstreams_settings_over_as_kura_operator_flags() ->
 def start_kura(cluster: Cluster) -> tuple[OperatorProcess, str]:
     """kura-operator with the overlay's flags (the harness names the test's namespace), and
     frequent resyncs, so the test sees them."""
-    args = [a for a in overlay_args() if not a.startswith("--namespace")]
+    args = [a for a in overlay_args() if not a.startswith(("--namespace", "--watch-namespace"))]
     operator = cluster.start_operator(*args, "--resync", "2", standalone=False)
     return operator, identity(cluster, operator)
 
 
-def specs(listed: str) -> dict[str, Any]:
-    """The spec of every object of a ``kubectl get -o yaml`` List, by kind and name."""
-    items = yaml.safe_load(listed)["items"]
-    return {f"{o['kind']}/{o['metadata']['name']}": o["spec"] for o in items}
+# The runbook's records: each custom resource's spec, and each child's uid, one line per object.
+SPECS = '{range .items[*]}{.kind}/{.metadata.name} {.spec}{"\\n"}{end}'
+UIDS = '{range .items[*]}{.kind}/{.metadata.name} {.metadata.uid}{"\\n"}{end}'
+CHILD_KINDS = "deployments,statefulsets,services,ingresses,configmaps,secrets"
+
+
+def specs(lines: str) -> dict[str, Any]:
+    """The specs the runbook records, by kind and name."""
+    return {
+        key: json.loads(spec) for key, spec in (line.split(" ", 1) for line in lines.splitlines())
+    }
 
 
 @pytest.mark.e2e
@@ -396,10 +393,15 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
 
         with step("1. Back up"):
             saved = kubectl(cluster, "get", "kuragateways,kurainstances", "--output", "yaml")
-            assert list(specs(saved)) == [
-                f"KuraGateway/{account.gateway}",
-                f"KuraInstance/{account.instance}",
-            ]
+            specs_before = kubectl(
+                cluster, "get", "kuragateways,kurainstances", "--output", f"jsonpath={SPECS}"
+            )
+            uids_before = kubectl(cluster, "get", CHILD_KINDS, "--output", f"jsonpath={UIDS}")
+            assert specs(specs_before) == {
+                f"KuraGateway/{account.gateway}": server_gateway(account)["spec"],
+                f"KuraInstance/{account.instance}": server_instance(account)["spec"],
+            }
+            assert f"StatefulSet/{account.instance} " in uids_before
 
         with step("2. Check that kura reads every object"):
             assert account.workload in kura("gateway", "render", "-", "-o", "table", input=saved)
@@ -411,15 +413,11 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
             kura("crds", "--write", str(crds))
             kubectl(cluster, "replace", "--filename", str(crds))
             # Nothing the server or upstream's controller wrote was lost.
-            after = kubectl(cluster, "get", "kuragateways,kurainstances", "--output", "yaml")
-            assert (
-                specs(after)
-                == specs(saved)
-                == {
-                    f"KuraGateway/{account.gateway}": server_gateway(account)["spec"],
-                    f"KuraInstance/{account.instance}": server_instance(account)["spec"],
-                }
+            specs_after = kubectl(
+                cluster, "get", "kuragateways,kurainstances", "--output", f"jsonpath={SPECS}"
             )
+            assert specs_after == specs_before
+            after = kubectl(cluster, "get", "kuragateways,kurainstances", "--output", "yaml")
             for item in yaml.safe_load(after)["items"]:
                 assert item["status"] == upstream.written[item["kind"]]
 
@@ -462,6 +460,8 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
         )
         # Taken over, not re-created: every object keeps its uid; nothing was deleted.
         assert uids(cluster, account) == before
+        uids_after = kubectl(cluster, "get", CHILD_KINDS, "--output", f"jsonpath={UIDS}")
+        assert set(uids_before.splitlines()) - set(uids_after.splitlines()) == set()
         writes = [r for r in cluster.real.writes() if r.resource != "leases"]
         assert [r for r in writes if r.verb == "delete"] == []
         assert {r.resource for r in writes if r.verb == "create"} <= {"events"}
@@ -492,7 +492,20 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
         # The peer TLS material upstream generated is valid, so it is kept as it is.
         kept = live(cluster, *peer_secret(account))
         assert kept["metadata"]["resourceVersion"] == secret["metadata"]["resourceVersion"]
-        # Status as upstream's tools read it: upstream's fields, upstream's wording.
+        # Status as upstream's tools read it: the printer columns (phase, class, ready, load
+        # balancer; phase and host) and upstream's fields, in upstream's wording.
+        table = kubectl(cluster, "get", "kuragateways,kurainstances").splitlines()
+        rows = {line.split()[0]: line.split()[1:] for line in table if "/" in line.split()[0]}
+        assert rows[f"kuragateway.kura.tuist.dev/{account.gateway}"][:4] == [
+            "Ready",
+            account.ingress_class,
+            "2",
+            LOAD_BALANCER_ADDRESS,
+        ]
+        assert rows[f"kurainstance.kura.tuist.dev/{account.instance}"][:2] == [
+            "Ready",
+            account.public_host,
+        ]
         status = live(cluster, "kuragateways", account.gateway)["status"]
         assert {key: status[key] for key in upstream.written["KuraGateway"]} | {
             "lastReconciledAt": None
