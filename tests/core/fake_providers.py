@@ -8,7 +8,7 @@ from typing import Any
 
 from kura_core import IngressProvider, LoadBalancerProvider, hookimpl
 from kura_core.capacity import Component
-from kura_core.metric_queries import Metric, MetricQueries
+from kura_core.metric_queries import GatewayQuery, Metric, MetricQueries
 from kura_core.regions import Region
 from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
 from kura_core.units import Bandwidth
@@ -82,7 +82,9 @@ class FakeIngress:
             gateway_label="gw",
             pod_label="pod",
             window="1m",
-            by_gateway={metric: f"fake_{metric.value}" for metric in Metric},
+            by_gateway=tuple(
+                GatewayQuery(promql=f"fake_{metric.value}", metric=metric) for metric in Metric
+            ),
             by_pod={metric: f'fake_{metric.value}{{gw="{{gateway}}"}}' for metric in Metric},
         )
 
