@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from requests.adapters import DEFAULT_POOLSIZE
 from urllib3.util.retry import Retry
 
 from kura_core.metric_queries import GatewayQuery, Metric, MetricQueries, Readings, Sample
@@ -71,9 +72,10 @@ class PrometheusSource:
         self.timeout = timeout
         self.evaluation_time = evaluation_time
         self.queries_sent = 0
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, self.queries_per_refresh), thread_name_prefix="prometheus"
-        )
+        # No more threads than the client keeps connections to one host: more would open
+        # connections only to throw them away.
+        workers = min(max(1, self.queries_per_refresh), DEFAULT_POOLSIZE)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prometheus")
         self._client = PrometheusConnect(
             # read=False re-raises a read timeout as itself rather than as a retry error.
             url=self.url,
