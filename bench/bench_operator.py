@@ -28,13 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._figures import add_json_option, write
-from kura_testing.control_plane import ControlPlane
-from kura_testing.crds import kura_platform_crds
 from kura_testing.kubelet import pod_status
-from kura_testing.pytest_plugin import install_platform
-from kura_testing.release import Binaries
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, cluster, gateway_manifest
-from tests.operator.real_cluster import RealKube, install_deploy_base, real_cluster
+from tests.operator.real_cluster import RealKube, own_cluster
 from tests.support.kube_double import KubeDouble, RequestRecord
 
 Kube = KubeDouble | RealKube
@@ -222,22 +218,10 @@ def backend(real: bool, workdir: Path) -> Iterator[Cluster]:
         with cluster(workdir) as running:
             yield running
         return
-    audit = workdir / "audit.jsonl"
-    with ControlPlane(
-        Binaries.cached(),
-        audit_log=audit,
-        audit_reads=True,
-        crds=kura_platform_crds(),
-        workdir=workdir / "control-plane",
-        # Each gateway's Service takes three NodePorts (http, https, health check): the default
-        # range holds about 920 gateways per cluster, so the bench widens it.
-        node_ports="30000-60000",
-    ) as plane:
-        install_platform(plane.admin)
-        install_deploy_base(plane)
-        plane.admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
-        with real_cluster(plane, workdir, "bench") as running:
-            yield running
+    # Each gateway's Service takes three NodePorts (http, https, health check): the default
+    # range holds about 920 gateways per cluster, so the bench widens it.
+    with own_cluster(workdir, "bench", node_ports="30000-60000", audit_reads=True) as running:
+        yield running
 
 
 def main() -> None:

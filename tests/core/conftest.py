@@ -39,7 +39,7 @@ def host() -> PluginHost:
 def invoke(host: PluginHost) -> Invoke:
     """Run ``kura`` with arguments; stdout and stderr are kept apart."""
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
         return CliRunner().invoke(build_cli(host), list(args), env=env, catch_exceptions=False)
 
     return run

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kura_core.accounts import MAX_ACCOUNT_ID, Account, Plan, SubscriptionStatus
-from kura_core.assignment import GatewayMode, assign_gateway, parse_overrides
+from kura_core.assignment import GatewayMode, assign_gateway, hosted_from_env, parse_overrides
 from kura_core.dns import is_dns_label
 from kura_core.entitlements import Entitlements, Feature
 from kura_core.names import (
@@ -79,7 +79,7 @@ def test_self_hosted_allows_everything_even_without_an_account() -> None:
 
 
 def test_enterprise_account_gets_a_dedicated_gateway() -> None:
-    got = assign_gateway(account(Plan.ENTERPRISE), US_EAST)
+    got = assign_gateway(account(Plan.ENTERPRISE), US_EAST, hosted=True)
     expected_gateway = "kgw-" + hashlib.sha256(b"account:42").hexdigest()[:12] + "-us-east"
     assert got.mode is GatewayMode.DEDICATED
     assert got.gateway == expected_gateway
@@ -89,7 +89,7 @@ def test_enterprise_account_gets_a_dedicated_gateway() -> None:
 
 
 def test_pro_account_shares_the_regional_gateway() -> None:
-    got = assign_gateway(account(Plan.PRO), US_EAST)
+    got = assign_gateway(account(Plan.PRO), US_EAST, hosted=True)
     assert got.mode is GatewayMode.SHARED
     assert got.gateway is None
     assert got.ingress_class == "kura-us-east"
@@ -109,6 +109,35 @@ def test_self_hosted_enterprise_without_override_is_shared() -> None:
     got = assign_gateway(account(Plan.ENTERPRISE), US_EAST, hosted=False)
     assert got.mode is GatewayMode.SHARED
     assert "self-hosted" in got.reason
+
+
+def test_the_default_is_self_hosted_as_upstream() -> None:
+    # Upstream's server is hosted only when told so: an Enterprise account alone stays shared.
+    got = assign_gateway(account(Plan.ENTERPRISE), US_EAST, hosted=hosted_from_env({}))
+    assert got.mode is GatewayMode.SHARED
+    assert "TUIST_HOSTED" in got.reason
+
+
+@pytest.mark.parametrize(
+    ("environ", "hosted"),
+    [
+        ({}, False),
+        ({"TUIST_HOSTED": "1"}, True),
+        ({"TUIST_CLOUD_HOSTED": "true"}, True),
+        ({"TUIST_HOSTED": "YES"}, True),
+        ({"TUIST_HOSTED": "0", "TUIST_CLOUD_HOSTED": "yes"}, True),
+        # Upstream's exact spellings only: these are off there, so off here.
+        ({"TUIST_HOSTED": "True"}, False),
+        ({"TUIST_HOSTED": "on"}, False),
+        ({"TUIST_HOSTED": " 1"}, False),
+        ({"TUIST_HOSTED": ""}, False),
+        ({"TUIST_HOSTED": "false", "TUIST_CLOUD_HOSTED": "0"}, False),
+    ],
+)
+def test_hosted_comes_from_tuist_hosted_or_tuist_cloud_hosted(
+    environ: dict[str, str], hosted: bool
+) -> None:
+    assert hosted_from_env(environ) is hosted
 
 
 def test_parse_overrides_trims_lowercases_and_drops_blanks() -> None:
@@ -137,10 +166,10 @@ def test_dedicated_names_never_depend_on_the_handle(
     account_id: int, handle_a: str, handle_b: str, region: Region
 ) -> None:
     first = assign_gateway(
-        Account(id=account_id, handle=handle_a, plan=Plan.ENTERPRISE), region
+        Account(id=account_id, handle=handle_a, plan=Plan.ENTERPRISE), region, hosted=True
     ).model_dump()
     second = assign_gateway(
-        Account(id=account_id, handle=handle_b, plan=Plan.ENTERPRISE), region
+        Account(id=account_id, handle=handle_b, plan=Plan.ENTERPRISE), region, hosted=True
     ).model_dump()
     assert first == second
     for name in (first["gateway"], first["ingress_class"], first["load_balancer_name"]):
@@ -164,13 +193,34 @@ def test_gateway_names_are_opaque_hashes(account_id: int, region: Region) -> Non
 def test_assign_enterprise_json(invoke: Invoke) -> None:
     result = invoke(
         "assign", "--account-id", "42", "--handle", "Acme", "--plan", "enterprise",
-        "--region", "us-east", "-o", "json",
+        "--region", "us-east", "-o", "json", env={"TUIST_HOSTED": "1"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["mode"] == "dedicated"
     assert data["gateway"] == "kgw-" + hashlib.sha256(b"account:42").hexdigest()[:12] + "-us-east"
     assert set(data) >= {"mode", "gateway", "ingress_class", "load_balancer_name", "reason"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "mode"),
+    [
+        ([], {}, "shared"),
+        ([], {"TUIST_CLOUD_HOSTED": "1"}, "dedicated"),
+        (["--hosted"], {}, "dedicated"),
+        (["--self-hosted"], {"TUIST_HOSTED": "true"}, "shared"),
+    ],
+)
+def test_assign_reads_the_hosting_env_and_the_flags_win(
+    invoke: Invoke, flags: list[str], env: dict[str, str], mode: str
+) -> None:
+    unset = {"TUIST_HOSTED": None, "TUIST_CLOUD_HOSTED": None}
+    result = invoke(
+        "assign", "--account-id", "42", "--handle", "acme", "--plan", "enterprise",
+        "--region", "us-east", "-o", "json", *flags, env={**unset, **env},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["mode"] == mode
 
 
 def test_assign_pro_is_shared_unless_overridden(invoke: Invoke) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +89,46 @@ def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
     assert packages == sorted(folders)
     for folder in folders.values():
         assert (ROOT / "tests" / folder / "conftest.py").is_file()
+
+
+def test_every_public_name_of_kura_core_resolves_to_its_module() -> None:
+    import kura_core
+
+    for name in kura_core.__all__:
+        value = getattr(kura_core, name)
+        if name != "__version__":
+            module = importlib.import_module(kura_core._PUBLIC[name])
+            assert getattr(module, name) is value, name
+    with pytest.raises(AttributeError, match="no attribute 'internal_helper'"):
+        kura_core.internal_helper  # noqa: B018
+
+
+def test_every_public_name_is_documented_for_plugin_authors() -> None:
+    import kura_core
+
+    page = (ROOT / "docs" / "plugin-utilities.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)(?:\(|`)", page))
+    public = set(kura_core.__all__) - {"__version__"}
+    assert sorted(public - documented) == []
+
+
+def test_the_example_plugin_imports_only_the_public_api() -> None:
+    example = ROOT / "docs" / "examples" / "third_party_plugin.py"
+    assert {m for m in imported_modules(example) if m.startswith("kura")} == {"kura_core"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for d in ("kura-provider-hetzner", "kura-operator", "kura-dashboard", "kura-smoke")
+        for p in sources(d)
+    ],
+    ids=lambda p: f"{p.parts[-4]}/{p.name}",
+)
+def test_plugins_import_only_kura_cores_public_api(path: Path) -> None:
+    internal = sorted(m for m in imported_modules(path) if m.startswith("kura_core."))
+    assert not internal, (
+        f"{path} imports {internal}: import from `kura_core` itself "
+        "(docs/plugin-utilities.md); add a name to kura_core.__all__ if a plugin needs it"
+    )

@@ -100,16 +100,6 @@ def test_schema_is_structural(crd: dict[str, Any]) -> None:
         assert "x-kubernetes-preserve-unknown-fields" not in node, path
 
 
-def test_kopf_peering_crd_ships_with_kuras() -> None:
-    # Without it, kopf with peering on pauses every watch and the operator does nothing.
-    *kura, peering = custom_resource_definitions()
-    assert kura == KURA_CRDS
-    assert peering["metadata"]["name"] == "kopfpeerings.kopf.dev"
-    assert peering["spec"]["scope"] == "Namespaced"
-    assert peering["spec"]["names"]["kind"] == "KopfPeering"
-    assert (CRD_DIR / "kopf.dev_kopfpeerings.yaml").is_file()
-
-
 def test_names_columns_and_subresources() -> None:
     gateway, instance = KURA_CRDS
     assert gateway["metadata"]["name"] == "kuragateways.kura.tuist.dev"
@@ -160,11 +150,12 @@ def test_validation_rules_in_the_schema() -> None:
         assert spec["properties"][field]["pattern"] == "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
         assert spec["properties"][field]["maxLength"] == 63
     assert spec["properties"]["replicas"]["minimum"] == 1
-    assert spec["properties"]["nodeSelector"] == {
-        "additionalProperties": {"type": "string"},
-        "description": spec["properties"]["nodeSelector"]["description"],
-        "type": "object",
-    }
+    assert spec["properties"]["replicas"]["maximum"] == 100
+    selector = spec["properties"]["nodeSelector"]
+    assert selector["additionalProperties"]["maxLength"] == 63
+    assert selector["maxProperties"] == 32
+    (rule,) = selector["x-kubernetes-validations"]
+    assert rule["rule"].startswith("self.all(k, k.matches(")
     assert set(spec["properties"]) == {
         "region",
         "ingressClassName",
@@ -176,11 +167,31 @@ def test_validation_rules_in_the_schema() -> None:
     }
     ispec = instance["properties"]["spec"]
     assert ispec["required"] == ["accountHandle", "tenantID", "region", "image"]
-    assert ispec["properties"]["extraEnv"]["items"]["required"] == ["name"]
+    env = ispec["properties"]["extraEnv"]
+    assert env["items"]["required"] == ["name"]
+    # Its uniqueness rule compares every pair of names: the names' length bounds its cost.
+    assert (env["maxItems"], env["items"]["properties"]["name"]["maxLength"]) == (128, 256)
+    for host in ("publicHost", "grpcPublicHost"):
+        assert ispec["properties"][host]["maxLength"] == 253
+    script = ispec["properties"]["extensionScript"]
+    assert script["x-kubernetes-validations"] == [
+        {"rule": "size(bytes(self)) <= 65536", "message": "must be at most 65536 bytes in UTF-8"}
+    ]
     conditions = gateway["properties"]["status"]["properties"]["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map"
     assert conditions["x-kubernetes-list-map-keys"] == ["type"]
     assert conditions["items"]["properties"]["status"]["enum"] == ["True", "False", "Unknown"]
+
+
+@pytest.mark.parametrize("crd", KURA_CRDS, ids=lambda crd: crd["spec"]["names"]["kind"])
+def test_every_value_a_cel_rule_walks_is_bounded(crd: dict[str, Any]) -> None:
+    # The API server estimates a rule's cost from these bounds and refuses a CRD whose rules
+    # could cost too much: one rule on an unbounded list or map is enough.
+    bound = {"string": "maxLength", "array": "maxItems", "object": "maxProperties"}
+    ruled = [(p, node) for p, node in nodes(schema_of(crd)) if "x-kubernetes-validations" in node]
+    assert ruled
+    for path, node in ruled:
+        assert bound[node["type"]] in node, path
 
 
 @pytest.mark.parametrize(
@@ -258,7 +269,6 @@ def test_kura_crds_json_and_table(invoke: Invoke) -> None:
         assert ", ".join(kind.short_names) in table
     assert "kura.tuist.dev" in table
     assert "LoadBalancer" in table
-    assert "KopfPeering" in table
 
 
 def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
@@ -268,11 +278,10 @@ def test_kura_crds_write(invoke: Invoke, tmp_path: Path) -> None:
     assert [(w["kind"], w["changed"]) for w in json.loads(first.stdout)] == [
         ("KuraGateway", True),
         ("KuraInstance", True),
-        ("KopfPeering", True),
     ]
     assert {p.name: p.read_text(encoding="utf-8") for p in target.iterdir()} == crd_files()
     again = json.loads(invoke("crds", "--write", str(target), "-o", "json").stdout)
-    assert [w["changed"] for w in again] == [False, False, False]
+    assert [w["changed"] for w in again] == [False, False]
 
 
 def test_kura_crds_write_to_a_file_path_is_one_line_error(invoke: Invoke, tmp_path: Path) -> None:

@@ -153,18 +153,24 @@ def test_an_unknown_secret_source_is_an_error() -> None:
     assert "'external-secret'" in report.findings[0].message
 
 
+def warnings(report: CredentialReport) -> list[tuple[str, str]]:
+    return [(f.check, f.key) for f in report.findings if f.severity is Severity.WARNING]
+
+
 @pytest.mark.parametrize(("legacy", "canonical"), sorted(LEGACY_NAMES.items()))
-def test_legacy_names_are_errors_naming_the_canonical_name(legacy: str, canonical: str) -> None:
+def test_legacy_names_are_warnings_naming_the_canonical_name(legacy: str, canonical: str) -> None:
+    # Upstream's chart writes them beside the canonical names: a Secret it made passes.
     values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, legacy: "anything"}
     report = check_credentials(values, external_secret=False)
-    assert errors(report) == [("legacy-name", legacy)]
+    assert report.ok
+    assert warnings(report) == [("legacy-name", legacy)]
     assert f"use {canonical}" in report.findings[0].message
 
 
-def test_any_legacy_prefixed_name_is_an_error() -> None:
+def test_any_legacy_prefixed_name_is_a_warning() -> None:
     values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, "TUIST_KURA_INTROSPECTION_URL": "x"}
     report = check_credentials(values, external_secret=False)
-    assert errors(report) == [("legacy-name", "TUIST_KURA_INTROSPECTION_URL")]
+    assert warnings(report) == [("legacy-name", "TUIST_KURA_INTROSPECTION_URL")]
     assert f"{CLIENT_ID} / {CLIENT_SECRET}" in report.findings[0].message
 
 
@@ -175,9 +181,8 @@ def test_all_findings_are_reported_at_once() -> None:
         "TUIST_KURA_INTROSPECTION_CLIENT_SECRET": SECRET,
     }
     report = check_credentials(values, external_secret=False)
-    assert errors(report) == [
-        ("client-id", CLIENT_ID),
-        ("client-secret", CLIENT_SECRET),
+    assert errors(report) == [("client-id", CLIENT_ID), ("client-secret", CLIENT_SECRET)]
+    assert warnings(report) == [
         ("legacy-name", "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID"),
         ("legacy-name", "TUIST_KURA_INTROSPECTION_CLIENT_SECRET"),
     ]
@@ -337,9 +342,9 @@ def test_check_environment_fails_with_every_finding(invoke: Invoke) -> None:
     assert [(f["severity"], f["check"], f["key"]) for f in report["findings"]] == [
         ("error", "client-id", CLIENT_ID),
         ("error", "client-secret", CLIENT_SECRET),
-        ("error", "legacy-name", "TUIST_KURA_INTROSPECTION_CLIENT_SECRET"),
+        ("warning", "legacy-name", "TUIST_KURA_INTROSPECTION_CLIENT_SECRET"),
     ]
-    assert result.stderr == "kura: 3 problem(s) found\n"
+    assert result.stderr == "kura: 2 problem(s) found\n"
 
 
 @pytest.mark.usefixtures("clean_environ")
@@ -419,3 +424,28 @@ def test_missing_file_exits_2(invoke: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "cannot read credentials file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://tuist.dev", "'http://tuist.dev' must be https (plain http only on loopback)"),
+        ("tuist.dev", "'tuist.dev' is not an https URL with a host"),
+        ("https://tuist.dev:99999", "'https://tuist.dev:99999' is not a URL"),
+        ("https://kura:hunter2@tuist.dev", "carries credentials"),
+    ],
+)
+def test_a_bad_control_plane_url_is_one_error(url: str, problem: str) -> None:
+    values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, "TUIST_KURA_TUIST_BASE_URL": url}
+    report = check_credentials(values, external_secret=False)
+    assert errors(report) == [("control-plane-url", "TUIST_KURA_TUIST_BASE_URL")]
+    assert problem in report.findings[0].message
+    assert "hunter2" not in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "url", ["https://tuist.dev", "https://tuist.dev/", "http://127.0.0.1:8080"]
+)
+def test_a_good_control_plane_url_passes(url: str) -> None:
+    values = {CLIENT_ID: GOOD_ID, CLIENT_SECRET: SECRET, "TUIST_KURA_TUIST_BASE_URL": url}
+    assert check_credentials(values, external_secret=False).findings == []

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner, Result
+from docs.examples.third_party_plugin import ThirdPartyPlugin
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from tests.core.fake_providers import ThirdPartyPlugin
 
 GATEWAY = """\
 apiVersion: kura.tuist.dev/v1alpha1

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
+from kura_core.control_plane import ControlPlaneSettings
 from kura_core.crds import KURA_GATEWAY, KURA_INSTANCE, custom_resource_definition
 from kura_core.dns import is_dns_label, is_dns_subdomain, is_label_key, is_label_value
 from kura_core.errors import InputError
-from kura_core.manifests import render_manifests, yaml_stream
+from kura_core.manifests import MANIFEST_REVISION, render_manifests, yaml_stream
 from kura_core.plugins import PluginHost
 from kura_core.providers import LoadBalancerProvider
 from kura_core.regions import Region, managed_catalogs
@@ -27,6 +28,8 @@ from kura_core.resources import parse_resource
 from tests.core.conftest import Invoke
 
 GOLDEN = Path(__file__).parent / "golden"
+HOOK = Path(__file__).parent / "data" / "auth-hook.lua"
+CLIENT_ID = "7c0b4f7e-3f57-4bd0-9a3e-5c1f0d1c2b3a"
 PRODUCTION = managed_catalogs()["production"]
 US_EAST = PRODUCTION.get("us-east")
 EU_CENTRAL = PRODUCTION.get("eu-central")
@@ -64,7 +67,7 @@ def render(
     return render_manifests(
         account,
         region,
-        assignment=assign_gateway(account, region),
+        assignment=assign_gateway(account, region, hosted=True),
         load_balancer_provider=provider,
         image=IMAGE,
         **options,
@@ -96,11 +99,19 @@ def check_valid(manifest: dict[str, Any], kubernetes_validate: ModuleType) -> No
 def test_golden(
     account: Account, region: Region, golden: str, hetzner: LoadBalancerProvider
 ) -> None:
-    manifests = render(account, region, hetzner, manifest_revision="3")
+    manifests = render(
+        account,
+        region,
+        hetzner,
+        manifest_revision="3",
+        control_plane=ControlPlaneSettings(url="https://tuist.dev", client_id=CLIENT_ID),
+        extension_script=HOOK.read_text(encoding="utf-8"),
+    )
     expected = (GOLDEN / golden).read_text(encoding="utf-8")
     assert yaml_stream(manifests) == expected, (
         f"render_manifests no longer matches tests/core/golden/{golden}; if the change is "
-        f"intended, regenerate it with `kura render ... --image {IMAGE} --manifest-revision 3`"
+        f"intended, regenerate it with `kura render ... --hosted --image {IMAGE} "
+        f"--manifest-revision 3 --control-plane-client-id {CLIENT_ID} --extension-script {HOOK}`"
     )
 
 
@@ -118,7 +129,10 @@ def test_enterprise_gateway_fields(hetzner: LoadBalancerProvider) -> None:
     assert gateway["spec"] == {
         "region": "us-east",
         "ingressClassName": "kura-us-east-kgw-38dbcc9b3c91-us-east",
-        "controllerImage": "registry.k8s.io/ingress-nginx/controller:v1.11.3",
+        "controllerImage": (
+            "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+            "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+        ),
         "replicas": 2,
         "nodeSelector": {"node.cluster.x-k8s.io/pool": "kura-us-east"},
         "loadBalancerAnnotations": {
@@ -156,13 +170,17 @@ def test_options_reach_the_objects_and_empty_values_are_dropped(
         extension_script="return {}",
         gateway_replicas=4,
         gateway_controller_image="example/ingress-nginx:1",
-        gateway_load_balancer_annotations={"load-balancer.hetzner.cloud/location": "hil"},
+        gateway_load_balancer_annotations={
+            "load-balancer.hetzner.cloud/type": "lb21",
+            "load-balancer.hetzner.cloud/location": "hil",
+        },
     )
     assert gateway["spec"]["replicas"] == 4
     assert gateway["spec"]["controllerImage"] == "example/ingress-nginx:1"
-    assert gateway["spec"]["loadBalancerAnnotations"]["load-balancer.hetzner.cloud/location"] == (
-        "hil"
-    )
+    annotations = gateway["spec"]["loadBalancerAnnotations"]
+    assert annotations["load-balancer.hetzner.cloud/type"] == "lb21"
+    # The location is the region's, whatever the options say.
+    assert annotations["load-balancer.hetzner.cloud/location"] == "ash"
     spec = instance["spec"]
     assert spec["replicas"] == 5
     assert spec["storageSize"] == "400Gi"
@@ -174,7 +192,7 @@ def test_options_reach_the_objects_and_empty_values_are_dropped(
 
 
 def test_override_list_dedicates_a_pro_account(hetzner: LoadBalancerProvider) -> None:
-    assignment = assign_gateway(PRO, US_EAST, overrides=["tinyco"])
+    assignment = assign_gateway(PRO, US_EAST, overrides=["tinyco"], hosted=True)
     kinds = [
         m["kind"]
         for m in render_manifests(
@@ -189,7 +207,7 @@ def test_assignment_for_another_region_is_refused(hetzner: LoadBalancerProvider)
         render_manifests(
             ENTERPRISE,
             US_EAST,
-            assignment=assign_gateway(ENTERPRISE, EU_CENTRAL),
+            assignment=assign_gateway(ENTERPRISE, EU_CENTRAL, hosted=True),
             load_balancer_provider=hetzner,
             image=IMAGE,
         )
@@ -208,7 +226,7 @@ def test_empty_image_is_an_input_error(hetzner: LoadBalancerProvider) -> None:
         render_manifests(
             PRO,
             US_EAST,
-            assignment=assign_gateway(PRO, US_EAST),
+            assignment=assign_gateway(PRO, US_EAST, hosted=True),
             load_balancer_provider=hetzner,
             image="",
         )
@@ -292,7 +310,17 @@ def test_gateways_never_carry_the_handle_and_all_names_are_valid(
 
 
 def render_args(*extra: str) -> list[str]:
-    return ["render", "--account-id", "42", "--handle", "acme", "--region", "us-east", *extra]
+    return [
+        "render",
+        "--account-id",
+        "42",
+        "--handle",
+        "acme",
+        "--region",
+        "us-east",
+        "--hosted",
+        *extra,
+    ]
 
 
 def test_kura_render_enterprise_is_gateway_then_instance(invoke: Invoke) -> None:
@@ -305,15 +333,101 @@ def test_kura_render_enterprise_is_gateway_then_instance(invoke: Invoke) -> None
     assert instance["kind"] == "KuraInstance"
     assert instance["spec"]["image"] == "ghcr.io/tuist/kura:latest"
     assert instance["metadata"]["annotations"] == {
-        "tuist.dev/kura-gateway": "kgw-38dbcc9b3c91-us-east"
+        "tuist.dev/kura-gateway": "kgw-38dbcc9b3c91-us-east",
+        "tuist.dev/kura-manifest-revision": MANIFEST_REVISION,
     }
 
 
 def test_kura_render_matches_the_golden_file(invoke: Invoke) -> None:
     result = invoke(
-        *render_args("--plan", "enterprise", "--image", IMAGE, "--manifest-revision", "3")
-    )
+        *render_args(
+            "--plan", "enterprise", "--image", IMAGE, "--manifest-revision", "3",
+            "--control-plane-client-id", CLIENT_ID, "--extension-script", str(HOOK),
+        ),
+        env={"TUIST_KURA_TUIST_BASE_URL": None},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
     assert result.stdout == (GOLDEN / "render-enterprise-us-east.yaml").read_text(encoding="utf-8")
+
+
+def test_kura_render_wires_every_instance_to_the_control_plane_as_upstream(
+    invoke: Invoke,
+) -> None:
+    result = invoke(
+        *render_args("--plan", "pro", "-o", "json", "--extension-script", str(HOOK)),
+        env={
+            "TUIST_KURA_TUIST_BASE_URL": "https://tuist.example/",
+            "KURA_CONTROL_PLANE_CLIENT_ID": CLIENT_ID,
+        },
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    (instance,) = json.loads(result.stdout)
+    # Upstream's server's variables, in its order; the client secret never.
+    assert instance["spec"]["extraEnv"] == [
+        {"name": "KURA_EXTENSION_FAIL_CLOSED_AUTHENTICATE", "value": "true"},
+        {"name": "KURA_EXTENSION_FAIL_CLOSED_AUTHORIZE", "value": "true"},
+        {"name": "KURA_EXTENSION_HOOK_TIMEOUT_MS", "value": "5000"},
+        {"name": "KURA_CONTROL_PLANE_URL", "value": "https://tuist.example"},
+        {"name": "KURA_EXTENSION_HTTP_CLIENT_TUIST_BASE_URL", "value": "https://tuist.example"},
+        {"name": "KURA_EXTENSION_HTTP_CLIENT_TUIST_CONNECT_TIMEOUT_MS", "value": "3000"},
+        {"name": "KURA_EXTENSION_HTTP_CLIENT_TUIST_REQUEST_TIMEOUT_MS", "value": "4000"},
+        {"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": CLIENT_ID},
+    ]
+    assert instance["spec"]["extensionScript"] == HOOK.read_text(encoding="utf-8")
+    assert instance["metadata"]["annotations"] == {
+        "tuist.dev/kura-manifest-revision": MANIFEST_REVISION
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "extra", "message"),
+    [
+        (
+            {"TUIST_KURA_TUIST_BASE_URL": "http://tuist.dev"},
+            [],
+            "invalid --control-plane-url (TUIST_KURA_TUIST_BASE_URL): 'http://tuist.dev' must be "
+            "https (plain http only on loopback)",
+        ),
+        (
+            {"TUIST_KURA_TUIST_BASE_URL": "https://kura:hunter2@tuist.dev"},
+            [],
+            "invalid --control-plane-url (TUIST_KURA_TUIST_BASE_URL): '<a URL with credentials>' "
+            "carries credentials; the client credentials come from the shared Secret",
+        ),
+        (
+            {},
+            ["--control-plane-client-id", "hunter2"],
+            "invalid --control-plane-client-id (KURA_CONTROL_PLANE_CLIENT_ID): is not a UUID",
+        ),
+    ],
+    ids=["plain-http", "credentials", "client-id"],
+)
+def test_bad_control_plane_settings_are_one_line_and_nothing_rendered(
+    invoke: Invoke, env: dict[str, str | None], extra: list[str], message: str
+) -> None:
+    result = invoke(*render_args("--plan", "pro", *extra), env=env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"kura: error: {message}")
+    assert result.stderr.count("\n") == 1
+    assert "hunter2" not in result.stderr
+
+
+def test_an_env_without_a_known_control_plane_must_name_one(
+    invoke: Invoke, lab_catalog: Any
+) -> None:
+    args = ["--catalog", str(lab_catalog()), "render", "--account-id", "1", "--handle", "a",
+            "--region", "lab-1", "--env", "lab"]  # fmt: skip
+    result = invoke(*args, env={"TUIST_KURA_TUIST_BASE_URL": None})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "kura: error: the control plane's URL is not set: --control-plane-url or "
+        "TUIST_KURA_TUIST_BASE_URL"
+    )
+    named = invoke(*args, "--control-plane-url", "https://tuist.example")
+    assert named.exit_code == 0, named.stderr
+    assert "no auth hook" in named.stderr
 
 
 def test_kura_render_pro_is_instance_only(invoke: Invoke) -> None:
@@ -322,7 +436,7 @@ def test_kura_render_pro_is_instance_only(invoke: Invoke) -> None:
     (instance,) = json.loads(result.stdout)
     assert instance["kind"] == "KuraInstance"
     assert instance["spec"]["ingressClassName"] == "kura-us-east"
-    assert "annotations" not in instance["metadata"]
+    assert "tuist.dev/kura-gateway" not in instance["metadata"]["annotations"]
 
 
 def test_kura_render_table(invoke: Invoke) -> None:

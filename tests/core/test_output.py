@@ -14,7 +14,7 @@ GATEWAY = "kgw-38dbcc9b3c91-us-east"
 CLASS = "kura-us-east-kgw-38dbcc9b3c91-us-east"
 LB = "tuist-kgw-38dbcc9b3c91-us-east-ingress"
 REASON = "hosted account on the enterprise plan is entitled to dedicated_kura_gateway"
-ASSIGN = ("assign", "--account-id", "42", "--handle", "tuist", "--plan", "enterprise")
+ASSIGN = ("assign", "--account-id", "42", "--handle", "tuist", "--plan", "enterprise", "--hosted")
 
 
 def _render(width: int) -> str:

@@ -12,15 +12,20 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from docs.examples.third_party_plugin import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 from kura_core import hookimpl, hookspecs
 from kura_core.cli.app import build_cli
 from kura_core.errors import ProviderNotFoundError
 from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
+from kura_core.providers import (
+    IngressProvider,
+    LoadBalancerProvider,
+    ignored_annotations_warning,
+)
 from kura_core.regions import Region, RegionCatalog
+from kura_core.resources import parse_gateway
 from tests.core.conftest import LabCatalog
-from tests.core.fake_providers import FakeIngress, FakeLoadBalancers, ThirdPartyPlugin
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin-hooks.md"
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("kura_"))
@@ -274,8 +279,9 @@ def test_duplicate_provider_name_is_reported() -> None:
     host.register(One(), name="one")
     host.register(Two(), name="two")
     assert list(host.providers.ingresses) == ["fake-ingress"]
+    # pluggy calls the last registered plugin first, so the earlier one is the duplicate.
     assert host.problems == [
-        "plugin 'two': kura_register_ingress_providers failed and was skipped: "
+        "plugin 'one': kura_register_ingress_providers failed and was skipped: "
         "ingress provider 'fake-ingress' is registered twice"
     ]
 
@@ -307,6 +313,60 @@ def test_region_clash_between_plugins_is_reported() -> None:
     host.register(Clash(), name="clash")
     assert host.catalog("production").get("us-east").node_pool == "kura-us-east"
     assert "env 'production' already defines region(s) us-east" in host.problems[0]
+
+
+def order_recorder(
+    name: str, calls: list[str], *, tryfirst: bool = False, trylast: bool = False
+) -> object:
+    class Plugin:
+        @hookimpl(tryfirst=tryfirst, trylast=trylast)
+        def kura_register_regions(self) -> None:
+            calls.append(name)
+
+    return Plugin()
+
+
+def test_hooks_are_called_in_pluggys_order() -> None:
+    calls: list[str] = []
+    host = bare_host()
+    host.register(order_recorder("first", calls), name="first")
+    host.register(order_recorder("second", calls), name="second")
+    host.register(order_recorder("late", calls, trylast=True), name="late")
+    host.register(order_recorder("early", calls, tryfirst=True), name="early")
+    host.catalogs  # noqa: B018
+    assert calls == ["early", "second", "first", "late"]
+    assert host.problems == []
+
+
+def test_hookimpl_with_fewer_arguments_than_the_spec_is_called() -> None:
+    class NoArguments:
+        @hookimpl
+        def kura_register_commands(self) -> None:
+            calls.append("called")
+
+    calls: list[str] = []
+    host = PluginHost(environ={})
+    host.register(NoArguments(), name="no-arguments")
+    build_cli(host)
+    assert calls == ["called"]
+    assert host.problems == []
+
+
+@pytest.mark.parametrize("new_style", [True, False])
+def test_wrapper_of_a_registration_hook_is_rejected(new_style: bool) -> None:
+    class Wrapper:
+        @hookimpl(wrapper=new_style, hookwrapper=not new_style)
+        def kura_register_regions(self, register: Callable[[str, RegionCatalog], None]) -> Any:
+            yield
+
+    host = bare_host()
+    assert not host.register(Wrapper(), name="wrapper")
+    assert host.problems == [
+        "plugin 'wrapper' skipped: kura_register_regions cannot be a wrapper hook "
+        "(registration hooks are called once per plugin)"
+    ]
+    assert not host.pm.has_plugin("wrapper")
+    assert host.catalog("production").get("us-east").node_pool == "kura-us-east"
 
 
 def test_command_name_clash_is_reported_and_skipped() -> None:
@@ -355,7 +415,8 @@ def test_third_party_load_balancer_annotates_the_dedicated_gateway(
 ) -> None:
     gateway, instance = third_party_lab(
         "render", "--env", "lab", "--region", "lab-1", "--account-id", "7", "--handle", "acme",
-        "--plan", "enterprise", "-o", "json",
+        "--plan", "enterprise", "--hosted", "--control-plane-url", "https://tuist.example",
+        "-o", "json",
     )  # fmt: skip
     assert gateway["spec"]["loadBalancerAnnotations"] == {
         "fake/name": f"tuist-{gateway['metadata']['name']}-ingress",
@@ -403,3 +464,40 @@ def test_a_plugin_name_that_matches_nothing_is_a_warning_and_exit_1(variable: st
     other = CliRunner().invoke(build_cli(host), burst)
     assert other.exit_code == 0
     assert "names 'nonexistent'" in other.stderr
+
+
+# --- load-balancer overrides -----------------------------------------------------------------
+
+
+class _KeepsItsName(FakeLoadBalancers):
+    """Honours every override but its name, and drops any `fake/drop`."""
+
+    def service_annotations(self, region: Region | None, **options: Any) -> dict[str, str]:
+        kept = {k: v for k, v in (options["overrides"] or {}).items() if k != "fake/drop"}
+        return {**kept, "fake/name": options["load_balancer_name"]}
+
+
+def test_the_overrides_a_provider_does_not_honour_are_named() -> None:
+    region = Region(id="lab", display_name="Lab", location="nbg1", node_pool="lab")
+    gateway = parse_gateway(
+        {
+            "apiVersion": "kura.tuist.dev/v1alpha1",
+            "kind": "KuraGateway",
+            "metadata": {"name": "kgw-0123456789ab-lab"},
+            "spec": {
+                "region": "lab",
+                "ingressClassName": "kura-lab-kgw-0123456789ab-lab",
+                "loadBalancerAnnotations": {
+                    "fake/name": "other",
+                    "fake/drop": "x",
+                    "fake/size": "big",
+                },
+            },
+        }
+    )
+    assert ignored_annotations_warning(gateway, region, FakeLoadBalancers()) is None
+    assert ignored_annotations_warning(gateway, region, _KeepsItsName()) == (
+        "spec.loadBalancerAnnotations: ignored fake/drop (left out), fake/name (kept "
+        "'tuist-kgw-0123456789ab-lab-ingress'): the load-balancer provider 'fake-lb' sets them "
+        "from the gateway's name and region"
+    )

@@ -53,6 +53,6 @@ def test_every_cited_repository_path_exists() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("doc", ["docs/capacity.md", "docs/upstream.md"])
+@pytest.mark.parametrize("doc", ["docs/capacity.md", "docs/upstream.md", "docs/architecture.md"])
 def test_the_cited_docs_are_cited(doc: str) -> None:
     assert any(hit[2] == doc for hit in _hits(CITED))

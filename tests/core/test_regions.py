@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_invalid_ingress_class_override_is_rejected() -> None:
 
 
 def test_host_template_must_carry_handle_and_cluster() -> None:
-    with pytest.raises(ValueError, match=r"lacks \{handle\}"):
+    with pytest.raises(ValueError, match=r"lacks \{account_handle\}"):
         Region(
             id="a",
             display_name="A",
@@ -127,6 +128,80 @@ def test_host_template_must_carry_handle_and_cluster() -> None:
             node_pool="p",
             public_host_template="{cluster_id}.x",
         )
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{account_handle}-{cluster_id}.kura.tuist.dev", "{handle}-{cluster_id}.kura.tuist.dev"],
+)
+def test_upstreams_host_template_and_keys_are_accepted(template: str) -> None:
+    # A region as upstream's server configures it: its key names, its placeholders.
+    region = Region.model_validate(
+        {
+            "id": "us-east",
+            "display_name": "US East",
+            "hetzner_location": "ash",
+            "node_selector": {"node.cluster.x-k8s.io/pool": "kura-us-east"},
+            "public_host_template": template,
+            "grpc_public_host_template": "grpc." + template,
+        }
+    )
+    assert (region.location, region.node_pool) == ("ash", "kura-us-east")
+    assert region.public_host("Acme") == "acme-us-east-1.kura.tuist.dev"
+    assert region.grpc_host("Acme") == "grpc.acme-us-east-1.kura.tuist.dev"
+
+
+def test_upstream_and_kura_key_names_must_agree() -> None:
+    with pytest.raises(ValueError, match="hetzner_location and location differ"):
+        Region.model_validate(
+            {"id": "a", "display_name": "A", "location": "fsn1", "hetzner_location": "ash",
+             "node_pool": "p"}
+        )  # fmt: skip
+
+
+def test_a_host_template_with_another_placeholder_is_refused() -> None:
+    with pytest.raises(ValueError, match="may only use"):
+        Region(
+            id="a", display_name="A", location="fsn1", node_pool="p",
+            public_host_template="{account_handle}-{cluster_id}.{zone}",
+        )  # fmt: skip
+
+
+def test_staging_and_canary_hosts_carry_their_env() -> None:
+    # One account in three envs: three hosts, so DNS records and certificates never collide.
+    hosts = {
+        env: catalog.get("eu-central").public_host("acme")
+        for env, catalog in managed_catalogs().items()
+    }
+    assert hosts == {
+        "production": "acme-eu-central-1.kura.tuist.dev",
+        "staging": "acme-eu-central-1-staging.kura.tuist.dev",
+        "canary": "acme-eu-central-1-canary.kura.tuist.dev",
+    }
+    staging = managed_catalogs()["staging"].get("eu-central")
+    assert staging.grpc_host("acme") == "grpc.acme-eu-central-1-staging.kura.tuist.dev"
+
+
+def test_available_regions_restrict_what_an_env_offers(invoke: Invoke) -> None:
+    env = {"TUIST_KURA_AVAILABLE_REGIONS": " us-west , eu-central,,"}
+    result = invoke("regions", "-o", "json", env=env)
+    assert result.exit_code == 0, result.output
+    assert [region["id"] for region in json.loads(result.stdout)] == ["eu-central", "us-west"]
+    refused = invoke("assign", "--account-id", "1", "--handle", "a", "--region", "us-east", env=env)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "kura: error: region 'us-east' is not offered in env 'production': "
+        "TUIST_KURA_AVAILABLE_REGIONS lists eu-central, us-west\n"
+    )
+
+
+def test_available_regions_naming_an_unknown_region_is_one_error(invoke: Invoke) -> None:
+    result = invoke("regions", env={"TUIST_KURA_AVAILABLE_REGIONS": "eu-central,mars"})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kura: error: TUIST_KURA_AVAILABLE_REGIONS names region(s) mars not offered in env "
+        "'production' (offered: eu-central, us-east, us-west)\n"
+    )
 
 
 def test_unknown_region_lists_offered() -> None:

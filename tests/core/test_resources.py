@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,13 +59,22 @@ def instance_dict(**spec: Any) -> dict[str, Any]:
     }
 
 
+def test_the_default_controller_image_is_a_patched_release_pinned_by_digest() -> None:
+    # Upstream defaults to v1.11.3, which the March 2025 ingress-nginx CVEs (IngressNightmare)
+    # affect; fixed from v1.11.5 and v1.12.1. A digest keeps a moved tag from reaching gateways.
+    image, _, digest = DEFAULT_CONTROLLER_IMAGE.partition("@")
+    assert image == "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    version = tuple(int(part) for part in image.rpartition(":v")[2].split("."))
+    assert version >= (1, 12, 1)
+
+
 def test_upstream_constants() -> None:
     assert f"{GROUP}/{VERSION}" == API_VERSION == "kura.tuist.dev/v1alpha1"
     assert GATEWAY_FINALIZER == "kuragateways.kura.tuist.dev/finalizer"
     assert INSTANCE_FINALIZER == "kurainstances.kura.tuist.dev/finalizer"
     assert GATEWAY_ANNOTATION == "tuist.dev/kura-gateway"
     assert MANIFEST_REVISION_ANNOTATION == "tuist.dev/kura-manifest-revision"
-    assert DEFAULT_CONTROLLER_IMAGE == "registry.k8s.io/ingress-nginx/controller:v1.11.3"
     assert DEFAULT_GATEWAY_REPLICAS == 2
     assert NAMESPACE == "kura"
 

@@ -44,7 +44,7 @@ def manifests(host: PluginHost) -> list[dict[str, Any]]:
         objects += render_manifests(
             account,
             REGION,
-            assignment=assign_gateway(account, REGION),
+            assignment=assign_gateway(account, REGION, hosted=True),
             load_balancer_provider=host.load_balancer_provider("hetzner"),
             image="ghcr.io/tuist/kura:1.0.0",
         )
@@ -92,7 +92,7 @@ def test_lists_gateways_and_instances_with_phase_address_and_readiness(
     assert inventory.at == NOW
     assert inventory.problems == ()
     (gateway,) = inventory.gateways
-    dedicated = assign_gateway(ACCOUNTS[0], REGION)
+    dedicated = assign_gateway(ACCOUNTS[0], REGION, hosted=True)
     assert gateway.name == dedicated.gateway
     assert gateway.region == "eu-central"
     assert gateway.ingress_class == dedicated.ingress_class
@@ -140,7 +140,7 @@ def test_assignments_say_which_account_sits_on_which_gateway(
         "2/2",
         "eu-central",
     ]
-    assert big["class"].text == assign_gateway(ACCOUNTS[0], REGION).ingress_class
+    assert big["class"].text == assign_gateway(ACCOUNTS[0], REGION, hosted=True).ingress_class
     indie = rows["indie"].cells
     assert [indie[key].text for key in ("kind", "gateway", "lb", "ready")] == [
         "shared",
@@ -165,7 +165,7 @@ def test_dedicated_gateways_join_the_topology_with_their_account(
 ) -> None:
     inventory = source(cluster, tmp_path).fetch(NOW)
     topology = _topology(inventory)
-    gateway = assign_gateway(ACCOUNTS[0], REGION)
+    gateway = assign_gateway(ACCOUNTS[0], REGION, hosted=True)
     ref = topology.by_name[str(gateway.gateway)]
     assert ref.account == "bigcorp"
     assert ref.label == f"k8s.io/{gateway.ingress_class}-ingress-nginx"
@@ -180,7 +180,7 @@ def test_a_phase_change_is_an_event(cluster: KubeDouble, tmp_path: Path) -> None
     state = DashboardState(_topology(reader.fetch(NOW)))
     collector = Collector(_NoMetrics(), reader, lambda: NOW)
     state.apply(collector.collect())
-    name = str(assign_gateway(ACCOUNTS[0], REGION).gateway)
+    name = str(assign_gateway(ACCOUNTS[0], REGION, hosted=True).gateway)
     cluster.patch_status("kuragateways", "kura", name, {"phase": "Error", "readyReplicas": 0})
     state.apply(collector.collect())
     (event,) = [e for e in state.events.newest_first() if e.kind is EventKind.PHASE]

@@ -28,15 +28,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
-from kura_core.manifests import render_gateway, render_manifests
+from kura_core.manifests import render_gateway
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
+from tests.support.field_cases import IMAGE, account_manifests
 from tests.support.kube_double import KubeDouble
 
 NAMESPACE = "kura"
 GATEWAYS = "kuragateways"
 INSTANCES = "kurainstances"
-IMAGE = "ghcr.io/tuist/kura:0.5.0"
 OPERATOR = Path(sys.executable).parent / "kura-operator"
 HOST = PluginHost(environ={})
 
@@ -51,7 +51,7 @@ def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> d
     """A KuraGateway as the control plane applies it, with ``spec`` overrides."""
     region_obj = managed_catalogs()["production"].get(region)
     account = Account(id=account_id, handle=f"acct{account_id}", plan=Plan.ENTERPRISE)
-    assignment = assign_gateway(account, region_obj)
+    assignment = assign_gateway(account, region_obj, hosted=True)
     gateway = render_gateway(
         region_obj,
         assignment=assignment,
@@ -71,27 +71,6 @@ def lab_catalog(directory: Path) -> Path:
     ]
     catalog.write_text(yaml.safe_dump({"environments": {"lab": regions}}))
     return catalog
-
-
-def account_manifests(
-    account_id: int,
-    handle: str,
-    *,
-    plan: Plan = Plan.AIR,
-    region: str = "us-east",
-    **options: Any,
-) -> list[dict[str, Any]]:
-    """What the control plane applies for the account: ``kura render``'s objects, in order."""
-    region_obj = managed_catalogs()["production"].get(region)
-    account = Account(id=account_id, handle=handle, plan=plan)
-    return render_manifests(
-        account,
-        region_obj,
-        assignment=assign_gateway(account, region_obj),
-        load_balancer_provider=HOST.load_balancer_provider(region_obj.load_balancer_provider),
-        image=IMAGE,
-        **options,
-    )
 
 
 def instance_manifest(
@@ -133,6 +112,18 @@ class OperatorProcess:
                     return float(sample.value)
         return 0.0
 
+    def readiness(self) -> tuple[int, str]:
+        return self.get(self.health_port, "/readyz")
+
+    def state(self) -> str:
+        """The one ``kura_operator_state`` that is 1: active, standby or paused."""
+        scrape = self.metrics()
+        states = ("active", "standby", "paused")
+        (current,) = [
+            s for s in states if self.metric("kura_operator_state", scrape=scrape, state=s)
+        ]
+        return current
+
     def logs(self) -> list[dict[str, Any]]:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
@@ -170,7 +161,8 @@ class Cluster:
         self, *args: str, ready_timeout: float = 30.0, standalone: bool = True, ready: bool = True
     ) -> OperatorProcess:
         """Start an operator; wait until ``/readyz`` answers 200 (with ``ready=False``, until it
-        answers at all: the operator may be kept unready by a missing piece)."""
+        answers at all: the operator may be kept unready by a missing piece). ``standalone``:
+        without leader election (``--leader-elect=false``)."""
         kubeconfig = self.operator_kubeconfig()
         health, metrics = free_port(), free_port()
         log_path = self.workdir / f"operator-{len(self.operators)}.log"
@@ -184,7 +176,7 @@ class Cluster:
             process = subprocess.Popen(
                 [
                     str(OPERATOR),
-                    *(["--standalone"] if standalone else []),
+                    *(["--leader-elect=false"] if standalone else []),
                     "--namespace",
                     self.operator_namespace,
                     "--health-port",
@@ -410,6 +402,17 @@ class Cluster:
                     },
                 },
                 "spec": {"controller": f"k8s.io/kura-{region}-ingress-nginx"},
+            }
+        )
+
+    def put_ingress_class(self, name: str, controller: str) -> dict[str, Any]:
+        """An IngressClass made by hand: no labels, only its controller."""
+        return self.kube.put_object(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {"name": name},
+                "spec": {"controller": controller},
             }
         )
 

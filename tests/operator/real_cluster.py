@@ -28,8 +28,11 @@ from typing import Any
 
 from kura_testing.client import APPLY, MERGE_PATCH, KubeClient, KubeRequestError
 from kura_testing.control_plane import ControlPlane
+from kura_testing.crds import kura_platform_crds
 from kura_testing.kubelet import report_pods, selector_of
-from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, render
+from kura_testing.pytest_plugin import install_platform
+from kura_testing.release import Binaries
+from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import NAMESPACE, Cluster
 from tests.support.kube_double import RequestMatch, RequestRecord
 
@@ -185,6 +188,7 @@ class RealKube:
             status=int((entry.get("responseStatus") or {}).get("code", 0)),
             content_type=patch_type if method == "PATCH" else None,
             body=entry.get("requestObject"),
+            agent=entry.get("userAgent"),
         )
 
 
@@ -271,6 +275,54 @@ class RealCluster(Cluster):
         self.wait(rolled_out, f"statefulset {name} to roll out", 60)
 
 
+Keep = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def _kept(rules: list[dict[str, Any]], keep: Keep) -> list[dict[str, Any]]:
+    return [kept for rule in copy.deepcopy(rules) if (kept := keep(rule)) is not None]
+
+
+def without_rule(cluster: RealCluster, keep: Keep) -> Callable[[], None]:
+    """The deploy base's Role in the test's namespace with ``keep`` applied to each rule (None
+    drops it); returns what puts the deploy base's Role back."""
+    role = find(render(), "Role", OPERATOR_ACCOUNT)
+    original = {**copy.deepcopy(role), "metadata": {**role["metadata"], "namespace": NAMESPACE}}
+    cluster.kube.put_object({**original, "rules": _kept(original["rules"], keep)})
+
+    def restore() -> None:
+        cluster.kube.put_object(original)
+
+    return restore
+
+
+def without_cluster_rule(cluster: RealCluster, keep: Keep) -> Callable[[], None]:
+    """The deploy base's ClusterRole with ``keep`` applied to each rule, for the test's
+    ServiceAccount only: its ClusterRoleBinding is bound to such a copy instead (a binding's
+    roleRef cannot change, so it is made anew). Returns what binds the deploy base's again."""
+    admin, namespace = cluster.real.client, cluster.real.namespace
+    rendered = render()
+    role = find(rendered, "ClusterRole", OPERATOR_ACCOUNT)
+    binding = find(rendered, "ClusterRoleBinding", OPERATOR_ACCOUNT)
+    name = _restricted_role(namespace)
+    restricted = {**role, "metadata": {"name": name}, "rules": _kept(role["rules"], keep)}
+    admin.apply(restricted, field_manager=TEST_MANAGER)
+    admin.delete("clusterrolebindings", None, name)
+    bound = {**binding, "roleRef": {**binding["roleRef"], "name": name}}
+    _grant_namespace(admin, [bound], namespace)
+
+    def restore() -> None:
+        admin.delete("clusterrolebindings", None, name)
+        _grant_namespace(admin, [binding], namespace)
+        admin.delete("clusterroles", None, name)
+
+    return restore
+
+
+def _restricted_role(namespace: str) -> str:
+    # The name of the test namespace's ClusterRoleBinding too (another kind).
+    return f"{OPERATOR_ACCOUNT}-{namespace}"
+
+
 def _grant_namespace(admin: KubeClient, rendered: list[dict[str, Any]], namespace: str) -> None:
     """The deploy base's namespaced accounts and Roles, and its ClusterRoleBindings, for
     ``namespace``, exactly as rendered but for the namespace."""
@@ -287,6 +339,29 @@ def _grant_namespace(admin: KubeClient, rendered: list[dict[str, Any]], namespac
             if subject.get("namespace") == NAMESPACE:
                 subject["namespace"] = namespace
         admin.apply(local, field_manager=TEST_MANAGER)
+
+
+@contextmanager
+def own_cluster(
+    workdir: Path, namespace: str, *, node_ports: str, audit_reads: bool = False
+) -> Iterator[RealCluster]:
+    """A control plane of its own (another NodePort range than the shared one's), with kura's
+    CRDs, namespace and deploy base, and a RealCluster in ``namespace``."""
+    with ControlPlane(
+        Binaries.cached(),
+        audit_log=workdir / "audit.jsonl",
+        audit_reads=audit_reads,
+        crds=kura_platform_crds(),
+        workdir=workdir / "control-plane",
+        node_ports=node_ports,
+    ) as plane:
+        install_platform(plane.admin)
+        install_deploy_base(plane)
+        plane.admin.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+        with real_cluster(plane, workdir, namespace) as running:
+            yield running
 
 
 @contextmanager
@@ -322,3 +397,4 @@ def _clean_up(admin: KubeClient, rendered: list[dict[str, Any]], namespace: str)
     for obj in rendered:
         if obj["kind"] == "ClusterRoleBinding":
             admin.delete("clusterrolebindings", None, f"{obj['metadata']['name']}-{namespace}")
+    admin.delete("clusterroles", None, _restricted_role(namespace))

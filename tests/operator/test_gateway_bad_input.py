@@ -4,9 +4,9 @@ nothing applied, while every other gateway is still served.
 These run on the real control plane. An invalid class name and ``replicas: 0`` never get past
 its admission (the CRD schema): that is tested here too. The operator refuses them anyway, as it
 must for objects stored before the schema tightened or with validation off; only the double
-stores such an object, so those cases run on it. An unknown region, an unknown LB type, a class
-owned by another gateway and a missing provider pass any schema: only the operator can catch
-them.
+stores such an object, so those cases run on it. An unknown LB type, a class owned by another
+gateway or controller and a missing provider pass any schema: only the operator can catch them.
+(A region the catalog lacks is not refused: tests/operator/test_upstream_objects.py.)
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ pytestmark = REAL
 
 GOOD_ACCOUNT = 40
 LB_TYPE = "load-balancer.hetzner.cloud/type"
+LB_NAME = "load-balancer.hetzner.cloud/name"
+LB_PROXY = "load-balancer.hetzner.cloud/uses-proxyprotocol"
+LB_LOCATION = "load-balancer.hetzner.cloud/location"
 
 
 def serves_a_good_gateway(cluster: Cluster) -> None:
@@ -68,7 +71,6 @@ def assert_refused(cluster: Cluster, name: str, class_name: str, message: str) -
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"region": "mars"}, "unknown region 'mars' (offered: eu-central, us-east, us-west)"),
         pytest.param(
             {"ingressClassName": "Kura_Class"},
             "spec.ingressClassName: ingress class name 'Kura_Class' is not a DNS label",
@@ -81,12 +83,18 @@ def assert_refused(cluster: Cluster, name: str, class_name: str, message: str) -
             marks=pytest.mark.double,
             id="zero-replicas",
         ),
+        pytest.param(
+            {"nodeSelector": {"bad key!": "v"}},
+            "spec.nodeSelector: every key must be a label key",
+            marks=pytest.mark.double,
+            id="node-selector-key",
+        ),
         (
             {"loadBalancerAnnotations": {"load-balancer.hetzner.cloud/type": "lb99"}},
             "lb99",  # the Hetzner provider knows which LB types exist
         ),
     ],
-    ids=["unknown-region", "invalid-class-name", "zero-replicas", "unknown-lb-type"],
+    ids=["invalid-class-name", "zero-replicas", "node-selector-key", "unknown-lb-type"],
 )
 def test_an_invalid_gateway_is_refused_and_the_others_are_served(
     cluster: Cluster, spec: dict[str, Any], message: str
@@ -159,22 +167,21 @@ def test_two_gateways_claiming_one_class(cluster: Cluster) -> None:
     assert cluster.kube.requests_matching(verb="delete", resource="ingressclasses") == []
 
 
-def test_a_class_not_made_by_a_gateway_is_not_taken_over(cluster: Cluster) -> None:
+def test_a_class_of_another_controller_is_not_taken_over(cluster: Cluster) -> None:
     cluster.start_operator()
     manifest = gateway_manifest(43)
     name, class_name = manifest["metadata"]["name"], manifest["spec"]["ingressClassName"]
-    cluster.kube.put_object(
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "IngressClass",
-            "metadata": {"name": class_name},
-            "spec": {"controller": "k8s.io/ingress-nginx"},
-        }
-    )
+    cluster.put_ingress_class(class_name, "k8s.io/ingress-nginx")
     cluster.create_gateway(manifest)
     cluster.wait_phase(name, "Error")
     serves_a_good_gateway(cluster)
-    assert_refused(cluster, name, class_name, "belongs to something other than a KuraGateway")
+    assert_refused(
+        cluster,
+        name,
+        class_name,
+        f"IngressClass {class_name!r} already exists with controller 'k8s.io/ingress-nginx', not "
+        f"this gateway's 'k8s.io/{class_name}-ingress-nginx': it is someone else's",
+    )
     ingress_class = cluster.kube.get("ingressclasses", None, class_name)
     assert ingress_class is not None
     assert ingress_class["spec"] == {"controller": "k8s.io/ingress-nginx"}
@@ -210,3 +217,74 @@ def test_fixing_the_spec_brings_an_invalid_gateway_to_ready(cluster: Cluster) ->
     (condition,) = ready["status"]["conditions"]
     assert (condition["status"], condition["reason"]) == ("True", "GatewayReady")
     assert ready["status"]["message"] == "2/2 gateway replicas ready"
+
+
+def test_a_gateway_named_like_a_regions_shared_lb_is_refused(cluster: Cluster) -> None:
+    # kura-us-east's load balancer would be tuist-kura-us-east-ingress: the shared gateway's.
+    cluster.start_operator()
+    manifest = gateway_manifest(46)
+    manifest["metadata"]["name"] = name = "kura-us-east"
+    cluster.create_gateway(manifest)
+    cluster.wait_phase(name, "Error")
+    assert_refused(
+        cluster,
+        name,
+        manifest["spec"]["ingressClassName"],
+        "KuraGateway kura-us-east: its load balancer would be 'tuist-kura-us-east-ingress', a "
+        "region's shared gateway's; choose another name",
+    )
+
+
+def test_annotations_naming_placing_or_wiring_the_lb_are_ignored_with_one_warning(
+    cluster: Cluster,
+) -> None:
+    cluster.start_operator()
+    asked = {
+        LB_NAME: "tuist-kura-us-east-ingress",  # the regional LB
+        LB_PROXY: "false",
+        LB_LOCATION: "hil",
+        LB_TYPE: "lb21",  # honoured
+    }
+    manifest = gateway_manifest(47, loadBalancerAnnotations=asked)
+    name = manifest["metadata"]["name"]
+    cluster.create_gateway(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+    service = cluster.children(name)["Service"]
+    assert service is not None
+    annotations = service["metadata"]["annotations"]
+    assert (
+        annotations[LB_NAME],
+        annotations[LB_PROXY],
+        annotations[LB_LOCATION],
+        annotations[LB_TYPE],
+    ) == (f"tuist-{name}-ingress", "true", "ash", "lb21")
+
+    def warnings() -> list[dict[str, Any]]:
+        return [e for e in cluster.events(name) if e["reason"] == "AnnotationsIgnored"]
+
+    (warning,) = warnings()
+    assert warning["type"] == "Warning"
+    assert warning["message"] == (
+        "spec.loadBalancerAnnotations: ignored load-balancer.hetzner.cloud/location (kept "
+        f"'ash'), load-balancer.hetzner.cloud/name (kept 'tuist-{name}-ingress'), "
+        "load-balancer.hetzner.cloud/uses-proxyprotocol (kept 'true'): the load-balancer "
+        "provider 'hetzner' sets them from the gateway's name and region"
+    )
+    # Once per spec generation, not on every reconcile.
+    cluster.patch_gateway(name, {"spec": {"replicas": 3}})
+    cluster.wait(lambda: len(warnings()) == 2, "the warning for the new generation")
+
+    # The annotations the Tuist server sends are the derived ones: no warning for them.
+    upstream = gateway_manifest(GOOD_ACCOUNT)
+    assert upstream["spec"]["loadBalancerAnnotations"][LB_NAME] == (
+        f"tuist-{upstream['metadata']['name']}-ingress"
+    )
+    serves_a_good_gateway(cluster)
+
+    def reasons() -> list[str]:
+        return [e["reason"] for e in cluster.events(upstream["metadata"]["name"])]
+
+    # The warning would come first, before anything is written.
+    cluster.wait(lambda: "Ready" in reasons(), "the Ready event")
+    assert "AnnotationsIgnored" not in reasons()

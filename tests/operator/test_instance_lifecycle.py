@@ -73,7 +73,7 @@ def test_create_then_every_child_then_ready(cluster: Cluster) -> None:
     )
     assert owned(cluster, name) == {
         "certificates": [f"{name}-grpc-tls", f"{name}-public-tls"],
-        "ingresses": [name, f"{name}-grpc"],
+        "ingresses": [name, f"{name}-grpc", f"{name}-private"],
         "networkpolicies": [name],
         "poddisruptionbudgets": [name],
         "secrets": [f"{name}-peer-tls"],
@@ -318,6 +318,7 @@ def test_a_revision_bump_re_applies_every_child(cluster: Cluster) -> None:
         ("services", f"{name}-headless"),
         ("ingresses", name),
         ("ingresses", f"{name}-grpc"),
+        ("ingresses", f"{name}-private"),
         ("certificates", f"{name}-public-tls"),
         ("certificates", f"{name}-grpc-tls"),
         ("networkpolicies", name),

@@ -29,6 +29,7 @@ from kura_operator.instance_objects import (
     claim_template,
     current_primary,
     fnv32a,
+    legacy_env_notice,
     peer_tls_secret_name,
     render_account_peer_service,
     render_extension_config_map,
@@ -52,6 +53,17 @@ CONTROL_PLANE_ENV = [
     {"name": "KURA_CONTROL_PLANE_URL", "value": "https://tuist.dev"},
     {"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": "7c0b4f7e-3f57-4bd0-9a3e-5c1f0d1c2b3a"},
 ]
+# What an ingress provider names as the gateway of us-east's regional class (ingress-nginx's
+# shared gateway in the platform namespace).
+SHARED_GATEWAY = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform"}},
+    "podSelector": {
+        "matchLabels": {
+            "app.kubernetes.io/name": "kura-us-east-ingress-nginx",
+            "app.kubernetes.io/component": "controller",
+        }
+    },
+}
 
 
 def instance(name: str = NAME, *, uid: str | None = UID, **spec: Any) -> KuraInstance:
@@ -88,7 +100,7 @@ def children(inst: KuraInstance, *, live: dict[str, Any] | None = None) -> list[
         render_headless_service(inst),
         render_account_peer_service(inst) if inst.spec.peer_tls_secret_name else None,
         render_primary_service(inst, f"{inst.metadata.name}-0"),
-        render_network_policy(inst),
+        render_network_policy(inst, gateway_peers=[SHARED_GATEWAY]),
         render_pod_disruption_budget(inst),
         render_stateful_set(
             inst,
@@ -286,6 +298,37 @@ def test_stateful_set_shape() -> None:
     assert "kill -USR1" in kura["lifecycle"]["preStop"]["exec"]["command"][-1]
 
 
+def test_kura_runs_unprivileged_on_a_read_only_root_without_an_api_token() -> None:
+    pod = stateful_set(instance())["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    kura = container(instance())
+    assert kura["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    # What Kura writes lands on volumes: the data claim (KURA_DATA_DIR and KURA_TMP_DIR) and a
+    # bounded /tmp; everything else it reads is mounted read-only.
+    writable = {m["mountPath"]: m["name"] for m in kura["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {"/var/cache/kura": "data", "/tmp": "scratch"}
+    variables = env(instance())
+    assert variables["KURA_TMP_DIR"]["value"].startswith("/var/cache/kura/")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["scratch"] == {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}
+
+
 def test_the_default_node_selector_and_storage() -> None:
     inst = instance(nodeSelector=None, storageClassName=None)
     spec = stateful_set(inst)["spec"]
@@ -362,7 +405,9 @@ def test_an_extension_script_is_a_config_map_mounted_read_only() -> None:
 
 
 def test_network_policy_rules() -> None:
-    policy = render_network_policy(instance())
+    policy = render_network_policy(
+        instance(), gateway_peers=[SHARED_GATEWAY], scraper_namespaces=["monitoring", "alloy"]
+    )
     own = {"app.kubernetes.io/name": "kura", "app.kubernetes.io/instance": NAME}
     assert policy["spec"] == {
         "podSelector": {"matchLabels": own},
@@ -383,11 +428,38 @@ def test_network_policy_rules() -> None:
                 "ports": [{"protocol": "TCP", "port": "peer"}],
             },
             {
-                "from": [{"namespaceSelector": {}}],
+                "from": [SHARED_GATEWAY],
                 "ports": [{"protocol": "TCP", "port": "http"}, {"protocol": "TCP", "port": "grpc"}],
+            },
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/metadata.name",
+                                    "operator": "In",
+                                    "values": ["alloy", "monitoring"],
+                                }
+                            ]
+                        }
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": "http"}],
             },
         ],
     }
+
+
+def test_without_a_gateway_or_scrapers_nothing_else_reaches_http_or_grpc() -> None:
+    # A rule with no `from` admits every source: a missing gateway leaves the rule out instead.
+    rules = render_network_policy(instance(), gateway_peers=[])["spec"]["ingress"]
+    for rule in rules:
+        assert rule.get("from"), rule
+        for peer in rule["from"]:
+            assert peer.get("podSelector", {}).get("matchLabels"), peer
+    ports = [port["port"] for rule in rules for port in rule.get("ports", [])]
+    assert ports == ["peer"]
 
 
 @pytest.mark.parametrize(("replicas", "min_available"), [(1, None), (2, 1), (3, 2), (5, 4)])
@@ -409,22 +481,75 @@ def test_an_existing_stateful_set_keeps_its_claim_template() -> None:
     assert rendered["spec"]["volumeClaimTemplates"] == live["spec"]["volumeClaimTemplates"]
 
 
+# --- upstream's older objects -----------------------------------------------------------------
+
+LEGACY_ID = "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID"
+CLIENT_ID = "7c0b4f7e-3f57-4bd0-9a3e-5c1f0d1c2b3a"
+
+
+def test_a_legacy_client_id_is_kept_and_migrated_to_the_canonical_name() -> None:
+    # What upstream's server emitted before the control-plane credentials were renamed.
+    old = instance(extraEnv=[{"name": LEGACY_ID, "value": CLIENT_ID}])
+    check_instance(old)
+    variables = env(old)
+    assert variables[LEGACY_ID] == {"name": LEGACY_ID, "value": CLIENT_ID}
+    assert variables["KURA_CONTROL_PLANE_CLIENT_ID"] == {
+        "name": "KURA_CONTROL_PLANE_CLIENT_ID",
+        "value": CLIENT_ID,
+    }
+    notice = legacy_env_notice(old)
+    assert notice is not None
+    assert LEGACY_ID in notice
+    assert "the pods also get KURA_CONTROL_PLANE_CLIENT_ID" in notice
+    assert CLIENT_ID not in notice
+
+
+def test_the_canonical_client_id_wins_over_a_legacy_one() -> None:
+    both = instance(
+        extraEnv=[
+            {"name": "TUIST_KURA_INTROSPECTION_CLIENT_ID", "value": "old"},
+            {"name": "KURA_CONTROL_PLANE_CLIENT_ID", "value": CLIENT_ID},
+        ]
+    )
+    check_instance(both)
+    assert env(both)["KURA_CONTROL_PLANE_CLIENT_ID"]["value"] == CLIENT_ID
+    names = [entry["name"] for entry in container(both)["env"]]
+    assert names.count("KURA_CONTROL_PLANE_CLIENT_ID") == 1
+    notice = legacy_env_notice(both)
+    assert notice is not None
+    assert "also get" not in notice
+
+
+def test_references_are_kept_for_legacy_and_canonical_secrets() -> None:
+    ref = {"secretKeyRef": {"name": "kura-shared-secrets", "key": "client-secret"}}
+    refs = instance(
+        extraEnv=[
+            {"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "valueFrom": ref},
+            {"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "valueFrom": ref},
+            {"name": "LEGACY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ]
+    )
+    check_instance(refs)
+    variables = env(refs)
+    assert variables["TUIST_KURA_INTROSPECTION_CLIENT_SECRET"]["valueFrom"] == ref
+    assert variables["KURA_CONTROL_PLANE_CLIENT_SECRET"] == {
+        "name": "KURA_CONTROL_PLANE_CLIENT_SECRET",
+        "valueFrom": ref,
+    }
+    assert variables["LEGACY_POD"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert_valid(stateful_set(refs))
+
+
+def test_no_notice_without_legacy_names() -> None:
+    assert legacy_env_notice(instance(extraEnv=[{"name": "A", "value": "1"}])) is None
+
+
 # --- refused input ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (
-            {"extraEnv": [{"name": "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID", "value": "x"}]},
-            "KURA_EXTENSION_TUIST_INTROSPECT_CLIENT_ID is a legacy alias that is never set any "
-            "more; use KURA_CONTROL_PLANE_CLIENT_ID",
-        ),
-        (
-            {"extraEnv": [{"name": "TUIST_KURA_INTROSPECTION_CLIENT_SECRET", "value": "s3cr3t"}]},
-            "TUIST_KURA_INTROSPECTION_CLIENT_SECRET is a legacy alias that is never set any "
-            "more; use KURA_CONTROL_PLANE_CLIENT_SECRET",
-        ),
         (
             {"extraEnv": [{"name": "KURA_CONTROL_PLANE_CLIENT_SECRET", "value": "s3cr3t"}]},
             "KURA_CONTROL_PLANE_CLIENT_SECRET is a secret and comes only from the "
@@ -436,16 +561,20 @@ def test_an_existing_stateful_set_keeps_its_claim_template() -> None:
         ),
         (
             {"extraEnv": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
-            "A is set twice",
+            "spec.extraEnv: names must be unique; set more than once: A",
         ),
-        ({"extraEnv": [{"name": "1BAD", "value": ""}]}, "'1BAD' is not a valid variable name"),
-        ({"storageSize": "lots"}, "spec.storageSize 'lots' is not a quantity"),
-        ({"accountHandle": "Acme"}, "spec.accountHandle 'Acme' must be a DNS label"),
-        ({"nodeSelector": {"pool": "not ok"}}, "spec.nodeSelector pool='not ok'"),
+        (
+            {"extraEnv": [{"name": "1BAD", "value": ""}]},
+            "spec.extraEnv[0].name: '1BAD' is not an environment variable name",
+        ),
+        ({"storageSize": "lots"}, "spec.storageSize: 'lots' is not a quantity such as 200Gi"),
+        ({"accountHandle": "Acme"}, "spec.accountHandle: account handle 'Acme' is not a DNS label"),
+        (
+            {"nodeSelector": {"pool": "not ok"}},
+            "spec.nodeSelector.pool: 'not ok' is not a label value",
+        ),
     ],
     ids=[
-        "legacy-id",
-        "legacy-secret",
         "secret-in-spec",
         "reserved",
         "twice",

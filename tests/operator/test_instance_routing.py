@@ -18,7 +18,8 @@ from kura_core.assignment import OVERRIDES_ENV
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from tests.operator.conftest import REAL
-from tests.operator.harness import NAMESPACE, Cluster, account_manifests, instance_manifest
+from tests.operator.harness import NAMESPACE, Cluster, instance_manifest
+from tests.support.field_cases import account_manifests
 
 pytestmark = REAL
 
@@ -142,7 +143,8 @@ def test_a_move_between_shared_and_dedicated_moves_the_ingress_in_one_reconcile(
         )
 
         def moved(target: str = target) -> bool:
-            return {ingress_class(cluster, n) for n in (name, f"{name}-grpc")} == {target}
+            routes = (name, f"{name}-grpc", f"{name}-private")
+            return {ingress_class(cluster, n) for n in routes} == {target}
 
         cluster.wait(moved, f"the Ingresses to move to {target}")
         applies = [
@@ -151,7 +153,9 @@ def test_a_move_between_shared_and_dedicated_moves_the_ingress_in_one_reconcile(
             if r.content_type == "application/apply-patch+yaml"
         ]
         # One apply per Ingress, each carrying the new class: nothing in between routes nowhere.
-        assert sorted(str(r.name) for r in applies) == sorted([name, f"{name}-grpc"])
+        assert sorted(str(r.name) for r in applies) == sorted(
+            [name, f"{name}-grpc", f"{name}-private"]
+        )
         assert {r.body["spec"]["ingressClassName"] for r in applies} == {target}
         assert cluster.kube.requests_matching(verb="delete", resource="ingresses") == []
         ready = cluster.wait_instance_phase(name, "Ready")
@@ -164,6 +168,7 @@ def kura_render(account_id: int, handle: str, plan: str) -> list[dict[str, Any]]
         build_cli(PluginHost(environ={})),
         [
             "render",
+            "--hosted",
             "--account-id",
             str(account_id),
             "--handle",

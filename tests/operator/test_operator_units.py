@@ -13,10 +13,13 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_core.cli.app import build_cli
+from kura_core.plugins import PluginHost
 from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
@@ -41,7 +44,7 @@ from kura_operator.kube import ApiError
 from kura_operator.logs import QuietHandlerSuccess
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler, object_ref
-from kura_operator.selfcheck import Problem, Readiness, SelfCheck, holder
+from kura_operator.selfcheck import Problem, Readiness, SelfCheck
 from kura_operator.settings import OperatorSettings
 
 NOW = datetime(2025, 5, 1, 12, 30, 5, tzinfo=UTC)
@@ -311,9 +314,11 @@ class SpyScheduler(Scheduler):
         super().__init__(reconcile, **kwargs)
         self.delays: list[float | None] = []
 
-    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
+    def request(
+        self, namespace: str, name: str, *, after: float | None = None, news: bool = False
+    ) -> None:
         self.delays.append(after)
-        super().request(namespace, name, after=after)
+        super().request(namespace, name, after=after, news=news)
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -381,6 +386,49 @@ def test_retry_after_wins_over_the_backoff() -> None:
         scheduler.request("kura", "a")
         await until(lambda: len(reconcile.calls) == 2)
         assert scheduler.delays == [None, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> None:
+    async def scenario() -> None:
+        forbidden = ApiError(403, "Forbidden", "no", retry_after=0.001)
+        busy = ApiError(503, "ServiceUnavailable", "busy")
+        reconcile = Recorder(forbidden, busy, forbidden, None)
+        scheduler = SpyScheduler(
+            reconcile, delay=0, backoff=0.001, max_backoff=0.004, permanent_retry=0.003
+        )
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 4 and reconcile.running == 0)
+        # A refusal waits the slow interval whatever its failure count or Retry-After says.
+        assert scheduler.delays == [None, 0.003, 0.002, 0.003]
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("error", "cut_short"),
+    [
+        (ApiError(403, "Forbidden", "no"), True),
+        (ApiError(503, "ServiceUnavailable", "busy"), False),
+    ],
+    ids=["slow-retry", "backoff"],
+)
+def test_news_of_the_object_ends_a_slow_retrys_wait_only(error: ApiError, cut_short: bool) -> None:
+    async def scenario() -> None:
+        reconcile = Recorder(error, None)
+        scheduler = Scheduler(reconcile, delay=0, backoff=30, permanent_retry=30)
+        scheduler.request("kura", "a")
+        await until(lambda: len(reconcile.calls) == 1 and scheduler.pending == 1)
+        scheduler.request("kura", "a")  # a child changed, or our own status write
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == 1
+        scheduler.request("kura", "a", news=True)  # its spec changed, or it is being deleted
+        await asyncio.sleep(0.05)
+        assert len(reconcile.calls) == (2 if cut_short else 1)
+        assert scheduler.pending == (0 if cut_short else 1)
         await scheduler.close()
 
     asyncio.run(scenario())
@@ -484,6 +532,57 @@ def test_close_cancels_waiting_and_running_reconciles() -> None:
     asyncio.run(scenario())
 
 
+def test_nothing_runs_while_the_gate_is_closed() -> None:
+    async def scenario() -> None:
+        reconcile = Recorder()
+        leading = False
+        scheduler = Scheduler(reconcile, delay=0, gate=lambda: leading)
+        scheduler.request("kura", "a")
+        assert scheduler.pending == 0
+        leading = True
+        scheduler.request("kura", "a")
+        await until(lambda: reconcile.calls == [("kura", "a")])
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_request_made_before_the_gate_closed_does_not_run() -> None:
+    async def scenario() -> None:
+        reconcile = Recorder()
+        leading = True
+        scheduler = Scheduler(reconcile, delay=0.05, gate=lambda: leading)
+        scheduler.request("kura", "a")
+        assert scheduler.pending == 1
+        leading = False
+        await until(lambda: scheduler.pending == 0)
+        await asyncio.sleep(0.01)
+        assert reconcile.calls == []
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_retry_is_dropped_once_the_gate_closed() -> None:
+    async def scenario() -> None:
+        leading = True
+
+        async def fail_and_close(namespace: str, name: str) -> None:
+            nonlocal leading
+            leading = False
+            raise ApiError(0, "NotLeader", "not the leader")
+
+        scheduler = SpyScheduler(fail_and_close, delay=0, backoff=0.01, gate=lambda: leading)
+        scheduler.request("kura", "a")
+        await until(lambda: scheduler.failures("kura", "a") == 1)
+        # The retry was requested and dropped: nothing waits.
+        assert scheduler.delays == [None, 0.01]
+        assert scheduler.pending == 0
+        await scheduler.close()
+
+    asyncio.run(scenario())
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 
@@ -497,6 +596,9 @@ def test_close_cancels_waiting_and_running_reconciles() -> None:
         {"resync_seconds": 0},
         {"request_timeout": -1},
         {"watch_everything": True},
+        {"leader_election_id": "Kura_Lease"},
+        {"leader_election_id": ""},
+        {"scraper_namespaces": ("Monitoring",)},
     ],
 )
 def test_settings_refuse_bad_values(bad: dict[str, Any]) -> None:
@@ -510,9 +612,58 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
     assert (settings.metrics_port, settings.health_port) == (8080, 8081)
     assert settings.field_manager == "kura-operator"
     assert settings.cluster_issuer == "letsencrypt-cloudflare"
+    # Upstream's controller holds this Lease: the two never reconcile at the same time.
+    assert (settings.leader_elect, settings.leader_election_id) == (
+        True,
+        "kura-controller.kura.tuist.dev",
+    )
+    # No scraper namespace unless named: only the gateways reach the Kura pods' HTTP port.
+    assert settings.scraper_namespaces == ()
     assert OperatorSettings(all_namespaces=True, namespace="ignored").namespaces == []
     with pytest.raises(ValidationError):
         settings.dry_run = True  # type: ignore[misc]
+
+
+def test_a_scraper_namespace_that_cannot_be_one_is_refused_in_one_line() -> None:
+    cli = build_cli(PluginHost(environ={}))
+    result = CliRunner().invoke(cli, ["operator", "run", "--scraper-namespace", "Monitoring"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kura: error: scraper_namespaces[0]: ")
+
+
+def test_upstreams_flag_names_are_aliases() -> None:
+    from kura_operator.cli import run_command
+
+    upstream = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account-name",
+            "tuist-gw",
+            "--grpc-cluster-issuer",
+            "",
+            "--watch-namespace",
+            "tuist",
+            "--deployment-environment",
+            "staging",
+        ],
+    ).params
+    ours = run_command.make_context(
+        "kura-operator",
+        [
+            "--gateway-service-account",
+            "tuist-gw",
+            "--cluster-issuer",
+            "",
+            "--namespace",
+            "tuist",
+            "--env",
+            "staging",
+        ],
+    ).params
+    assert upstream == ours
+    assert (upstream["gateway_service_account"], upstream["cluster_issuer"]) == ("tuist-gw", "")
+    assert (upstream["namespace"], upstream["env"]) == ("tuist", "staging")
 
 
 # --- kinds ------------------------------------------------------------------------------------
@@ -576,41 +727,36 @@ def test_handler_success_lines_are_dropped_and_everything_else_kept() -> None:
 # --- the self-check -------------------------------------------------------------------------
 
 
-def test_holder_is_a_live_peer_with_a_higher_or_the_same_priority() -> None:
-    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    fresh, stale = "2026-01-01T11:59:30+00:00", "2026-01-01T11:50:00+00:00"
-    peering = {
-        "status": {
-            "me": {"priority": 0, "lifetime": 60, "lastseen": fresh},
-            "higher": {"priority": 5, "lifetime": 60, "lastseen": fresh},
-            "dead": {"priority": 9, "lifetime": 60, "lastseen": stale},
-            "lower": {"priority": -1, "lifetime": 60, "lastseen": fresh},
-            "broken": {"priority": "x"},
-        }
-    }
-    assert holder(peering, identity="me", priority=0, now=now) == "higher (priority 5)"
-    assert holder(peering, identity="me", priority=6, now=now) is None
-    assert holder({"status": {}}, identity="me", priority=0, now=now) is None
-
-
 def test_rules_grant_by_verb_group_resource_and_name() -> None:
     rules = [
         {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["services"]},
-        {"verbs": ["patch"], "apiGroups": ["kopf.dev"], "resources": ["kopfpeerings"],
-         "resourceNames": ["kura-operator"]},
+        {"verbs": ["update"], "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "resourceNames": ["kura-controller.kura.tuist.dev"]},
         {"verbs": ["*"], "apiGroups": ["apps"], "resources": ["*"]},
     ]  # fmt: skip
+    lease = "kura-controller.kura.tuist.dev"
     assert allowed(rules, Access("get", "", "services"))
     assert not allowed(rules, Access("delete", "", "services"))
-    assert allowed(rules, Access("patch", "kopf.dev", "kopfpeerings", name="kura-operator"))
-    assert not allowed(rules, Access("patch", "kopf.dev", "kopfpeerings", name="another"))
-    assert not allowed(rules, Access("patch", "kopf.dev", "kopfpeerings"))
+    assert allowed(rules, Access("update", "coordination.k8s.io", "leases", name=lease))
+    assert not allowed(rules, Access("update", "coordination.k8s.io", "leases", name="another"))
+    assert not allowed(rules, Access("update", "coordination.k8s.io", "leases"))
     assert allowed(rules, Access("create", "apps", "statefulsets"))
+
+
+class Leadership:
+    def __init__(self) -> None:
+        self.holds = False
+
+    def leading(self) -> bool:
+        return self.holds
+
+    def standing_by(self) -> str:
+        return "pod-a_1 holds the lease kura/kura-controller.kura.tuist.dev"
 
 
 def test_readiness_says_why_and_names_the_state() -> None:
     watching = False
-    readiness = Readiness(lambda: watching, "kura-operator")
+    readiness = Readiness(lambda: watching, None)
     assert readiness.answer() == (503, "starting: the self-check has not run yet\n")
     assert readiness.state == "paused"
     readiness.report = SelfCheck((Problem("crd:x", "no X: apply it", blocking=True),))
@@ -623,9 +769,21 @@ def test_readiness_says_why_and_names_the_state() -> None:
     assert readiness.answer() == (503, "starting\n")
     watching = True
     assert readiness.answer() == (200, "ready\n")
-    readiness.report = SelfCheck((), standby="pod-a (priority 3)")
+
+
+def test_a_standby_is_ready_and_says_who_leads() -> None:
+    leadership = Leadership()
+    # kopf runs only on the leader: a standby never watches, and is ready all the same.
+    readiness = Readiness(lambda: leadership.holds, leadership)
+    readiness.report = SelfCheck(())
+    assert readiness.state == "standby"
     assert readiness.answer() == (
         200,
-        "standby: pod-a (priority 3) holds the peering kura-operator\n",
+        "standby: pod-a_1 holds the lease kura/kura-controller.kura.tuist.dev\n",
     )
-    assert readiness.state == "standby"
+    leadership.holds = True
+    assert readiness.state == "active"
+    assert readiness.answer() == (200, "ready\n")
+    # A blocking problem pauses a leader and a standby alike.
+    readiness.report = SelfCheck((Problem("crd:x", "no X", blocking=True),))
+    assert readiness.state == "paused"

@@ -1,6 +1,7 @@
 """Least privilege, both ways: the deploy base grants the operator what it requests, and no more.
 
-The real ``kura-operator`` process, started with the deploy base's own args (peering on), runs a
+The real ``kura-operator`` process, started with the deploy base's own args (leader election on),
+runs a
 whole KuraGateway and KuraInstance lifecycle on the real control plane, as the ``kura-operator``
 ServiceAccount bound to the deploy base's Roles and ClusterRoles: a permission the base lacks is a
 real 403, and none may happen. The API server's audit log records every request; the operator's
@@ -18,6 +19,7 @@ import pytest
 
 from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
 from kura_operator import access as access_scope
+from kura_operator.settings import LEADER_ELECTION_ID
 from kura_testing.client import Resource
 from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import Cluster, gateway_manifest, instance_manifest
@@ -199,7 +201,7 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     """A gateway: create → Ready → replicas and class rename → a child deleted by hand → delete;
     then an instance's lifecycle."""
     kube = cluster.kube
-    # No peering object: the operator creates its own, with the deploy base's permission.
+    # No Lease yet: the operator creates it, with the deploy base's permission.
     deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     # The deploy base's args, in the test's namespace.
@@ -213,8 +215,8 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     kube.put_object(manifest)
     cluster.make_ready(name)
     cluster.wait_phase(name, "Ready")
-    peering = kube.get("kopfpeerings", NAMESPACE, OPERATOR_ACCOUNT) or {}
-    assert peering.get("status"), "the operator never joined the peering"
+    lease = kube.get("leases", NAMESPACE, LEADER_ELECTION_ID) or {}
+    assert (lease.get("spec") or {}).get("holderIdentity"), "the operator never held the Lease"
     # The gateway pods run as the ingress-nginx account this deploy base defines.
     gateway_pods = (kube.get("deployments", NAMESPACE, workload) or {})["spec"]["template"]
     account = find(rendered, "ServiceAccount", gateway_pods["spec"]["serviceAccountName"])
@@ -242,10 +244,11 @@ def run_lifecycle(cluster: Cluster, rendered: list[dict[str, Any]]) -> None:
     assert kube.objects("ingressclasses") == []
 
     run_instance_lifecycle(cluster)
-    # On a clean stop, kopf takes its entry out of the peering (one more patch).
+    # On a clean stop the operator releases the Lease (one more read and update).
     assert operator.stop() == 0
-    assert (kube.get("kopfpeerings", NAMESPACE, OPERATOR_ACCOUNT) or {}).get("status") == {}
-    # No 403 fallbacks, no peering conflicts: nothing above info.
+    released = (kube.get("leases", NAMESPACE, LEADER_ELECTION_ID) or {})["spec"]
+    assert (released["holderIdentity"], released["leaseDurationSeconds"]) == ("", 1)
+    # No 403 fallbacks, no lease conflicts: nothing above info.
     noisy = [line for line in operator.logs() if line.get("severity") not in ("debug", "info")]
     assert noisy == []
 
@@ -274,12 +277,11 @@ def test_the_operator_gets_exactly_the_permissions_it_uses(
     unused = sorted(str(g) for g in granted if not any(used_by(g, n) for n in required))
     assert missing == [], "requested but not granted"
     assert unused == [], "granted but never requested"
-    # Peering, kopf's observers and the cluster-scoped class were really exercised.
-    assert {(p.verb, p.resource) for p in required if p.group == "kopf.dev"} == {
-        ("list", "kopfpeerings"),
-        ("watch", "kopfpeerings"),
-        ("create", "kopfpeerings"),
-        ("patch", "kopfpeerings"),
+    # The Lease, kopf's observers and the cluster-scoped class were really exercised.
+    assert {(p.verb, p.resource) for p in required if p.group == "coordination.k8s.io"} == {
+        ("get", "leases"),
+        ("create", "leases"),
+        ("update", "leases"),
     }
     assert {p.resource for p in required if p.scope == CLUSTER} == {
         "ingressclasses",
@@ -300,7 +302,7 @@ def test_the_self_checks_table_is_what_the_deploy_base_grants(
             access.resource,
             access.name,
         )
-        for access in access_scope.required(OPERATOR_ACCOUNT)
+        for access in access_scope.required(LEADER_ELECTION_ID)
     }
     assert table == grants(rendered, OPERATOR_ACCOUNT)
 
@@ -311,10 +313,10 @@ def test_missing_and_unused_permissions_are_both_found(rendered: list[dict[str, 
     assert not any(grants_it(g, pod_read) for g in granted)
     elsewhere = Permission("default", "get", "", "configmaps", "x")
     assert not any(grants_it(g, elsewhere) for g in granted)
-    other_peering = Permission(NAMESPACE, "patch", "kopf.dev", "kopfpeerings", "someone-else")
-    assert not any(grants_it(g, other_peering) for g in granted)
-    own_peering = Permission(NAMESPACE, "patch", "kopf.dev", "kopfpeerings", OPERATOR_ACCOUNT)
-    assert any(grants_it(g, own_peering) for g in granted)
+    other_lease = Permission(NAMESPACE, "update", "coordination.k8s.io", "leases", "someone-else")
+    assert not any(grants_it(g, other_lease) for g in granted)
+    own_lease = Permission(NAMESPACE, "update", "coordination.k8s.io", "leases", LEADER_ELECTION_ID)
+    assert any(grants_it(g, own_lease) for g in granted)
     # A ClusterRole rule on a namespaced kind would be granted but counts as unused.
     broad = Permission(CLUSTER, "get", "", "configmaps")
     assert grants_it(broad, Permission(NAMESPACE, "get", "", "configmaps", "x"))

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jsonschema
 import pytest
 from packaging.specifiers import SpecifierSet
 
@@ -167,10 +166,14 @@ def test_dockerfile_is_multi_stage_and_the_final_stage_gets_only_the_venv(
 def test_no_floating_base_images(dockerfile: list[Stage]) -> None:
     for stage in dockerfile:
         assert stage.base.startswith("python:3.11"), stage.base
-        _, sep, tag = stage.base.split("@")[0].rpartition(":")
+        reference, at, digest = stage.base.partition("@")
+        _, sep, tag = reference.rpartition(":")
         assert sep, f"{stage.base}: give a tag"
         assert "/" not in tag, f"{stage.base}: give a tag"
         assert tag != "latest", stage.base
+        # A tag moves; the digest is what is built on.
+        assert at, f"{stage.base}: pin the image by its digest"
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), stage.base
 
 
 def test_final_stage_runs_the_operator_as_a_numeric_non_root_user(
@@ -182,7 +185,7 @@ def test_final_stage_runs_the_operator_as_a_numeric_non_root_user(
     uid, gid = int(user[1]), int(user[2])
     assert uid != 0
     assert gid != 0
-    # The uid has a passwd entry: kopf's peering identity asks for the user's name.
+    # The uid has a passwd entry: kopf's process identity asks for the user's name.
     (adduser,) = [v for v in final.all("RUN") if "useradd" in v]
     assert f"--uid {uid}" in adduser
     assert f"--gid {gid}" in adduser
@@ -368,7 +371,7 @@ def test_builder_uv_sync_installs_a_working_operator(
         check=True,
     ).stdout
     assert help_text.startswith("Usage: kura-operator")
-    assert "--peering" in help_text
+    assert "--leader-elect" in help_text
     plugins = json.loads(
         subprocess.run(
             [str(venv / "bin" / "kura"), "plugins", "-o", "json"],
@@ -413,9 +416,7 @@ def test_kustomize_renders_exactly_the_expected_objects(rendered: list[dict[str,
     names = {OPERATOR_ACCOUNT, DEFAULT_GATEWAY_SERVICE_ACCOUNT}
     expected = {
         ("Namespace", NAMESPACE),
-        ("KopfPeering", OPERATOR_ACCOUNT),
         ("Deployment", OPERATOR_ACCOUNT),
-        ("CustomResourceDefinition", "kopfpeerings.kopf.dev"),
         *(("CustomResourceDefinition", name) for name in crds),
         *(
             (kind, name)
@@ -442,19 +443,8 @@ def test_kustomize_renders_exactly_the_expected_objects(rendered: list[dict[str,
 
 def test_every_rendered_object_validates_strictly(rendered: list[dict[str, Any]]) -> None:
     assert KUBERNETES_VERSIONS == ("1.31", "1.32", "1.33")
-    peerings = [o for o in rendered if o["kind"] == "KopfPeering"]
     for obj in rendered:
-        if obj["kind"] != "KopfPeering":
-            assert_valid(obj)
-    # A custom resource: only its CRD's schema can judge it.
-    crd = find(rendered, "CustomResourceDefinition", "kopfpeerings.kopf.dev")
-    (version,) = crd["spec"]["versions"]
-    for peering in peerings:
-        assert peering["apiVersion"] == f"{crd['spec']['group']}/{version['name']}"
-        assert peering["kind"] == crd["spec"]["names"]["kind"]
-        jsonschema.validate(peering, version["schema"]["openAPIV3Schema"])
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({**peerings[0], "status": []}, version["schema"]["openAPIV3Schema"])
+        assert_valid(obj)
 
 
 def test_the_kura_crds_are_the_generated_ones(rendered: list[dict[str, Any]]) -> None:
@@ -472,20 +462,24 @@ def operator_container(rendered: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(container)
 
 
-def test_deployment_runs_the_released_image_with_peering(rendered: list[dict[str, Any]]) -> None:
+def test_deployment_runs_the_released_image_with_leader_election(
+    rendered: list[dict[str, Any]],
+) -> None:
     deployment = find(rendered, "Deployment", OPERATOR_ACCOUNT)
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     container = operator_container(rendered)
     assert container["image"] == f"ghcr.io/tuist/kura-operator:{VERSION}"
     assert "command" not in container  # the image's ENTRYPOINT is the operator
-    # The args are what kura-operator itself accepts, with peering on.
+    # The args are what kura-operator itself accepts, with leader election on the Lease the
+    # operator's Role lets it renew.
     params = run_command.make_context("kura-operator", list(container["args"])).params
     assert params["namespace"] == NAMESPACE
-    assert params["standalone"] is False
+    assert params["leader_elect"] is True
     assert params["all_namespaces"] is False
-    peering = find(rendered, "KopfPeering", params["peering_name"])
-    assert peering["metadata"]["namespace"] == params["namespace"]
+    role = find(rendered, "Role", OPERATOR_ACCOUNT)
+    (renew,) = [r for r in role["rules"] if "update" in r["verbs"] and r["resources"] == ["leases"]]
+    assert renew["resourceNames"] == [params["leader_election_id"]]
     assert params["gateway_service_account"] == DEFAULT_GATEWAY_SERVICE_ACCOUNT
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": params["metrics_port"], "health": params["health_port"]}
@@ -494,8 +488,6 @@ def test_deployment_runs_the_released_image_with_peering(rendered: list[dict[str
         {"path": "/healthz", "port": "health"},
         {"path": "/readyz", "port": "health"},
     )
-    env = {e["name"]: e for e in container["env"]}
-    assert env["POD_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert container["resources"] == {
         "requests": {"cpu": "100m", "memory": "128Mi"},
         "limits": {"memory": "256Mi"},

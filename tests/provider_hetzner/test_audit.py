@@ -114,23 +114,27 @@ def test_a_regional_lb_in_the_wrong_location() -> None:
     assert "recreate" in finding.message
 
 
-def test_a_dedicated_lb_is_expected_where_its_location_annotation_says() -> None:
-    pinned = gateway(GW_US_EAST, "us-east", location="hil")
+def test_a_dedicated_lb_belongs_in_its_region_whatever_its_annotations_say() -> None:
+    # The gateway's Service gets the region's location and the derived name (the provider
+    # ignores annotations that say otherwise), so that is where the audit expects its LB.
+    doc = gateway_doc(GW_US_EAST, "us-east", location="hil")
+    doc["spec"]["loadBalancerAnnotations"]["load-balancer.hetzner.cloud/name"] = "custom-lb"
+    pinned = parse_gateway(doc)
     right = audit(
-        [*regional_lbs(), lb(f"tuist-{GW_US_EAST}-ingress", "hil")],
+        [*regional_lbs(), lb(f"tuist-{GW_US_EAST}-ingress", "ash")],
         PRODUCTION,
         [pinned],
         env="production",
     )
     assert right.findings == []
     wrong = audit(
-        [*regional_lbs(), lb(f"tuist-{GW_US_EAST}-ingress", "ash")],
+        [*regional_lbs(), lb(f"tuist-{GW_US_EAST}-ingress", "hil")],
         PRODUCTION,
         [pinned],
         env="production",
     )
     assert [(f.check, f.gateway, f.expected, f.actual) for f in wrong.findings] == [
-        ("wrong-location", GW_US_EAST, "hil", "ash")
+        ("wrong-location", GW_US_EAST, "ash", "hil")
     ]
 
 

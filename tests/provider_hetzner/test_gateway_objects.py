@@ -208,7 +208,10 @@ def test_deployment_defaults() -> None:
     pod = deployment["spec"]["template"]["spec"]
     assert "nodeSelector" not in pod
     (container,) = pod["containers"]
-    assert container["image"] == "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+    assert container["image"] == (
+        "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+        "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+    )
     assert container["args"] == [
         "/nginx-ingress-controller",
         "--election-id=kgw-abc123-us-east-leader",
@@ -263,16 +266,23 @@ def test_load_balancer_name_is_derived_when_the_gateway_names_none() -> None:
     assert "load-balancer.hetzner.cloud/node-selector" not in annotations
 
 
-def test_the_gateways_own_annotations_win() -> None:
+def test_the_gateways_own_annotations_win_but_not_for_the_lbs_name_location_or_protocol() -> None:
     gw = gateway(
+        "kgw-0123456789ab-us-east",
         loadBalancerAnnotations={
-            "load-balancer.hetzner.cloud/name": "custom-lb",
+            "load-balancer.hetzner.cloud/name": "tuist-kura-us-east-ingress",
             "load-balancer.hetzner.cloud/location": "hil",
-        }
+            "load-balancer.hetzner.cloud/uses-proxyprotocol": "false",
+            "load-balancer.hetzner.cloud/health-check-interval": "5s",
+        },
     )
     annotations = by_kind(render(gw))["Service"]["metadata"]["annotations"]
-    assert annotations["load-balancer.hetzner.cloud/name"] == "custom-lb"
-    assert annotations["load-balancer.hetzner.cloud/location"] == "hil"
+    assert annotations["load-balancer.hetzner.cloud/health-check-interval"] == "5s"
+    assert annotations["load-balancer.hetzner.cloud/name"] == (
+        "tuist-kgw-0123456789ab-us-east-ingress"
+    )
+    assert annotations["load-balancer.hetzner.cloud/location"] == "ash"
+    assert annotations["load-balancer.hetzner.cloud/uses-proxyprotocol"] == "true"
 
 
 def test_a_gateway_rendered_for_another_region_is_refused() -> None:

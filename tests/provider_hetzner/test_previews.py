@@ -23,6 +23,7 @@ EXAMPLE = HERE / "data" / "kgw-abc123-us-east.yaml"
 CLUSTER = HERE.parent / "core" / "data" / "cluster-production.yaml"
 RENDER_ENTERPRISE = (
     "render",
+    "--hosted",
     "--account-id",
     "42",
     "--handle",
@@ -78,6 +79,8 @@ def test_kura_render_piped_into_gateway_render() -> None:
     for obj in objects:
         assert_valid(obj)
     assert "acme" not in result.stdout
+    # The annotations kura render (and the Tuist server) send are the ones the provider keeps.
+    assert result.stderr == ""
     assert "acme" not in json.dumps(objects)
 
 
@@ -88,6 +91,7 @@ def test_kura_render_piped_into_instance_render() -> None:
     assert [(obj["kind"], obj["metadata"]["name"]) for obj in objects] == [
         ("Ingress", "kura-acme-us-east-1"),
         ("Ingress", "kura-acme-us-east-1-grpc"),
+        ("Ingress", "kura-acme-us-east-1-private"),
         ("Certificate", "kura-acme-us-east-1-public-tls"),
         ("Certificate", "kura-acme-us-east-1-grpc-tls"),
     ]
@@ -225,3 +229,29 @@ def test_gateway_values_table() -> None:
     assert result.exit_code == 0
     for text in ("kura-us-west-ingress-nginx", "ingress-nginx", "hetzner"):
         assert text in result.stdout
+
+
+def test_annotations_the_provider_keeps_its_own_value_for_are_a_warning() -> None:
+    bad = EXAMPLE.read_text(encoding="utf-8").replace(
+        "name: tuist-kgw-abc123-us-east-ingress", "name: tuist-kura-us-east-ingress"
+    )
+    result = kura("gateway", "render", "-", input=bad)
+    service = next(obj for obj in stream(result) if obj["kind"] == "Service")
+    assert service["metadata"]["annotations"]["load-balancer.hetzner.cloud/name"] == (
+        "tuist-kgw-abc123-us-east-ingress"
+    )
+    assert result.stderr == (
+        "kura: warning: KuraGateway kgw-abc123-us-east: spec.loadBalancerAnnotations: ignored "
+        "load-balancer.hetzner.cloud/name (kept 'tuist-kgw-abc123-us-east-ingress'): the "
+        "load-balancer provider 'hetzner' sets them from the gateway's name and region\n"
+    )
+
+
+def test_a_gateway_named_like_a_regions_shared_lb_is_exit_2() -> None:
+    bad = EXAMPLE.read_text(encoding="utf-8").replace(
+        "name: kgw-abc123-us-east\n", "name: kura-us-east\n"
+    )
+    assert_one_line_error(
+        kura("gateway", "render", "-", input=bad),
+        "KuraGateway kura-us-east: its load balancer would be 'tuist-kura-us-east-ingress'",
+    )

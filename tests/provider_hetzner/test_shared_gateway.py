@@ -96,17 +96,19 @@ def test_shared_config_is_the_dedicated_config_map_data(tuning: GatewayTuning) -
 
 def test_upstreams_required_keys_are_there() -> None:
     config = values("us-west")["kura-us-west-ingress-nginx"]["controller"]["config"]
-    # TestGatewayNginxConfigMatchesChart's required keys, less the http-snippet (snippets off).
+    # TestGatewayNginxConfigMatchesChart's required keys, the HTTP/2 window's three included; the
+    # two forwarded-header keys are required but off here: behind the LB's PROXY protocol, every
+    # X-Forwarded-* header comes from the client.
     required = {
-        "use-forwarded-headers": "true",
+        "use-forwarded-headers": "false",
         "use-proxy-protocol": "true",
-        "compute-full-forwarded-for": "true",
+        "compute-full-forwarded-for": "false",
         "upstream-keepalive-timeout": "10",
         "client-body-buffer-size": "4m",
         "http2-max-concurrent-streams": "32",
+        "http-snippet": "http2_body_preread_size 4m;",
     }
     assert required.items() <= config.items()
-    assert "http-snippet" not in config
     assert config["allow-snippet-annotations"] == "false"
     assert all(isinstance(value, str) for value in config.values())
 

@@ -109,7 +109,7 @@ def running_operator(plane: ControlPlane, workdir: Path) -> Iterator[None]:
     kubeconfig = plane.write_kubeconfig(workdir / "operator.kubeconfig", token=token, namespace=NS)
     log = (workdir / "operator.log").open("wb")
     process = subprocess.Popen(
-        [str(OPERATOR), "--standalone", "--namespace", NS, "--health-port", "0",
+        [str(OPERATOR), "--leader-elect=false", "--namespace", NS, "--health-port", "0",
          "--metrics-port", "0", "--resync", "2"],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         stdout=log,

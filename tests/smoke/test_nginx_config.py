@@ -6,24 +6,38 @@ must come out as the nginx directive ingress-nginx would write, and real nginx m
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from kura_core.errors import InputError
+from kura_core.plugins import PluginHost
 from kura_smoke.report import Mode
-from kura_smoke.testbed.bed import TestBed
+from kura_smoke.testbed.bed import TestBed, free_port
+from kura_smoke.testbed.certs import write_tls_files
+from kura_smoke.testbed.nginx import Nginx
 from kura_smoke.testbed.nginx_config import (
     INGRESS_NGINX_DEFAULTS,
     NOT_TRANSLATED,
     TRANSLATIONS,
+    GatewaySite,
+    Layout,
+    Location,
+    Route,
     directives,
     merged_settings,
+    render_nginx_conf,
 )
+from tests.support.binaries import require_binary
 
 # What ingress-nginx's template writes for each ConfigMap key the gateways set.
 EXPECTED_DIRECTIVE = {
@@ -72,6 +86,8 @@ def test_the_nginx_conf_carries_the_provider_values(bed: TestBed) -> None:
             assert template.format(config[key]) + ";" in block, (mode, key)
         buffers = f"proxy_buffers {config['proxy-buffers-number']} {config['proxy-buffer-size']};"
         assert buffers in block
+        # The HTTP/2 preread window, from the raw snippet, as large as the body buffer.
+        assert f"http2_body_preread_size {config['client-body-buffer-size']};" in block
         # The instance Ingress's streaming annotations win at the location.
         assert "proxy_read_timeout 3600s;" in block
         assert "proxy_send_timeout 3600s;" in block
@@ -94,8 +110,11 @@ def test_overrides_replace_a_key_on_both_gateways(make_bed: Callable[..., TestBe
     bed = make_bed(nginx_overrides={"proxy-buffer-size": "4k", "proxy-busy-buffers-size": "8k"})
     assert bed.nginx is not None
     conf = bed.nginx.conf_path.read_text()
-    assert conf.count("proxy_buffer_size 4k;") == 2
-    assert conf.count("proxy_buffers 4 4k;") == 2
+    # Every proxied location of both gateways (each host's "/" and its private paths).
+    locations = conf.count("proxy_pass http://")
+    assert locations >= 2 * len(bed.accounts)
+    assert conf.count("proxy_buffer_size 4k;") == locations
+    assert conf.count("proxy_buffers 4 4k;") == locations
     assert "proxy_buffer_size 256k;" not in conf
 
 
@@ -157,3 +176,106 @@ def test_real_nginx_accepts_the_conf(bed: TestBed, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+# --- what the gateway lets through -------------------------------------------------------------
+
+
+def test_metrics_are_refused_at_the_gateway_and_served_in_the_cluster(
+    make_bed: Callable[..., TestBed],
+) -> None:
+    # The provider's private-paths Ingress, through the real nginx of both gateways: every
+    # spelling of /metrics nginx normalises is refused; the node itself still serves it.
+    bed = make_bed(plain_http=True)
+    for mode, smoke in bed.accounts.items():
+        gateway = f"http://{bed.address(mode)}:{bed.plain_port}"
+        for path in ("/metrics", "/metrics/", "/metrics?format=text", "/%6Detrics", "//metrics"):
+            refused = httpx.get(gateway + path, headers={"Host": smoke.host})
+            assert refused.status_code == 403, (mode, path)
+            assert "kura_" not in refused.text
+        assert httpx.get(gateway + "/up", headers={"Host": smoke.host}).status_code == 200
+        assert httpx.get(gateway + "/metricsz", headers={"Host": smoke.host}).status_code != 403
+        direct = httpx.get(f"{bed.nodes[mode].url}/metrics")
+        assert direct.status_code == 200
+        assert "kura_" in direct.text
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every GET with the request headers it received, as JSON."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def echo() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@contextmanager
+def relay(tmp_path: Path, upstream: str, config: dict[str, str]) -> Iterator[str]:
+    """A real nginx, configured from ``config``, relaying one host to ``upstream``."""
+    tls = write_tls_files(tmp_path / "tls", [HOST], now=datetime.now(UTC))
+    layout = Layout(root=tmp_path / "nginx", cert=tls.cert, key=tls.key)
+    port = free_port(["127.0.0.1"])
+    plain = free_port(["127.0.0.1"], avoid=port)
+    site = GatewaySite(
+        name="gw",
+        address="127.0.0.1",
+        port=port,
+        config=config,
+        routes=[Route(HOST, upstream, [Location("/", "Prefix", {})])],
+        plain_port=plain,
+    )
+    nginx = Nginx(require_binary("nginx"), layout, render_nginx_conf(layout, [site]))
+    nginx.start([("127.0.0.1", plain)])
+    try:
+        yield f"http://127.0.0.1:{plain}"
+    finally:
+        nginx.stop()
+
+
+HOST = "acme-eu-central-1.kura.tuist.dev"
+SPOOFED = {
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "x.test",
+}
+
+
+def test_clients_cannot_set_the_forwarded_headers_kura_sees(
+    tmp_path: Path, echo: str, plugin_host: PluginHost
+) -> None:
+    # The gateway keys as the provider renders them for every gateway.
+    region = plugin_host.catalog("production").get("eu-central")
+    provider = plugin_host.ingress_provider(region.ingress_provider)
+    values = provider.shared_gateway_values(
+        region, load_balancer=plugin_host.load_balancer_provider(region.load_balancer_provider)
+    )
+    config = values["kura-eu-central-ingress-nginx"]["controller"]["config"]
+    with relay(tmp_path / "ours", echo, config) as url:
+        seen = httpx.get(url + "/", headers={"Host": HOST, **SPOOFED}).json()
+        assert seen["x-forwarded-for"] == "127.0.0.1"
+        assert seen["x-forwarded-proto"] == "http"  # what nginx served (the plain listener)
+        assert seen["x-forwarded-host"] == HOST
+        assert seen["host"] == HOST
+    # Upstream's keys pass the client's own claims on: the check above can fail.
+    upstream = {**config, "use-forwarded-headers": "true", "compute-full-forwarded-for": "true"}
+    with relay(tmp_path / "upstream", echo, upstream) as url:
+        seen = httpx.get(url + "/", headers={"Host": HOST, **SPOOFED}).json()
+        assert seen["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+        assert seen["x-forwarded-proto"] == "https"
+        assert seen["x-forwarded-host"] == "x.test"

@@ -209,6 +209,8 @@ class RequestRecord:
     status: int
     content_type: str | None
     body: Any
+    # The client's User-Agent: the operator names its process there.
+    agent: str | None = None
 
     @property
     def is_write(self) -> bool:
@@ -632,6 +634,7 @@ class KubeDouble:
                 status=status,
                 content_type=media,
                 body=body,
+                agent=request.headers.get("User-Agent"),
             )
             with self._lock:
                 self._requests.append(record)

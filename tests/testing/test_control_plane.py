@@ -20,7 +20,7 @@ def test_serves_the_pinned_release_with_the_platform_crds(
 ) -> None:
     version = kube_admin.request("GET", "/version")
     assert version["gitVersion"] == "v1.36.3"
-    for plural in ("kuragateways", "kurainstances", "kopfpeerings", "certificates"):
+    for plural in ("kuragateways", "kurainstances", "certificates"):
         assert kube_admin.list(plural, kube_namespace) == []
     assert kube_admin.get("namespaces", None, "kura") is not None
 

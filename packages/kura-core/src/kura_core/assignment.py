@@ -2,11 +2,15 @@
 
 dedicated = the handle is on the override list
             OR (the deployment is Tuist-hosted AND the account is entitled to a dedicated gateway)
+
+As upstream, a deployment is Tuist-hosted only when ``TUIST_HOSTED`` or ``TUIST_CLOUD_HOSTED``
+holds one of upstream's truthy spellings; both unset means self-hosted, where only the override
+list dedicates a gateway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +26,9 @@ from kura_core.names import (
 from kura_core.regions import Region
 
 OVERRIDES_ENV = "TUIST_KURA_DEDICATED_GATEWAY_ACCOUNTS"
+HOSTED_ENVS: tuple[str, ...] = ("TUIST_HOSTED", "TUIST_CLOUD_HOSTED")
+# Upstream's spellings of "on", exactly: anything else (including "True" or "on") is off.
+TRUTHY_VALUES = frozenset({"1", "true", "TRUE", "yes", "YES"})
 
 
 class GatewayMode(StrEnum):
@@ -53,14 +60,23 @@ def parse_overrides(value: str | None) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
 
 
+def hosted_from_env(environ: Mapping[str, str]) -> bool:
+    """Tuist-hosted when any of :data:`HOSTED_ENVS` is truthy; self-hosted otherwise."""
+    return any(environ.get(name, "") in TRUTHY_VALUES for name in HOSTED_ENVS)
+
+
 def assign_gateway(
     account: Account,
     region: Region,
     *,
-    hosted: bool = True,
+    hosted: bool,
     overrides: Iterable[str] = (),
 ) -> GatewayAssignment:
-    """Shared regional gateway or a dedicated one, with the reason in words."""
+    """Shared regional gateway or a dedicated one, with the reason in words.
+
+    ``hosted`` has no default: upstream's is off (:func:`hosted_from_env`), and a caller that
+    forgot it would silently give every Enterprise account its own load balancer, or none.
+    """
     overridden = account.handle.lower() in {handle.lower() for handle in overrides}
     entitled = hosted and Entitlements(hosted=True).allows(account, Feature.DEDICATED_KURA_GATEWAY)
     if overridden or entitled:
@@ -81,7 +97,10 @@ def assign_gateway(
             reason=reason,
         )
     if not hosted:
-        reason = f"self-hosted deployment and account not listed in {OVERRIDES_ENV}"
+        reason = (
+            f"self-hosted deployment (neither {' nor '.join(HOSTED_ENVS)} is set) and the "
+            f"account is not listed in {OVERRIDES_ENV}"
+        )
     else:
         reason = (
             f"the {account.effective_plan.value} plan does not include "

@@ -8,7 +8,8 @@ from kura_core.hookspecs import hookimpl
 from kura_core.regions import RegionCatalog, managed_catalogs
 
 
-@hookimpl
+# First, so a plugin cannot displace a managed region: a clash is reported against the plugin.
+@hookimpl(tryfirst=True)
 def kura_register_regions(register: Callable[[str, RegionCatalog], None]) -> None:
     for env, catalog in managed_catalogs().items():
         register(env, catalog)

@@ -43,6 +43,7 @@ _COPIED = frozenset(
         "maximum",
         "minItems",
         "maxItems",
+        "maxProperties",
         "enum",
     }
 )
@@ -213,54 +214,14 @@ def custom_resource_definition(kind: CustomResourceKind) -> dict[str, Any]:
     }
 
 
-# kopf's own namespaced peering CRD, as kopf documents it: with peering on (the operator's
-# default) kopf pauses every watch until the operator's KopfPeering object exists, so the CRD
-# ships with kura's and `kura crds` prints it.
-KOPF_PEERING_CRD: dict[str, Any] = {
-    "apiVersion": CRD_API_VERSION,
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "kopfpeerings.kopf.dev"},
-    "spec": {
-        "group": "kopf.dev",
-        "scope": "Namespaced",
-        "names": {
-            "kind": "KopfPeering",
-            "listKind": "KopfPeeringList",
-            "plural": "kopfpeerings",
-            "singular": "kopfpeering",
-        },
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            # One entry per live operator: {<identity>: {priority, lifetime,
-                            # lastseen}}.
-                            "status": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            }
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
-
-
 def crd_file_name(crd: Mapping[str, Any]) -> str:
     """controller-gen's file name, e.g. ``kura.tuist.dev_kuragateways.yaml``."""
     return f"{crd['spec']['group']}_{crd['spec']['names']['plural']}.yaml"
 
 
 def custom_resource_definitions() -> list[dict[str, Any]]:
-    """Every CRD the operator needs: kura's, KuraGateway first, then kopf's KopfPeering."""
-    return [*(custom_resource_definition(kind) for kind in KINDS), KOPF_PEERING_CRD]
+    """Every CRD the operator needs: kura's, KuraGateway first."""
+    return [custom_resource_definition(kind) for kind in KINDS]
 
 
 def crd_files() -> dict[str, str]:

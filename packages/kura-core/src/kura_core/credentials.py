@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict
 
 from kura_core.errors import InputError
 from kura_core.files import parse_yaml_stream, read_text
+from kura_core.urls import url_problem
 
 CLIENT_ID = "KURA_CONTROL_PLANE_CLIENT_ID"
+# The Tuist server's base URL Kura nodes call (upstream's server setting).
+CONTROL_PLANE_URL_ENV = "TUIST_KURA_TUIST_BASE_URL"
 CLIENT_SECRET = "KURA_CONTROL_PLANE_CLIENT_SECRET"
 SECRET_SOURCE = "KURA_CONTROL_PLANE_SECRET_SOURCE"
 EXTERNAL_SECRET = "external-secret"
@@ -100,17 +103,15 @@ def check_credentials(
     """
     findings: list[CredentialFinding] = []
 
-    def error(check: str, key: str, message: str) -> None:
-        findings.append(
-            CredentialFinding(severity=Severity.ERROR, check=check, key=key, message=message)
-        )
+    def finding(check: str, key: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        findings.append(CredentialFinding(severity=severity, check=check, key=key, message=message))
 
     client_id = values.get(CLIENT_ID, "")
     secret = values.get(CLIENT_SECRET, "")
     declared_source = values.get(SECRET_SOURCE, "")
 
     if declared_source and declared_source != EXTERNAL_SECRET:
-        error(
+        finding(
             "secret-source",
             SECRET_SOURCE,
             f"{SECRET_SOURCE} is {declared_source!r}; the only accepted value is "
@@ -120,18 +121,18 @@ def check_credentials(
 
     client_id_valid = is_uuid_shaped(client_id)
     if not client_id:
-        error("client-id", CLIENT_ID, f"{CLIENT_ID} is not set")
+        finding("client-id", CLIENT_ID, f"{CLIENT_ID} is not set")
     elif secret and client_id == secret:
         # Checked before the UUID rule so the id (here the secret) is never echoed.
         client_id_valid = False
-        error("client-id", CLIENT_ID, f"{CLIENT_ID} holds the client secret, not the client id")
+        finding("client-id", CLIENT_ID, f"{CLIENT_ID} holds the client secret, not the client id")
     elif not client_id_valid:
         why = (
             "has leading or trailing whitespace"
             if is_uuid_shaped(client_id.strip())
             else f"is {client_id!r}, not a UUID (8-4-4-4-12 hex digits)"
         )
-        error(
+        finding(
             "client-id",
             CLIENT_ID,
             f"{CLIENT_ID} {why}: the server's OAuth (Boruta) validates client ids as UUIDs, so "
@@ -142,33 +143,41 @@ def check_credentials(
     if secret:
         secret_state: SecretState = "present"
         if secret != secret.strip():
-            findings.append(
-                CredentialFinding(
-                    severity=Severity.WARNING,
-                    check="client-secret",
-                    key=CLIENT_SECRET,
-                    message=f"{CLIENT_SECRET} has leading or trailing whitespace, which is part "
-                    "of the secret (a trailing newline from `echo ... | base64` is a common slip)",
-                )
+            finding(
+                "client-secret",
+                CLIENT_SECRET,
+                f"{CLIENT_SECRET} has leading or trailing whitespace, which is part of the "
+                "secret (a trailing newline from `echo ... | base64` is a common slip)",
+                Severity.WARNING,
             )
     elif external:
         secret_state = "external"
     else:
         secret_state = "missing"
-        error(
+        finding(
             "client-secret",
             CLIENT_SECRET,
             f"{CLIENT_SECRET} is not set; set it, or declare an external secret source "
             f"(--external-secret or {SECRET_SOURCE}={EXTERNAL_SECRET})",
         )
 
+    url = values.get(CONTROL_PLANE_URL_ENV)
+    problem = url_problem(url) if url is not None else None
+    if problem:
+        shown = "" if "@" in (url or "") else f" {url!r}"
+        finding(
+            "control-plane-url", CONTROL_PLANE_URL_ENV, f"{CONTROL_PLANE_URL_ENV}{shown} {problem}"
+        )
+
+    # Upstream's chart still writes the legacy names beside the canonical ones, for older Kura
+    # hooks: harmless, but only the canonical names count.
     for key in sorted(values):
         if key.startswith(LEGACY_PREFIXES):
-            error(
+            finding(
                 "legacy-name",
                 key,
-                f"{key} is a legacy name that managed manifests no longer carry; "
-                f"use {_canonical_for(key)}",
+                f"{key} is a legacy name, read only by older Kura hooks; use {_canonical_for(key)}",
+                Severity.WARNING,
             )
 
     return CredentialReport(

@@ -8,7 +8,7 @@ core keeps control of naming and de-duplication (as ``llm`` does).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -20,10 +20,8 @@ if TYPE_CHECKING:
 
 PROJECT_NAME = "kura"
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-hookimpl: Callable[[_F], _F] = pluggy.HookimplMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 # --- providers --------------------------------------------------------------------------------

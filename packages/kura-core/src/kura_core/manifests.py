@@ -15,6 +15,7 @@ import yaml
 
 from kura_core.accounts import Account
 from kura_core.assignment import GatewayAssignment
+from kura_core.control_plane import ControlPlaneSettings
 from kura_core.names import instance_name
 from kura_core.providers import LoadBalancerProvider
 from kura_core.regions import Region
@@ -38,6 +39,9 @@ from kura_core.resources import (
 )
 
 DEFAULT_IMAGE = "ghcr.io/tuist/kura:latest"
+# What `kura render` stamps as tuist.dev/kura-manifest-revision: bump it when what is rendered
+# changes shape, and the operator re-applies every child of every instance once.
+MANIFEST_REVISION = "2026-12-06-upstream-auth-wiring-v1"
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 GATEWAY_APP = "kura-gateway"
@@ -174,6 +178,7 @@ def render_manifests(
     peer_tls_secret_name: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     extension_script: str | None = None,
+    control_plane: ControlPlaneSettings | None = None,
     gateway_controller_image: str = DEFAULT_CONTROLLER_IMAGE,
     gateway_replicas: int | None = None,
     gateway_load_balancer_annotations: Mapping[str, str] | None = None,
@@ -185,11 +190,14 @@ def render_manifests(
 
     Instance options: ``image`` (the Kura runtime image), ``manifest_revision`` (bump it to
     force a reapply), ``replicas``, ``storage_size``, ``peer_tls_secret_name``, ``extra_env``
-    (non-secret only) and ``extension_script``; left at None, the operator's defaults apply.
+    (non-secret only) and ``extension_script`` (the auth hook); left at None, the operator's
+    defaults apply. ``control_plane`` adds the variables upstream's server gives every instance
+    (:mod:`kura_core.control_plane`) ahead of ``extra_env``, which wins on a clash.
     Gateway options: ``gateway_controller_image``, ``gateway_replicas`` (default 2) and
     ``gateway_load_balancer_annotations``, which win over the ones ``load_balancer_provider``
-    derives. Raises ``InputError`` when the result would not be a valid object (a handle too
-    long for a label value, say), ``ValueError`` when the assignment is for another region.
+    derives, except those it reserves (the load balancer's name, location and protocol).
+    Raises ``InputError`` when the result would not be a valid object (a handle too long for a
+    label value, say), ``ValueError`` when the assignment is for another region.
     """
     if assignment.region != region.id:
         raise ValueError(f"assignment is for region {assignment.region!r}, not {region.id!r}")
@@ -216,7 +224,7 @@ def render_manifests(
             replicas=replicas,
             storage_size=storage_size,
             peer_tls_secret_name=peer_tls_secret_name,
-            extra_env=extra_env,
+            extra_env={**(control_plane.extra_env() if control_plane else {}), **(extra_env or {})},
             extension_script=extension_script,
             namespace=namespace,
         )

@@ -7,6 +7,9 @@ load-balancer name or labels: gateway names hash the account id instead.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+
+from kura_core.errors import InputError
 
 GATEWAY_PREFIX = "kgw-"
 GATEWAY_HASH_LENGTH = 12
@@ -43,6 +46,17 @@ def dedicated_load_balancer_name(gateway: str) -> str:
 
 def regional_load_balancer_name(region_id: str) -> str:
     return f"tuist-kura-{region_id}-ingress"
+
+
+def require_own_load_balancer(gateway: str, region_ids: Iterable[str]) -> None:
+    """Refuse a gateway name whose load balancer would be a region's shared one (a gateway
+    called ``kura-<region>``), which its Service would otherwise take over."""
+    name = dedicated_load_balancer_name(gateway)
+    if name in {regional_load_balancer_name(region_id) for region_id in region_ids}:
+        raise InputError(
+            f"KuraGateway {gateway}: its load balancer would be {name!r}, a region's shared "
+            "gateway's; choose another name"
+        )
 
 
 def regional_gateway_values_key(region_id: str) -> str:

@@ -5,6 +5,9 @@ Loading order: the built-in plugins of :data:`DEFAULT_PLUGINS`, then entry point
 fails to import, whose hooks match no spec, or whose hook raises is reported in
 :attr:`PluginHost.problems` and skipped; it never takes the host down and never leaves half its
 registrations behind.
+
+Hooks are called through pluggy, one plugin at a time and in pluggy's order (the built-in
+plugin's ``tryfirst`` hooks, then last registered first); ``docs/plugin-hooks.md`` documents it.
 """
 
 from __future__ import annotations
@@ -78,6 +81,21 @@ class PluginHost:
         except (pluggy.PluginValidationError, ValueError) as exc:
             self.problems.append(f"plugin {name!r} skipped: {exc}")
             return False
+        wrappers = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or []
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)
+        )
+        if wrappers:
+            # Each plugin's registrations are collected on their own, so a wrapper would wrap
+            # only its own plugin's call: it could never see or change the others' results.
+            self.pm.unregister(plugin)
+            self.problems.append(
+                f"plugin {name!r} skipped: {', '.join(wrappers)} cannot be a wrapper hook "
+                "(registration hooks are called once per plugin)"
+            )
+            return False
         self.__dict__.pop("providers", None)
         self.__dict__.pop("catalogs", None)
         return True
@@ -132,25 +150,41 @@ class PluginHost:
     # --- calling hooks ------------------------------------------------------------------------
 
     def _call_each(self, hook_name: str, collect: Callable[[str, list[Any]], None]) -> None:
-        """Call each plugin's implementation on its own, so one failure skips only that plugin.
+        """Call the hook once per plugin, in pluggy's order, so one failure skips only that plugin.
 
-        Each implementation gets a fresh ``register`` callback; what it registered is handed to
-        ``collect`` only when the call returned normally.
+        Each call goes through a pluggy hook caller that holds just that plugin's implementation,
+        so pluggy does the calling: an implementation may take fewer arguments than the spec, and
+        ``tryfirst``/``trylast`` order the plugins. Each gets a fresh ``register`` callback; what
+        it registered is handed to ``collect`` only when the call returned normally.
         """
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
+        for plugin_name, caller in self._callers_per_plugin(hook_name):
             registered: list[Any] = []
 
             def register(*args: Any, _into: list[Any] = registered) -> None:
                 _into.append(args[0] if len(args) == 1 else args)
 
             try:
-                impl.function(register=register)
-                collect(impl.plugin_name, registered)
+                caller(register=register)
+                collect(plugin_name, registered)
             except Exception as exc:
                 self.problems.append(
-                    f"plugin {impl.plugin_name!r}: {hook_name} failed and was skipped: {exc}"
+                    f"plugin {plugin_name!r}: {hook_name} failed and was skipped: {exc}"
                 )
+
+    def _callers_per_plugin(self, hook_name: str) -> list[tuple[str, pluggy.HookCaller]]:
+        """One hook caller per implementing plugin, in the order pluggy would call them."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        # pluggy calls the last of get_hookimpls() first.
+        ordered = [impl.plugin for impl in reversed(impls)]
+        return [
+            (
+                self.pm.get_name(plugin) or repr(plugin),
+                self.pm.subset_hook_caller(
+                    hook_name, remove_plugins=[other for other in ordered if other is not plugin]
+                ),
+            )
+            for plugin in ordered
+        ]
 
     @cached_property
     def providers(self) -> ProviderRegistry:
@@ -222,20 +256,19 @@ class PluginHost:
         """Let plugins add commands; a name clash is reported and the plugin's command skipped."""
         import click
 
-        for impl in self.pm.hook.kura_register_commands.get_hookimpls():
+        for plugin_name, caller in self._callers_per_plugin("kura_register_commands"):
             staging = click.Group(name=cli.name)
             try:
-                impl.function(cli=staging)
+                caller(cli=staging)
             except Exception as exc:
                 self.problems.append(
-                    f"plugin {impl.plugin_name!r}: kura_register_commands failed and was "
-                    f"skipped: {exc}"
+                    f"plugin {plugin_name!r}: kura_register_commands failed and was skipped: {exc}"
                 )
                 continue
             for name, command in staging.commands.items():
                 if name in cli.commands:
                     self.problems.append(
-                        f"plugin {impl.plugin_name!r}: command {name!r} already exists; skipped"
+                        f"plugin {plugin_name!r}: command {name!r} already exists; skipped"
                     )
                     continue
                 cli.add_command(command, name)

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from kura_core.capacity import Component
 from kura_core.errors import PluginError, ProviderNotFoundError
 from kura_core.metric_queries import MetricQueries
+from kura_core.names import dedicated_load_balancer_name
 from kura_core.regions import Region
 from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
 
@@ -30,7 +31,7 @@ class LoadBalancerProvider(Protocol):
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
@@ -38,9 +39,14 @@ class LoadBalancerProvider(Protocol):
     ) -> dict[str, str]:
         """Annotations for the gateway's ``LoadBalancer`` Service.
 
-        ``node_selector`` is the gateway pods' node selector, from which a provider may derive
-        target selection; ``None`` leaves that to the operator. ``overrides`` are annotations the
-        user set: they win over derived ones.
+        ``region`` is the catalog's entry, or ``None`` when the catalog lacks the gateway's
+        region: then nothing may come from a catalog (the operator reconciles such a gateway
+        from its own spec, as upstream's controller does). ``node_selector`` is the gateway
+        pods' node selector, from which a provider may derive target selection; ``None`` leaves
+        that to the operator. ``overrides`` are annotations the user set: they win over derived
+        ones, except those that say which load balancer the Service gets and how it reaches the
+        gateway (its name, location, protocol), which come from ``region`` and
+        ``load_balancer_name`` only (:func:`ignored_annotations_warning` names them).
         """
         ...
 
@@ -51,6 +57,30 @@ class LoadBalancerProvider(Protocol):
         publish are marked as assumptions.
         """
         ...
+
+
+def ignored_annotations_warning(
+    gateway: KuraGateway, region: Region | None, provider: LoadBalancerProvider
+) -> str | None:
+    """One line naming the gateway's ``spec.loadBalancerAnnotations`` that ``provider`` does not
+    honour, or None when it honours them all."""
+    overrides = gateway.spec.load_balancer_annotations
+    kept = provider.service_annotations(
+        region,
+        load_balancer_name=dedicated_load_balancer_name(gateway.metadata.name),
+        node_selector=gateway.spec.node_selector,
+        overrides=overrides,
+    )
+    ignored = sorted(key for key, value in (overrides or {}).items() if kept.get(key) != value)
+    if not ignored:
+        return None
+    what = ", ".join(
+        f"{key} (kept {kept[key]!r})" if key in kept else f"{key} (left out)" for key in ignored
+    )
+    return (
+        f"spec.loadBalancerAnnotations: ignored {what}: the load-balancer provider "
+        f"{provider.name!r} sets them from the gateway's name and region"
+    )
 
 
 @dataclass(frozen=True)
@@ -120,11 +150,14 @@ class IngressProvider(Protocol):
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:
         """A dedicated gateway's child objects, in apply order.
+
+        ``region`` is the catalog's entry for ``gateway.spec.region``, or ``None`` when the
+        catalog lacks it: then the gateway's own spec is all there is to go on.
 
         Namespaced children carry an owner reference to ``gateway``; a cluster-scoped class
         cannot, so the operator removes it through the gateway's finalizer.
@@ -150,6 +183,17 @@ class IngressProvider(Protocol):
         self, instance: KuraInstance, *, cluster_issuer: str | None = None
     ) -> list[dict[str, Any]]:
         """The objects that route public traffic to an instance through its ingress class."""
+        ...
+
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
+    ) -> list[dict[str, Any]]:
+        """NetworkPolicy peers (``from`` entries) selecting the pods of the gateway that routes
+        ``instance``'s public traffic: only they may open its HTTP and gRPC ports. ``region`` is
+        ``None`` for a region the operator's catalog lacks: then only the instance says.
+
+        An empty list admits no gateway (an ingress class no gateway of this provider serves).
+        """
         ...
 
     def shared_gateway_values(

@@ -22,8 +22,14 @@ from kura_core.files import read_yaml
 from kura_core.validation import validation_problems
 
 NODE_POOL_LABEL = "node.cluster.x-k8s.io/pool"
-PUBLIC_HOST_TEMPLATE = "{handle}-{cluster_id}.kura.tuist.dev"
-GRPC_HOST_TEMPLATE = "grpc.{handle}-{cluster_id}.kura.tuist.dev"
+# Upstream's templates and placeholders; ``{handle}`` is accepted as kura's older spelling.
+PUBLIC_HOST_TEMPLATE = "{account_handle}-{cluster_id}.kura.tuist.dev"
+GRPC_HOST_TEMPLATE = "grpc.{account_handle}-{cluster_id}.kura.tuist.dev"
+HANDLE_PLACEHOLDERS = ("{account_handle}", "{handle}")
+# Comma-separated region ids: the regions a deployment offers (upstream's server setting).
+AVAILABLE_REGIONS_ENV = "TUIST_KURA_AVAILABLE_REGIONS"
+# Upstream's names for a region's keys, where they differ from kura's.
+UPSTREAM_KEYS = {"hetzner_location": "location", "grpc_public_host_template": "grpc_host_template"}
 DEFAULT_LOAD_BALANCER_PROVIDER = "hetzner"
 DEFAULT_INGRESS_PROVIDER = "ingress-nginx"
 DEFAULT_STORAGE_CLASS = "hcloud-volumes"
@@ -38,9 +44,18 @@ def _class_name(value: str) -> str:
 
 
 def _host_template(value: str) -> str:
-    missing = [key for key in ("{handle}", "{cluster_id}") if key not in value]
+    missing = [] if any(p in value for p in HANDLE_PLACEHOLDERS) else ["{account_handle}"]
+    if "{cluster_id}" not in value:
+        missing.append("{cluster_id}")
     if missing:
         raise ValueError(f"host template {value!r} lacks {' and '.join(missing)}")
+    try:
+        value.format(account_handle="a", handle="a", cluster_id="c")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(
+            f"host template {value!r} may only use {{account_handle}} (or {{handle}}) and "
+            "{cluster_id}"
+        ) from None
     return value
 
 
@@ -68,9 +83,23 @@ class Region(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _upstream_keys(cls, data: Any) -> Any:
+        # Upstream's region configs name two keys differently; either name is accepted.
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for upstream, ours in UPSTREAM_KEYS.items():
+            if upstream in data:
+                value = data.pop(upstream)
+                if data.setdefault(ours, value) != value:
+                    raise ValueError(f"{upstream} and {ours} differ")
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _node_selector(cls, data: Any) -> Any:
-        # `kura regions -o yaml` prints the node pool as the node selector it becomes, so a
-        # catalog accepts it in that form too.
+        # `kura regions -o yaml` prints the node pool as the node selector it becomes, as
+        # upstream's region configs have it, so a catalog accepts it in that form too.
         if not isinstance(data, Mapping) or "node_selector" not in data:
             return data
         data = dict(data)
@@ -95,10 +124,14 @@ class Region(BaseModel):
         return {NODE_POOL_LABEL: self.node_pool}
 
     def public_host(self, handle: str) -> str:
-        return self.public_host_template.format(handle=handle.lower(), cluster_id=self.cluster_id)
+        return self._host(self.public_host_template, handle)
 
     def grpc_host(self, handle: str) -> str:
-        return self.grpc_host_template.format(handle=handle.lower(), cluster_id=self.cluster_id)
+        return self._host(self.grpc_host_template, handle)
+
+    def _host(self, template: str, handle: str) -> str:
+        lowered = handle.lower()
+        return template.format(account_handle=lowered, handle=lowered, cluster_id=self.cluster_id)
 
 
 class RegionCatalog:
@@ -122,6 +155,19 @@ class RegionCatalog:
     @property
     def ids(self) -> list[str]:
         return list(self._regions)
+
+    def only(self, ids: Iterable[str], *, env: str = "") -> RegionCatalog:
+        """The regions named in ``ids``, in catalog order; an id it lacks is an ``InputError``."""
+        wanted = list(dict.fromkeys(ids))
+        unknown = [rid for rid in wanted if rid not in self._regions]
+        if unknown:
+            where = f" in env {env!r}" if env else ""
+            offered = ", ".join(self._regions) or "none"
+            raise InputError(
+                f"{AVAILABLE_REGIONS_ENV} names region(s) {', '.join(unknown)} not offered{where} "
+                f"(offered: {offered})"
+            )
+        return RegionCatalog(region for region in self if region.id in wanted)
 
     def get(self, region_id: str, *, env: str = "") -> Region:
         try:
@@ -179,16 +225,41 @@ MANAGED_REGIONS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging", "canary")
 
 
+PRODUCTION = "production"
+
+
+def env_host_templates(env: str) -> dict[str, str]:
+    """Hosts per env, as upstream: production's bare, others suffixed (``-staging``), so one
+    account's hosts in two envs never collide in DNS or in a certificate."""
+    suffix = "" if env == PRODUCTION else f"-{env}"
+    public = f"{{account_handle}}-{{cluster_id}}{suffix}.kura.tuist.dev"
+    return {"public_host_template": public, "grpc_host_template": f"grpc.{public}"}
+
+
 def managed_catalogs() -> dict[str, RegionCatalog]:
     """The built-in managed catalog, one per environment."""
     return {
         env: RegionCatalog(
-            Region(id=rid, display_name=name, location=location, node_pool=pool)
+            Region(
+                id=rid,
+                display_name=name,
+                location=location,
+                node_pool=pool,
+                **env_host_templates(env),
+            )
             for rid, name, location, pool, envs in MANAGED_REGIONS
             if env in envs
         )
         for env in ENVIRONMENTS
     }
+
+
+def available_region_ids(environ: Mapping[str, str]) -> list[str] | None:
+    """The ids :data:`AVAILABLE_REGIONS_ENV` lists (trimmed, blanks dropped); ``None`` unset."""
+    value = environ.get(AVAILABLE_REGIONS_ENV)
+    if value is None or not value.strip():
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 _REGION_LIST = TypeAdapter(list[Region])

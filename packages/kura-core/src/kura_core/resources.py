@@ -12,20 +12,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from kura_core.dns import (
     DNS_LABEL_MAX,
     DNS_LABEL_PATTERN,
     DNS_SUBDOMAIN_MAX,
+    DNS_SUBDOMAIN_PATTERN,
+    HOSTNAME_PATTERN,
     LABEL_VALUE_MAX,
-    is_dns_subdomain,
+    LABEL_VALUE_PATTERN,
     is_label_key,
     is_label_value,
     require_dns_label,
 )
 from kura_core.errors import InputError
+from kura_core.field_rules import LabelKeys, Text, UniqueNames, Utf8Size
 from kura_core.regions import NODE_POOL_LABEL
 from kura_core.validation import validation_problems
 
@@ -44,7 +47,13 @@ ACCOUNT_LABEL = "tuist.dev/account"
 REGION_LABEL = "tuist.dev/region"
 
 # Defaults the operator applies when a field is absent (upstream controller behaviour).
-DEFAULT_CONTROLLER_IMAGE = "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+# Not upstream's image (v1.11.3, vulnerable to the March 2025 "IngressNightmare" CVEs): the last
+# ingress-nginx release, pinned by the digest its own release notes publish (kubernetes/
+# ingress-nginx, changelog/controller-1.15.1.md), so the tag cannot be moved under a gateway.
+DEFAULT_CONTROLLER_IMAGE = (
+    "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+    "@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"
+)
 DEFAULT_GATEWAY_REPLICAS = 2
 DEFAULT_INSTANCE_REPLICAS = 3
 DEFAULT_STORAGE_SIZE = "200Gi"
@@ -53,14 +62,43 @@ DEFAULT_INSTANCE_INGRESS_CLASS = "nginx"
 
 INT32_MAX = 2**31 - 1
 
+# --- field rules: the CRDs and the models enforce the same ones (kura_core.field_rules) --------
 
-def _object_name(value: str) -> str:
-    if not is_dns_subdomain(value):
-        raise ValueError(
-            f"{value!r} is not a valid object name (a DNS subdomain: lowercase letters, digits, "
-            f"'-' and '.', at most {DNS_SUBDOMAIN_MAX} characters)"
-        )
-    return value
+# Far above any region's node pool: a slip (300 for 3) must not schedule hundreds of pods.
+MAX_REPLICAS = 100
+MAX_NODE_SELECTOR_ENTRIES = 32
+# 32 annotations of 1024 characters stay well inside the 256 KiB a Service's annotations hold.
+MAX_LOAD_BALANCER_ANNOTATIONS = 32
+LOAD_BALANCER_ANNOTATION_VALUE_MAX = 1024
+MAX_EXTRA_ENV = 128
+ENV_NAME_MAX = 256
+ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+# The script becomes one key of the extension ConfigMap (1 MiB at most) and, with a client-side
+# `kubectl apply`, part of the last-applied-configuration annotation (256 KiB for all of an
+# object's annotations, the script JSON-escaped); 64 KiB fits both with room to spare.
+EXTENSION_SCRIPT_MAX_BYTES = 64 * 1024
+IMAGE_MAX = 512
+IMAGE_PATTERN = r"^[!-~]+$"
+CONTROLLER_IMAGE_MAX = 256  # upstream's CRD
+CONTROLLER_CLASS_MAX = 128  # upstream's CRD
+# What an IngressClass's spec.controller must be: a DNS-subdomain domain, "/", then a path.
+CONTROLLER_CLASS_PATTERN = (
+    DNS_SUBDOMAIN_PATTERN.removesuffix("$") + r"/[-A-Za-z0-9/._~%!$&'()*+,;=:]+$"
+)
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+QUANTITY_MAX = 63
+
+_SUBDOMAIN = Text(
+    f"a DNS subdomain (lowercase letters, digits, '-' and '.', at most {DNS_SUBDOMAIN_MAX} "
+    "characters)",
+    max_length=DNS_SUBDOMAIN_MAX,
+    pattern=DNS_SUBDOMAIN_PATTERN,
+)
+_LABEL_VALUE_WHAT = (
+    f"a label value (at most {LABEL_VALUE_MAX} letters, digits, '-', '_' and '.', alphanumeric "
+    "at both ends)"
+)
+_IMAGE_WHAT = "an image reference (printable ASCII, no spaces)"
 
 
 def _labels(value: dict[str, str] | None) -> dict[str, str] | None:
@@ -93,14 +131,43 @@ _DNS_LABEL_SCHEMA = Field(
 )
 RegionName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("region")]
 IngressClassName = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("ingress class name")]
-ObjectName = Annotated[str, AfterValidator(_object_name)]
+AccountHandle = Annotated[str, _DNS_LABEL_SCHEMA, _dns_label("account handle")]
+ObjectName = Annotated[str, _SUBDOMAIN]
+# Empty means none, as upstream's controller reads it (no Ingress for an empty host).
+Hostname = Annotated[
+    str,
+    Text(
+        "empty or a DNS name (lowercase letters, digits, '-' and '.'; labels of at most 63 "
+        f"characters, at most {DNS_SUBDOMAIN_MAX} in all)",
+        max_length=DNS_SUBDOMAIN_MAX,
+        pattern=f"^$|{HOSTNAME_PATTERN}",
+        min_length=0,
+    ),
+]
+LabelValue = Annotated[
+    str, Text(_LABEL_VALUE_WHAT, LABEL_VALUE_MAX, LABEL_VALUE_PATTERN, min_length=0)
+]
+NodeSelector = Annotated[dict[str, LabelValue], LabelKeys(MAX_NODE_SELECTOR_ENTRIES)]
+LoadBalancerAnnotations = Annotated[
+    dict[
+        str,
+        Annotated[
+            str,
+            Text(
+                f"an annotation value of at most {LOAD_BALANCER_ANNOTATION_VALUE_MAX} characters",
+                LOAD_BALANCER_ANNOTATION_VALUE_MAX,
+                min_length=0,
+            ),
+        ],
+    ],
+    LabelKeys(MAX_LOAD_BALANCER_ANNOTATIONS),
+]
 Labels = Annotated[dict[str, str] | None, AfterValidator(_labels)]
 Annotations = Annotated[dict[str, str] | None, AfterValidator(_annotation_keys)]
 Int32 = Annotated[int, Field(le=INT32_MAX, json_schema_extra={"format": "int32"})]
-Replicas = Annotated[Int32, Field(ge=1)]
+Replicas = Annotated[int, Field(ge=1, le=MAX_REPLICAS, json_schema_extra={"format": "int32"})]
 Count = Annotated[Int32, Field(ge=0)]
 Generation = Annotated[int, Field(ge=0, json_schema_extra={"format": "int64"})]
-StringMap = dict[str, str]
 
 
 class WireModel(BaseModel):
@@ -152,11 +219,68 @@ _CONDITIONS_SCHEMA: dict[str, Any] = {
 }
 
 
-class EnvVar(WireModel):
-    """A plain environment variable (secrets come from the shared Secret, never from here)."""
+class KeyRef(WireModel):
+    """A key of a Secret or ConfigMap in the object's namespace."""
 
-    name: str = Field(min_length=1, description="Variable name.")
-    value: str = Field(default="", description="Variable value.")
+    name: str = Field(min_length=1, description="The Secret's or ConfigMap's name.")
+    key: str = Field(min_length=1, description="The key.")
+    optional: bool | None = Field(default=None, description="Whether it may be missing.")
+
+
+class FieldRef(WireModel):
+    """A field of the pod."""
+
+    api_version: str | None = Field(default=None, description="Schema version of fieldPath.")
+    field_path: str = Field(min_length=1, description="The field, e.g. metadata.name.")
+
+
+class ResourceFieldRef(WireModel):
+    """A container's resource limit or request."""
+
+    container_name: str | None = Field(default=None, description="The container.")
+    resource: str = Field(min_length=1, description="The resource, e.g. limits.memory.")
+    divisor: str | None = Field(default=None, description="Output unit, e.g. 1Mi.")
+
+
+class EnvVarSource(WireModel):
+    """Where a variable's value comes from: exactly one source (Kubernetes' EnvVarSource)."""
+
+    secret_key_ref: KeyRef | None = Field(default=None, description="A key of a Secret.")
+    config_map_key_ref: KeyRef | None = Field(default=None, description="A key of a ConfigMap.")
+    field_ref: FieldRef | None = Field(default=None, description="A field of the pod.")
+    resource_field_ref: ResourceFieldRef | None = Field(
+        default=None, description="A resource of a container."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvVarSource:
+        if sum(source is not None for source in self.__dict__.values()) != 1:
+            raise ValueError("valueFrom must name exactly one source")
+        return self
+
+
+class EnvVar(WireModel):
+    """An environment variable: a plain value, or a reference (valueFrom), as upstream's."""
+
+    name: Annotated[
+        str,
+        Text(
+            "an environment variable name (letters, digits, '-', '_' and '.', not starting "
+            f"with a digit, at most {ENV_NAME_MAX} characters)",
+            ENV_NAME_MAX,
+            ENV_NAME_PATTERN,
+        ),
+    ] = Field(description="Variable name.")
+    value: str | None = Field(default=None, description="Variable value.")
+    value_from: EnvVarSource | None = Field(
+        default=None, description="Where the value comes from, instead of value."
+    )
+
+    @model_validator(mode="after")
+    def _value_or_reference(self) -> EnvVar:
+        if self.value and self.value_from is not None:
+            raise ValueError(f"{self.name}: value and valueFrom exclude each other")
+        return self
 
 
 class ObjectMeta(BaseModel):
@@ -188,27 +312,36 @@ class KuraGatewaySpec(WireModel):
     ingress_class_name: IngressClassName = Field(
         description="Name of the IngressClass this gateway creates and serves.",
     )
-    controller_class_name: str | None = Field(
+    controller_class_name: (
+        Annotated[
+            str,
+            Text(
+                "a controller name: a DNS-subdomain domain, '/', then a path, e.g. "
+                f"k8s.io/ingress-nginx (at most {CONTROLLER_CLASS_MAX} characters)",
+                CONTROLLER_CLASS_MAX,
+                CONTROLLER_CLASS_PATTERN,
+            ),
+        ]
+        | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="IngressClass controller; default k8s.io/<ingressClassName>-ingress-nginx.",
     )
-    controller_image: str | None = Field(
+    controller_image: (
+        Annotated[str, Text(_IMAGE_WHAT, CONTROLLER_IMAGE_MAX, IMAGE_PATTERN)] | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=256,
         description=f"Controller image; default {DEFAULT_CONTROLLER_IMAGE}.",
     )
     replicas: Replicas | None = Field(
         default=None,
         description=f"Controller replicas; default {DEFAULT_GATEWAY_REPLICAS}.",
     )
-    node_selector: StringMap | None = Field(
+    node_selector: NodeSelector | None = Field(
         default=None,
         description="Node selector of the controller pods; also targets the load balancer.",
     )
-    load_balancer_annotations: StringMap | None = Field(
+    load_balancer_annotations: LoadBalancerAnnotations | None = Field(
         default=None,
         description="Annotations copied onto the controller's LoadBalancer Service.",
     )
@@ -269,16 +402,20 @@ class KuraGateway(WireModel):
 class KuraInstanceSpec(WireModel):
     """One account's Kura cache cluster in one region."""
 
-    account_handle: str = Field(min_length=1, description="The account handle.")
-    tenant_id: str = Field(alias="tenantID", min_length=1, description="Tenant id (the handle).")
+    account_handle: AccountHandle = Field(description="The account handle.")
+    tenant_id: Annotated[str, Text(_LABEL_VALUE_WHAT, LABEL_VALUE_MAX, LABEL_VALUE_PATTERN)] = (
+        Field(alias="tenantID", description="Tenant id (the handle).")
+    )
     region: RegionName = Field(description="Region id.")
-    image: str = Field(min_length=1, description="Kura runtime image.")
+    image: Annotated[str, Text(_IMAGE_WHAT, IMAGE_MAX, IMAGE_PATTERN)] = Field(
+        description="Kura runtime image."
+    )
     replicas: Replicas | None = Field(
         default=None,
         description=f"Kura pods; default {DEFAULT_INSTANCE_REPLICAS}.",
     )
-    public_host: str | None = Field(default=None, description="Public HTTP host.")
-    grpc_public_host: str | None = Field(default=None, description="Public gRPC host.")
+    public_host: Hostname | None = Field(default=None, description="Public HTTP host.")
+    grpc_public_host: Hostname | None = Field(default=None, description="Public gRPC host.")
     ingress_class_name: IngressClassName | None = Field(
         default=None,
         description=(
@@ -286,21 +423,30 @@ class KuraInstanceSpec(WireModel):
             f"{DEFAULT_INSTANCE_INGRESS_CLASS}."
         ),
     )
-    peer_tls_secret_name: str | None = Field(
+    peer_tls_secret_name: ObjectName | None = Field(
         default=None,
         alias="peerTLSSecretName",
-        min_length=1,
         description="Externally managed peer TLS Secret; default a self-signed one.",
     )
-    storage_class_name: str | None = Field(
-        default=None, description="StorageClass of the data PVCs."
-    )
-    storage_size: str | None = Field(
+    storage_class_name: (
+        Annotated[
+            str,
+            Text(
+                f"empty or {_SUBDOMAIN.what}",
+                DNS_SUBDOMAIN_MAX,
+                f"^$|{DNS_SUBDOMAIN_PATTERN}",
+                min_length=0,
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="StorageClass of the data PVCs; empty: the default.")
+    storage_size: (
+        Annotated[str, Text("a quantity such as 200Gi", QUANTITY_MAX, QUANTITY_PATTERN)] | None
+    ) = Field(
         default=None,
-        min_length=1,
         description=f"Size of each data PVC; default {DEFAULT_STORAGE_SIZE}.",
     )
-    node_selector: StringMap | None = Field(
+    node_selector: NodeSelector | None = Field(
         default=None,
         description=(
             "Node selector of the Kura pods; default "
@@ -308,11 +454,13 @@ class KuraInstanceSpec(WireModel):
             + "."
         ),
     )
-    extra_env: list[EnvVar] | None = Field(
+    extra_env: Annotated[list[EnvVar], UniqueNames(MAX_EXTRA_ENV)] | None = Field(
         default=None,
-        description="Extra non-secret environment variables.",
+        description="Extra environment variables: plain values, or references (valueFrom).",
     )
-    extension_script: str | None = Field(default=None, description="Lua extension script.")
+    extension_script: Annotated[str, Utf8Size(EXTENSION_SCRIPT_MAX_BYTES)] | None = Field(
+        default=None, description="Lua extension script."
+    )
 
 
 class KuraInstanceStatus(ReconcileStatus):

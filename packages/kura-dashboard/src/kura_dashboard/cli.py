@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.errors import InputError
+from kura_core import InputError, KuraContext, env_option, pass_kura
 
 STATE_ENV = "KURA_DASHBOARD_STATE"
 THRESHOLD_METRICS = {
@@ -194,7 +193,7 @@ def dashboard_command(
     )
     wiring = wire(kura, options, time.time)
     if one_frame:
-        from kura_core.cli.output import console
+        from kura_core import console
         from kura_dashboard.frame import frame_problems, render_frame
 
         wiring.state.apply(wiring.collector.collect(force=True))

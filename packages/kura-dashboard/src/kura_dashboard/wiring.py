@@ -16,13 +16,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kura_core.capacity import Component
-from kura_core.cli.context import KuraContext
-from kura_core.names import regional_load_balancer_name
-from kura_core.providers import LoadBalancerTrafficSupport
-from kura_core.regions import Region
-from kura_core.scenario import DEFAULT_SCENARIO, Scenario
-from kura_core.simulator import DEFAULT_SIMULATION, Simulator, load_simulation
+from kura_core import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SIMULATION,
+    Component,
+    KuraContext,
+    LoadBalancerTrafficSupport,
+    Region,
+    Scenario,
+    Simulator,
+    load_simulation,
+    regional_load_balancer_name,
+)
 from kura_dashboard.data.collector import Collector, TrafficSource
 from kura_dashboard.data.readings import Inventory
 from kura_dashboard.data.state import DashboardState

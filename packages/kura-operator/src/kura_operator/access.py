@@ -13,6 +13,7 @@ CLUSTER = "cluster"
 READ = ("get", "list", "watch")
 WRITE = ("create", "patch")
 KURA = "kura.tuist.dev"
+COORDINATION = "coordination.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def _each(
     return [Access(verb, group, resource, scope) for resource in resources for verb in verbs]
 
 
-def required(peering_name: str) -> tuple[Access, ...]:
-    """What the operator needs, with peering under the KopfPeering ``peering_name``."""
+def required(lease_name: str) -> tuple[Access, ...]:
+    """What the operator needs, with leader election on the Lease ``lease_name``."""
     return (
         *_each((*READ, "patch"), KURA, "kuragateways", "kurainstances"),
         *_each(("patch",), KURA, "kuragateways/status", "kurainstances/status"),
@@ -54,8 +55,10 @@ def required(peering_name: str) -> tuple[Access, ...]:
         *_each(("get", *WRITE), "", "secrets"),
         *_each(("list", "watch"), "", "pods"),
         *_each(("create",), "", "events"),
-        *_each(("list", "watch", "create"), "kopf.dev", "kopfpeerings"),
-        Access("patch", "kopf.dev", "kopfpeerings", NAMESPACE, peering_name),
+        # The leader election's Lease: a create cannot be limited to a name, the rest can.
+        Access("create", COORDINATION, "leases"),
+        Access("get", COORDINATION, "leases", NAMESPACE, lease_name),
+        Access("update", COORDINATION, "leases", NAMESPACE, lease_name),
         # The dedicated gateway's own class, and kopf's observers of namespaces and CRDs.
         *_each((*READ, *WRITE, "delete"), "networking.k8s.io", "ingressclasses", scope=CLUSTER),
         *_each(("list", "watch"), "", "namespaces", scope=CLUSTER),

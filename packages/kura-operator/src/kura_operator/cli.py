@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from kura_core.cli.app import KuraGroup
-from kura_core.errors import InputError, KuraError
+from kura_core import InputError, KuraError, KuraGroup
+from kura_operator.settings import LEADER_ELECTION_ID
 
 
 class OperatorCrashed(KuraError):
@@ -17,13 +17,27 @@ class OperatorCrashed(KuraError):
 
 
 @click.command("run")
-@click.option("--namespace", default="kura", show_default=True, help="Namespace to watch.")
+@click.option(
+    "--namespace",
+    # Upstream's controller's name for the same flag.
+    "--watch-namespace",
+    default="kura",
+    show_default=True,
+    help="Namespace to watch.",
+)
 @click.option(
     "--all-namespaces",
     is_flag=True,
     help="Watch KuraGateways and KuraInstances in every namespace.",
 )
-@click.option("--env", default="production", show_default=True, help="Region catalog env.")
+@click.option(
+    "--env",
+    # Upstream's controller's name: the env also names the pods' deployment environment.
+    "--deployment-environment",
+    default="production",
+    show_default=True,
+    help="Region catalog env, and the pods' deployment environment.",
+)
 @click.option(
     "--catalog",
     "catalog_file",
@@ -41,41 +55,62 @@ class OperatorCrashed(KuraError):
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Log the intended changes and write nothing (implies --standalone: no peering writes).",
+    help="Log the intended changes and write nothing (implies --leader-elect=false).",
 )
 @click.option(
-    "--standalone",
-    is_flag=True,
-    help="No peering: only for one-replica set-ups and tests (two standalone operators fight).",
-)
-@click.option(
-    "--peering",
-    "peering_name",
-    default="kura-operator",
+    "--leader-elect",
+    type=click.BOOL,
+    default=True,
+    is_flag=False,
+    flag_value=True,
+    metavar="[true|false]",
     show_default=True,
-    help="KopfPeering object that keeps exactly one replica active during rollouts.",
+    help="Reconcile only while holding the Lease --leader-election-id in --namespace, so one "
+    "replica (or controller sharing the Lease) works at a time; false: for one replica only.",
 )
-@click.option("--priority", type=int, default=0, show_default=True, help="Peering priority.")
+@click.option(
+    "--leader-election-id",
+    default=LEADER_ELECTION_ID,
+    show_default=True,
+    help="Name of the leader election's Lease (upstream's controller holds the default one).",
+)
 @click.option(
     "--resync", "resync_seconds", type=float, default=300.0, show_default=True,
     help="Seconds between full resyncs that catch unannounced drift.",
 )  # fmt: skip
 @click.option(
     "--self-check-interval", "self_check_seconds", type=float, default=60.0, show_default=True,
-    help="Seconds between self-checks (CRDs, peering, permissions); problems are logged each time.",
+    help="Seconds between self-checks (CRDs, permissions); problems are logged each time.",
+)  # fmt: skip
+@click.option(
+    "--permanent-error-retry", "permanent_error_retry_seconds", type=float, default=300.0,
+    show_default=True,
+    help="Seconds between retries of a reconcile the API server refused for good (403, 422, a "
+    "kind not served), in case the cluster is fixed; the failure shows in the object's status.",
 )  # fmt: skip
 @click.option(
     "--gateway-service-account",
+    # Upstream's controller's name for the same flag.
+    "--gateway-service-account-name",
     default="kura-gateway-ingress-nginx",
     show_default=True,
     help="ServiceAccount the dedicated gateways' ingress-nginx pods run as.",
 )
 @click.option(
     "--cluster-issuer",
+    # Upstream's controller's name for the same flag.
+    "--grpc-cluster-issuer",
     default="letsencrypt-cloudflare",
     show_default=True,
     help="cert-manager ClusterIssuer of the instances' public TLS Certificates; an empty value "
     "renders none (the TLS Secrets then come from elsewhere).",
+)
+@click.option(
+    "--scraper-namespace",
+    "scraper_namespaces",
+    multiple=True,
+    help="Namespace whose pods may scrape the Kura pods' /metrics (repeatable); besides these, "
+    "only an instance's gateway reaches its HTTP port.",
 )
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
@@ -88,13 +123,14 @@ def run_command(
     metrics_port: int,
     health_port: int,
     dry_run: bool,
-    standalone: bool,
-    peering_name: str,
-    priority: int,
+    leader_elect: bool,
+    leader_election_id: str,
     resync_seconds: float,
     self_check_seconds: float,
+    permanent_error_retry_seconds: float,
     gateway_service_account: str,
     cluster_issuer: str,
+    scraper_namespaces: tuple[str, ...],
     log_format: str,
     verbose: bool,
 ) -> None:
@@ -116,17 +152,18 @@ def run_command(
             metrics_port=metrics_port,
             health_port=health_port,
             dry_run=dry_run,
-            # Peering writes KopfPeering objects; a dry run writes nothing at all.
-            standalone=standalone or dry_run,
-            peering_name=peering_name,
-            priority=priority,
+            # The Lease is a write; a dry run writes nothing at all.
+            leader_elect=leader_elect and not dry_run,
+            leader_election_id=leader_election_id,
             resync_seconds=resync_seconds,
             self_check_seconds=self_check_seconds,
+            permanent_error_retry_seconds=permanent_error_retry_seconds,
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
+            scraper_namespaces=scraper_namespaces,
         )
     except ValidationError as exc:
-        from kura_core.validation import validation_problems
+        from kura_core import validation_problems
 
         raise InputError("; ".join(validation_problems(exc))) from None
     # kopf is heavy; only this command pays for importing it.

@@ -1,4 +1,4 @@
-"""The ``Ready`` condition and the Error status, shared by every kind: pure, the clock passed in."""
+"""The ``Ready`` condition and the failure statuses of every kind: pure, the clock passed in."""
 
 from __future__ import annotations
 
@@ -46,17 +46,24 @@ def ready_condition(
 
 def error_status(raw: Mapping[str, Any], message: str, *, now: datetime) -> dict[str, Any]:
     """Phase Error for an object the operator refuses (it may not even parse)."""
+    return failure_status(raw, phase=ERROR, reason="InvalidSpec", message=message, now=now)
+
+
+def failure_status(
+    raw: Mapping[str, Any], *, phase: str, reason: str, message: str, now: datetime
+) -> dict[str, Any]:
+    """``phase`` with a ``Ready=False`` condition saying why, for an object as stored in ``raw``."""
     generation = (raw.get("metadata") or {}).get("generation")
     observed = generation if isinstance(generation, int) else None
     status: dict[str, Any] = {
-        "phase": ERROR,
+        "phase": phase,
         "message": message,
         "lastReconciledAt": stamp(now),
         "conditions": [
             ready_condition(
                 raw.get("status"),
                 ready=False,
-                reason="InvalidSpec",
+                reason=reason,
                 message=message,
                 generation=observed,
                 now=now,

@@ -12,7 +12,8 @@ Every child is read first and applied only when it differs (its applied-hash ann
 catches a field taken out of the desired state); status is written only when more than its
 timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
 delete) and then the finalizer; namespaced children go with their owner references. Every
-write is logged with the gateway as ``object``.
+write is logged with the gateway as ``object``. A failed API request shows in the status as the
+base class says: Degraded while the Deployment's ready pods behind the LB address still serve.
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.errors import InputError
-from kura_core.resources import GATEWAY_FINALIZER, KuraGateway, parse_gateway
+from kura_core import (
+    GATEWAY_FINALIZER,
+    InputError,
+    KuraGateway,
+    ignored_annotations_warning,
+    parse_gateway,
+    require_own_load_balancer,
+)
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
 from kura_operator.kinds import (
@@ -37,15 +44,19 @@ from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
+ADOPTED_INGRESS_CLASS = "AdoptedIngressClass"
+ANNOTATIONS_IGNORED = "AnnotationsIgnored"
 
 
 @dataclass(frozen=True)
 class DesiredGateway:
-    """A valid gateway and its children, split where the upstream order puts the status write."""
+    """A valid gateway and its children, split where the upstream order puts the status write,
+    and the warning about load-balancer annotations its provider did not honour, if any."""
 
     gateway: KuraGateway
     before_deployment: list[dict[str, Any]]
     deployment: dict[str, Any] | None
+    ignored_annotations: str | None = None
 
 
 class GatewayReconciler(Reconciler):
@@ -80,15 +91,22 @@ class GatewayReconciler(Reconciler):
             return None
         try:
             desired = self._desire(raw)
-            await self._check_class_owner(desired.gateway)
+            adopting = await self._check_class_owner(desired.gateway)
         except InputError as exc:
             await self._write_status(raw, error_status(raw, str(exc), now=self.clock()), log)
             self.metrics.gateway_phase(key, ERROR)
             return ERROR
+        if desired.ignored_annotations:
+            await self.warn_per_generation(
+                raw, ANNOTATIONS_IGNORED, desired.ignored_annotations, log
+            )
         raw = await self.writer.set_finalizer(
             KURA_GATEWAY, raw, GATEWAY_FINALIZER, log, present=True
         )
         gateway = desired.gateway
+        await self.warn_uncatalogued(raw, gateway.spec.region, log)
+        if adopting:
+            await self.writer.warn(raw, ADOPTED_INGRESS_CLASS, adopting, log)
         await self._delete_renamed_class(raw, gateway, log)
         live: dict[str, dict[str, Any] | None] = {}
         for child in desired.before_deployment:
@@ -107,15 +125,15 @@ class GatewayReconciler(Reconciler):
         return phase
 
     def _ingress_provider(self, gateway: KuraGateway) -> Any:
-        region = self.catalog.get(gateway.spec.region)
-        return self.host.ingress_provider(region.ingress_provider)
+        return self.ingress_provider(self.catalog_region(gateway.spec.region))
 
     def _desire(self, raw: Mapping[str, Any]) -> DesiredGateway:
         """Parse, resolve and render: everything that can reject the gateway, before any write."""
         gateway = parse_gateway(raw)
-        region = self.catalog.get(gateway.spec.region)
-        ingress = self.host.ingress_provider(region.ingress_provider)
-        load_balancer = self.host.load_balancer_provider(region.load_balancer_provider)
+        region = self.catalog_region(gateway.spec.region)
+        ingress = self.ingress_provider(region)
+        load_balancer = self.load_balancer_provider(region)
+        require_own_load_balancer(gateway.metadata.name, self.catalog.ids)
         children = ingress.render_gateway(
             gateway,
             region=region,
@@ -132,17 +150,44 @@ class GatewayReconciler(Reconciler):
         children = [with_applied_hash(child) for child in children]
         before = [c for c in children if c["kind"] != DEPLOYMENT.kind]
         deployments = [c for c in children if c["kind"] == DEPLOYMENT.kind]
-        return DesiredGateway(gateway, before, deployments[0] if deployments else None)
+        return DesiredGateway(
+            gateway,
+            before,
+            deployments[0] if deployments else None,
+            ignored_annotations_warning(gateway, region, load_balancer),
+        )
 
-    async def _check_class_owner(self, gateway: KuraGateway) -> None:
+    async def _check_class_owner(self, gateway: KuraGateway) -> str | None:
+        """Refuse an IngressClass that is someone else's; say so when adopting one.
+
+        As upstream, an existing class is taken over when nobody claims it and it names this
+        gateway's controller (a class made by hand, or left by an older controller). A class
+        of another gateway, or one whose controller is someone else's, is never touched.
+        """
         name = gateway.spec.ingress_class_name
         live = await self.api.get(INGRESS_CLASS, None, name)
         if live is None:
-            return
+            return None
         owner = ((live.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
-        if owner != gateway.metadata.name:
-            holder = f"gateway {owner!r}" if owner else "something other than a KuraGateway"
-            raise InputError(f"IngressClass {name!r} already exists and belongs to {holder}")
+        if owner == gateway.metadata.name:
+            return None
+        if owner:
+            raise InputError(
+                f"IngressClass {name!r} already exists and belongs to gateway {owner!r}"
+            )
+        controller = (live.get("spec") or {}).get("controller")
+        ours = gateway.spec.controller_class_name or self._ingress_provider(
+            gateway
+        ).default_controller_class(name)
+        if controller != ours:
+            raise InputError(
+                f"IngressClass {name!r} already exists with controller {controller!r}, not this "
+                f"gateway's {ours!r}: it is someone else's"
+            )
+        return (
+            f"adopting IngressClass {name!r}: it exists without a gateway label and names this "
+            f"gateway's controller {ours!r}"
+        )
 
     async def _delete_renamed_class(
         self, raw: Mapping[str, Any], gateway: KuraGateway, log: Log
@@ -171,15 +216,28 @@ class GatewayReconciler(Reconciler):
 
     # --- status -----------------------------------------------------------------------------
 
-    async def _write_status(self, raw: Mapping[str, Any], status: dict[str, Any], log: Log) -> None:
-        key = f"{raw['metadata']['namespace']}/{raw['metadata']['name']}"
-        await self.writer.write_status(
-            KURA_GATEWAY,
-            raw,
-            status,
-            log,
-            on_phase=lambda phase: self.metrics.gateway_phase(key, phase),
+    def _record_phase(self, key: str, phase: str | None) -> None:
+        self.metrics.gateway_phase(key, phase)
+
+    async def _serving(self, raw: Mapping[str, Any]) -> str | None:
+        try:
+            desired = self._desire(raw)
+        except InputError:
+            return None
+        live: dict[str, dict[str, Any] | None] = {}
+        for child in (*desired.before_deployment, desired.deployment):
+            if child is not None and child["kind"] in (SERVICE.kind, DEPLOYMENT.kind):
+                metadata = child["metadata"]
+                live[child["kind"]] = await self.api.get(
+                    kind_of(child), metadata.get("namespace"), metadata["name"]
+                )
+        status = self._ingress_provider(desired.gateway).gateway_status(
+            desired.gateway,
+            deployment=live.get(DEPLOYMENT.kind),
+            service=live.get(SERVICE.kind),
+            now=self.clock(),
         )
+        return status.message if status.ready_replicas and status.load_balancer else None
 
     # --- deletion ---------------------------------------------------------------------------
 

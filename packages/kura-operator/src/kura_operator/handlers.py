@@ -20,7 +20,7 @@ from typing import Any
 
 import kopf
 
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION
 from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
 from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
@@ -66,15 +66,12 @@ def build_registry(
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     @kopf.on.event(GROUP, VERSION, "kuragateways", registry=registry, id="gateway")
-    async def gateway_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
-        # An object being deleted waits on our finalizer: no coalescing delay for it.
-        deleting = bool(meta.get("deletionTimestamp"))
-        gateway_queue.request(namespace or "", name, after=0 if deleting else None)
+    async def gateway_event(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
+        request_for(gateway_queue, namespace, name, body)
 
     @kopf.on.event(GROUP, VERSION, "kurainstances", registry=registry, id="instance")
-    async def instance_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
-        deleting = bool(meta.get("deletionTimestamp"))
-        instance_queue.request(namespace or "", name, after=0 if deleting else None)
+    async def instance_event(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
+        request_for(instance_queue, namespace, name, body)
 
     async def gateway_child_changed(body: kopf.Body, **_: Any) -> None:
         try:
@@ -138,6 +135,16 @@ def build_registry(
         id="instance-pods",
     )(instance_child_changed)
     return registry
+
+
+def request_for(queue: Scheduler, namespace: str | None, name: str, body: kopf.Body) -> None:
+    """Request a reconcile of a gateway or an instance after an event of its own."""
+    # An object being deleted waits on our finalizer: no coalescing delay for it.
+    deleting = bool(body.metadata.get("deletionTimestamp"))
+    # A spec change or a deletion (the API server bumps the generation for both) is news to a
+    # status that describes an older generation.
+    news = body.metadata.get("generation") != body.status.get("observedGeneration")
+    queue.request(namespace or "", name, after=0 if deleting else None, news=news)
 
 
 def kopf_settings() -> kopf.OperatorSettings:

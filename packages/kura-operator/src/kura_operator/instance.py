@@ -19,7 +19,8 @@ Every child is read first and applied only when it differs, except that a new va
 annotation ``tuist.dev/kura-manifest-revision`` (compared with ``status.appliedManifestRevision``)
 re-applies every child once: that is how deployed instances pick up a new topology. Deletion
 removes the account peer Service with the account's last peering instance (read first), then the
-finalizer; everything else goes with its owner reference.
+finalizer; everything else goes with its owner reference. A failed API request shows in the
+status as the base class says: Degraded while some of the StatefulSet's pods are Ready.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.dns import is_dns_label
-from kura_core.errors import InputError
-from kura_core.resources import (
+from kura_core import (
     ACCOUNT_LABEL,
     INSTANCE_FINALIZER,
     MANIFEST_REVISION_ANNOTATION,
+    InputError,
     KuraInstance,
+    is_dns_label,
     parse_instance,
 )
 from kura_operator.conditions import ERROR, error_status
@@ -53,6 +54,7 @@ from kura_operator.instance_objects import (
     current_primary,
     generated_peer_tls_secret_name,
     is_ours,
+    legacy_env_notice,
     legacy_service_names,
     namespace_of,
     render_account_peer_service,
@@ -64,7 +66,12 @@ from kura_operator.instance_objects import (
     render_stateful_set,
     selector_labels,
 )
-from kura_operator.instance_status import KIND_NOT_SERVED, condition_reason, instance_status
+from kura_operator.instance_status import (
+    KIND_NOT_SERVED,
+    condition_reason,
+    instance_status,
+    rollout,
+)
 from kura_operator.kinds import (
     CERTIFICATE,
     INGRESS,
@@ -92,6 +99,7 @@ from kura_operator.writer import Log
 Key = tuple[str, str]
 # Status fields a later status may no longer have: a host taken out, the revision annotation
 # removed. Anything else is always written or kept.
+LEGACY_ENV = "LegacyEnvMigrated"
 REMOVABLE_STATUS = ("publicURL", "grpcPublicURL", "appliedManifestRevision")
 
 
@@ -180,6 +188,9 @@ class InstanceReconciler(Reconciler):
             KURA_INSTANCE, raw, INSTANCE_FINALIZER, log, present=True
         )
         old_status = raw.get("status") or {}
+        await self.warn_uncatalogued(raw, instance.spec.region, log)
+        if notice := legacy_env_notice(instance):
+            await self.warn_per_generation(raw, LEGACY_ENV, notice, log)
         revision = (instance.metadata.annotations or {}).get(MANIFEST_REVISION_ANNOTATION)
         force = revision != old_status.get("appliedManifestRevision")
         if force:
@@ -240,8 +251,8 @@ class InstanceReconciler(Reconciler):
         # The status is the operator's own (or upstream's, with fields of its own): not input.
         instance = parse_instance({k: v for k, v in raw.items() if k != "status"})
         check_instance(instance)
-        region = self.catalog.get(instance.spec.region)
-        provider = self.host.ingress_provider(region.ingress_provider)
+        region = self.catalog_region(instance.spec.region)
+        provider = self.ingress_provider(region)
         routes = provider.render_instance_ingress(
             instance, cluster_issuer=self.settings.cluster_issuer
         )
@@ -256,6 +267,11 @@ class InstanceReconciler(Reconciler):
                     f"ingress provider {provider.name!r}: an instance's routes are Ingresses "
                     f"and Certificates, not {kind.kind} objects"
                 )
+        network_policy = render_network_policy(
+            instance,
+            gateway_peers=provider.gateway_peers(instance, region=region),
+            scraper_namespaces=self.settings.scraper_namespaces,
+        )
         extension = render_extension_config_map(instance)
         budget = render_pod_disruption_budget(instance)
         return DesiredInstance(
@@ -268,7 +284,7 @@ class InstanceReconciler(Reconciler):
                 else None
             ),
             routes=[with_applied_hash(route) for route in routes],
-            network_policy=with_applied_hash(render_network_policy(instance)),
+            network_policy=with_applied_hash(network_policy),
             disruption_budget=budget and with_applied_hash(budget),
         )
 
@@ -430,23 +446,17 @@ class InstanceReconciler(Reconciler):
 
     # --- status and deletion ----------------------------------------------------------------
 
-    async def _write_status(
-        self,
-        raw: Mapping[str, Any],
-        status: dict[str, Any],
-        log: Log,
-        *,
-        removable: tuple[str, ...] = (),
-    ) -> None:
-        key = f"{raw['metadata']['namespace']}/{raw['metadata']['name']}"
-        await self.writer.write_status(
-            KURA_INSTANCE,
-            raw,
-            status,
-            log,
-            removable=removable,
-            on_phase=lambda phase: self.metrics.instance_phase(key, phase),
-        )
+    def _record_phase(self, key: str, phase: str | None) -> None:
+        self.metrics.instance_phase(key, phase)
+
+    async def _serving(self, raw: Mapping[str, Any]) -> str | None:
+        try:
+            instance = parse_instance({k: v for k, v in raw.items() if k != "status"})
+        except InputError:
+            return None
+        live = await self.api.get(STATEFUL_SET, namespace_of(instance), instance.metadata.name)
+        _, message, ready = rollout(instance, live)
+        return message if ready else None
 
     async def _finalize(self, raw: Mapping[str, Any], log: Log) -> None:
         metadata = raw["metadata"]

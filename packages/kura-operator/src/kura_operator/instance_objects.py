@@ -22,14 +22,11 @@ peering instance); every other child is owned by its instance and garbage-collec
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.dns import is_dns_label, is_dns_subdomain, is_label_key, is_label_value
-from kura_core.errors import InputError
-from kura_core.resources import (
+from kura_core import (
     ACCOUNT_LABEL,
     API_VERSION,
     DEFAULT_INSTANCE_NODE_SELECTOR,
@@ -38,7 +35,10 @@ from kura_core.resources import (
     INSTANCE_KIND,
     NAMESPACE,
     REGION_LABEL,
+    EnvVar,
+    InputError,
     KuraInstance,
+    is_dns_label,
 )
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -50,6 +50,8 @@ MANAGED_BY = "kura-controller"
 OUR_MANAGERS = frozenset({MANAGED_BY, "kura-operator"})
 APP = "kura"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+# Every namespace carries its own name in this label (set by the API server).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
 
 HTTP_PORT = 4000
@@ -66,6 +68,14 @@ PEER_TLS_DIR = "/etc/kura/peer-tls"
 PEER_TLS_CA, PEER_TLS_CERT, PEER_TLS_KEY = "ca.pem", "tls.crt", "tls.key"
 DATA_DIR = "/var/cache/kura"
 DATA_CLAIM = "data"
+# Kura writes only under DATA_DIR (its KURA_TMP_DIR is there too); /tmp is a small scratch
+# volume for anything else, so the root filesystem can be read-only.
+SCRATCH_DIR = "/tmp"
+SCRATCH_SIZE = "1Gi"
+# Kura's image sets no user. Upstream runs it as root; here it runs as a fixed non-root uid
+# and gid, and fsGroup makes the data volume theirs (a volume root wrote before is re-owned
+# on its first mount, then never again).
+KURA_UID = 10001
 
 # preStop sends SIGUSR1 (Kura starts draining) and waits for endpoint removal; Kura then has
 # its drain timeout, and the grace period covers both plus a margin (upstream §3.5).
@@ -79,10 +89,9 @@ ENVIRONMENT_ENV = "KURA_OTEL_DEPLOYMENT_ENVIRONMENT"
 # label value (at most 63 characters); a longer name makes every pod creation fail.
 INSTANCE_NAME_MAX = 52
 LEGACY_CLIENT_ENV_PREFIXES = ("KURA_EXTENSION_TUIST_INTROSPECT_", "TUIST_KURA_INTROSPECTION_")
+LEGACY_CLIENT_ID_ENVS = tuple(f"{prefix}CLIENT_ID" for prefix in LEGACY_CLIENT_ENV_PREFIXES)
 CLIENT_ID_ENV = "KURA_CONTROL_PLANE_CLIENT_ID"
 CLIENT_SECRET_ENV = "KURA_CONTROL_PLANE_CLIENT_SECRET"
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
 # --- names and labels ----------------------------------------------------------------------------
@@ -220,32 +229,14 @@ def check_instance(instance: KuraInstance) -> None:
     A real API server would refuse such children one by one, and forever; the operator refuses
     the instance instead, before it writes anything.
     """
+    # The field rules (names, hosts, sizes, labels) are the model's, checked when it was parsed.
     problems: list[str] = []
-    name, spec = instance.metadata.name, instance.spec
+    name = instance.metadata.name
     if not is_dns_label(name) or not name[0].isalpha() or len(name) > INSTANCE_NAME_MAX:
         problems.append(
             f"the name {name!r} must be a DNS label starting with a letter, at most "
             f"{INSTANCE_NAME_MAX} characters (it names the Services and the StatefulSet's pods)"
         )
-    if not is_dns_label(spec.account_handle):
-        problems.append(
-            f"spec.accountHandle {spec.account_handle!r} must be a DNS label (lowercase letters, "
-            "digits and '-'): it names the account peer Service and labels every object"
-        )
-    for key, value in (("tenantID", spec.tenant_id), ("region", spec.region)):
-        if not is_label_value(value):
-            problems.append(f"spec.{key} {value!r} is not a valid label value")
-    if spec.storage_size is not None and not _QUANTITY.match(spec.storage_size):
-        problems.append(f"spec.storageSize {spec.storage_size!r} is not a quantity such as 200Gi")
-    if spec.storage_class_name and not is_dns_subdomain(spec.storage_class_name):
-        problems.append(f"spec.storageClassName {spec.storage_class_name!r} is not a valid name")
-    if spec.peer_tls_secret_name and not is_dns_subdomain(spec.peer_tls_secret_name):
-        problems.append(
-            f"spec.peerTLSSecretName {spec.peer_tls_secret_name!r} is not a valid Secret name"
-        )
-    for key, value in (spec.node_selector or {}).items():
-        if not is_label_key(key) or not is_label_value(value):
-            problems.append(f"spec.nodeSelector {key}={value!r} is not a valid label")
     problems.extend(_env_problems(instance))
     if problems:
         raise InputError(f"KuraInstance {name}: {'; '.join(problems)}")
@@ -255,30 +246,51 @@ def _env_problems(instance: KuraInstance) -> list[str]:
     problems: list[str] = []
     reserved = {entry["name"] for entry in base_env(instance, deployment_environment="")}
     reserved.discard(ENVIRONMENT_ENV)  # a deployment environment of its own is welcome
-    seen: set[str] = set()
     for entry in instance.spec.extra_env or []:
         variable = entry.name
         # Values are never quoted back: whatever was put there may be a secret.
-        if variable.startswith(LEGACY_CLIENT_ENV_PREFIXES):
-            canonical = CLIENT_SECRET_ENV if variable.endswith("SECRET") else CLIENT_ID_ENV
-            problems.append(
-                f"spec.extraEnv: {variable} is a legacy alias that is never set any more; use "
-                f"{canonical} ({CLIENT_ID_ENV} in extraEnv, {CLIENT_SECRET_ENV} only in the "
-                f"{SHARED_SECRETS} Secret)"
-            )
-        elif variable == CLIENT_SECRET_ENV:
+        if variable == CLIENT_SECRET_ENV and entry.value_from is None:
             problems.append(
                 f"spec.extraEnv: {CLIENT_SECRET_ENV} is a secret and comes only from the "
-                f"{SHARED_SECRETS} Secret, never from the spec"
+                f"{SHARED_SECRETS} Secret, never from the spec (a valueFrom reference is fine)"
             )
-        elif not _ENV_NAME.match(variable):
-            problems.append(f"spec.extraEnv: {variable!r} is not a valid variable name")
         elif variable in reserved:
             problems.append(f"spec.extraEnv: {variable} is set by the operator")
-        elif variable in seen:
-            problems.append(f"spec.extraEnv: {variable} is set twice")
-        seen.add(variable)
     return problems
+
+
+def pod_extra_env(instance: KuraInstance) -> list[dict[str, Any]]:
+    """``spec.extraEnv`` as the pods get it, legacy client-id names migrated.
+
+    Older Tuist servers put the client id under a legacy name. The pods keep that name (the
+    extension script of such an instance may read it) and get the canonical one with the same
+    value or reference, unless the spec sets the canonical one itself.
+    """
+    entries = [entry.model_dump(by_alias=True, exclude_none=True) for entry in _extra(instance)]
+    if not any(entry["name"] == CLIENT_ID_ENV for entry in entries):
+        legacy = [entry for entry in entries if entry["name"] in LEGACY_CLIENT_ID_ENVS]
+        if legacy:
+            entries.append({**legacy[0], "name": CLIENT_ID_ENV})
+    return entries
+
+
+def legacy_env_notice(instance: KuraInstance) -> str | None:
+    """What the migration of legacy names did, in words; ``None`` when there was none."""
+    names = [entry.name for entry in _extra(instance)]
+    legacy = [name for name in names if name.startswith(LEGACY_CLIENT_ENV_PREFIXES)]
+    if not legacy:
+        return None
+    migrated = CLIENT_ID_ENV not in names and any(n in LEGACY_CLIENT_ID_ENVS for n in legacy)
+    also = f"; the pods also get {CLIENT_ID_ENV}, from the same source" if migrated else ""
+    return (
+        f"spec.extraEnv sets {', '.join(legacy)}, legacy names of older Tuist servers: accepted "
+        f"and kept{also}; re-render the instance to drop them ({CLIENT_SECRET_ENV} belongs in "
+        f"the {SHARED_SECRETS} Secret)"
+    )
+
+
+def _extra(instance: KuraInstance) -> list[EnvVar]:
+    return list(instance.spec.extra_env or [])
 
 
 # --- Services -------------------------------------------------------------------------------------
@@ -356,10 +368,48 @@ def render_extension_config_map(instance: KuraInstance) -> dict[str, Any] | None
     }
 
 
-def render_network_policy(instance: KuraInstance) -> dict[str, Any]:
-    """Ingress only: the instance's own pods, the account's peers, and the gateways' ports."""
+def render_network_policy(
+    instance: KuraInstance,
+    *,
+    gateway_peers: Sequence[Mapping[str, Any]],
+    scraper_namespaces: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Ingress only: the instance's own pods, the account's peers on the peer port, its gateway's
+    pods (``gateway_peers``, from the ingress provider) on the HTTP and gRPC ports, and pods of
+    ``scraper_namespaces`` (Prometheus) on the HTTP port, where Kura serves ``/metrics``.
+
+    Upstream admits HTTP and gRPC from every namespace; here a rule without peers is left out,
+    because a rule with no ``from`` would admit everyone.
+    """
     own = {"podSelector": {"matchLabels": selector_labels(instance.metadata.name)}}
     peers = {"podSelector": {"matchLabels": account_selector(instance.spec.account_handle)}}
+    rules: list[dict[str, Any]] = [
+        {"from": [own]},
+        {"from": [peers], "ports": [{"protocol": "TCP", "port": "peer"}]},
+    ]
+    if gateway_peers:
+        rules.append(
+            {
+                "from": [dict(peer) for peer in gateway_peers],
+                "ports": [
+                    {"protocol": "TCP", "port": "http"},
+                    {"protocol": "TCP", "port": "grpc"},
+                ],
+            }
+        )
+    if scraper_namespaces:
+        scrapers = {
+            "namespaceSelector": {
+                "matchExpressions": [
+                    {
+                        "key": NAMESPACE_NAME_LABEL,
+                        "operator": "In",
+                        "values": sorted(set(scraper_namespaces)),
+                    }
+                ]
+            }
+        }
+        rules.append({"from": [scrapers], "ports": [{"protocol": "TCP", "port": "http"}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -367,18 +417,7 @@ def render_network_policy(instance: KuraInstance) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(instance.metadata.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": [own]},
-                {"from": [peers], "ports": [{"protocol": "TCP", "port": "peer"}]},
-                # Any namespace: the regional gateways run in `platform`, dedicated ones here.
-                {
-                    "from": [{"namespaceSelector": {}}],
-                    "ports": [
-                        {"protocol": "TCP", "port": "http"},
-                        {"protocol": "TCP", "port": "grpc"},
-                    ],
-                },
-            ],
+            "ingress": rules,
         },
     }
 
@@ -510,11 +549,12 @@ def _pod_annotations(instance: KuraInstance, shared_secrets_version: str | None)
 def _container(instance: KuraInstance, deployment_environment: str) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": DATA_CLAIM, "mountPath": DATA_DIR},
+        {"name": "scratch", "mountPath": SCRATCH_DIR},
         {"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
     ]
     if instance.spec.extension_script:
         mounts.append({"name": "extension", "mountPath": EXTENSION_DIR, "readOnly": True})
-    extra = [entry.model_dump(by_alias=True) for entry in instance.spec.extra_env or []]
+    extra = pod_extra_env(instance)
     # Find Kura's process (PID 1's first child under an init, else PID 1 itself) and ask it
     # to drain, then give the endpoint removal time to reach every gateway.
     pre_stop = (
@@ -537,6 +577,16 @@ def _container(instance: KuraInstance, deployment_environment: str) -> dict[str,
         "readinessProbe": _probe("/ready", delay=5, period=10),
         "livenessProbe": _probe("/up", delay=20, period=20),
         "startupProbe": _probe("/up", delay=0, period=10),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": KURA_UID,
+            "runAsGroup": KURA_UID,
+            "allowPrivilegeEscalation": False,
+            # Kura binds unprivileged ports only and signals only its own processes.
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     }
 
 
@@ -554,7 +604,8 @@ def render_stateful_set(
     """
     name = instance.metadata.name
     volumes: list[dict[str, Any]] = [
-        {"name": "peer-tls", "secret": {"secretName": peer_tls_secret_name(instance)}}
+        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_SIZE}},
+        {"name": "peer-tls", "secret": {"secretName": peer_tls_secret_name(instance)}},
     ]
     if instance.spec.extension_script:
         volumes.append(
@@ -589,6 +640,16 @@ def render_stateful_set(
                 "spec": {
                     # Service links would put every Service of the namespace in the env.
                     "enableServiceLinks": False,
+                    # Kura never calls the Kubernetes API: no token in the pod to steal.
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": KURA_UID,
+                        "runAsGroup": KURA_UID,
+                        "fsGroup": KURA_UID,
+                        "fsGroupChangePolicy": "OnRootMismatch",
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "nodeSelector": node_selector,
                     "topologySpreadConstraints": [

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from kura_core.resources import KuraInstance
+from kura_core import KuraInstance
 from kura_operator.conditions import READY, ready_condition, stamp
 from kura_operator.instance_objects import replicas_of
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass"
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
-# kopf's: kopf reads and writes it; the operator checks it is served and creates it if missing.
-KOPF_PEERING = Kind("kopf.dev", "v1", "kopfpeerings", "KopfPeering")
+# The leader election's lock (kura_operator.leader).
+LEASE = Kind("coordination.k8s.io", "v1", "leases", "Lease")
 
 KNOWN: tuple[Kind, ...] = (
     KURA_GATEWAY,
@@ -68,7 +68,7 @@ KNOWN: tuple[Kind, ...] = (
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
     CERTIFICATE,
-    KOPF_PEERING,
+    LEASE,
 )
 _BY_TYPE = {(k.api_version, k.kind): k for k in KNOWN}
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -24,30 +25,62 @@ APPLY = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 
-RETRYABLE_STATUSES = frozenset({409, 422, 429, 500, 502, 503, 504})
+# Answers about the moment, not the request: a timeout, a conflict with another writer (read
+# again), throttling, and every 5xx; the same request soon may succeed. Every other 4xx is the
+# server refusing the request itself (403 RBAC, 404 a kind not served, 422 an object it will
+# not store), which repeats until someone changes the cluster.
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
 _VERBS = {"GET": "get", "POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}
+# What an API server's message could carry that must not reach a log, status or Event: key
+# material (PEM blocks), bearer tokens and JWTs, long base64 runs (a Secret's data).
+_SECRETS = re.compile(
+    r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|$)"
+    r"|(?i:bearer)\s+\S+"
+    r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"
+    # Base64 of random bytes mixes digits and both cases; names, paths and hex digests do not.
+    r"|(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+    r"[A-Za-z0-9+/]{40,}={0,2}",
+    re.DOTALL,
+)
 
 
 class RequestRecorder(Protocol):
     def api_request(self, verb: str, code: int) -> None: ...
 
 
+def redact(text: str) -> str:
+    """``text`` without anything that looks like key material or a token."""
+    return _SECRETS.sub("[redacted]", text)
+
+
 class ApiError(Exception):
-    """An answer (or no answer) from the API server that the reconcile could not use."""
+    """An answer (or no answer) from the API server that the reconcile could not use.
+
+    ``action`` says what the operator asked for (``apply Deployment kura/x``); the server's
+    ``message`` is redacted (:func:`redact`).
+    """
 
     def __init__(
-        self, status: int, reason: str, message: str, *, retry_after: float | None = None
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        action: str = "",
     ) -> None:
         self.status = status
         self.reason = reason
-        self.message = message
+        self.message = redact(message)
         self.retry_after = retry_after
-        super().__init__(f"{status or 'no answer'} {reason}: {message}")
+        self.action = action
+        super().__init__(f"{status or 'no answer'} {reason}: {self.message}")
 
     @property
-    def retryable(self) -> bool:
+    def transient(self) -> bool:
+        """Whether retrying the same request soon may succeed (else it is refused for good)."""
         # 0 is a transport failure: timeouts, refused connections, dropped streams.
-        return self.status == 0 or self.status in RETRYABLE_STATUSES
+        return self.status == 0 or self.status in TRANSIENT_STATUSES or self.status >= 500
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -70,13 +103,17 @@ class KubeApi:
         recorder: RequestRecorder,
         dry_run: bool = False,
         timeout: float = 30.0,
+        may_write: Callable[[], bool] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        """``may_write``, when given, is asked before every request but a GET: while it says
+        no, the request is not sent (the operator no longer holds its leader Lease)."""
         self.client = client
         self.field_manager = field_manager
         self.recorder = recorder
         self.dry_run = dry_run
         self.timeout = timeout
+        self.may_write = may_write
         self.log = logger or logging.getLogger("kura_operator.kube")
 
     async def _request(
@@ -87,7 +124,11 @@ class KubeApi:
         query: Mapping[str, str] | None = None,
         body: object = None,
         content_type: str = JSON,
+        action: str,
     ) -> dict[str, Any]:
+        """One request; ``action`` says what it is for in errors (``apply Deployment kura/x``)."""
+        if method != "GET" and self.may_write is not None and not self.may_write():
+            raise ApiError(0, "NotLeader", f"{action} not sent: not the leader")
         serialized = await self.client.param_serialize(
             method=method,
             resource_path=path,
@@ -108,7 +149,7 @@ class KubeApi:
             data = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.recorder.api_request(verb, 0)
-            raise ApiError(0, "Unreachable", f"{method} {path}: {type(exc).__name__}") from exc
+            raise ApiError(0, "Unreachable", type(exc).__name__, action=action) from exc
         self.recorder.api_request(verb, response.status)
         try:
             payload = json.loads(data) if data else {}
@@ -120,6 +161,7 @@ class KubeApi:
                 str(payload.get("reason") or response.reason or "Error"),
                 str(payload.get("message") or f"{method} {path}"),
                 retry_after=_retry_after(response.headers.get("Retry-After")),
+                action=action,
             )
         return payload if isinstance(payload, dict) else {}
 
@@ -129,7 +171,9 @@ class KubeApi:
     async def get(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or ``None`` when it does not exist."""
         try:
-            return await self._request("GET", kind.path(namespace, name))
+            return await self._request(
+                "GET", kind.path(namespace, name), action=f"get {object_key(kind, namespace, name)}"
+            )
         except ApiError as exc:
             if exc.status == 404:
                 return None
@@ -139,7 +183,7 @@ class KubeApi:
         """Whether the server serves ``kind`` at all (its CRD may not be installed)."""
         base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
         try:
-            resources = await self._request("GET", base)
+            resources = await self._request("GET", base, action=f"discover {kind.api_version}")
         except ApiError as exc:
             if exc.status == 404:
                 return False
@@ -159,7 +203,10 @@ class KubeApi:
             for key, value in (("fieldSelector", field_selector), ("labelSelector", label_selector))
             if value
         }
-        answer = await self._request("GET", kind.path(namespace), query=query)
+        where = f" in {namespace}" if namespace else ""
+        answer = await self._request(
+            "GET", kind.path(namespace), query=query, action=f"list {kind.plural}{where}"
+        )
         return [item for item in answer.get("items", []) if isinstance(item, dict)]
 
     async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,6 +227,7 @@ class KubeApi:
             query={"fieldManager": self.field_manager, "force": "true"},
             body=obj,
             content_type=APPLY,
+            action=f"apply {object_key(kind, namespace, name)}",
         )
 
     async def patch_status(
@@ -197,6 +245,7 @@ class KubeApi:
             kind.path(namespace, name, "status"),
             body={"status": status},
             content_type=MERGE_PATCH,
+            action=f"write the status of {object_key(kind, namespace, name)}",
         )
 
     async def patch_metadata(
@@ -221,6 +270,7 @@ class KubeApi:
             kind.path(namespace, name),
             body={"metadata": {**metadata, "resourceVersion": resource_version}},
             content_type=MERGE_PATCH,
+            action=f"patch the metadata of {object_key(kind, namespace, name)}",
         )
 
     async def replace_data(
@@ -248,6 +298,7 @@ class KubeApi:
             kind.path(namespace, name),
             body={"metadata": {"resourceVersion": resource_version}, "data": dict(data)},
             content_type=MERGE_PATCH,
+            action=f"replace the data of {object_key(kind, namespace, name)}",
         )
 
     async def delete(self, kind: Kind, namespace: str | None, name: str) -> None:
@@ -259,7 +310,11 @@ class KubeApi:
             )
             return
         try:
-            await self._request("DELETE", kind.path(namespace, name))
+            await self._request(
+                "DELETE",
+                kind.path(namespace, name),
+                action=f"delete {object_key(kind, namespace, name)}",
+            )
         except ApiError as exc:
             # Someone else removed it between our read and our delete: the goal is reached.
             if exc.status != 404:
@@ -276,6 +331,7 @@ class KubeApi:
                 "kind": "SelfSubjectRulesReview",
                 "spec": {"namespace": namespace},
             },
+            action=f"review the operator's permissions in {namespace}",
         )
         rules = (answer.get("status") or {}).get("resourceRules") or []
         return [rule for rule in rules if isinstance(rule, dict)]
@@ -283,13 +339,25 @@ class KubeApi:
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``obj``; its body is never logged (it may be a Secret)."""
         kind = kind_of(obj)
-        namespace = obj["metadata"].get("namespace")
+        metadata = obj["metadata"]
+        namespace = metadata.get("namespace")
+        key = object_key(kind, namespace, metadata.get("name") or metadata["generateName"])
         if self.dry_run:
-            metadata = obj["metadata"]
-            key = object_key(kind, namespace, metadata.get("name") or metadata["generateName"])
             self.log.info("dry run: would create %s", key, extra={"object": key})
             return dict(obj)
-        return await self._request("POST", kind.path(namespace), body=obj)
+        return await self._request("POST", kind.path(namespace), body=obj, action=f"create {key}")
+
+    async def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT ``obj`` whole; its ``metadata.resourceVersion`` makes it fail with 409 if the
+        object changed since it was read."""
+        kind = kind_of(obj)
+        metadata = obj["metadata"]
+        key = object_key(kind, metadata.get("namespace"), metadata["name"])
+        if self.dry_run:
+            self.log.info("dry run: would replace %s", key, extra={"object": key})
+            return dict(obj)
+        path = kind.path(metadata.get("namespace"), metadata["name"])
+        return await self._request("PUT", path, body=obj, action=f"replace {key}")
 
 
 async def connect() -> ApiClient:

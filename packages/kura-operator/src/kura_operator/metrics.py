@@ -6,7 +6,7 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-PHASES = ("Pending", "Ready", "Error")
+PHASES = ("Pending", "Ready", "Error", "Degraded", "Terminating")
 
 
 class PhaseGauge:
@@ -41,7 +41,8 @@ class OperatorMetrics:
             "kura_operator_reconciles",
             (
                 "Reconciles by kind and result: ok, invalid (the object is in phase Error), "
-                "retry (a retryable API error) or error."
+                "retry (a transient API error, retried with backoff) or error (a permanent API "
+                "error, retried slowly, or a crash)."
             ),
             ["kind", "result"],
             registry=self.registry,
@@ -72,14 +73,14 @@ class OperatorMetrics:
         )
         self.state = Gauge(
             "kura_operator_state",
-            "1 for the operator's state: active; standby (a peer holds the peering); paused "
-            "(waiting for a blocking self-check problem to be fixed)",
+            "1 for the operator's state: active (the leader); standby (another process holds "
+            "the leader Lease); paused (waiting for a blocking self-check problem to be fixed)",
             ["state"],
             registry=self.registry,
         )
         self.self_check_failed = Gauge(
             "kura_operator_self_check_failed",
-            "1 while a self-check fails (a CRD not served, the peering object, a permission)",
+            "1 while a self-check fails (a CRD not served, a permission)",
             ["check"],
             registry=self.registry,
         )

@@ -28,7 +28,7 @@ from cryptography.x509.general_name import DNSName
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from kura_core.resources import KuraInstance
+from kura_core import KuraInstance
 from kura_operator.instance_objects import (
     PEER_TLS_CA,
     PEER_TLS_CERT,

@@ -1,23 +1,33 @@
-"""One operator process: plugins, API client, kopf, the resync loop and the HTTP endpoints."""
+"""One operator process: plugins, API client, leader election, kopf, the resync loop and the
+HTTP endpoints.
+
+With leader election (the default) the process starts as a standby: it serves its endpoints and
+runs its self-check, and starts kopf and the resync loop only once it holds the Lease. Every
+write first asks whether it still does. On losing the Lease it stops kopf at once and exits
+non-zero, so that its pod restarts as a standby; on a clean stop it releases the Lease.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import signal
 import socket
-from collections.abc import Mapping
+import threading
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import kopf
 
-from kura_core.errors import InputError
-from kura_core.plugins import PluginHost
-from kura_core.regions import RegionCatalog, catalog_for, load_catalog_file
+from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
+from kura_operator import __version__
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import build_registry, kopf_settings
 from kura_operator.instance import InstanceReconciler
 from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
+from kura_operator.leader import LeaderElector, LeadershipLost, LeaseLock, new_identity
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler
 from kura_operator.selfcheck import Problem, Readiness, SelfCheck, self_check
@@ -45,7 +55,7 @@ async def resync(
 ) -> None:
     """Request a reconcile of every object each interval: drift nobody announced is found.
 
-    Not while a peer holds the peering: kopf has paused this operator, and so does its resync."""
+    Only while this process is the active one (the leader)."""
     while True:
         await asyncio.sleep(settings.resync_seconds)
         if readiness.state != "active":
@@ -63,24 +73,27 @@ async def resync(
                     scheduler.request(metadata["namespace"], metadata["name"], after=0)
 
 
+def publish(readiness: Readiness, metrics: OperatorMetrics) -> None:
+    """The operator's state and failed checks, as metrics."""
+    report = readiness.report
+    failed = set() if report is None else {problem.check for problem in report.problems}
+    metrics.operator_state(readiness.state, failed)
+
+
 async def checked(
     api: KubeApi, settings: OperatorSettings, readiness: Readiness, metrics: OperatorMetrics
 ) -> SelfCheck:
     """One self-check, reflected in /readyz and the metrics; problems logged as warnings."""
-    identity = os.environ["POD_ID"]
     try:
-        report = await self_check(api, settings, identity=identity)
+        report = await self_check(api, settings)
     except ApiError as exc:
         message = f"the self-check could not ask the API server: {exc}"
         problem = Problem("api", message, blocking=True)
         report = SelfCheck((problem,))
-    before = readiness.report
     readiness.report = report
-    metrics.operator_state(readiness.state, {problem.check for problem in report.problems})
+    publish(readiness, metrics)
     for problem in report.problems:
         log.warning("self-check: %s", problem.message)
-    if report.standby and (before is None or before.standby != report.standby):
-        log.info("standby: %s holds the peering %s", report.standby, settings.peering_name)
     return report
 
 
@@ -91,6 +104,50 @@ async def watch_over(
     while True:
         await asyncio.sleep(settings.self_check_seconds)
         await checked(api, settings, readiness, metrics)
+
+
+async def unless_stopped(work: Coroutine[Any, Any, object], stopping: asyncio.Event) -> bool:
+    """Await ``work`` unless ``stopping`` is set first; whether ``work`` ended."""
+    task = asyncio.create_task(work)
+    stop = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stop):
+            pending.cancel()
+        await asyncio.gather(task, stop, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()
+    return True
+
+
+async def unblocked(
+    api: KubeApi,
+    settings: OperatorSettings,
+    readiness: Readiness,
+    metrics: OperatorMetrics,
+    stopping: asyncio.Event,
+) -> bool:
+    """The first self-check, then one every interval while a problem blocks the start (kopf
+    would wait for ever on a missing CRD, saying nothing); False when stopped meanwhile."""
+    first = report = await checked(api, settings, readiness, metrics)
+    log.info(report.summary())
+    while report.blocking:
+        if not await unless_stopped(asyncio.sleep(settings.self_check_seconds), stopping):
+            return False
+        report = await checked(api, settings, readiness, metrics)
+    if report is not first and not report.problems:
+        log.info(report.summary())
+    return True
+
+
+def stop_on_signals(stopping: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stopping`` (kopf installs its own handlers once it runs)."""
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
 
 
 async def run_operator(
@@ -106,13 +163,21 @@ async def run_operator(
     catalog = load_catalog(settings, host)
     metrics = OperatorMetrics()
     client = await connect()
-    api = KubeApi(
-        client,
-        field_manager=settings.field_manager,
-        recorder=metrics,
-        dry_run=settings.dry_run,
-        timeout=settings.request_timeout,
-    )
+    identity = new_identity()
+    # The API server's audit log tells the operator's processes apart by their user agent.
+    client.user_agent = f"kura-operator/{__version__} ({identity})"
+    options: dict[str, Any] = {
+        "field_manager": settings.field_manager,
+        "recorder": metrics,
+        "dry_run": settings.dry_run,
+        "timeout": settings.request_timeout,
+    }
+    # The self-check and the Lease; everything the reconcilers write waits for the Lease.
+    control = KubeApi(client, **options)
+    lease = LeaseLock(control, settings.namespace, settings.leader_election_id)
+    elector = LeaderElector(lease, identity) if settings.leader_elect else None
+    gate = None if elector is None else elector.leading
+    api = KubeApi(client, **options, may_write=gate)
     gateways = GatewayReconciler(
         api, host, catalog, settings, metrics, instance=socket.gethostname()
     )
@@ -121,58 +186,92 @@ async def run_operator(
     )
     # One work queue per kind, sharing one bound on concurrent reconciles.
     slots = asyncio.Semaphore(CONCURRENCY)
+    permanent_retry = settings.permanent_error_retry_seconds
     queues = {
-        KURA_GATEWAY: Scheduler(gateways.reconcile, kind=KURA_GATEWAY, slots=slots),
-        KURA_INSTANCE: Scheduler(instances.reconcile, kind=KURA_INSTANCE, slots=slots),
+        KURA_GATEWAY: Scheduler(
+            gateways.reconcile,
+            kind=KURA_GATEWAY,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
+        KURA_INSTANCE: Scheduler(
+            instances.reconcile,
+            kind=KURA_INSTANCE,
+            slots=slots,
+            gate=gate,
+            permanent_retry=permanent_retry,
+        ),
     }
     ready = ready_flag if ready_flag is not None else asyncio.Event()
-    # kopf's peering identity, known to the self-check so it can tell its peers from itself.
-    os.environ.setdefault("POD_ID", f"{socket.gethostname()}-{os.getpid()}")
-    readiness = Readiness(ready.is_set, settings.peering_name)
+    readiness = Readiness(ready.is_set, elector)
+    stopping = stop_flag if stop_flag is not None else asyncio.Event()
+    stop_on_signals(stopping)
     runners = []
     address = str(settings.bind_address)
     if settings.metrics_port:
         runners.append(await serve(metrics_app(metrics.registry), address, settings.metrics_port))
     if settings.health_port:
         runners.append(await serve(health_app(readiness.answer), address, settings.health_port))
-    first = report = await checked(api, settings, readiness, metrics)
-    log.info(report.summary())
-    # kopf would wait for ever on a missing CRD or peering object, saying nothing: wait here.
-    while report.blocking:
-        await asyncio.sleep(settings.self_check_seconds)
-        report = await checked(api, settings, readiness, metrics)
-    if report is not first and not report.problems:
-        log.info(report.summary())
-    resync_task = asyncio.create_task(resync(api, queues, settings, readiness))
-    watch_task = asyncio.create_task(watch_over(api, settings, readiness, metrics))
-    log.info(
-        "kura operator starting",
-        extra={
-            "namespaces": settings.namespaces or "all",
-            "env": settings.env,
-            "dry_run": settings.dry_run,
-        },
-    )
+    tasks: list[asyncio.Task[Any]] = []
     try:
-        await kopf.operator(
-            registry=build_registry(
-                gateways, queues[KURA_GATEWAY], instances, queues[KURA_INSTANCE], log
-            ),
-            settings=kopf_settings(),
-            namespaces=settings.namespaces,
-            clusterwide=settings.all_namespaces,
-            standalone=settings.standalone,
-            priority=settings.priority,
-            peering_name=None if settings.standalone else settings.peering_name,
-            ready_flag=ready,
-            stop_flag=stop_flag,
+        if not await unblocked(control, settings, readiness, metrics, stopping):
+            return
+        tasks.append(asyncio.create_task(watch_over(control, settings, readiness, metrics)))
+        holding = None
+        if elector is not None:
+            log.info("candidate for the lease %s as %s", lease, identity)
+            if not await unless_stopped(elector.acquire(), stopping):
+                return
+            publish(readiness, metrics)
+            holding = asyncio.create_task(elector.hold())
+            tasks.append(holding)
+        tasks.append(asyncio.create_task(resync(api, queues, settings, readiness)))
+        log.info(
+            "kura operator starting",
+            extra={
+                "namespaces": settings.namespaces or "all",
+                "env": settings.env,
+                "dry_run": settings.dry_run,
+                "identity": identity,
+            },
         )
+        operator = asyncio.create_task(
+            kopf.operator(
+                registry=build_registry(
+                    gateways, queues[KURA_GATEWAY], instances, queues[KURA_INSTANCE], log
+                ),
+                settings=kopf_settings(),
+                namespaces=settings.namespaces,
+                clusterwide=settings.all_namespaces,
+                # The Lease keeps every other replica idle: no kopf peering on top of it.
+                standalone=True,
+                ready_flag=ready,
+                stop_flag=stopping,
+            )
+        )
+        tasks.append(operator)
+        await asyncio.wait(
+            [operator] if holding is None else [operator, holding],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if holding is not None and holding.done():
+            # Lost: writes are refused already; kopf stops now, not after a graceful drain.
+            operator.cancel()
+            await asyncio.gather(operator, return_exceptions=True)
+            publish(readiness, metrics)
+            message = f"lost the lease {lease}: {holding.result()}"
+            log.error("%s; stopped, exiting so that the pod restarts as a standby", message)
+            raise LeadershipLost(f"{message}; stopped")
+        await operator
     finally:
-        for task in (resync_task, watch_task):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(resync_task, watch_task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for scheduler in queues.values():
             await scheduler.close()
+        if elector is not None:
+            await elector.release()
         for runner in runners:
             await runner.cleanup()
         await api.close()

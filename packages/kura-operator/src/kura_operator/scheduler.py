@@ -6,7 +6,12 @@ more waits: a request made while one
 is already waiting is dropped, so a burst of events costs one reconcile; a request made while a
 reconcile runs waits for it, because that reconcile may have read the state before the news.
 A failed reconcile schedules the object again with exponential backoff, or after the server's
-Retry-After when it sent one; events that arrive meanwhile do not cut the wait short.
+Retry-After when it sent one, or, when the server refused the request for good (a permanent
+:class:`~kura_operator.kube.ApiError`: 403, 422, …), after the slow ``permanent_retry``. Events
+that arrive meanwhile do not cut the wait short, except news of the object itself (a spec
+change, a deletion) during a slow retry's wait: what failed may no longer be asked for.
+While the ``gate`` is closed (the operator does not hold its leader Lease) nothing runs: requests
+are dropped, whenever they were made, since the leader reconciles everything anyway.
 """
 
 from __future__ import annotations
@@ -40,16 +45,21 @@ class Scheduler:
         delay: float = 0.2,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
+        permanent_retry: float = 300.0,
         concurrency: int = 16,
         kind: Kind = KURA_GATEWAY,
         slots: asyncio.Semaphore | None = None,
+        gate: Callable[[], bool] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        """``slots`` bounds concurrent reconciles; schedulers of several kinds may share it."""
+        """``slots`` bounds concurrent reconciles; schedulers of several kinds may share it.
+        ``gate``, when given, says whether reconciles may run now."""
         self.reconcile = reconcile
+        self.gate = gate
         self.delay = delay
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.permanent_retry = permanent_retry
         self.kind = kind
         self.log = logger or logging.getLogger("kura_operator.scheduler")
         # Requested and not started yet; a key leaves it when its reconcile starts.
@@ -57,19 +67,36 @@ class Scheduler:
         self._running: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures: dict[Key, int] = {}
+        # Waiting out the slow retry of a permanent failure.
+        self._slow: set[Key] = set()
         # A resync of many objects must not open one request per object at the same time.
         self._slots = slots if slots is not None else asyncio.Semaphore(concurrency)
 
-    def request(self, namespace: str, name: str, *, after: float | None = None) -> None:
-        """Reconcile the object ``after`` seconds from now (default: the coalescing delay)."""
+    def request(
+        self, namespace: str, name: str, *, after: float | None = None, news: bool = False
+    ) -> None:
+        """Reconcile the object ``after`` seconds from now (default: the coalescing delay).
+
+        ``news``: the object asks for something its status does not describe yet (a new
+        generation); it replaces a slow retry's wait, not a backoff's.
+        """
         key = (namespace, name)
-        if key in self._waiting:
+        if not self.open:
             return
+        if key in self._waiting:
+            if not (news and key in self._slow):
+                return
+            self._waiting.pop(key).cancel()
+        self._slow.discard(key)
         wait = self.delay if after is None else after
         task = asyncio.create_task(self._run(key, wait))
         self._waiting[key] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def open(self) -> bool:
+        return self.gate is None or self.gate()
 
     @property
     def pending(self) -> int:
@@ -87,7 +114,9 @@ class Scheduler:
             # From here on a new request waits behind this one: it may carry news we do not read.
             del self._waiting[key]
             async with self._slots:
-                await self._attempt(key)
+                # The gate may have closed while this request waited.
+                if self.open:
+                    await self._attempt(key)
         # Only a waiting request can still hold this lock; with none, forget it.
         if key not in self._waiting:
             self._running.pop(key, None)
@@ -100,7 +129,9 @@ class Scheduler:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             retry = exc.retry_after if isinstance(exc, ApiError) else None
-            if retry is None:
+            if isinstance(exc, ApiError) and not exc.transient:
+                retry = self.permanent_retry
+            elif retry is None:
                 retry = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
             if isinstance(exc, ApiError):
                 self.log.warning("reconcile failed, retrying in %.1fs: %s", retry, exc, extra=ref)
@@ -112,6 +143,8 @@ class Scheduler:
             if waiting is not None:
                 waiting.cancel()
             self.request(*key, after=retry)
+            if isinstance(exc, ApiError) and not exc.transient:
+                self._slow.add(key)
         else:
             self._failures.pop(key, None)
 
@@ -122,3 +155,4 @@ class Scheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._waiting.clear()
         self._running.clear()
+        self._slow.clear()

@@ -1,18 +1,27 @@
-"""How one operator process runs: scope, ports, peering, resync."""
+"""How one operator process runs: scope, ports, leader election, resync."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
 
-from kura_core.dns import DNS_LABEL_PATTERN
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_core import DEFAULT_GATEWAY_SERVICE_ACCOUNT, DNS_LABEL_PATTERN, is_dns_subdomain
 
 FIELD_MANAGER = "kura-operator"
 # The platform's DNS-01 ClusterIssuer (Cloudflare): upstream's --grpc-cluster-issuer in production.
 DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
+# Upstream's controller (controller-runtime) holds this Lease in its namespace: sharing it keeps
+# the two from reconciling at the same time.
+LEADER_ELECTION_ID = "kura-controller.kura.tuist.dev"
+
+
+def _object_name(value: str) -> str:
+    if not is_dns_subdomain(value):
+        raise ValueError(f"{value!r} is not a Kubernetes object name (a DNS subdomain)")
+    return value
 
 
 class OperatorSettings(BaseModel):
@@ -27,16 +36,22 @@ class OperatorSettings(BaseModel):
     metrics_port: int = Field(default=8080, ge=0, le=65535)
     health_port: int = Field(default=8081, ge=0, le=65535)
     dry_run: bool = False
-    standalone: bool = False
-    peering_name: str = "kura-operator"
-    priority: int = 0
+    # Reconcile only while holding the Lease ``leader_election_id`` in ``namespace``.
+    leader_elect: bool = True
+    leader_election_id: Annotated[str, AfterValidator(_object_name)] = LEADER_ELECTION_ID
     resync_seconds: float = Field(default=300.0, gt=0)
     self_check_seconds: float = Field(default=60.0, gt=0)
+    # A reconcile the API server refused for good (403, 422, a kind not served) is tried again
+    # this often, in case an admin fixes the cluster; transient errors back off from 1 s to 60 s.
+    permanent_error_retry_seconds: float = Field(default=300.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
     cluster_issuer: str = DEFAULT_CLUSTER_ISSUER
     field_manager: str = FIELD_MANAGER
+    # Namespaces whose pods may scrape the Kura pods' HTTP port (/metrics): besides these, the
+    # NetworkPolicy admits only the instance's gateway there.
+    scraper_namespaces: tuple[Annotated[str, Field(pattern=DNS_LABEL_PATTERN)], ...] = ()
 
     @property
     def namespaces(self) -> list[str]:

@@ -84,12 +84,13 @@ class Writer:
         *,
         removable: Collection[str] = (),
         on_phase: Callable[[str], None] | None = None,
+        announce: bool = True,
     ) -> None:
         """Merge ``status`` in unless only its timestamp would change.
 
         ``removable`` fields absent from ``status`` are taken out (a merge patch's null).
         ``on_phase`` learns the new phase before the Event is posted, so whoever has seen the
-        Event finds the metrics up to date.
+        Event finds the metrics up to date. Without ``announce``, the caller posts the Event.
         """
         old = raw.get("status") or {}
         removed = [key for key in removable if key in old and key not in status]
@@ -102,7 +103,8 @@ class Writer:
         phase = status.get("phase")
         if phase and on_phase is not None:
             on_phase(phase)
-        await self.announce(raw, old.get("phase"), phase, status.get("message"), log)
+        if announce:
+            await self.announce(raw, old.get("phase"), phase, status.get("message"), log)
 
     async def announce(
         self,

@@ -15,13 +15,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.errors import InputError
-from kura_core.files import parse_yaml_stream
-from kura_core.names import dedicated_load_balancer_name, regional_load_balancer_name
-from kura_core.regions import RegionCatalog
-from kura_core.resources import GATEWAY_KIND, KuraGateway, parse_gateway
+from kura_core import (
+    GATEWAY_KIND,
+    InputError,
+    KuraGateway,
+    RegionCatalog,
+    dedicated_load_balancer_name,
+    parse_gateway,
+    parse_yaml_stream,
+    regional_load_balancer_name,
+)
 from kura_provider_hetzner.inventory import HetznerLoadBalancer
-from kura_provider_hetzner.load_balancer import LOCATION, NAME, HetznerLoadBalancerProvider
+from kura_provider_hetzner.load_balancer import HetznerLoadBalancerProvider
 
 _REGION = r"(?P<region>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)"
 REGIONAL_NAME = re.compile(rf"^tuist-kura-{_REGION}-ingress$")
@@ -85,8 +90,8 @@ def _expected(
             expected[name] = _Expected(name, served.id, served.location)
     for gateway in gateways:
         gw, region_id = gateway.metadata.name, gateway.spec.region
-        annotations = gateway.spec.load_balancer_annotations or {}
-        name = annotations.get(NAME) or dedicated_load_balancer_name(gw)
+        # The name and location come from the gateway's name and region, never its annotations.
+        name = dedicated_load_balancer_name(gw)
         region = catalog.get(region_id) if region_id in catalog else None
         if region is not None and region.load_balancer_provider != provider:
             continue
@@ -103,8 +108,7 @@ def _expected(
                     "does not offer",
                 )
             )
-        # The gateway's own location annotation wins, as it does on its Service.
-        location = annotations.get(LOCATION) or (region.location if region else None)
+        location = region.location if region else None
         deleting = gateway.metadata.deletion_timestamp is not None
         expected[name] = _Expected(name, region_id, location, gw, deleting)
     return expected, findings

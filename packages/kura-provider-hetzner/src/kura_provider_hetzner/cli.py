@@ -11,10 +11,16 @@ from typing import Any, TypeVar
 import click
 from rich.console import Group, RenderableType
 
-from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.cli.output import emit, output_option, simple_table
-from kura_core.errors import CheckFailed
-from kura_core.files import read_text
+from kura_core import (
+    CheckFailed,
+    KuraContext,
+    emit,
+    env_option,
+    output_option,
+    pass_kura,
+    read_text,
+    simple_table,
+)
 from kura_provider_hetzner.audit import AuditReport, audit, parse_gateways
 from kura_provider_hetzner.inventory import (
     DEFAULT_TIMEOUT,

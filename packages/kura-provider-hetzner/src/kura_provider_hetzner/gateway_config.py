@@ -12,12 +12,17 @@ from collections.abc import Mapping
 
 from kura_provider_hetzner.gateway_tuning import GatewayTuning
 
-# The Hetzner LB sends the PROXY header (the LB provider sets uses-proxyprotocol), and the client
-# address is taken from it and from X-Forwarded-For.
+# The Hetzner LB forwards TCP and sends the PROXY header (the LB provider sets
+# uses-proxyprotocol): the client address comes from that header, and nothing in front of nginx
+# speaks HTTP. So no X-Forwarded-* header a request arrives with is anyone's but the client's:
+# they are not trusted (upstream trusts them), and Kura is told nginx's own view: the client
+# address from the PROXY header, the scheme and host nginx served. proxy-real-ip-cidr stays open
+# because the LB's own addresses are not known here; it only decides who may send a PROXY header,
+# which every connection to these ports must.
 FORWARDING: Mapping[str, str] = {
-    "use-forwarded-headers": "true",
+    "use-forwarded-headers": "false",
     "use-proxy-protocol": "true",
-    "compute-full-forwarded-for": "true",
+    "compute-full-forwarded-for": "false",
     "enable-real-ip": "true",
     "proxy-real-ip-cidr": "0.0.0.0/0",
     # No user-supplied nginx config from Ingress annotations.
@@ -38,17 +43,24 @@ KEEPALIVE: Mapping[str, str] = {
     "upstream-keepalive-requests": "10000",
 }
 
-# Upstream also set `http-snippet: http2_body_preread_size 4m;`. It is left out: snippets stay
-# off here, and ingress-nginx has no key for the preread size. The large HTTP/2 upload window
-# still comes from client-body-buffer-size (in the tuning): with request buffering off, nginx's
-# ngx_http_v2_read_request_body sizes each stream's body buffer from it and sends a WINDOW_UPDATE
-# widening the stream's window to match, so only a stream's first 64k (the default preread
-# window) waits on a round trip.
+# ingress-nginx has no key for HTTP/2's preread size, so it goes in through `http-snippet`, as
+# upstream does. That is a ConfigMap key, written by whoever runs the gateway, not an Ingress
+# annotation a tenant writes, so it works with snippet annotations off. Without it every HTTP/2
+# upload stream opens with nginx's default 64k window and waits a round trip for the
+# WINDOW_UPDATE that widens it to client-body-buffer-size; with it the stream starts at that size.
+HTTP2_PREREAD_SNIPPET = "http-snippet"
+
+
+def http2_preread_snippet(client_body_buffer_size: str) -> str:
+    """The `http-snippet` value: the preread window as large as the body buffer it fills."""
+    return f"http2_body_preread_size {client_body_buffer_size};"
 
 
 def gateway_nginx_config(tuning: GatewayTuning) -> dict[str, str]:
     """The ConfigMap data of a gateway with ``tuning``; every value a string."""
-    return {**FORWARDING, **STREAMING, **KEEPALIVE, **tuning.nginx_keys()}
+    keys = tuning.nginx_keys()
+    preread = {HTTP2_PREREAD_SNIPPET: http2_preread_snippet(keys["client-body-buffer-size"])}
+    return {**FORWARDING, **STREAMING, **KEEPALIVE, **keys, **preread}
 
 
 def config_hash(data: Mapping[str, str]) -> str:

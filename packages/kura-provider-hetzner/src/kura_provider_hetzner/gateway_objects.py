@@ -11,22 +11,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kura_core.errors import InputError
-from kura_core.names import dedicated_load_balancer_name, gateway_workload_name
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import (
+from kura_core import (
     DEFAULT_CONTROLLER_IMAGE,
     DEFAULT_GATEWAY_REPLICAS,
     GATEWAY_ANNOTATION,
     GATEWAY_KIND,
     NAMESPACE,
     REGION_LABEL,
+    InputError,
     KuraGateway,
+    LoadBalancerProvider,
+    Region,
+    dedicated_load_balancer_name,
+    gateway_workload_name,
 )
 from kura_provider_hetzner.gateway_config import config_hash, gateway_nginx_config
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity
-from kura_provider_hetzner.load_balancer import NAME as LOAD_BALANCER_NAME_ANNOTATION
 from kura_provider_hetzner.owners import controller_references
 
 MANAGED_BY = "kura-controller"
@@ -94,18 +94,12 @@ def render_config_map(gateway: KuraGateway, data: Mapping[str, str]) -> dict[str
     }
 
 
-def load_balancer_name(gateway: KuraGateway) -> str:
-    """The LB name the gateway asks for in its own annotations, else the derived one."""
-    own = (gateway.spec.load_balancer_annotations or {}).get(LOAD_BALANCER_NAME_ANNOTATION)
-    return own or dedicated_load_balancer_name(gateway.metadata.name)
-
-
 def render_service(
-    gateway: KuraGateway, *, region: Region, load_balancer: LoadBalancerProvider
+    gateway: KuraGateway, *, region: Region | None, load_balancer: LoadBalancerProvider
 ) -> dict[str, Any]:
     annotations = load_balancer.service_annotations(
         region,
-        load_balancer_name=load_balancer_name(gateway),
+        load_balancer_name=dedicated_load_balancer_name(gateway.metadata.name),
         node_selector=gateway.spec.node_selector,
         overrides=gateway.spec.load_balancer_annotations,
     )
@@ -233,7 +227,7 @@ def render_deployment(
 def render_gateway_objects(
     gateway: KuraGateway,
     *,
-    region: Region,
+    region: Region | None,
     load_balancer: LoadBalancerProvider,
     controller_class: str,
     service_account_name: str,
@@ -241,10 +235,12 @@ def render_gateway_objects(
 ) -> list[dict[str, Any]]:
     """ConfigMap, Service, IngressClass, Deployment: the order upstream applies them in.
 
-    Raises :class:`InputError` when a derived name cannot be valid or the tuning's buffers do
-    not fit the memory limit.
+    ``region`` is ``None`` for a region the catalog lacks: the load balancer's annotations are
+    then the gateway's own, plus what the provider derives from the gateway alone. Raises
+    :class:`InputError` when a derived name cannot be valid or the tuning's buffers do not fit
+    the memory limit.
     """
-    if gateway.spec.region != region.id:
+    if region is not None and gateway.spec.region != region.id:
         raise InputError(
             f"KuraGateway {gateway.metadata.name} is for region {gateway.spec.region!r}, "
             f"not {region.id!r}"

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from kura_core.names import gateway_workload_name
-from kura_core.resources import (
+from kura_core import (
     DEFAULT_GATEWAY_REPLICAS,
     Condition,
     KuraGateway,
     KuraGatewayStatus,
+    gateway_workload_name,
 )
 
 READY = "Ready"

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kura_core.capacity import Component
-from kura_core.errors import InputError
-from kura_core.units import Bandwidth, DataSize
+from kura_core import Bandwidth, Component, DataSize, InputError
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -15,15 +15,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from kura_core.capacity import Component
-from kura_core.metric_queries import MetricQueries
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT, LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
+from kura_core import (
+    DEFAULT_GATEWAY_SERVICE_ACCOUNT,
+    Component,
+    KuraGateway,
+    KuraGatewayStatus,
+    KuraInstance,
+    LoadBalancerProvider,
+    MetricQueries,
+    Region,
+)
 from kura_provider_hetzner.gateway_objects import render_gateway_objects
 from kura_provider_hetzner.gateway_status import compute_gateway_status
 from kura_provider_hetzner.gateway_tuning import GatewayTuning
-from kura_provider_hetzner.instance_ingress import render_instance_objects
+from kura_provider_hetzner.instance_ingress import gateway_peers, render_instance_objects
 from kura_provider_hetzner.metrics import ingress_nginx_queries
 from kura_provider_hetzner.shared_gateway import shared_gateway_values
 
@@ -44,7 +49,7 @@ class IngressNginxProvider:
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT,
     ) -> list[dict[str, Any]]:
@@ -72,6 +77,11 @@ class IngressNginxProvider:
         self, instance: KuraInstance, *, cluster_issuer: str | None = None
     ) -> list[dict[str, Any]]:
         return render_instance_objects(instance, cluster_issuer=cluster_issuer)
+
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
+    ) -> list[dict[str, Any]]:
+        return gateway_peers(instance, region=region)
 
     def shared_gateway_values(
         self, region: Region, *, load_balancer: LoadBalancerProvider

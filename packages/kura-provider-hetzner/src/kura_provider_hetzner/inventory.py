@@ -7,7 +7,6 @@ never reaches a message, a log line or a repr.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from kura_core.errors import InputError, KuraError
+from kura_core import InputError, KuraError, is_loopback
 
 TOKEN_ENV = "HCLOUD_TOKEN"
 ENDPOINT_ENV = "HCLOUD_ENDPOINT"
@@ -83,15 +82,6 @@ class HcloudSettings(BaseModel):
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def settings_from_env(
     environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
 ) -> HcloudSettings:
@@ -106,7 +96,7 @@ def settings_from_env(
     if not endpoint.startswith(("https://", "http://")):
         raise InputError(f"{ENDPOINT_ENV} must be an http(s) URL, got {endpoint!r}")
     # The token goes in every request's header: in clear text only to this machine.
-    if endpoint.startswith("http://") and not _is_loopback(urlsplit(endpoint).hostname or ""):
+    if endpoint.startswith("http://") and not is_loopback(urlsplit(endpoint).hostname or ""):
         raise InputError(
             f"{ENDPOINT_ENV} must be an https URL (plain http only on loopback), got {endpoint!r}"
         )

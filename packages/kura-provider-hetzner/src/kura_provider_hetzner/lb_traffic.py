@@ -17,7 +17,7 @@ from hcloud import APIException
 from hcloud.load_balancers import LoadBalancer
 from hcloud.metrics import TimeSeries
 
-from kura_core.providers import LoadBalancerTraffic
+from kura_core import LoadBalancerTraffic
 from kura_provider_hetzner.hcloud_api import HcloudSession
 from kura_provider_hetzner.inventory import HcloudSettings
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.errors import InputError
+from kura_core import InputError
 
 # The CCM creates this type when a Service sets no `type` annotation (HCLOUD_LOAD_BALANCERS_TYPE).
 DEFAULT_TYPE = "lb11"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kura_core.capacity import REGIONAL_LB, Component
-from kura_core.errors import InputError
-from kura_core.providers import LoadBalancerTrafficReader
-from kura_core.regions import Region
-from kura_core.units import Bandwidth
+from kura_core import (
+    REGIONAL_LB,
+    Bandwidth,
+    Component,
+    InputError,
+    LoadBalancerTrafficReader,
+    Region,
+)
 from kura_provider_hetzner.inventory import TOKEN_ENV, settings_from_env
 from kura_provider_hetzner.lb_types import DEFAULT_TYPE, limits
 
@@ -79,23 +82,27 @@ class HetznerLoadBalancerProvider:
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        # The gateway ConfigMap sets use-proxy-protocol, so the LB must send the PROXY header.
-        annotations = {
-            NAME: load_balancer_name,
-            USES_PROXY_PROTOCOL: "true",
-            LOCATION: region.location,
-        }
+        # Which LB the Service gets, where, and how it talks to nginx come from the region and the
+        # name only, whatever ``overrides`` say: they could otherwise take over another LB (the
+        # regional one, by its name), move it away from its nodes, or drop the PROXY header that
+        # the gateway ConfigMap's use-proxy-protocol makes nginx expect. Only a catalogued region
+        # has a location; elsewhere the gateway's own annotation says.
+        protected = {NAME: load_balancer_name, USES_PROXY_PROTOCOL: "true"}
+        if region is not None:
+            protected[LOCATION] = region.location
+        annotations: dict[str, str] = {}
         if node_selector:
             annotations[NODE_SELECTOR] = label_selector(node_selector)
         if self.load_balancer_type:
             annotations[TYPE] = self.load_balancer_type
         annotations.update(overrides or {})
+        annotations.update(protected)
         # The CCM would only fail later, in an Event nobody reads: reject a bad type here.
         if TYPE in annotations:
             limits(annotations[TYPE])

@@ -23,7 +23,7 @@ Config reloads follow the ingress-nginx Grafana dashboard: the last reload faile
 
 from __future__ import annotations
 
-from kura_core.metric_queries import (
+from kura_core import (
     QUANTILES,
     STATUS_CLASS_LABEL,
     GatewayQuery,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kura_core.resources import API_VERSION, ObjectMeta
+from kura_core import API_VERSION, ObjectMeta
 
 
 def controller_references(kind: str, owner: ObjectMeta) -> list[dict[str, Any]]:

@@ -9,14 +9,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from kura_core.names import regional_gateway_values_key, regional_load_balancer_name
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
+from kura_core import (
+    LoadBalancerProvider,
+    Region,
+    regional_gateway_values_key,
+    regional_load_balancer_name,
+)
 from kura_provider_hetzner.gateway_config import gateway_nginx_config
 from kura_provider_hetzner.gateway_objects import CPU_REQUEST
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity
 
+# Every namespace carries its own name in this label (set by the API server).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 SHARED_GATEWAY_REPLICAS = 2
+# The platform chart's Helm release and namespace (upstream's): the shared gateways run there.
+PLATFORM_NAMESPACE = "platform"
+
+
+def shared_gateway_peer(region_id: str) -> dict[str, Any]:
+    """A NetworkPolicy peer selecting the controller pods of the region's shared gateway.
+
+    The ingress-nginx chart labels its pods ``app.kubernetes.io/name`` with the chart's name,
+    which for an aliased dependency is the alias, ``kura-<region>-ingress-nginx``.
+    """
+    return {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: PLATFORM_NAMESPACE}},
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": regional_gateway_values_key(region_id),
+                "app.kubernetes.io/component": "controller",
+            }
+        },
+    }
 
 
 def shared_gateway_block(

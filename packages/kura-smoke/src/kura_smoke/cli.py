@@ -18,12 +18,24 @@ import click
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kura_core.cli.account_args import ACCOUNT_ID
-from kura_core.cli.context import KuraContext, env_option, pass_kura
-from kura_core.cli.output import ClosableStdout, emit, output_option, simple_table, to_plain
-from kura_core.cli.params import DATA_SIZE, NON_EMPTY, QuantityType
-from kura_core.errors import CheckFailed, InputError
-from kura_core.units import DataSize
+from kura_core import (
+    ACCOUNT_ID,
+    DATA_SIZE,
+    NON_EMPTY,
+    CheckFailed,
+    ClosableStdout,
+    DataSize,
+    InputError,
+    KuraContext,
+    QuantityType,
+    emit,
+    env_option,
+    output_option,
+    pass_kura,
+    simple_table,
+    to_plain,
+)
+from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from kura_smoke.bench import BenchReport
@@ -183,10 +195,26 @@ def _run_tables(report: SmokeReport) -> RenderableType:
 @click.option(
     "--size", type=DATA_SIZE, default="64KiB", show_default=True, help="Round-trip payload size."
 )
-@click.option("--ready-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
-@click.option("--wait-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True)
 @click.option(
-    "--interval", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True
+    "--ready-timeout",
+    type=click.FloatRange(min=0),
+    default=SMOKE_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds /ready may take to answer ready.",
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=SMOKE_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds the instance (and gateway) may take to become Ready.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=SMOKE_POLL_SECONDS,
+    show_default=True,
+    help="Seconds between polls.",
 )
 @click.option("--seed", type=int, help="Payload seed, to repeat a run's bytes (default random).")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML.")

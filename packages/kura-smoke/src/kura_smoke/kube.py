@@ -20,7 +20,7 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION
 
 FIELD_MANAGER = "kura-smoke"
 APPLY = "application/apply-patch+yaml"

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from kura_core.errors import InputError
+from kura_core import InputError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

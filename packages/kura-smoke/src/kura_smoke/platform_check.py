@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from kura_core.errors import InputError
-from kura_core.names import regional_gateway_values_key
-from kura_core.regions import Region
-from kura_core.resources import NAMESPACE
+from kura_core import NAMESPACE, InputError, Region, regional_gateway_values_key
 from kura_smoke.cluster_state import deployment_rollout, load_balancer_address
 from kura_smoke.kube import DEPLOYMENT, INGRESS_CLASS, SECRET, SERVICE, KubeClient, KubeError
 from kura_smoke.report import StepFailure

@@ -13,13 +13,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from kura_core.accounts import Account, Plan
-from kura_core.assignment import GatewayAssignment, assign_gateway
-from kura_core.errors import InputError
-from kura_core.manifests import render_manifests
-from kura_core.names import instance_name
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
+from kura_core import (
+    Account,
+    GatewayAssignment,
+    InputError,
+    LoadBalancerProvider,
+    Plan,
+    Region,
+    assign_gateway,
+    instance_name,
+    render_manifests,
+)
 from kura_smoke.kube import (
     FIELD_MANAGER,
     KURA_GATEWAY,

@@ -20,10 +20,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from kura_core.assignment import OVERRIDES_ENV, parse_overrides
-from kura_core.cli.context import KuraContext
-from kura_core.errors import InputError
-from kura_core.manifests import DEFAULT_IMAGE
+from kura_core import DEFAULT_IMAGE, OVERRIDES_ENV, InputError, KuraContext, parse_overrides
 from kura_smoke.bench import (
     Bench,
     BenchReport,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.providers import LoadBalancerProvider
-from kura_core.regions import Region
+from kura_core import LoadBalancerProvider, Region
+from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 from kura_smoke.endpoint_checks import EndpointChecks
 from kura_smoke.kube import KubeClient, KubeError
 from kura_smoke.kura_api import KuraEndpoint, cas_path, open_client
@@ -67,9 +67,9 @@ class SmokeSettings(BaseModel):
     size: int = Field(default=64 * 1024, ge=0)
     http2: bool = True
     request_timeout: float = Field(default=30.0, gt=0)
-    ready_timeout: float = Field(default=120.0, ge=0)
-    wait_timeout: float = Field(default=600.0, ge=0)
-    interval: float = Field(default=5.0, gt=0)
+    ready_timeout: float = Field(default=SMOKE_WAIT_SECONDS, ge=0)
+    wait_timeout: float = Field(default=SMOKE_WAIT_SECONDS, ge=0)
+    interval: float = Field(default=SMOKE_POLL_SECONDS, gt=0)
 
 
 @dataclass

@@ -13,8 +13,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from kura_core.errors import InputError
-from kura_core.files import read_text
+from kura_core import InputError, read_text
 
 TOKEN_ENV = "KURA_SMOKE_TOKEN"
 MASK = "***"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kura_core.resources import GATEWAY_ANNOTATION
+from kura_core import GATEWAY_ANNOTATION
 from kura_smoke.cluster_state import Reading, load_balancer_address, resource_ready
 from kura_smoke.kube import (
     INGRESS,

@@ -1,5 +1,5 @@
-"""The CustomResourceDefinitions a kura control plane serves: kura's, kopf's peering and the
-cert-manager Certificate kind the operator renders."""
+"""The CustomResourceDefinitions a kura control plane serves: kura's and the cert-manager
+Certificate kind the operator renders."""
 
 from __future__ import annotations
 
@@ -18,5 +18,5 @@ def cert_manager_certificate() -> dict[str, Any]:
 
 
 def kura_platform_crds() -> list[dict[str, Any]]:
-    """kura's CRDs and kopf's KopfPeering (``kura crds``), then cert-manager's Certificate."""
+    """kura's CRDs (``kura crds``), then cert-manager's Certificate."""
     return [*crds.custom_resource_definitions(), cert_manager_certificate()]

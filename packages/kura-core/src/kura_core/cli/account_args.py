@@ -12,7 +12,14 @@ import click
 from pydantic import ValidationError
 
 from kura_core.accounts import MAX_ACCOUNT_ID, PLAN_ALIASES, Account, Plan, SubscriptionStatus
-from kura_core.assignment import OVERRIDES_ENV, GatewayAssignment, assign_gateway, parse_overrides
+from kura_core.assignment import (
+    HOSTED_ENVS,
+    OVERRIDES_ENV,
+    GatewayAssignment,
+    assign_gateway,
+    hosted_from_env,
+    parse_overrides,
+)
 from kura_core.cli.context import KuraContext, default_env
 from kura_core.errors import InputError
 from kura_core.regions import Region
@@ -73,9 +80,11 @@ _ACCOUNT_OPTIONS = [
     click.option("--region", "region_id", required=True, help="Region id, e.g. us-east."),
     click.option("--env", default=default_env, show_default="production, or $KURA_ENV"),
     click.option(
-        "--self-hosted",
-        is_flag=True,
-        help="A self-hosted deployment: entitlements allow everything, only overrides dedicate.",
+        "--hosted/--self-hosted",
+        default=None,
+        show_default=f"hosted when {' or '.join(HOSTED_ENVS)} is 1/true/yes, else self-hosted",
+        help="Tuist-hosted (an Enterprise plan dedicates a gateway) or self-hosted (only "
+        f"{OVERRIDES_ENV} dedicates).",
     ),
 ]
 
@@ -92,7 +101,7 @@ def account_options(func: _F) -> _F:
         subscription_status: str,
         region_id: str,
         env: str,
-        self_hosted: bool,
+        hosted: bool | None,
         **kwargs: Any,
     ) -> Any:
         try:
@@ -113,7 +122,8 @@ def account_options(func: _F) -> _F:
             message = str(first["msg"]).removeprefix("Value error, ")
             raise InputError(f"invalid {flag}: {message}") from None
         region = kura.region(env, region_id)
-        hosted = not self_hosted
+        if hosted is None:
+            hosted = hosted_from_env(os.environ)
         assignment = assign_gateway(
             account,
             region,

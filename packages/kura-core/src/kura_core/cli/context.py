@@ -13,7 +13,14 @@ import click
 from kura_core.capacity import Component
 from kura_core.errors import CatalogError, InputError
 from kura_core.plugins import PluginHost
-from kura_core.regions import Region, RegionCatalog, catalog_for, load_catalog_file
+from kura_core.regions import (
+    AVAILABLE_REGIONS_ENV,
+    Region,
+    RegionCatalog,
+    available_region_ids,
+    catalog_for,
+    load_catalog_file,
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -43,10 +50,17 @@ class KuraContext:
         )
         if problems:
             raise CatalogError([f"env {env!r}: {p}" for p in problems])
-        return catalog
+        available = available_region_ids(os.environ)
+        return catalog if available is None else catalog.only(available, env=env)
 
     def region(self, env: str, region_id: str) -> Region:
         catalog = self.catalog(env)
+        available = available_region_ids(os.environ)
+        if region_id not in catalog and available is not None:
+            raise InputError(
+                f"region {region_id!r} is not offered in env {env!r}: {AVAILABLE_REGIONS_ENV} "
+                f"lists {', '.join(catalog.ids)}"
+            )
         if region_id not in catalog:
             offered_anywhere = [
                 name for name, other in sorted(self.catalogs().items()) if region_id in other

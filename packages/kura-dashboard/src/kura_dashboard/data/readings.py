@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kura_core.providers import LoadBalancerTraffic
+from kura_core import LoadBalancerTraffic
 
 
 @dataclass(frozen=True, slots=True)

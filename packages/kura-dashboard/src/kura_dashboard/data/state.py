@@ -27,10 +27,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kura_core.ladder import AccountDemand, Recommendation, Thresholds, recommend
-from kura_core.providers import LoadBalancerTraffic
-from kura_core.simulator import GatewayKind
-from kura_core.units import Bandwidth
+from kura_core import (
+    AccountDemand,
+    Bandwidth,
+    GatewayKind,
+    LoadBalancerTraffic,
+    Recommendation,
+    Thresholds,
+    recommend,
+)
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.collector import RefreshSnapshot
 from kura_dashboard.data.connection import ConnectionState, SourceStatus

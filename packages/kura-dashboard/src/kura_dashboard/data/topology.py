@@ -11,10 +11,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from kura_core.capacity import DEFAULT_COMPONENTS, Ceiling, Component, Shard
-from kura_core.regions import Region
-from kura_core.scenario import Scenario
-from kura_core.simulator import GatewayKind, Simulator, shard_ingress_class
+from kura_core import (
+    DEFAULT_COMPONENTS,
+    Ceiling,
+    Component,
+    GatewayKind,
+    Region,
+    Scenario,
+    Shard,
+    Simulator,
+    shard_ingress_class,
+)
 from kura_dashboard.data.readings import GatewayObject, InstanceObject
 
 

@@ -14,8 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kura_core.providers import LoadBalancerTraffic
-from kura_core.simulator import GatewayKind
+from kura_core import GatewayKind, LoadBalancerTraffic
 from kura_dashboard.data import format as fmt
 from kura_dashboard.data.filters import NO_FILTER, RowFilter
 from kura_dashboard.data.readings import GatewayMetrics

@@ -26,13 +26,18 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kura_core.errors import InputError
-from kura_core.manifests import DEFAULT_IMAGE, render_gateway, render_instance
-from kura_core.names import regional_gateway_values_key
-from kura_core.plugins import PluginHost
-from kura_core.providers import IngressProvider, LoadBalancerProvider
-from kura_core.regions import Region
-from kura_core.resources import to_manifest
+from kura_core import (
+    DEFAULT_IMAGE,
+    IngressProvider,
+    InputError,
+    LoadBalancerProvider,
+    PluginHost,
+    Region,
+    regional_gateway_values_key,
+    render_gateway,
+    render_instance,
+    to_manifest,
+)
 from kura_smoke.provision import SmokeAccount, smoke_account
 from kura_smoke.report import Mode
 from kura_smoke.secret import Secret
@@ -40,7 +45,13 @@ from kura_smoke.testbed.certs import write_tls_files
 from kura_smoke.testbed.control_plane import ControlPlane, ControlPlaneState, Grant
 from kura_smoke.testbed.kura_node import KuraNode, NodeConfig
 from kura_smoke.testbed.nginx import Nginx, find_nginx, nginx_version, supports_http2_directive
-from kura_smoke.testbed.nginx_config import GatewaySite, Layout, Route, render_nginx_conf
+from kura_smoke.testbed.nginx_config import (
+    GatewaySite,
+    Layout,
+    Location,
+    Route,
+    render_nginx_conf,
+)
 
 DEFAULT_HANDLES = {Mode.REGIONAL: "kura-smoke-regional", Mode.DEDICATED: "kura-smoke-dedicated"}
 
@@ -117,12 +128,32 @@ def free_port(addresses: Sequence[str], *, avoid: int | None = None) -> int:
     raise InputError(f"no port is free on all of {', '.join(addresses)}")
 
 
-def _ingress_for(objects: Sequence[Mapping[str, Any]], host: str) -> Mapping[str, Any]:
-    for obj in objects:
-        rules = obj.get("spec", {}).get("rules") or []
-        if obj.get("kind") == "Ingress" and any(rule.get("host") == host for rule in rules):
-            return obj
-    raise InputError(f"the ingress provider rendered no Ingress for {host}")
+def _ingresses_for(objects: Sequence[Mapping[str, Any]], host: str) -> list[Mapping[str, Any]]:
+    """Every Ingress with a rule for ``host``, in the order the provider rendered them."""
+    found = [
+        obj
+        for obj in objects
+        if obj.get("kind") == "Ingress"
+        and any(rule.get("host") == host for rule in obj.get("spec", {}).get("rules") or [])
+    ]
+    if not found:
+        raise InputError(f"the ingress provider rendered no Ingress for {host}")
+    return found
+
+
+def _locations(ingresses: Sequence[Mapping[str, Any]], host: str) -> list[Location]:
+    """The paths of ``host`` across its Ingresses, each with its own Ingress's annotations."""
+    return [
+        Location(
+            path=path.get("path") or "/",
+            path_type=path.get("pathType") or "Prefix",
+            annotations=ingress["metadata"].get("annotations") or {},
+        )
+        for ingress in ingresses
+        for rule in ingress["spec"].get("rules") or []
+        if rule.get("host") == host
+        for path in (rule.get("http") or {}).get("paths") or []
+    ]
 
 
 class TestBed:
@@ -243,8 +274,12 @@ class TestBed:
         for mode in Mode:
             routes = []
             for smoke in self.accounts.values():
-                ingress = _ingress_for(self.manifests, smoke.host)
-                if ingress["spec"].get("ingressClassName") != classes[mode]:
+                ingresses = [
+                    ingress
+                    for ingress in _ingresses_for(self.manifests, smoke.host)
+                    if ingress["spec"].get("ingressClassName") == classes[mode]
+                ]
+                if not ingresses:
                     continue
                 node = self.nodes.get(smoke.mode)
                 upstream = f"127.0.0.1:{node.port}" if node is not None else "127.0.0.1:1"
@@ -252,7 +287,7 @@ class TestBed:
                     Route(
                         host=smoke.host,
                         upstream=upstream,
-                        annotations=ingress["metadata"].get("annotations") or {},
+                        locations=_locations(ingresses, smoke.host),
                     )
                 )
             sites.append(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from kura_core.errors import InputError
+from kura_core import InputError
 from kura_smoke.testbed.nginx_config import Layout
 
 SPOOLING_MARK = "buffered to a temporary file"

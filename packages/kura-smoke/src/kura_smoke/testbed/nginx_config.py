@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kura_core.errors import InputError
+from kura_core import InputError
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 Context = Literal["server", "location", "upstream"]
@@ -43,6 +43,8 @@ INGRESS_NGINX_DEFAULTS: Mapping[str, str] = {
     "proxy-http-version": "1.1",
     "ssl-buffer-size": "4k",
     "ssl-protocols": "TLSv1.2 TLSv1.3",
+    "use-forwarded-headers": "false",
+    "compute-full-forwarded-for": "false",
     "ssl-ciphers": (
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
@@ -61,6 +63,10 @@ class Translation:
 
 def _simple(context: Context, directive: str, key: str, suffix: str = "") -> Translation:
     return Translation(context, lambda s: f"{directive} {s[key]}{suffix};")
+
+
+def _on(settings: Settings, key: str) -> bool:
+    return settings.get(key, "").lower() == "true"
 
 
 TRANSLATIONS: Mapping[str, Translation] = {
@@ -106,15 +112,59 @@ TRANSLATIONS: Mapping[str, Translation] = {
     "ssl-buffer-size": _simple("server", "ssl_buffer_size", "ssl-buffer-size"),
     "ssl-protocols": _simple("server", "ssl_protocols", "ssl-protocols"),
     "ssl-ciphers": _simple("server", "ssl_ciphers", "ssl-ciphers"),
+    # What the upstream is told about the request. ingress-nginx passes a client's own
+    # X-Forwarded-Proto and -Host (and Host) on only with use-forwarded-headers, and extends the
+    # client's X-Forwarded-For only when compute-full-forwarded-for is on as well; otherwise they
+    # are nginx's own view ($scheme, $host, the client's address).
+    "use-forwarded-headers": Translation(
+        "location",
+        lambda s: (
+            "proxy_set_header Host $client_forwarded_host; "
+            "proxy_set_header X-Forwarded-Host $client_forwarded_host; "
+            "proxy_set_header X-Forwarded-Proto $client_forwarded_proto;"
+            if _on(s, "use-forwarded-headers")
+            else "proxy_set_header Host $host; "
+            "proxy_set_header X-Forwarded-Host $host; "
+            "proxy_set_header X-Forwarded-Proto $scheme;"
+        ),
+    ),
+    "compute-full-forwarded-for": Translation(
+        "location",
+        lambda s: (
+            "proxy_set_header X-Forwarded-For $client_full_forwarded_for;"
+            if _on(s, "use-forwarded-headers") and _on(s, "compute-full-forwarded-for")
+            else "proxy_set_header X-Forwarded-For $remote_addr;"
+        ),
+    ),
+    # One deny per range, before anything is proxied: 403 for every address listed.
+    "denylist-source-range": Translation(
+        "location",
+        lambda s: " ".join(
+            f"deny {cidr.strip()};" for cidr in s["denylist-source-range"].split(",")
+        ),
+    ),
+    # Raw directives for nginx's http block; the test bed has one server per gateway, and what a
+    # gateway puts there (the HTTP/2 preread size) is valid in a server block too.
+    "http-snippet": Translation("server", lambda s: s["http-snippet"]),
 }
+
+# The client-supplied values the forwarding translations above pass on, as ingress-nginx's
+# template maps them (defined once in the http block; unused unless a key turns them on).
+FORWARDING_MAPS = (
+    "map $http_x_forwarded_proto $client_forwarded_proto { default $http_x_forwarded_proto; "
+    "'' $scheme; }",
+    "map $http_x_forwarded_host $client_forwarded_host { default $http_x_forwarded_host; "
+    "'' $host; }",
+    'map $http_x_forwarded_for $client_full_forwarded_for { default "$http_x_forwarded_for, '
+    "$remote_addr\"; '' $remote_addr; }",
+)
+
 
 _NO_LOAD_BALANCER = (
     "client-address handling behind the load balancer; nothing sits in front of the test bed's "
     "nginx"
 )
 NOT_TRANSLATED: Mapping[str, str] = {
-    "use-forwarded-headers": _NO_LOAD_BALANCER,
-    "compute-full-forwarded-for": _NO_LOAD_BALANCER,
     "enable-real-ip": _NO_LOAD_BALANCER,
     "proxy-real-ip-cidr": _NO_LOAD_BALANCER,
     "use-proxy-protocol": "the Hetzner LB's PROXY header; test clients connect to nginx directly",
@@ -161,12 +211,31 @@ def directives(settings: Settings, context: Context) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Location:
+    """One path of an Ingress rule, with the annotations of the Ingress it comes from."""
+
+    path: str
+    path_type: str
+    annotations: Mapping[str, str]
+
+    def matches(self) -> list[str]:
+        """The nginx location prefixes ingress-nginx writes for this path."""
+        if self.path_type == "Exact":
+            return [f"= {self.path}"]
+        if self.path in ("", "/"):
+            return ["/"]
+        base = self.path.rstrip("/")
+        return [f"= {base}", f"{base}/"]
+
+
+@dataclass(frozen=True)
 class Route:
-    """One Ingress host and the Kura node behind it."""
+    """One Ingress host, its paths (every Ingress's rules for the host) and the Kura node behind
+    it. The first location's Ingress gives the server and upstream settings."""
 
     host: str
     upstream: str
-    annotations: Mapping[str, str]
+    locations: Sequence[Location]
 
 
 @dataclass(frozen=True)
@@ -244,8 +313,20 @@ def render_nginx_conf(
     for site in sites:
         settings = merged_settings(site.config)
         for index, route in enumerate(site.routes):
-            route_settings = merged_settings(site.config, route.annotations)
+            route_settings = merged_settings(site.config, route.locations[0].annotations)
             upstream = f"{site.name}_{index}"
+            locations: list[str] = []
+            for location in route.locations:
+                location_settings = merged_settings(site.config, location.annotations)
+                for match in location.matches():
+                    locations += [
+                        f"  location {match} {{",
+                        f"    proxy_pass http://{upstream};",
+                        # Upstream keepalive needs the client's Connection header cleared.
+                        '    proxy_set_header Connection "";',
+                        *("    " + line for line in directives(location_settings, "location")),
+                        "  }",
+                    ]
             blocks.append(
                 _indent(
                     [
@@ -262,15 +343,7 @@ def render_nginx_conf(
                         f"  ssl_certificate {layout.cert};",
                         f"  ssl_certificate_key {layout.key};",
                         *("  " + line for line in directives(route_settings, "server")),
-                        "  location / {",
-                        f"    proxy_pass http://{upstream};",
-                        "    proxy_set_header Host $host;",
-                        # Upstream keepalive needs the client's Connection header cleared.
-                        '    proxy_set_header Connection "";',
-                        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-                        "    proxy_set_header X-Forwarded-Proto $scheme;",
-                        *("    " + line for line in directives(route_settings, "location")),
-                        "  }",
+                        *locations,
                         "}",
                     ],
                     1,
@@ -308,5 +381,6 @@ def render_nginx_conf(
         "  sendfile on;",
         "  tcp_nodelay on;",
         *("  " + line for line in temp),
+        *("  " + line for line in FORWARDING_MAPS),
     ]
     return "\n".join([*head, *blocks, "}", ""])

@@ -15,7 +15,9 @@ from kura_core.cli.output import emit, output_option, simple_table
 def assign_command(kura: KuraContext, target: AccountInRegion, output: str) -> None:
     """Show the gateway policy assigns to an account in a region.
 
-    Assumes a Tuist-hosted deployment unless --self-hosted. Accounts listed in
+    As upstream, the deployment is Tuist-hosted only when TUIST_HOSTED or TUIST_CLOUD_HOSTED
+    is 1, true or yes (--hosted/--self-hosted decide instead); then an Enterprise plan gets a
+    dedicated gateway. Accounts listed in
     TUIST_KURA_DEDICATED_GATEWAY_ACCOUNTS (comma-separated handles) always get a dedicated
     gateway. JSON keys: mode (shared|dedicated), region, gateway (null when shared),
     ingress_class, load_balancer_name, reason.

@@ -76,7 +76,11 @@ def check_command(file: Path | None, external_secret: bool, output: str) -> None
     - KURA_CONTROL_PLANE_CLIENT_SECRET is set, unless an external secret source
       is declared (--external-secret, or
       KURA_CONTROL_PLANE_SECRET_SOURCE=external-secret).
-    - No legacy KURA_EXTENSION_TUIST_INTROSPECT_* or TUIST_KURA_INTROSPECTION_* variables.
+    - TUIST_KURA_TUIST_BASE_URL, when set, is an https URL (plain http only on
+      loopback) without credentials, query or fragment: `kura render` puts it into
+      every instance as the URL of the control plane.
+    - Legacy KURA_EXTENSION_TUIST_INTROSPECT_* or TUIST_KURA_INTROSPECTION_* variables
+      are warnings: only older Kura hooks read them.
 
     Secret values are never printed; the report says whether the secret is present.
     json/yaml fields: source, format (environment|dotenv|yaml|kubernetes-secret),

@@ -9,13 +9,7 @@ from pydantic import BaseModel
 
 from kura_core.cli.manifest_output import emit_manifests, manifest_output_option
 from kura_core.cli.output import emit, simple_table
-from kura_core.crds import (
-    KINDS,
-    KOPF_PEERING_CRD,
-    crd_file_name,
-    crd_files,
-    custom_resource_definitions,
-)
+from kura_core.crds import KINDS, crd_file_name, crd_files, custom_resource_definitions
 from kura_core.errors import InputError
 from kura_core.resources import GROUP
 
@@ -57,7 +51,7 @@ def _write(directory: Path) -> list[WrittenFile]:
 )
 @manifest_output_option
 def crds_command(directory: Path | None, output: str) -> None:
-    """Print the KuraGateway, KuraInstance and kopf's KopfPeering CRDs (apiextensions.k8s.io/v1).
+    """Print the KuraGateway and KuraInstance CRDs (apiextensions.k8s.io/v1).
 
     Default output is a YAML stream for `kubectl apply -f -`; -o json is a JSON list of the CRD
     objects; -o table summarises kind, group, short names and printer columns. With --write,
@@ -89,7 +83,6 @@ def crds_command(directory: Path | None, output: str) -> None:
                     ", ".join(column.name for column in kind.columns),
                 ]
                 for kind in KINDS
-            ]
-            + [["KopfPeering", KOPF_PEERING_CRD["spec"]["group"], "", "(kopf's peering)"]],
+            ],
         ),
     )

@@ -17,7 +17,8 @@ from kura_core.cli.manifest_output import manifest_output_option
 from kura_core.cli.output import FORMATS, emit, simple_table
 from kura_core.cli.resource_input import emit_rendered, objects_of_kind, source_argument
 from kura_core.errors import InputError
-from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
+from kura_core.names import require_own_load_balancer
+from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT, ignored_annotations_warning
 from kura_core.resources import GATEWAY_KIND, parse_gateway
 
 
@@ -63,11 +64,16 @@ def render_command(
     rendered: list[tuple[str, dict[str, Any]]] = []
     for gateway in gateways:
         region = kura.region(env, gateway.spec.region)
+        require_own_load_balancer(gateway.metadata.name, kura.catalog(env).ids)
         provider = kura.host.ingress_provider(region.ingress_provider)
+        load_balancer = kura.host.load_balancer_provider(region.load_balancer_provider)
+        if ignored := ignored_annotations_warning(gateway, region, load_balancer):
+            # As the operator's Warning Event says it: the preview shows the values kept.
+            click.echo(f"kura: warning: KuraGateway {gateway.metadata.name}: {ignored}", err=True)
         children = provider.render_gateway(
             gateway,
             region=region,
-            load_balancer=kura.host.load_balancer_provider(region.load_balancer_provider),
+            load_balancer=load_balancer,
             service_account_name=service_account_name,
         )
         rendered.extend((gateway.metadata.name, child) for child in children)

@@ -15,13 +15,13 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from kura_core.errors import InputError
-from kura_core.resources import (
+from kura_core import (
     DEFAULT_GATEWAY_REPLICAS,
     DEFAULT_INSTANCE_REPLICAS,
     GATEWAY_ANNOTATION,
     GROUP,
     VERSION,
+    InputError,
     KuraGateway,
     KuraInstance,
     parse_gateway,

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kura_core.errors import KuraError
-from kura_core.providers import LoadBalancerTraffic, LoadBalancerTrafficReader
+from kura_core import KuraError, LoadBalancerTraffic, LoadBalancerTrafficReader
 from kura_dashboard.data.readings import SourceError, TrafficReadout
 
 

@@ -25,7 +25,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from requests.adapters import DEFAULT_POOLSIZE
 from urllib3.util.retry import Retry
 
-from kura_core.metric_queries import GatewayQuery, Metric, MetricQueries, Readings, Sample
+from kura_core import GatewayQuery, Metric, MetricQueries, Readings, Sample
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
 
 DEFAULT_TIMEOUT = 2.0

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kura_core.names import instance_name, regional_load_balancer_name
-from kura_core.providers import LoadBalancerTraffic
-from kura_core.regions import Region
-from kura_core.resources import DEFAULT_INSTANCE_REPLICAS, NAMESPACE
-from kura_core.simulator import GatewayKind, Simulator, Tick
+from kura_core import (
+    DEFAULT_INSTANCE_REPLICAS,
+    NAMESPACE,
+    GatewayKind,
+    LoadBalancerTraffic,
+    Region,
+    Simulator,
+    Tick,
+    instance_name,
+    regional_load_balancer_name,
+)
 from kura_dashboard.data.readings import (
     GatewayMetrics,
     GatewayObject,

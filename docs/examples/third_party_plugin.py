@@ -1,4 +1,14 @@
-"""A throwaway third-party provider pair, registered under names core has never heard of."""
+"""A third-party provider plugin: a load-balancer and an ingress provider, written against
+kura-core's public API alone (docs/plugin-utilities.md), under names core has never heard of.
+
+Published, it would be one entry point::
+
+    [project.entry-points.kura]
+    example = "third_party_plugin:ThirdPartyPlugin"
+
+and a region would use it with ``load_balancer_provider: fake-lb`` and
+``ingress_provider: fake-ingress`` in its catalog. kura's tests load this very file.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +16,20 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from kura_core import IngressProvider, LoadBalancerProvider, hookimpl
-from kura_core.capacity import Component
-from kura_core.metric_queries import GatewayQuery, Metric, MetricQueries
-from kura_core.regions import Region
-from kura_core.resources import KuraGateway, KuraGatewayStatus, KuraInstance
-from kura_core.units import Bandwidth
+from kura_core import (
+    Bandwidth,
+    Component,
+    GatewayQuery,
+    IngressProvider,
+    KuraGateway,
+    KuraGatewayStatus,
+    KuraInstance,
+    LoadBalancerProvider,
+    Metric,
+    MetricQueries,
+    Region,
+    hookimpl,
+)
 
 
 class FakeLoadBalancers:
@@ -19,13 +37,14 @@ class FakeLoadBalancers:
 
     def service_annotations(
         self,
-        region: Region,
+        region: Region | None,
         *,
         load_balancer_name: str,
         node_selector: Mapping[str, str] | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        return {"fake/name": load_balancer_name, "fake/where": region.location, **(overrides or {})}
+        where = {"fake/where": region.location} if region else {}
+        return {"fake/name": load_balancer_name, **where, **(overrides or {})}
 
     def capacity_components(self, region: Region) -> list[Component]:
         return [Component(name="regional-lb", capacity=Bandwidth.parse("3Gbps"), source="fake")]
@@ -41,7 +60,7 @@ class FakeIngress:
         self,
         gateway: KuraGateway,
         *,
-        region: Region,
+        region: Region | None,
         load_balancer: LoadBalancerProvider,
         service_account_name: str = "fake",
     ) -> list[dict[str, Any]]:
@@ -69,6 +88,11 @@ class FakeIngress:
 
     def render_instance_ingress(
         self, instance: KuraInstance, *, cluster_issuer: str | None = None
+    ) -> list[dict[str, Any]]:
+        return []
+
+    def gateway_peers(
+        self, instance: KuraInstance, *, region: Region | None
     ) -> list[dict[str, Any]]:
         return []
 
