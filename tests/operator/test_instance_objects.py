@@ -387,12 +387,15 @@ def test_an_extension_script_is_a_config_map_mounted_read_only() -> None:
     variables = env(inst)
     assert variables["KURA_EXTENSION_ENABLED"]["value"] == "true"
     assert variables["KURA_EXTENSION_SCRIPT_PATH"]["value"] == "/etc/kura/extensions/hooks.lua"
+    # Upstream's volume name: a pod template taken over from upstream's controller keeps it.
     mounts = {m["name"]: m for m in container(inst)["volumeMounts"]}
-    assert mounts["extension"] == {
-        "name": "extension",
+    assert mounts["extension-script"] == {
+        "name": "extension-script",
         "mountPath": "/etc/kura/extensions",
         "readOnly": True,
     }
+    volumes = stateful_set(inst)["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "extension-script", "configMap": {"name": f"{NAME}-extension"}} in volumes
     # A new script rolls the pods.
     annotations = stateful_set(inst)["spec"]["template"]["metadata"]["annotations"]
     other = stateful_set(instance(extensionScript=script + "-- v2\n"))
@@ -598,6 +601,58 @@ def test_a_name_too_long_for_the_stateful_set_pods_is_refused() -> None:
         check_instance(instance("k" * (INSTANCE_NAME_MAX + 1)))
     with pytest.raises(InputError, match="starting with a letter"):
         check_instance(instance("1kura"))
+
+
+def test_the_pod_environment_is_in_upstreams_order() -> None:
+    # Upstream's controller's order, so taking its pods over leaves their environment as it is.
+    inst = instance(
+        peerTLSSecretName="kura-acme-peer-tls", extensionScript="function authenticate() end\n"
+    )
+    variables = base_env(
+        inst, deployment_environment="production", otlp_traces_endpoint="http://otel:4318"
+    )
+    assert [entry["name"] for entry in variables] == [
+        "POD_NAME",
+        "POD_NAMESPACE",
+        "KURA_PORT",
+        "KURA_GRPC_PORT",
+        "KURA_TENANT_ID",
+        "KURA_REGION",
+        "KURA_TMP_DIR",
+        "KURA_DATA_DIR",
+        "KURA_NODE_URL",
+        "KURA_DISCOVERY_DNS_NAME",
+        "KURA_INTERNAL_PORT",
+        "KURA_INTERNAL_TLS_CA_CERT_PATH",
+        "KURA_INTERNAL_TLS_CERT_PATH",
+        "KURA_INTERNAL_TLS_KEY_PATH",
+        "KURA_DRAIN_COMPLETION_TIMEOUT_MS",
+        "KURA_OTEL_SERVICE_NAME",
+        "KURA_OTEL_DEPLOYMENT_ENVIRONMENT",
+        "KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "KURA_EXTENSION_ENABLED",
+        "KURA_EXTENSION_SCRIPT_PATH",
+        "KURA_GLOBAL_DISCOVERY_DNS_NAME",
+    ]
+
+
+def test_the_pods_send_traces_to_the_operators_otlp_endpoint_unless_their_own() -> None:
+    def traces(inst: KuraInstance, endpoint: str) -> list[str]:
+        rendered = render_stateful_set(
+            inst,
+            deployment_environment="production",
+            claim=claim_template(inst, None),
+            otlp_traces_endpoint=endpoint,
+        )
+        (kura,) = rendered["spec"]["template"]["spec"]["containers"]
+        name = "KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        return [entry["value"] for entry in kura["env"] if entry["name"] == name]
+
+    assert traces(instance(), "") == []
+    assert traces(instance(), "http://otel:4318") == ["http://otel:4318"]
+    own = [*CONTROL_PLANE_ENV, {"name": "KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "value": "x"}]
+    check_instance(instance(extraEnv=own))
+    assert traces(instance(extraEnv=own), "http://otel:4318") == ["x"]
 
 
 def test_an_own_deployment_environment_replaces_the_operators() -> None:

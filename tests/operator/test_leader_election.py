@@ -10,51 +10,23 @@ tests follow the Lease's holder and transitions, and who wrote what, with genero
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 
-from kura_operator.leader import micro_time
-from kura_operator.settings import LEADER_ELECTION_ID
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, gateway_manifest
+from tests.operator.leases import (
+    TAKEOVER,
+    UPSTREAM,
+    held_by_upstream,
+    holder,
+    identity,
+    lease_name,
+    lease_spec,
+)
 from tests.operator.real_cluster import RealCluster
 from tests.support.kube_double import RequestRecord
 
 pytestmark = REAL
-
-# A lease duration after the last renewal seen, a retry period with jitter, and a loaded machine.
-TAKEOVER = 90.0
-# What a controller-runtime candidate calls itself: <pod name>_<uuid>.
-UPSTREAM = "kura-controller-6f7d8b9c5-qx2lp_4b6f0c1e-9a7d-4e2b-8c3f-1d2e3f4a5b6c"
-
-
-def lease_spec(cluster: Cluster) -> dict[str, Any]:
-    lease = cluster.kube.get("leases", NAMESPACE, LEADER_ELECTION_ID) or {}
-    return dict(lease.get("spec") or {})
-
-
-def holder(cluster: Cluster) -> str:
-    return str(lease_spec(cluster).get("holderIdentity") or "")
-
-
-def lease_name(cluster: Cluster) -> str:
-    return f"{cluster.operator_namespace}/{LEADER_ELECTION_ID}"
-
-
-def identity(cluster: Cluster, operator: OperatorProcess) -> str:
-    """The process's candidate identity, as it logs it once its self-check passed."""
-    said = "candidate for the lease "
-
-    def candidates() -> list[str]:
-        return [r["message"] for r in operator.logs() if r["message"].startswith(said)]
-
-    cluster.wait(lambda: bool(candidates()), "the operator to name itself")
-    return candidates()[0].rsplit(" as ", 1)[1]
 
 
 def leader(cluster: Cluster) -> tuple[OperatorProcess, str]:
@@ -87,42 +59,6 @@ def writes_follow_the_lease(records: list[RequestRecord]) -> list[str]:
 
 def non_lease_writes(cluster: RealCluster, who: str) -> list[RequestRecord]:
     return [r for r in cluster.real.writes() if r.resource != "leases" and who in (r.agent or "")]
-
-
-@contextmanager
-def held_by_upstream(cluster: Cluster, *, transitions: int) -> Iterator[None]:
-    """The Lease held by upstream's controller, renewed every second until the block ends."""
-    stop = threading.Event()
-    acquired = micro_time(datetime.now(UTC))
-
-    def renew() -> None:
-        cluster.kube.put_object(
-            {
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": {"name": LEADER_ELECTION_ID, "namespace": NAMESPACE},
-                "spec": {
-                    "holderIdentity": UPSTREAM,
-                    "leaseDurationSeconds": 15,
-                    "acquireTime": acquired,
-                    "renewTime": micro_time(datetime.now(UTC)),
-                    "leaseTransitions": transitions,
-                },
-            }
-        )
-
-    def keep_renewing() -> None:
-        while not stop.wait(1.0):
-            renew()
-
-    renew()
-    renewer = threading.Thread(target=keep_renewing, daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join(10)
 
 
 def test_of_two_operators_one_writes_and_the_other_takes_over_when_it_is_killed(

@@ -612,6 +612,9 @@ def test_settings_scope_and_defaults(tmp_path: Path) -> None:
     assert (settings.metrics_port, settings.health_port) == (8080, 8081)
     assert settings.field_manager == "kura-operator"
     assert settings.cluster_issuer == "letsencrypt-cloudflare"
+    assert settings.otlp_traces_endpoint == ""
+    # Upstream's controller's field managers: what they own of a child is taken over.
+    assert settings.take_over_field_managers == ("kura-controller", "manager")
     # Upstream's controller holds this Lease: the two never reconcile at the same time.
     assert (settings.leader_elect, settings.leader_election_id) == (
         True,

@@ -101,6 +101,19 @@ def test_kura_render_piped_into_instance_render() -> None:
     assert objects[0]["spec"]["ingressClassName"] == ("kura-us-east-kgw-38dbcc9b3c91-us-east")
 
 
+@pytest.mark.parametrize("command", ["gateway", "instance"])
+def test_what_kubectl_get_prints_is_read_item_by_item(command: str) -> None:
+    # `kubectl get kuragateways,kurainstances -o yaml` prints one List of both kinds.
+    manifests = stream(kura(*RENDER_ENTERPRISE))
+    listed = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": manifests})
+    from_list = kura(command, "render", "-", input=listed)
+    from_stream = kura(command, "render", "-", input=yaml.safe_dump_all(manifests))
+    assert [o["kind"] for o in manifests] == ["KuraGateway", "KuraInstance"]
+    assert stream(from_list) == stream(from_stream) != []
+    bad = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": ["not an object"]})
+    assert_one_line_error(kura(command, "render", "-", input=bad), "List items must be a list")
+
+
 def test_instance_render_takes_the_cluster_issuer() -> None:
     manifests = kura(*RENDER_ENTERPRISE)
     result = kura(

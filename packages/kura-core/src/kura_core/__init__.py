@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from kura_core.errors import KuraError as KuraError
     from kura_core.errors import PluginError as PluginError
     from kura_core.errors import ProviderNotFoundError as ProviderNotFoundError
+    from kura_core.files import list_items as list_items
     from kura_core.files import parse_yaml_stream as parse_yaml_stream
     from kura_core.files import read_text as read_text
     from kura_core.hookspecs import hookimpl as hookimpl
@@ -237,6 +238,7 @@ _PUBLIC: dict[str, str] = {
     "Tick": "kura_core.simulator",
     "load_simulation": "kura_core.simulator",
     "shard_ingress_class": "kura_core.simulator",
+    "list_items": "kura_core.files",
     "parse_yaml_stream": "kura_core.files",
     "read_text": "kura_core.files",
     "validation_problems": "kura_core.validation",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,3 +55,14 @@ def parse_yaml_stream(
 def read_yaml(path: Path, what: str) -> Any:
     """Load one YAML document from ``path``; ``what`` names the file in errors."""
     return parse_yaml(read_text(path, what), str(path))
+
+
+def list_items(document: Mapping[str, Any], source: str) -> list[Mapping[str, Any]]:
+    """The items of a ``kind: List`` (what ``kubectl get -o yaml`` prints); another object is
+    its own single item."""
+    if not (str(document.get("kind", "")).endswith("List") and "items" in document):
+        return [document]
+    items = document["items"] or []
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise InputError(f"{source}: {document['kind']} items must be a list of objects")
+    return items

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kura_core import InputError, KuraError, KuraGroup
-from kura_operator.settings import LEADER_ELECTION_ID
+from kura_operator.settings import LEADER_ELECTION_ID, PREVIOUS_FIELD_MANAGERS
 
 
 class OperatorCrashed(KuraError):
@@ -112,6 +112,23 @@ class OperatorCrashed(KuraError):
     help="Namespace whose pods may scrape the Kura pods' /metrics (repeatable); besides these, "
     "only an instance's gateway reaches its HTTP port.",
 )
+@click.option(
+    "--otlp-traces-endpoint",
+    default="",
+    help="OTLP endpoint the Kura pods send their traces to "
+    "(KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, unless an instance's extraEnv sets it); "
+    "empty: none.",
+)
+@click.option(
+    "--take-over-field-manager",
+    "take_over_field_managers",
+    multiple=True,
+    default=PREVIOUS_FIELD_MANAGERS,
+    show_default=True,
+    help="Field manager of a controller this one replaces (repeatable): its fields of the "
+    "children the operator applies become the operator's, so nothing of it is left behind; "
+    "'' takes over from none.",
+)
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run_command(
@@ -131,6 +148,8 @@ def run_command(
     gateway_service_account: str,
     cluster_issuer: str,
     scraper_namespaces: tuple[str, ...],
+    otlp_traces_endpoint: str,
+    take_over_field_managers: tuple[str, ...],
     log_format: str,
     verbose: bool,
 ) -> None:
@@ -161,6 +180,8 @@ def run_command(
             gateway_service_account=gateway_service_account,
             cluster_issuer=cluster_issuer,
             scraper_namespaces=scraper_namespaces,
+            otlp_traces_endpoint=otlp_traces_endpoint,
+            take_over_field_managers=tuple(m for m in take_over_field_managers if m),
         )
     except ValidationError as exc:
         from kura_core import validation_problems

@@ -343,6 +343,7 @@ class InstanceReconciler(Reconciler):
         desired = render_stateful_set(
             instance,
             deployment_environment=self.settings.env,
+            otlp_traces_endpoint=self.settings.otlp_traces_endpoint,
             claim=claim_template(instance, live),
             shared_secrets_version=str(version) if version else None,
         )

@@ -84,6 +84,9 @@ DRAIN_TIMEOUT_MS = 240_000
 GRACE_MARGIN_SECONDS = 15
 TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_TIMEOUT_MS // 1000 + GRACE_MARGIN_SECONDS
 ENVIRONMENT_ENV = "KURA_OTEL_DEPLOYMENT_ENVIRONMENT"
+OTLP_TRACES_ENV = "KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+# Upstream's name for the extension script's volume: a pod template kura takes over keeps it.
+EXTENSION_VOLUME = "extension-script"
 
 # A StatefulSet's pods carry controller-revision-hash=<name>-<hash of up to 10 characters>, a
 # label value (at most 63 characters); a longer name makes every pod creation fail.
@@ -474,8 +477,15 @@ def _field(name: str, path: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
 
 
-def base_env(instance: KuraInstance, *, deployment_environment: str) -> list[dict[str, Any]]:
-    """The variables the operator sets, in upstream's order; ``extraEnv`` follows them."""
+def base_env(
+    instance: KuraInstance, *, deployment_environment: str, otlp_traces_endpoint: str = ""
+) -> list[dict[str, Any]]:
+    """The variables the operator sets, in upstream's order; ``extraEnv`` follows them.
+
+    The same order as upstream's controller, so that taking its pods over changes nothing in
+    their environment; the deployment environment and the OTLP endpoint give way to the
+    spec's own values of them.
+    """
     name, namespace = instance.metadata.name, namespace_of(instance)
     headless = headless_service_name(name)
     env: list[dict[str, Any]] = [
@@ -496,13 +506,6 @@ def base_env(instance: KuraInstance, *, deployment_environment: str) -> list[dic
             "name": "KURA_DISCOVERY_DNS_NAME",
             "value": f"{headless}.$(POD_NAMESPACE).svc.cluster.local",
         },
-    ]
-    if cross_region_enabled(instance):
-        peers = account_peer_service_name(instance.spec.account_handle)
-        env.append(
-            {"name": "KURA_GLOBAL_DISCOVERY_DNS_NAME", "value": service_dns_name(peers, namespace)}
-        )
-    env += [
         {"name": "KURA_INTERNAL_PORT", "value": str(PEER_PORT)},
         {"name": "KURA_INTERNAL_TLS_CA_CERT_PATH", "value": f"{PEER_TLS_DIR}/{PEER_TLS_CA}"},
         {"name": "KURA_INTERNAL_TLS_CERT_PATH", "value": f"{PEER_TLS_DIR}/{PEER_TLS_CERT}"},
@@ -513,11 +516,18 @@ def base_env(instance: KuraInstance, *, deployment_environment: str) -> list[dic
     overridden = {entry.name for entry in instance.spec.extra_env or []}
     if ENVIRONMENT_ENV not in overridden:
         env.append({"name": ENVIRONMENT_ENV, "value": deployment_environment})
+    if otlp_traces_endpoint and OTLP_TRACES_ENV not in overridden:
+        env.append({"name": OTLP_TRACES_ENV, "value": otlp_traces_endpoint})
     if instance.spec.extension_script:
         env += [
             {"name": "KURA_EXTENSION_ENABLED", "value": "true"},
             {"name": "KURA_EXTENSION_SCRIPT_PATH", "value": f"{EXTENSION_DIR}/{EXTENSION_KEY}"},
         ]
+    if cross_region_enabled(instance):
+        peers = account_peer_service_name(instance.spec.account_handle)
+        env.append(
+            {"name": "KURA_GLOBAL_DISCOVERY_DNS_NAME", "value": service_dns_name(peers, namespace)}
+        )
     return env
 
 
@@ -546,14 +556,16 @@ def _pod_annotations(instance: KuraInstance, shared_secrets_version: str | None)
     return annotations
 
 
-def _container(instance: KuraInstance, deployment_environment: str) -> dict[str, Any]:
+def _container(
+    instance: KuraInstance, deployment_environment: str, otlp_traces_endpoint: str
+) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": DATA_CLAIM, "mountPath": DATA_DIR},
         {"name": "scratch", "mountPath": SCRATCH_DIR},
         {"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
     ]
     if instance.spec.extension_script:
-        mounts.append({"name": "extension", "mountPath": EXTENSION_DIR, "readOnly": True})
+        mounts.append({"name": EXTENSION_VOLUME, "mountPath": EXTENSION_DIR, "readOnly": True})
     extra = pod_extra_env(instance)
     # Find Kura's process (PID 1's first child under an init, else PID 1 itself) and ask it
     # to drain, then give the endpoint removal time to reach every gateway.
@@ -566,7 +578,12 @@ def _container(instance: KuraInstance, deployment_environment: str) -> dict[str,
         "image": instance.spec.image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port in PORTS],
-        "env": base_env(instance, deployment_environment=deployment_environment) + extra,
+        "env": base_env(
+            instance,
+            deployment_environment=deployment_environment,
+            otlp_traces_endpoint=otlp_traces_endpoint,
+        )
+        + extra,
         "envFrom": [{"secretRef": {"name": SHARED_SECRETS, "optional": True}}],
         "resources": {
             "requests": {"cpu": "500m", "memory": "2Gi"},
@@ -596,11 +613,13 @@ def render_stateful_set(
     deployment_environment: str,
     claim: ClaimTemplate,
     shared_secrets_version: str | None = None,
+    otlp_traces_endpoint: str = "",
 ) -> dict[str, Any]:
     """The Kura pods: plain HTTP/gRPC, peer mTLS from the peer TLS Secret, one data volume each.
 
     ``claim`` comes from :func:`claim_template`; ``shared_secrets_version`` is the
-    resourceVersion of ``kura-shared-secrets`` (None when it does not exist).
+    resourceVersion of ``kura-shared-secrets`` (None when it does not exist);
+    ``otlp_traces_endpoint``, when set, is where the pods send their traces.
     """
     name = instance.metadata.name
     volumes: list[dict[str, Any]] = [
@@ -609,7 +628,7 @@ def render_stateful_set(
     ]
     if instance.spec.extension_script:
         volumes.append(
-            {"name": "extension", "configMap": {"name": extension_config_map_name(name)}}
+            {"name": EXTENSION_VOLUME, "configMap": {"name": extension_config_map_name(name)}}
         )
     claim_spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOncePod"],
@@ -660,7 +679,9 @@ def render_stateful_set(
                             "labelSelector": {"matchLabels": selector_labels(name)},
                         }
                     ],
-                    "containers": [_container(instance, deployment_environment)],
+                    "containers": [
+                        _container(instance, deployment_environment, otlp_traces_endpoint)
+                    ],
                     "volumes": volumes,
                 },
             },

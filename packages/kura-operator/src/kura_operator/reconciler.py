@@ -67,7 +67,9 @@ class Reconciler(abc.ABC):
         self.instance = instance
         self.clock = clock
         self.log = logger or logging.getLogger(f"kura_operator.{self.kind.kind.lower()}")
-        self.writer = Writer(api, instance=instance, clock=clock)
+        self.writer = Writer(
+            api, instance=instance, clock=clock, take_over_from=settings.take_over_field_managers
+        )
         self._locks: dict[str, asyncio.Lock] = {}
         self._troubles: dict[str, Trouble] = {}
 

@@ -11,6 +11,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
 from kura_core import DEFAULT_GATEWAY_SERVICE_ACCOUNT, DNS_LABEL_PATTERN, is_dns_subdomain
 
 FIELD_MANAGER = "kura-operator"
+# Upstream's controller's field managers: its server-side applies name it kura-controller, and
+# controller-runtime names its other writes after the binary, manager. Taking over a child
+# makes their fields the operator's (kura_operator.ownership).
+PREVIOUS_FIELD_MANAGERS = ("kura-controller", "manager")
 # The platform's DNS-01 ClusterIssuer (Cloudflare): upstream's --grpc-cluster-issuer in production.
 DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
 # Upstream's controller (controller-runtime) holds this Lease in its namespace: sharing it keeps
@@ -48,7 +52,10 @@ class OperatorSettings(BaseModel):
     gateway_service_account: str = DEFAULT_GATEWAY_SERVICE_ACCOUNT
     # cert-manager ClusterIssuer of the instances' public TLS Certificates; "" renders none.
     cluster_issuer: str = DEFAULT_CLUSTER_ISSUER
+    # Where the Kura pods send their traces (KURA_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); "": none.
+    otlp_traces_endpoint: str = ""
     field_manager: str = FIELD_MANAGER
+    take_over_field_managers: tuple[str, ...] = PREVIOUS_FIELD_MANAGERS
     # Namespaces whose pods may scrape the Kura pods' HTTP port (/metrics): besides these, the
     # NetworkPolicy admits only the instance's gateway there.
     scraper_namespaces: tuple[Annotated[str, Field(pattern=DNS_LABEL_PATTERN)], ...] = ()

@@ -1,7 +1,9 @@
 """The writes every reconcile makes, each made only when it changes something.
 
-Children are read and applied only when they differ (or when ``force`` says a re-apply is due);
-finalizers are patched with a resourceVersion precondition; status is written only when more
+Children are read and applied only when they differ (or when ``force`` says a re-apply is due),
+or when a previous controller's field manager still owns fields of them: those are taken over
+first (:mod:`~kura_operator.ownership`), so the apply leaves nothing of theirs behind.
+Finalizers are patched with a resourceVersion precondition; status is written only when more
 than its timestamp changed, and each phase change posts one Event and one log line. Every line
 is logged through the caller's adapter, so it names the object being reconciled.
 """
@@ -14,11 +16,12 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from kura_operator.conditions import ERROR
+from kura_operator.conditions import ERROR, stamp
 from kura_operator.convergence import needs_apply, status_changed
 from kura_operator.events import event, phase_event
 from kura_operator.kinds import Kind, kind_of, object_key
 from kura_operator.kube import ApiError, KubeApi
+from kura_operator.ownership import previous_managers, taken_over
 
 Log = logging.LoggerAdapter[logging.Logger]
 # Passed as ``live`` when the caller has not read the object (None means it does not exist).
@@ -31,10 +34,19 @@ def now_utc() -> datetime:
 
 
 class Writer:
-    def __init__(self, api: KubeApi, *, instance: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        instance: str,
+        clock: Callable[[], datetime],
+        take_over_from: Collection[str] = (),
+    ) -> None:
+        """``take_over_from``: the field managers of the controllers this one replaces."""
         self.api = api
         self.instance = instance
         self.clock = clock
+        self.take_over_from = take_over_from
 
     async def converge(
         self,
@@ -50,11 +62,34 @@ class Writer:
         namespace, name = metadata.get("namespace"), metadata["name"]
         if live is UNREAD:
             live = await self.api.get(kind, namespace, name)
-        if live is None or force or needs_apply(desired, live):
+        previous = [] if live is None else previous_managers(live, self.take_over_from)
+        if live is None or force or previous or needs_apply(desired, live):
             why = "missing" if live is None else "re-apply" if force else "differs"
+            if previous:
+                why = f"taking it over from field manager {', '.join(previous)}"
             log.info("applying %s (%s)", object_key(kind, namespace, name), why)
+            if live is not None and previous:
+                await self._take_over(kind, live)
             return await self.api.apply(desired)
         return dict(live)
+
+    async def _take_over(self, kind: Kind, live: Mapping[str, Any]) -> None:
+        """Make the previous managers' fields of ``live`` this operator's, with a
+        resourceVersion precondition (a 409 reads the object again)."""
+        metadata = live["metadata"]
+        managed = taken_over(
+            live,
+            previous=self.take_over_from,
+            manager=self.api.field_manager,
+            time=stamp(self.clock()),
+        )
+        await self.api.patch_metadata(
+            kind,
+            metadata.get("namespace"),
+            metadata["name"],
+            {"managedFields": managed},
+            resource_version=str(metadata.get("resourceVersion", "")),
+        )
 
     async def set_finalizer(
         self, kind: Kind, raw: Mapping[str, Any], finalizer: str, log: Log, *, present: bool

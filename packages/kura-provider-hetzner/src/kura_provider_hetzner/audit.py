@@ -21,6 +21,7 @@ from kura_core import (
     KuraGateway,
     RegionCatalog,
     dedicated_load_balancer_name,
+    list_items,
     parse_gateway,
     parse_yaml_stream,
     regional_load_balancer_name,
@@ -218,12 +219,7 @@ def audit(
 def _gateway_documents(document: Any, source: str) -> list[Mapping[str, Any]]:
     if not isinstance(document, Mapping):
         raise InputError(f"{source}: expected Kubernetes objects, got a {type(document).__name__}")
-    if "items" in document and str(document.get("kind", "")).endswith("List"):
-        items = document["items"] or []
-        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-            raise InputError(f"{source}: {document['kind']} items must be a list of objects")
-        return [item for item in items if item.get("kind") == GATEWAY_KIND]
-    return [document] if document.get("kind") == GATEWAY_KIND else []
+    return [item for item in list_items(document, source) if item.get("kind") == GATEWAY_KIND]
 
 
 def parse_gateways(text: str, source: str) -> list[KuraGateway]:

@@ -17,7 +17,7 @@ import click
 from kura_core.cli.manifest_output import emit_manifests
 from kura_core.cli.output import simple_table
 from kura_core.errors import InputError, NothingRendered
-from kura_core.files import parse_yaml_stream, read_text
+from kura_core.files import list_items, parse_yaml_stream, read_text
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -47,11 +47,12 @@ def read_documents(source: str) -> list[Any]:
 
 
 def objects_of_kind(source: str, kind: str) -> list[Mapping[str, Any]]:
-    """The documents of ``kind``, in stream order; other kinds are skipped.
+    """The objects of ``kind``, in stream order, a ``kind: List``'s items included; other
+    kinds are skipped.
 
     A document that is not a mapping is not a Kubernetes object: :class:`InputError`.
     """
-    found = []
+    found: list[Mapping[str, Any]] = []
     name = "<stdin>" if source == STDIN else source
     for index, document in enumerate(read_documents(source), start=1):
         if not isinstance(document, Mapping):
@@ -59,8 +60,7 @@ def objects_of_kind(source: str, kind: str) -> list[Mapping[str, Any]]:
                 f"{name}: document {index} is not a Kubernetes object "
                 f"(a mapping), but {type(document).__name__}"
             )
-        if document.get("kind") == kind:
-            found.append(document)
+        found.extend(item for item in list_items(document, name) if item.get("kind") == kind)
     return found
 
 
