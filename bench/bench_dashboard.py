@@ -1,12 +1,15 @@
 """The dashboard at scale: 3 regions, 2 shards each, 500 dedicated gateways.
 
-Run: ``uv run python bench/bench_dashboard.py [--dedicated N] [--rounds N]``.
+Run: ``uv run python bench/bench_dashboard.py [--dedicated N] [--rounds N] [--json FILE]``.
 
 Prints, as figures (no assertions):
 
 * Prometheus queries per refresh, counted against the real ``prometheus`` (when installed) loaded
   with ingress-nginx series for every gateway: for the 6 shards alone, then for the whole fleet;
-  and the time of one such refresh (fetch + state update);
+  the time of one such refresh (fetch + state update), and where it goes: the fetch (queries,
+  HTTP, JSON, reading the series) and the state update apart, and the CPU time per refresh of
+  this process and of Prometheus (its evaluation), which a busy machine inflates less than the
+  wall time;
 * the time to compute one simulated refresh (collect one tick + update the state);
 * the time to render one frame at 160x48: the overview and a region's drill-down (redraw from the
   state, then the whole screen composed to SVG), and the ``--once`` frame;
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import shutil
 import statistics
 import sys
@@ -26,8 +30,8 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -45,6 +49,7 @@ from kura_dashboard.data.topology import cluster_topology, simulated_topology
 from kura_dashboard.frame import render_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._figures import add_json_option, write
 from tests.dashboard.prometheus_server import (
     T0,
     PodLoad,
@@ -105,6 +110,10 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def milli(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
 def simulated(scenario: SimulationScenario, history: int = 720) -> tuple[Collector, DashboardState]:
     simulator = Simulator(scenario, regions())
     clock = Clock(NOW)
@@ -122,7 +131,13 @@ class Clock:
         return self.now
 
 
-def bench_prometheus(scenario: SimulationScenario, rounds: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any]:
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     host = PluginHost(environ={})
     ingress = {r.id: host.ingress_provider(r.ingress_provider) for r in regions()}
@@ -132,7 +147,7 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> None:
     if prometheus is None or promtool is None:
         reader = PrometheusSource("http://127.0.0.1:9", queries)
         print(f"prometheus: not installed; queries per refresh: {reader.queries_per_refresh}")
-        return
+        return {"queries_per_refresh": reader.queries_per_refresh}
     simulator = Simulator(scenario, regions())
     dedicated = [
         GatewayObject(
@@ -151,7 +166,8 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> None:
         return ingress[region.id].default_controller_class(ingress_class)
 
     shared = Scenario(regions={r.id: RegionSpec(shards=2) for r in regions()})
-    for gateways in ([], dedicated):
+    figures: dict[str, Any] = {}
+    for key, gateways in (("shards", []), ("fleet", dedicated)):
         topology = cluster_topology(regions(), shared, controller, gateways)
         classes = [g.label for g in topology.gateways]
         with tempfile.TemporaryDirectory() as scratch:
@@ -165,20 +181,47 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> None:
                 state = DashboardState(topology)
                 reader = PrometheusSource(server.url, queries, evaluation_time=at)
                 collector = Collector(reader, None, Clock(at))
-                best, median = timed(partial(_refresh, state, collector), rounds)
+                state.apply(collector.collect())  # connections and threads up
+                sent = reader.queries_sent
+                served, used = cpu_seconds(server.process.pid), time.process_time()
+                fetches, applies = [], []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    snapshot = collector.collect()
+                    fetched = time.perf_counter()
+                    state.apply(snapshot)
+                    fetches.append(fetched - started)
+                    applies.append(time.perf_counter() - fetched)
+                served = cpu_seconds(server.process.pid) - served
+                used = time.process_time() - used
+                refreshes = [f + a for f, a in zip(fetches, applies, strict=True)]
                 answered = sum(s.at is not None for s in state.gateways.values())
+                entry = {
+                    "gateways": len(classes),
+                    "gateways_with_series": answered,
+                    "queries_per_refresh": (reader.queries_sent - sent) // rounds,
+                    "refresh_ms_best": milli(min(refreshes)),
+                    "refresh_ms_median": milli(statistics.median(refreshes)),
+                    "fetch_ms_median": milli(statistics.median(fetches)),
+                    "state_update_ms_median": milli(statistics.median(applies)),
+                    "client_cpu_ms_per_refresh": milli(used / rounds),
+                    "prometheus_cpu_ms_per_refresh": milli(served / rounds),
+                }
+                figures[key] = entry
                 print(
                     f"prometheus, {len(classes)} gateways ({answered} with series; backfill "
-                    f"{loaded:.1f}s): {reader.queries_sent // rounds} queries per refresh; "
-                    f"refresh (fetch + state) best {ms(best)}, median {ms(median)}"
+                    f"{loaded:.1f}s): {entry['queries_per_refresh']} queries per refresh; "
+                    f"refresh (fetch + state) best {entry['refresh_ms_best']} ms, median "
+                    f"{entry['refresh_ms_median']} ms (fetch {entry['fetch_ms_median']} ms, "
+                    f"state {entry['state_update_ms_median']} ms); CPU per refresh: dashboard "
+                    f"{entry['client_cpu_ms_per_refresh']} ms, prometheus "
+                    f"{entry['prometheus_cpu_ms_per_refresh']} ms"
                 )
+                reader.close()
+    return figures
 
 
-def _refresh(state: DashboardState, collector: Collector) -> None:
-    state.apply(collector.collect())
-
-
-def bench_refresh(scenario: SimulationScenario, rounds: int) -> None:
+def bench_refresh(scenario: SimulationScenario, rounds: int) -> dict[str, Any]:
     collector, state = simulated(scenario)
     clock = collector.clock
     assert isinstance(clock, Clock)
@@ -192,9 +235,10 @@ def bench_refresh(scenario: SimulationScenario, rounds: int) -> None:
     print(
         f"simulated refresh ({gateways} gateways, one tick): best {ms(best)}, median {ms(median)}"
     )
+    return {"gateways": gateways, "ms_best": milli(best), "ms_median": milli(median)}
 
 
-def bench_render(scenario: SimulationScenario, rounds: int) -> None:
+def bench_render(scenario: SimulationScenario, rounds: int) -> dict[str, Any]:
     collector, state = simulated(scenario)
     clock = collector.clock
     assert isinstance(clock, Clock)
@@ -209,6 +253,7 @@ def bench_render(scenario: SimulationScenario, rounds: int) -> None:
         rounds,
     )
     print(f"--once frame (rich, 160 columns): best {ms(best)}, median {ms(median)}")
+    figures: dict[str, Any] = {"once_frame_ms_median": milli(median)}
     app = KuraDashboard(
         collector, state, env="production", simulated=True, metric_window="5s", clock=clock,
         interval=300.0,
@@ -229,11 +274,17 @@ def bench_render(scenario: SimulationScenario, rounds: int) -> None:
                     f"frame at 160x48, {name} ({rows} rows): redraw from state median "
                     f"{ms(redraw[1])}, whole screen composed median {ms(composed[1])}"
                 )
+                figures[name] = {
+                    "rows": rows,
+                    "redraw_ms_median": milli(redraw[1]),
+                    "composed_ms_median": milli(composed[1]),
+                }
 
     asyncio.run(drive())
+    return figures
 
 
-def bench_memory(scenario: SimulationScenario) -> None:
+def bench_memory(scenario: SimulationScenario) -> dict[str, Any]:
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     collector, state = simulated(scenario, history=720)
@@ -252,19 +303,28 @@ def bench_memory(scenario: SimulationScenario) -> None:
         f"({created / 2**20:.1f} MiB before the first tick); "
         f"{len(state.events)} events held"
     )
+    return {
+        "ticks": 720,
+        "rings_mib": round(state.history_bytes / 2**20, 1),
+        "total_mib": round(total / 2**20, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dedicated", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=20)
+    add_json_option(parser)
     args = parser.parse_args()
     scenario = fleet(args.dedicated)
     print(f"fleet: 3 regions x 2 shards + {args.dedicated} dedicated gateways")
-    bench_prometheus(scenario, args.rounds)
-    bench_refresh(scenario, args.rounds)
-    bench_render(scenario, max(3, args.rounds // 4))
-    bench_memory(scenario)
+    figures = {
+        "prometheus": bench_prometheus(scenario, args.rounds),
+        "simulated_refresh": bench_refresh(scenario, args.rounds),
+        "render": bench_render(scenario, max(3, args.rounds // 4)),
+        "memory_hour": bench_memory(scenario),
+    }
+    write(args.json, "bench_dashboard", args, figures)
 
 
 if __name__ == "__main__":

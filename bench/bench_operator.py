@@ -15,7 +15,6 @@ assertions.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._figures import add_json_option, write
 from kura_testing.kubelet import pod_status
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, cluster, gateway_manifest
 from tests.operator.real_cluster import RealKube, own_cluster
@@ -228,16 +228,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gateways", type=int, default=1000)
     parser.add_argument("--real", action="store_true", help="the real control plane")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    add_json_option(parser)
     args = parser.parse_args()
     figures: dict[str, float] = {"gateways": args.gateways}
     print(f"backend: {'real control plane (kura-envtest)' if args.real else 'Kubernetes double'}")
     with tempfile.TemporaryDirectory() as workdir, backend(args.real, Path(workdir)) as running:
         operator = converge(running, args.gateways, figures)
         restart_and_resync(running, operator, args.gateways, figures)
-    if args.json:
-        backend_name = "real" if args.real else "double"
-        args.json.write_text(json.dumps({"backend": backend_name, **figures}, indent=2) + "\n")
+    write(
+        args.json, "bench_operator", args, {"backend": "real" if args.real else "double", **figures}
+    )
 
 
 if __name__ == "__main__":

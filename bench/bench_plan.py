@@ -1,6 +1,7 @@
 """How long ``kura plan`` takes on a large estate: 50 regions x 2,000 accounts each.
 
-Run: ``uv run python bench/bench_plan.py [--regions N] [--accounts N] [--rounds N]``.
+Run: ``uv run python bench/bench_plan.py [--regions N] [--accounts N] [--rounds N]
+[--json FILE]``.
 Prints the time to validate the scenario, the time per plan (best and median of the rounds) and
 the peak memory that planning allocates (tracemalloc). Figures, not assertions.
 """
@@ -9,10 +10,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._figures import add_json_option, write
 from kura_core.plan import Plan, build_plan
 from kura_core.regions import Region, RegionCatalog
 from kura_core.scenario import Scenario
@@ -52,6 +58,7 @@ def main() -> None:
     parser.add_argument("--regions", type=int, default=50)
     parser.add_argument("--accounts", type=int, default=2000, help="accounts per region")
     parser.add_argument("--rounds", type=int, default=5)
+    add_json_option(parser)
     args = parser.parse_args()
 
     data = scenario_data(args.regions, args.accounts)
@@ -82,6 +89,14 @@ def main() -> None:
     print(f"plan: best {best:.1f} ms, median {median:.1f} ms over {args.rounds} rounds")
     print(f"plan peak memory (tracemalloc): {peak_bytes / 2**20:.1f} MiB")
     print(f"dedicated gateways recommended: {dedicated}")
+    figures = {
+        "validate_ms": round(validated * 1000, 1),
+        "plan_ms_best": round(best, 1),
+        "plan_ms_median": round(median, 1),
+        "plan_peak_mib": round(peak_bytes / 2**20, 1),
+        "dedicated_recommended": dedicated,
+    }
+    write(args.json, "bench_plan", args, figures)
 
 
 if __name__ == "__main__":

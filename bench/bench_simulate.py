@@ -4,20 +4,24 @@ Run: ``uv run python bench/bench_simulate.py [--duration 24h] [--tick 1s] [--rou
 [--json FILE]``. Each round runs the real command (``kura simulate``, the default fleet, summary
 table only) as a child process and reads its wall time and peak resident set size from the
 kernel (``wait4``). Prints the best and median of the rounds against the targets (24 h at 1 s
-ticks: under 5 s and under 200 MiB); ``--json FILE`` writes the same figures. Figures, not
+ticks: under 5 s and under 200 MiB); ``--json FILE`` writes the same figures
+(``bench/_figures.py``). Figures, not
 assertions.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._figures import add_json_option, write
 
 TARGET_SECONDS = 5.0
 TARGET_MIB = 200.0
@@ -43,7 +47,7 @@ def main() -> None:
     parser.add_argument("--duration", default="24h")
     parser.add_argument("--tick", default="1s")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_json_option(parser)
     args = parser.parse_args()
 
     rounds = [one_round(args.duration, args.tick) for _ in range(args.rounds)]
@@ -64,8 +68,7 @@ def main() -> None:
         f"(target < {TARGET_SECONDS:g} s)"
     )
     print(f"peak RSS: {figures['peak_rss_mib_max']:.1f} MiB (target < {TARGET_MIB:g} MiB)")
-    if args.json is not None:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write(args.json, "bench_simulate", args, figures)
 
 
 if __name__ == "__main__":

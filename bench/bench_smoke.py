@@ -1,6 +1,6 @@
 """Gateway throughput and memory through the test bed's real nginx, on loopback.
 
-Run: ``uv run python bench/bench_smoke.py [--size 1GiB] [--rss-size 2GiB]``.
+Run: ``uv run python bench/bench_smoke.py [--size 1GiB] [--rss-size 2GiB] [--json FILE]``.
 
 For each gateway tuning (the ingress provider's values, then ingress-nginx's 4k
 ``proxy-buffer-size`` and ``ssl-buffer-size`` defaults) a ``kura smoke testbed`` process is
@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._figures import add_json_option, write
 from kura_core.units import DataSize
 
 TUNINGS: dict[str, list[str]] = {
@@ -172,7 +175,9 @@ def main() -> None:
     parser.add_argument("--size", default="1GiB")
     parser.add_argument("--rss-size", default="2GiB")
     parser.add_argument("--rounds", type=int, default=3, help="kura smoke bench rounds (median)")
+    add_json_option(parser)
     args = parser.parse_args()
+    figures: dict[str, Any] = {}
     size = int(DataSize.parse(args.size).bytes)
     print(
         f"artifact {args.size} ({size} bytes), HTTP/1.1, one transfer at a time, loopback; "
@@ -197,6 +202,9 @@ def main() -> None:
                 watcher.join()
                 spooled = bed.spooling_lines()
                 bed.stop()
+            figures[tuning] = {"kura_smoke_bench": report, "curl_mb_per_s": reference,
+                               "nginx_peak_kib": nginx_kib, "temp_peak_bytes": peak[0],
+                               "spooling_lines": spooled}  # fmt: skip
             ratio = {r["direction"]: r["gateway_over_direct"] for r in report["ratios"]}
             for figure in report["figures"]:
                 shown = f"{ratio[figure['direction']]:.3f}" if figure["path"] == "gateway" else ""
@@ -230,6 +238,8 @@ def main() -> None:
         f"client peak RSS for a {args.rss_size} round trip (upload + download, hashed while "
         f"streaming): {report['client_peak_rss_mib']:.1f} MiB; errors {errors}"
     )
+    figures["client_rss"] = report
+    write(args.json, "bench_smoke", args, figures)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 from kura_core import (
     Bandwidth,
     Component,
+    GatewayQuery,
     IngressProvider,
     KuraGateway,
     KuraGatewayStatus,
@@ -105,7 +106,9 @@ class FakeIngress:
             gateway_label="gw",
             pod_label="pod",
             window="1m",
-            by_gateway={metric: f"fake_{metric.value}" for metric in Metric},
+            by_gateway=tuple(
+                GatewayQuery(promql=f"fake_{metric.value}", metric=metric) for metric in Metric
+            ),
             by_pod={metric: f'fake_{metric.value}{{gw="{{gateway}}"}}' for metric in Metric},
         )
 

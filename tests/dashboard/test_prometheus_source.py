@@ -10,15 +10,17 @@ out, and either shows as unreachable, in words.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from kura_core.metric_queries import Metric
+from kura_core.metric_queries import QUANTILES, Metric, Shape
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider
 from kura_core.regions import managed_catalogs
@@ -70,6 +72,7 @@ def classes(ingress: IngressProvider) -> dict[str, str]:
         "shard": ingress.default_controller_class("kura-eu-central"),
         "dedicated": ingress.default_controller_class(f"kura-eu-central-{DEDICATED}"),
         "failing": ingress.default_controller_class("kura-us-west"),
+        "slow": ingress.default_controller_class("kura-us-west-2"),
     }
 
 
@@ -105,6 +108,11 @@ def server(
             ],
             # Nothing but 5xx, and no certificate.
             classes["failing"]: [PodLoad(requests_ok=0.0, requests_5xx=2.0)],
+            # A tenth of its requests take longer than the highest bound, one pod's a twentieth.
+            classes["slow"]: [
+                PodLoad(duration_shares=(0.2, 0.2, 0.6, 0.9)),
+                PodLoad(requests_ok=1.0, requests_4xx=1.0, duration_shares=(0.0, 0.5, 0.7, 0.95)),
+            ],
         }
     )
     data = backfill(promtool, text, workdir)
@@ -197,17 +205,126 @@ def test_the_per_pod_queries_split_one_gateway_by_pod(
         }, metric
 
 
-def test_queries_per_refresh_do_not_grow_with_the_gateways(
-    server: PrometheusServer, ingress: IngressProvider
+def _queries_answered(server: PrometheusServer) -> float:
+    """How many instant queries Prometheus has answered, by its own count."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    pattern = r'^prometheus_http_requests_total\{code="200",handler="/api/v1/query"\} (\S+)$'
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+@pytest.fixture(scope="module")
+def fleet_server(
+    tmp_path_factory: pytest.TempPathFactory, ingress: IngressProvider
+) -> Iterator[tuple[PrometheusServer, list[str]]]:
+    """Twenty times the gateways of ``server``: 80 dedicated ones."""
+    promtool = require_binary("promtool")
+    prometheus = require_binary("prometheus")
+    workdir = tmp_path_factory.mktemp("fleet")
+    fleet = [
+        ingress.default_controller_class(f"kura-eu-central-kgw-{number:012x}-eu-central")
+        for number in range(80)
+    ]
+    data = backfill(promtool, ingress_nginx_openmetrics({c: [PodLoad()] for c in fleet}), workdir)
+    with prometheus_server(prometheus, data, workdir) as running:
+        yield running, fleet
+
+
+def test_a_refresh_sends_at_most_eight_queries_whatever_the_fleet(
+    server: PrometheusServer,
+    fleet_server: tuple[PrometheusServer, list[str]],
+    ingress: IngressProvider,
+    classes: dict[str, str],
 ) -> None:
-    # Every region names the same provider: one query set, one query per metric.
-    reader = PrometheusSource(
-        server.url, [ingress.metric_queries()] * 3, timeout=2.0, evaluation_time=AT
+    large, fleet = fleet_server
+    per_refresh = []
+    for prometheus, gateways in ((server, list(classes.values())), (large, fleet)):
+        # Every region names the same provider: one query set.
+        reader = PrometheusSource(
+            prometheus.url, [ingress.metric_queries()] * 3, timeout=2.0, evaluation_time=AT
+        )
+        before = _queries_answered(prometheus)
+        for _ in range(3):
+            (readout,) = reader.fetch(now=AT)
+            assert sorted(readout.gateways) == sorted(gateways)
+            assert readout.problems == ()
+        per_refresh.append((_queries_answered(prometheus) - before) / 3)
+    assert per_refresh[0] == per_refresh[1] <= 8
+
+
+def test_the_percentiles_are_prometheus_histogram_quantile(
+    server: PrometheusServer, ingress: IngressProvider, classes: dict[str, str]
+) -> None:
+    (readout,) = source(server.url, ingress).fetch(now=AT)
+    buckets = (
+        "sum by (le, controller_class) "
+        "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m]))"
     )
-    assert reader.queries_per_refresh == len(Metric) == 13
-    for refresh in range(1, 4):
-        reader.fetch(now=AT)
-        assert reader.queries_sent == refresh * len(Metric)
+    for metric, q in QUANTILES.items():
+        reference = {
+            r["metric"]["controller_class"]: float(r["value"][1])  # type: ignore[index]
+            for r in _instant(server.url, f"histogram_quantile({q}, {buckets})")
+        }
+        assert set(reference) == set(classes.values())
+        for gateway, expected in reference.items():
+            got = getattr(readout.gateways[gateway], metric.value)
+            assert got == pytest.approx(expected, rel=1e-9), (gateway, metric)
+    slow = readout.gateways[classes["slow"]]
+    # 8% of the slow gateway's requests took longer than 1s: p95 and p99 are that bound.
+    assert (slow.p95_latency, slow.p99_latency) == (1.0, 1.0)
+    # Its 2xx and 4xx series: half of one pod's requests are 404s.
+    assert slow.requests == pytest.approx(5.0, rel=1e-9)
+    assert slow.success_ratio == pytest.approx(4.0 / 5.0, rel=1e-9)
+    assert slow.error_ratio == 0.0
+
+
+class _Together(BaseHTTPRequestHandler):
+    """Answers a query only once every query of the refresh has arrived: a barrier."""
+
+    server: _TogetherServer
+
+    def do_GET(self) -> None:
+        body: dict[str, object]
+        try:
+            self.server.barrier.wait()
+        except threading.BrokenBarrierError:
+            status, body = 503, {"status": "error", "errorType": "timeout", "error": "alone"}
+        else:
+            status, body = 200, {"status": "success", "data": {"result": []}}
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _TogetherServer(ThreadingHTTPServer):
+    barrier: threading.Barrier
+
+
+def test_a_refreshs_queries_are_in_flight_together(ingress: IngressProvider) -> None:
+    # A real Prometheus answers each query as it comes, so it cannot show whether they came
+    # together: this server holds every answer until all of them have arrived.
+    reader_queries = [ingress.metric_queries()]
+    with _TogetherServer(("127.0.0.1", 0), _Together) as httpd:
+        reader = PrometheusSource(
+            f"http://127.0.0.1:{httpd.server_address[1]}", reader_queries, timeout=10.0
+        )
+        httpd.barrier = threading.Barrier(reader.queries_per_refresh, timeout=5.0)
+        serving = threading.Thread(target=httpd.serve_forever, daemon=True)
+        serving.start()
+        try:
+            (readout,) = reader.fetch(now=AT)
+        finally:
+            httpd.shutdown()
+            reader.close()
+    assert readout.problems == ()
+    assert reader.queries_sent == reader.queries_per_refresh
 
 
 def test_the_dashboard_state_computes_saturation_from_the_capacity_model(
@@ -272,15 +389,17 @@ def test_a_bad_query_degrades_the_source_and_names_the_query(
     server: PrometheusServer, ingress: IngressProvider
 ) -> None:
     queries = ingress.metric_queries()
+    classes, *others = queries.by_gateway
+    assert classes.shape is Shape.STATUS_CLASSES
     broken = queries.model_copy(
-        update={"by_gateway": {**queries.by_gateway, Metric.REQUESTS: "sum by (("}}
+        update={"by_gateway": (classes.model_copy(update={"promql": "sum by (("}), *others)}
     )
     reader = PrometheusSource(server.url, [broken], timeout=2.0, evaluation_time=AT)
     collector = Collector(reader, None, lambda: AT)
     snapshot = collector.collect()
     (status,) = snapshot.statuses
     assert status.state is ConnectionState.DEGRADED
-    assert status.error.startswith("requests query failed: HTTP 400: ")
+    assert status.error.startswith("requests, error_ratio, success_ratio query failed: HTTP 400: ")
     (readout,) = snapshot.readouts
     assert all(m.bytes_out is not None for m in readout.gateways.values())
 
@@ -323,8 +442,8 @@ def test_a_killed_prometheus_is_unreachable_at_once_with_the_reason(
     status = collector.collect(force=True).statuses[0]
     assert status.state is ConnectionState.UNREACHABLE
     assert status.error == f"cannot connect to Prometheus at {lone_server.url}: connection refused"
-    # No retries: the first refused connection ends the refresh.
-    assert reader.queries_sent == len(Metric) + 1
+    # No retries: each query of the refresh went out once, together.
+    assert reader.queries_sent == 2 * reader.queries_per_refresh
     # Retries back off: not due again until the backoff ends, unless forced.
     assert status.retry_at is not None
     assert status.retry_at > AT
@@ -343,7 +462,8 @@ def test_a_stopped_prometheus_is_unreachable_within_the_timeout(
     assert isinstance(error, SourceError)
     assert error.unreachable
     assert error.message == f"Prometheus at {lone_server.url} did not answer within 0.5s"
-    assert reader.queries_sent == 1
+    # The queries went out together and waited out one timeout between them, not one each.
+    assert reader.queries_sent == reader.queries_per_refresh
 
 
 def test_missing_gateways_read_as_unknown_not_zero(

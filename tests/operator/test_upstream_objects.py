@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kura_core import dedicated_load_balancer_name
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest, instance_manifest
 
@@ -40,13 +41,14 @@ def test_a_gateway_in_a_region_the_catalog_lacks_is_served_from_its_spec(
     manifest = gateway_manifest(51)
     manifest["spec"]["region"] = "ap-south"
     manifest["spec"]["nodeSelector"] = {"node.cluster.x-k8s.io/pool": "kura-ap-south"}
-    # What upstream's server sends for a region of its own: the LB's name, PROXY and location.
+    name = manifest["metadata"]["name"]
+    # What upstream's server sends for a region of its own: the LB's name (derived from the
+    # gateway's, as kura's provider derives it), PROXY and location.
     manifest["spec"]["loadBalancerAnnotations"] = {
-        f"{LB}name": "tuist-kgw-ap-south-ingress",
+        f"{LB}name": dedicated_load_balancer_name(name),
         f"{LB}uses-proxyprotocol": "true",
         f"{LB}location": "sin",
     }
-    name = manifest["metadata"]["name"]
     cluster.create_gateway(manifest)
     cluster.make_ready(name)
     ready = cluster.wait_phase(name, "Ready")
@@ -61,7 +63,7 @@ def test_a_gateway_in_a_region_the_catalog_lacks_is_served_from_its_spec(
     }
     # The spec's annotations and the node selector derived from the spec: nothing from a catalog.
     assert annotations == {
-        f"{LB}name": "tuist-kgw-ap-south-ingress",
+        f"{LB}name": dedicated_load_balancer_name(name),
         f"{LB}uses-proxyprotocol": "true",
         f"{LB}location": "sin",
         f"{LB}node-selector": "node.cluster.x-k8s.io/pool=kura-ap-south",

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kura_core.metric_queries import Metric, MetricQueries
+from kura_core.metric_queries import Metric, MetricQueries, Shape
 from kura_core.plugins import PluginHost
 
 HOST = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"})
@@ -22,15 +22,17 @@ def test_labels_and_window() -> None:
     assert (q.gateway_label, q.pod_label, q.window) == ("controller_class", "controller_pod", "5m")
 
 
-def test_every_metric_has_both_queries() -> None:
+def test_every_metric_has_both_queries_and_a_refresh_sends_eight() -> None:
     q = queries()
-    assert set(q.by_gateway) == set(Metric)
+    answered = [metric for query in q.by_gateway for metric in query.metrics]
+    assert sorted(answered) == sorted(Metric)
     assert set(q.by_pod) == set(Metric)
+    assert len(q.by_gateway) == 8
 
 
-@pytest.mark.parametrize("metric", list(Metric))
-def test_gateway_queries_aggregate_by_controller_class(metric: Metric) -> None:
-    query = queries().by_gateway[metric]
+@pytest.mark.parametrize("index", range(8))
+def test_gateway_queries_aggregate_by_controller_class(index: int) -> None:
+    query = queries().by_gateway[index].promql
     groupings = re.findall(r"by \(([^)]*)\)", query)
     assert groupings
     for grouping in groupings:
@@ -55,59 +57,63 @@ def test_pod_queries_are_for_one_gateway_and_aggregate_by_controller_pod(metric:
         assert [match[1] for match in CLASS_MATCHER.findall(selector)] == [GATEWAY]
 
 
-def test_queries_come_in_the_order_of_the_metrics() -> None:
-    assert list(queries().by_gateway) == list(Metric)
-
-
 def test_the_exact_queries() -> None:
     q = queries()
-    assert q.by_gateway == {
-        Metric.BYTES_IN: (
-            "sum by (controller_class) (rate(nginx_ingress_controller_request_size_sum[5m]))"
+    assert [(query.shape, query.metric, query.promql) for query in q.by_gateway] == [
+        (
+            Shape.STATUS_CLASSES,
+            None,
+            "sum by (controller_class, status_class) (label_replace("
+            'rate(nginx_ingress_controller_requests[5m]), "status_class", "${1}xx", "status", '
+            '"(.).*"))',
         ),
-        Metric.BYTES_OUT: (
-            "sum by (controller_class) (rate(nginx_ingress_controller_response_size_sum[5m]))"
+        (
+            Shape.BUCKETS,
+            None,
+            "sum by (le, controller_class) "
+            "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m]))",
         ),
-        Metric.REQUESTS: "sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))",
-        **{
-            metric: (
-                f"histogram_quantile({quantile}, sum by (le, controller_class) "
-                "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m])))"
-            )
-            for metric, quantile in (
-                (Metric.P50_LATENCY, "0.5"),
-                (Metric.P90_LATENCY, "0.9"),
-                (Metric.P95_LATENCY, "0.95"),
-                (Metric.P99_LATENCY, "0.99"),
-            )
-        },
-        Metric.ERROR_RATIO: (
-            'sum by (controller_class) (rate(nginx_ingress_controller_requests{status=~"5.."}[5m]))'
-            " / sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
+        (
+            Shape.VALUE,
+            Metric.BYTES_IN,
+            "sum by (controller_class) (rate(nginx_ingress_controller_request_size_sum[5m]))",
         ),
-        Metric.SUCCESS_RATIO: (
+        (
+            Shape.VALUE,
+            Metric.BYTES_OUT,
+            "sum by (controller_class) (rate(nginx_ingress_controller_response_size_sum[5m]))",
+        ),
+        (
+            Shape.VALUE,
+            Metric.ACTIVE_CONNECTIONS,
             "sum by (controller_class) "
-            '(rate(nginx_ingress_controller_requests{status!~"[4-5].*"}[5m]))'
-            " / sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
+            '(nginx_ingress_controller_nginx_process_connections{state="active"})',
         ),
-        Metric.ACTIVE_CONNECTIONS: (
-            "sum by (controller_class) "
-            '(nginx_ingress_controller_nginx_process_connections{state="active"})'
-        ),
-        Metric.CONFIG_RELOAD_FAILED: (
+        (
+            Shape.VALUE,
+            Metric.CONFIG_RELOAD_FAILED,
             "max by (controller_class) "
-            "(nginx_ingress_controller_config_last_reload_successful == bool 0)"
+            "(nginx_ingress_controller_config_last_reload_successful == bool 0)",
         ),
-        Metric.CONFIG_RELOADS: (
+        (
+            Shape.VALUE,
+            Metric.CONFIG_RELOADS,
             "sum by (controller_class) (changes("
-            "nginx_ingress_controller_config_last_reload_successful_timestamp_seconds[5m]))"
+            "nginx_ingress_controller_config_last_reload_successful_timestamp_seconds[5m]))",
         ),
-        Metric.CERT_EXPIRY: (
+        (
+            Shape.VALUE,
+            Metric.CERT_EXPIRY,
             "min by (controller_class) (label_replace("
             'nginx_ingress_controller_ssl_expire_time_seconds, "controller_class", "$1", '
-            '"class", "(.+)")) - time()'
+            '"class", "(.+)")) - time()',
         ),
-    }
+    ]
+    assert q.for_gateway(Metric.P95_LATENCY, GATEWAY) == (
+        "histogram_quantile(0.95, sum by (le, controller_pod) "
+        "(rate(nginx_ingress_controller_request_duration_seconds_bucket"
+        f'{{controller_class="{GATEWAY}"}}[5m])))'
+    )
     assert q.for_gateway(Metric.ERROR_RATIO, GATEWAY) == (
         "sum by (controller_pod) (rate(nginx_ingress_controller_requests"
         f'{{controller_class="{GATEWAY}",status=~"5.."}}[5m])) / sum by (controller_pod) '

@@ -60,8 +60,14 @@ if TYPE_CHECKING:
     from kura_core.manifests import render_gateway as render_gateway
     from kura_core.manifests import render_instance as render_instance
     from kura_core.manifests import render_manifests as render_manifests
+    from kura_core.metric_queries import QUANTILES as QUANTILES
+    from kura_core.metric_queries import STATUS_CLASS_LABEL as STATUS_CLASS_LABEL
+    from kura_core.metric_queries import GatewayQuery as GatewayQuery
     from kura_core.metric_queries import Metric as Metric
     from kura_core.metric_queries import MetricQueries as MetricQueries
+    from kura_core.metric_queries import Readings as Readings
+    from kura_core.metric_queries import Sample as Sample
+    from kura_core.metric_queries import Shape as Shape
     from kura_core.names import dedicated_ingress_class as dedicated_ingress_class
     from kura_core.names import dedicated_load_balancer_name as dedicated_load_balancer_name
     from kura_core.names import gateway_name as gateway_name
@@ -130,6 +136,12 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _PUBLIC: dict[str, str] = {
+    "Shape": "kura_core.metric_queries",
+    "STATUS_CLASS_LABEL": "kura_core.metric_queries",
+    "QUANTILES": "kura_core.metric_queries",
+    "Sample": "kura_core.metric_queries",
+    "Readings": "kura_core.metric_queries",
+    "GatewayQuery": "kura_core.metric_queries",
     "is_loopback": "kura_core.urls",
     "EnvVar": "kura_core.resources",
     "DEFAULT_LOAD_BALANCER_PROVIDER": "kura_core.regions",

@@ -1,14 +1,25 @@
 """The gateway metrics a dashboard reads, as PromQL an ingress provider supplies.
 
-Queries aggregate by a label that identifies a gateway (``by_gateway``), so one refresh sends the
-same number of queries whatever the number of gateways: one per :class:`Metric`. Rates, ratios,
-percentiles and reload counts are over :attr:`MetricQueries.window`; connections, the reload
-state and certificate expiry are instant. ``by_pod`` queries drill into one gateway;
-they carry a ``{gateway}`` placeholder for the value of :attr:`MetricQueries.gateway_label`.
+Gateway queries aggregate by a label that identifies a gateway (``gateway_label``), so one refresh
+sends the same number of queries whatever the number of gateways. A query may answer several
+metrics at once when they share a selector and a range: the request rate split by status class
+gives requests and both ratios, and the request-duration histogram's bucket rates give every
+percentile (:class:`Shape`). Prometheus evaluates a selector once per appearance in a query, so
+four ``histogram_quantile`` calls cost four times one bucket query; the percentiles are therefore
+interpolated here from the buckets, the way ``histogram_quantile`` does.
+
+Rates, ratios, percentiles and reload counts are over :attr:`MetricQueries.window`; connections,
+the reload state and certificate expiry are instant. ``by_pod`` queries drill into one gateway,
+one per metric; they carry a ``{gateway}`` placeholder for the value of
+:attr:`MetricQueries.gateway_label`.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -44,20 +55,164 @@ class Metric(StrEnum):
     no series when the gateway serves no certificate."""
 
 
+class Shape(StrEnum):
+    """How the series of a gateway query carry its metrics."""
+
+    VALUE = "value"
+    """One series per gateway: the value of the query's one metric."""
+    STATUS_CLASSES = "status_classes"
+    """Requests per second of a gateway, one series per :data:`STATUS_CLASS_LABEL` value
+    (``2xx``, ``4xx``, ``5xx``, ...): requests, the 5xx share and the share of neither 4xx nor
+    5xx."""
+    BUCKETS = "buckets"
+    """Per-second rates of a gateway's cumulative request-duration histogram buckets, one series
+    per ``le`` (upper bound, ``+Inf`` last): every latency percentile."""
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """What a query of this shape answers; a value query names its one metric."""
+        if self is Shape.STATUS_CLASSES:
+            return (Metric.REQUESTS, Metric.ERROR_RATIO, Metric.SUCCESS_RATIO)
+        if self is Shape.BUCKETS:
+            return tuple(QUANTILES)
+        return ()
+
+
+STATUS_CLASS_LABEL = "status_class"
+BUCKET_LABEL = "le"
+QUANTILES: dict[Metric, float] = {
+    Metric.P50_LATENCY: 0.5,
+    Metric.P90_LATENCY: 0.9,
+    Metric.P95_LATENCY: 0.95,
+    Metric.P99_LATENCY: 0.99,
+}
+_FAILED_CLASSES = frozenset({"4xx", "5xx"})
+
+# One answered series: its labels and its value.
+Sample = tuple[Mapping[str, str], float]
+Readings = dict[str, dict[Metric, float | None]]
+
+
+class GatewayQuery(BaseModel):
+    """One PromQL query of a refresh, aggregated by the gateway label, and what it answers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    promql: str
+    shape: Shape = Shape.VALUE
+    metric: Metric | None = None
+    """The metric of a :attr:`Shape.VALUE` query; the other shapes' metrics are fixed."""
+
+    @model_validator(mode="after")
+    def _one_metric_for_a_value(self) -> GatewayQuery:
+        if (self.shape is Shape.VALUE) != (self.metric is not None):
+            raise ValueError("a value query names its metric, and only a value query does")
+        return self
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        return (self.metric,) if self.metric is not None else self.shape.metrics
+
+    def read(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
+        """Each gateway's metrics from this query's answer; series without the gateway label
+        are not a gateway's and are left out."""
+        metric = self.metric
+        if metric is not None:
+            return {
+                labels[gateway_label]: {metric: _finite(value)}
+                for labels, value in samples
+                if gateway_label in labels
+            }
+        grouped: dict[str, list[Sample]] = {}
+        for labels, value in samples:
+            gateway = labels.get(gateway_label)
+            if gateway is not None:
+                grouped.setdefault(gateway, []).append((labels, value))
+        read = _status_classes if self.shape is Shape.STATUS_CLASSES else _percentiles
+        return {gateway: read(series) for gateway, series in grouped.items()}
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _status_classes(series: list[Sample]) -> dict[Metric, float | None]:
+    """Requests and ratios. No 5xx series means no 5xx responses: a ratio of 0, not unknown.
+    Without requests there is no ratio."""
+    total = math.fsum(value for _, value in series)
+    by_class: dict[str, float] = {}
+    for labels, value in series:
+        status = labels.get(STATUS_CLASS_LABEL, "")
+        by_class[status] = by_class.get(status, 0.0) + value
+    failed = math.fsum(by_class.get(status, 0.0) for status in _FAILED_CLASSES)
+    ratios = total > 0 and math.isfinite(total)
+    return {
+        Metric.REQUESTS: _finite(total),
+        Metric.ERROR_RATIO: by_class.get("5xx", 0.0) / total if ratios else None,
+        Metric.SUCCESS_RATIO: (total - failed) / total if ratios else None,
+    }
+
+
+def _percentiles(series: list[Sample]) -> dict[Metric, float | None]:
+    buckets: list[tuple[float, float]] = []
+    for labels, value in series:
+        try:
+            buckets.append((float(labels[BUCKET_LABEL]), value))
+        except (KeyError, ValueError):
+            continue  # not a bucket, as histogram_quantile ignores it
+    return dict(zip(QUANTILES, bucket_quantiles(buckets, QUANTILES.values()), strict=True))
+
+
+def bucket_quantiles(
+    buckets: Iterable[tuple[float, float]], qs: Iterable[float]
+) -> list[float | None]:
+    """The ``qs``-quantiles of cumulative ``(upper bound, count)`` buckets, as Prometheus's
+    ``histogram_quantile`` computes them, each None where it answers NaN.
+
+    Linear within a bucket, from 0 for the lowest one when its bound is positive (else that
+    bound); in the ``+Inf`` bucket, the highest finite bound. Buckets of one bound are added
+    together and a count lower than the one before it is raised to it (the histogram's envelope).
+    Without a ``+Inf`` bucket, with fewer than two bounds or no observations: None.
+    """
+    merged: dict[float, float] = {}
+    for bound, count in buckets:
+        merged[bound] = merged.get(bound, 0.0) + count
+    bounds = sorted(merged)
+    counts = list(itertools.accumulate((merged[bound] for bound in bounds), max))
+    if len(bounds) < 2 or bounds[-1] != math.inf or not counts[-1] > 0:
+        return [None for _ in qs]
+    return [_quantile(q * counts[-1], bounds, counts) for q in qs]
+
+
+def _quantile(rank: float, bounds: list[float], counts: list[float]) -> float:
+    # The first bucket holding the rank, short of the +Inf one.
+    index = bisect.bisect_left(counts, rank, hi=len(counts) - 1)
+    if index == len(counts) - 1:
+        return bounds[-2]
+    if index == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, below = (bounds[index - 1], counts[index - 1]) if index > 0 else (0.0, 0.0)
+    return start + (bounds[index] - start) * (rank - below) / (counts[index] - below)
+
+
 class MetricQueries(BaseModel):
-    """PromQL per metric: one series per gateway, and one per pod of a gateway."""
+    """PromQL for every metric: per gateway, and per pod of one gateway."""
 
     model_config = ConfigDict(frozen=True)
 
     gateway_label: str
     pod_label: str
     window: str
-    by_gateway: dict[Metric, str]
+    by_gateway: tuple[GatewayQuery, ...]
     by_pod: dict[Metric, str]
 
     @model_validator(mode="after")
     def _complete(self) -> MetricQueries:
-        for name, table in (("by_gateway", self.by_gateway), ("by_pod", self.by_pod)):
+        answered = [metric for query in self.by_gateway for metric in query.metrics]
+        twice = sorted({m for m in answered if answered.count(m) > 1})
+        if twice:
+            raise ValueError(f"by_gateway answers {', '.join(twice)} more than once")
+        for name, table in (("by_gateway", answered), ("by_pod", self.by_pod)):
             missing = sorted(set(Metric) - set(table))
             if missing:
                 raise ValueError(f"{name} lacks {', '.join(missing)}")

@@ -11,6 +11,11 @@ controller class), ``host`` and ``secret_name``, without the controller's consta
 ``class``; the per-pod query takes ``controller_pod`` from ``build_info`` of the same scrape
 target (``instance``). Its value is an epoch, so the queries subtract ``time()``.
 
+A refresh reads the request rate once, split by status class (the first digit of ``status``), for
+requests and both ratios, and the request-duration buckets once for every percentile
+(``kura_core.metric_queries.Shape``): eight queries in all. The per-pod queries of one gateway
+stay one per metric.
+
 Config reloads follow the ingress-nginx Grafana dashboard: the last reload failed when
 ``config_last_reload_successful`` is 0, and only a successful reload moves
 ``config_last_reload_successful_timestamp_seconds``, so ``changes()`` of it counts them.
@@ -18,7 +23,14 @@ Config reloads follow the ingress-nginx Grafana dashboard: the last reload faile
 
 from __future__ import annotations
 
-from kura_core import Metric, MetricQueries
+from kura_core import (
+    QUANTILES,
+    STATUS_CLASS_LABEL,
+    GatewayQuery,
+    Metric,
+    MetricQueries,
+    Shape,
+)
 
 GATEWAY_LABEL = "controller_class"
 POD_LABEL = "controller_pod"
@@ -26,16 +38,22 @@ WINDOW = "5m"
 PREFIX = "nginx_ingress_controller_"
 # The label ssl_expire_time_seconds names the controller class with.
 CERT_CLASS_LABEL = "class"
-QUANTILES = {
-    Metric.P50_LATENCY: "0.5",
-    Metric.P90_LATENCY: "0.9",
-    Metric.P95_LATENCY: "0.95",
-    Metric.P99_LATENCY: "0.99",
-}
 
 
 def _selector(*matchers: str) -> str:
     return "{" + ",".join(matchers) + "}" if matchers else ""
+
+
+def _series(name: str, *matchers: str) -> str:
+    return f"{PREFIX}{name}{_selector(*matchers)}"
+
+
+def _rate(name: str, *matchers: str) -> str:
+    return f"rate({_series(name, *matchers)}[{WINDOW}])"
+
+
+def _buckets(by: str, *matchers: str) -> str:
+    return f"sum by (le, {by}) ({_rate('request_duration_seconds_bucket', *matchers)})"
 
 
 def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
@@ -44,23 +62,17 @@ def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
     matchers = (f'{GATEWAY_LABEL}="{gateway}"',) if gateway is not None else ()
 
     def series(name: str, *extra: str) -> str:
-        return f"{PREFIX}{name}{_selector(*matchers, *extra)}"
-
-    def rate(name: str, *extra: str) -> str:
-        return f"rate({series(name, *extra)}[{WINDOW}])"
+        return _series(name, *matchers, *extra)
 
     def summed(name: str, *extra: str) -> str:
-        return f"sum by ({by}) ({rate(name, *extra)})"
+        return f"sum by ({by}) ({_rate(name, *matchers, *extra)})"
 
     def ratio(*extra: str) -> str:
         return f"{summed('requests', *extra)} / {summed('requests')}"
 
     active = series("nginx_process_connections", 'state="active"')
     percentiles = {
-        metric: (
-            f"histogram_quantile({quantile}, sum by (le, {by}) "
-            f"({rate('request_duration_seconds_bucket')}))"
-        )
+        metric: f"histogram_quantile({quantile:g}, {_buckets(by, *matchers)})"
         for metric, quantile in QUANTILES.items()
     }
     queries = percentiles | {
@@ -84,6 +96,24 @@ def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
     return {metric: queries[metric] for metric in Metric}
 
 
+def _gateway_queries() -> tuple[GatewayQuery, ...]:
+    """The request rate by status class, the duration buckets, and one query per other metric."""
+    shared = {metric for shape in (Shape.STATUS_CLASSES, Shape.BUCKETS) for metric in shape.metrics}
+    # `${1}`, not `$1xx`: Prometheus would read the group's name as `1xx`.
+    classes = (
+        f'label_replace({_rate("requests")}, "{STATUS_CLASS_LABEL}", "${{1}}xx", "status", "(.).*")'
+    )
+    alone = _queries(GATEWAY_LABEL)
+    return (
+        GatewayQuery(
+            promql=f"sum by ({GATEWAY_LABEL}, {STATUS_CLASS_LABEL}) ({classes})",
+            shape=Shape.STATUS_CLASSES,
+        ),
+        GatewayQuery(promql=_buckets(GATEWAY_LABEL), shape=Shape.BUCKETS),
+        *(GatewayQuery(promql=alone[m], metric=m) for m in Metric if m not in shared),
+    )
+
+
 def _cert_expiry(by: str, gateway: str | None) -> str:
     """Seconds to the soonest expiry; the series lack ``by``, so it is added first."""
     if gateway is None:
@@ -103,6 +133,6 @@ def ingress_nginx_queries() -> MetricQueries:
         gateway_label=GATEWAY_LABEL,
         pod_label=POD_LABEL,
         window=WINDOW,
-        by_gateway=_queries(GATEWAY_LABEL),
+        by_gateway=_gateway_queries(),
         by_pod=_queries(POD_LABEL, "{gateway}"),
     )

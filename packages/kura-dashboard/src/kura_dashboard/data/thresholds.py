@@ -111,7 +111,9 @@ class Threshold:
         )
 
     def bound(self, level: Level) -> float:
-        return {Level.OK: 0.0, Level.WARN: self.warn, Level.CRIT: self.crit}[level]
+        if level is Level.CRIT:
+            return self.crit
+        return self.warn if level is Level.WARN else 0.0
 
     def beyond(self, value: float, bound: float) -> bool:
         """``value`` is on the bad side of ``bound``: above it, or below it when falling."""
@@ -161,6 +163,16 @@ class ThresholdMachine:
     def update(self, value: float | None, at: float) -> Transition | None:
         """Feed a sample taken at ``at``; a missing sample changes nothing."""
         if value is None:
+            return None
+        threshold = self.threshold
+        if (
+            self.level is Level.OK
+            and not threshold.beyond(value, threshold.warn)
+            and not threshold.beyond(value, threshold.crit)
+        ):
+            # Most samples of most subjects: OK and staying OK. A refresh feeds every threshold
+            # of every gateway, so this skips the general path below for them.
+            self._above[Level.WARN] = self._above[Level.CRIT] = None
             return None
         for level, since in self._above.items():
             above = self.threshold.beyond(value, self.threshold.bound(level))

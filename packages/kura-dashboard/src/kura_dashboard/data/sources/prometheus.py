@@ -1,45 +1,36 @@
 """Gateway metrics from Prometheus, with the PromQL each region's ingress provider supplies.
 
-One refresh sends one instant query per metric per distinct provider query set, each aggregated by
-the provider's gateway label, so the number of queries does not grow with the number of gateways.
+One refresh sends each distinct provider query set's gateway queries (instant, each aggregated by
+the provider's gateway label, some answering several metrics), so the number of queries does not
+grow with the number of gateways. They go out together, one thread each, and each answer is read
+as it arrives: Prometheus evaluates them side by side while the dashboard reads the others, and a
+remote Prometheus costs one round trip a refresh, not one per query.
+
 The client gets a short timeout and no retries (``Retry(total=0)``): prometheus-api-client's
 default retries turn a dead server into a 6-second stall, and the dashboard must show a dead
-Prometheus at once. The first connection failure ends the refresh, for the same reason.
+Prometheus at once. A refresh fails with its first query's connection failure (in query order),
+so a dead Prometheus costs one timeout a refresh, and the refresh says why in words.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from requests.adapters import DEFAULT_POOLSIZE
 from urllib3.util.retry import Retry
 
-from kura_core import Metric, MetricQueries
+from kura_core import GatewayQuery, Metric, MetricQueries, Readings, Sample
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
 
 DEFAULT_TIMEOUT = 2.0
-_FIELDS: dict[Metric, str] = {
-    Metric.BYTES_IN: "bytes_in",
-    Metric.BYTES_OUT: "bytes_out",
-    Metric.REQUESTS: "requests",
-    Metric.P50_LATENCY: "p50_latency",
-    Metric.P90_LATENCY: "p90_latency",
-    Metric.P95_LATENCY: "p95_latency",
-    Metric.P99_LATENCY: "p99_latency",
-    Metric.ERROR_RATIO: "error_ratio",
-    Metric.SUCCESS_RATIO: "success_ratio",
-    Metric.ACTIVE_CONNECTIONS: "active_connections",
-    Metric.CONFIG_RELOAD_FAILED: "config_reload_failed",
-    Metric.CONFIG_RELOADS: "config_reloads",
-    Metric.CERT_EXPIRY: "cert_expiry",
-}
-# A ratio whose numerator matched no series at all: none of its responses, so 0, not unknown.
-_NO_SERIES_IS_ZERO = {Metric.ERROR_RATIO: "error_ratio", Metric.SUCCESS_RATIO: "success_ratio"}
+# GatewayMetrics' field of each metric, looked up once rather than through Enum.value per sample.
+_FIELDS = {metric: metric.value for metric in Metric}
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _API_ERROR = re.compile(r'"error":"((?:[^"\\]|\\.)*)"')
 
@@ -52,10 +43,10 @@ def connection_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _value(result: dict[str, Any]) -> float | None:
-    """The sample of one instant-vector element; Prometheus sends numbers as strings."""
-    value = float(result["value"][1])
-    return value if math.isfinite(value) else None
+def _samples(results: list[dict[str, Any]]) -> Iterator[Sample]:
+    """Each instant-vector element's labels and value; Prometheus sends numbers as strings."""
+    for result in results:
+        yield result.get("metric", {}), float(result["value"][1])
 
 
 class PrometheusSource:
@@ -81,6 +72,10 @@ class PrometheusSource:
         self.timeout = timeout
         self.evaluation_time = evaluation_time
         self.queries_sent = 0
+        # No more threads than the client keeps connections to one host: more would open
+        # connections only to throw them away.
+        workers = min(max(1, self.queries_per_refresh), DEFAULT_POOLSIZE)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prometheus")
         self._client = PrometheusConnect(
             # read=False re-raises a read timeout as itself rather than as a retry error.
             url=self.url,
@@ -95,36 +90,34 @@ class PrometheusSource:
 
     def fetch(self, now: float) -> list[MetricsReadout]:
         at = self.evaluation_time if self.evaluation_time is not None else now
+        jobs = [
+            (query, self._pool.submit(self._read, query, queries.gateway_label, at))
+            for queries in self.query_sets
+            for query in queries.by_gateway
+        ]
+        self.queries_sent += len(jobs)
         values: dict[str, dict[str, float | None]] = {}
         problems: list[str] = []
-        failed: set[Metric] = set()
-        for queries in self.query_sets:
-            for metric, promql in queries.by_gateway.items():
-                try:
-                    results = self._query(promql, at)
-                except PrometheusApiClientException as exc:
-                    problems.append(f"{metric.value} query failed: {self._api_error(exc)}")
-                    failed.add(metric)
-                    continue
-                for result in results:
-                    label = result.get("metric", {}).get(queries.gateway_label)
-                    if label is not None:
-                        values.setdefault(label, {})[_FIELDS[metric]] = _value(result)
-        if problems and len(problems) == self.queries_per_refresh:
-            raise SourceError(f"every query failed; {problems[0]}", unreachable=False)
-        for fields in values.values():
-            # No 5xx series at all means no 5xx responses (no 2xx/3xx series: nothing succeeded):
-            # the ratio query returns nothing then. Without requests there is no ratio.
-            if not fields.get("requests"):
+        for query, job in jobs:
+            try:
+                readings = job.result()
+            except PrometheusApiClientException as exc:
+                names = ", ".join(query.metrics)
+                problems.append(f"{names} query failed: {self._api_error(exc)}")
                 continue
-            for metric, name in _NO_SERIES_IS_ZERO.items():
-                if metric not in failed and name not in fields:
-                    fields[name] = 0.0
+            for gateway, read in readings.items():
+                fields = values.setdefault(gateway, {})
+                for metric, value in read.items():
+                    fields[_FIELDS[metric]] = value
+        if problems and len(problems) == len(jobs):
+            raise SourceError(f"every query failed; {problems[0]}", unreachable=False)
         gateways = {label: GatewayMetrics(**fields) for label, fields in values.items()}
         return [MetricsReadout(at, gateways, tuple(problems))]
 
+    def _read(self, query: GatewayQuery, gateway_label: str, at: float) -> Readings:
+        return query.read(_samples(self._query(query.promql, at)), gateway_label)
+
     def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
-        self.queries_sent += 1
         try:
             result: list[dict[str, Any]] = self._client.custom_query(promql, params={"time": at})
         except requests.Timeout:
@@ -148,4 +141,5 @@ class PrometheusSource:
         return ": ".join(part for part in parts if part) or text
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
