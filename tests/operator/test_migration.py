@@ -494,8 +494,9 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
         assert kept["metadata"]["resourceVersion"] == secret["metadata"]["resourceVersion"]
         # Status as upstream's tools read it: the printer columns (phase, class, ready, load
         # balancer; phase and host) and upstream's fields, in upstream's wording.
-        table = kubectl(cluster, "get", "kuragateways,kurainstances").splitlines()
-        rows = {line.split()[0]: line.split()[1:] for line in table if "/" in line.split()[0]}
+        listed = kubectl(cluster, "get", "kuragateways,kurainstances")
+        table = [line.split() for line in listed.splitlines()]
+        rows = {cells[0]: cells[1:] for cells in table if cells and "/" in cells[0]}
         assert rows[f"kuragateway.kura.tuist.dev/{account.gateway}"][:4] == [
             "Ready",
             account.ingress_class,
