@@ -300,6 +300,31 @@ def test_list_field_selectors_and_list_resource_version(
     assert call(kube, "GET", f"{CM_PATH}?labelSelector=a%20in%20b")[0] == 400
 
 
+def test_lists_come_in_pages_under_the_first_pages_resource_version(
+    kube: KubeDouble, core: client.CoreV1Api
+) -> None:
+    for name in ("a", "b", "c", "d", "e"):
+        core.create_namespaced_config_map("ns", cm(name))
+    status, _, first = call(kube, "GET", f"{CM_PATH}?limit=2")
+    assert status == 200
+    assert [i["metadata"]["name"] for i in first["items"]] == ["a", "b"]
+    assert first["metadata"]["remainingItemCount"] == 3
+    version = first["metadata"]["resourceVersion"]
+    # A change between pages: the next page has what exists now, after the last one sent.
+    core.delete_namespaced_config_map("c", "ns")
+    token = first["metadata"]["continue"]
+    _, _, second = call(kube, "GET", f"{CM_PATH}?limit=2&continue={token}")
+    assert [i["metadata"]["name"] for i in second["items"]] == ["d", "e"]
+    assert second["metadata"]["resourceVersion"] == version
+    assert "continue" not in second["metadata"]
+    # Without a limit, or a limit it does not reach, the whole list in one answer.
+    _, _, whole = call(kube, "GET", f"{CM_PATH}?limit=10")
+    assert len(whole["items"]) == 4
+    assert "continue" not in whole["metadata"]
+    assert call(kube, "GET", f"{CM_PATH}?limit=2&continue=bogus")[0] == 400
+    assert call(kube, "GET", f"{CM_PATH}?limit=x")[0] == 400
+
+
 # ---------------------------------------------------------------------------------------------
 # Updates and patches
 

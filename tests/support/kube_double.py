@@ -20,7 +20,8 @@ Emulated (each is tested in tests/operator/test_kube_double.py):
 * create → 201 with uid, resourceVersion (one global counter), creationTimestamp, generation 1 and
   the URL's namespace; 409 AlreadyExists; ``generateName``; names must be RFC 1123 subdomains (422).
   Any namespace is accepted (no Namespace object needed).
-* get, list (with the list resourceVersion), label selectors (``=``, ``==``, ``!=``, ``in``,
+* get, list (with the list resourceVersion; ``limit`` and ``continue`` pages, sorted by
+  namespace and name), label selectors (``=``, ``==``, ``!=``, ``in``,
   ``notin``, exists, ``!``exists) and field selectors (metadata.name, metadata.namespace, plus a
   few per resource, e.g. involvedObject.* on core events); a bad selector → 400; 404 with a
   ``Status`` body whose details carry name, kind (the plural, as the API server does) and group.
@@ -69,9 +70,11 @@ NOT emulated (tests against the double cannot show these):
   addresses (set them with ``kube.patch_status``); no namespace lifecycle (deleting a Namespace
   leaves its objects; objects need no Namespace, except that kopf ``-n`` waits for one).
 * GC is synchronous (a cluster's is eventual) and Foreground behaves like Background.
-* ``dryRun`` (rejected with 400), ``deletecollection`` (405), pagination (``limit`` is ignored
-  and everything is returned, as the API allows), list ``resourceVersion``/``resourceVersionMatch``
-  (lists are always current), periodic BOOKMARKs (``allowWatchBookmarks`` is ignored).
+* ``dryRun`` (rejected with 400), ``deletecollection`` (405), consistent pages (a ``continue``
+  page holds the objects that exist now after the last one sent, under the first page's
+  resourceVersion; a real server serves every page from the first page's snapshot), list
+  ``resourceVersion``/``resourceVersionMatch`` (lists are always current), periodic BOOKMARKs
+  (``allowWatchBookmarks`` is ignored).
 * A DELETE that removes the object always answers a ``Status`` (real servers return the object
   for some resources); PUT never creates; unconditional PUT is allowed for custom resources too.
 * More than one version of a resource; subresources other than status (scale, log, exec...);
@@ -86,6 +89,7 @@ Test hooks: ``objects``/``get`` (deep copies), ``put_object`` (seed as given), `
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import enum
 import json
@@ -783,12 +787,7 @@ class KubeDouble:
                 return await self._watch(request, rt, flt, query, log)
             items, rv = store.list_objects(rt, flt)
             return _json(
-                {
-                    "kind": f"{rt.kind}List",
-                    "apiVersion": rt.api_version,
-                    "metadata": {"resourceVersion": rv},
-                    "items": items,
-                }
+                {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, **_page(items, rv, query)}
             )
         if verb == "get":
             return _json(store.get(rt, ns, name))
@@ -925,6 +924,40 @@ class KubeDouble:
             if item is _Signal.DROP:
                 return False
             await _send(response, *item)
+
+
+def _page(items: list[Obj], rv: str, query: Mapping[str, str]) -> Obj:
+    """A list's page as ``limit`` and ``continue`` ask (the whole list without ``limit``): the
+    current objects after the last one the previous page sent, under the first page's
+    resourceVersion, and the token of the next page when more are left."""
+    limit, token = query.get("limit", ""), query.get("continue", "")
+    if limit and not limit.isdigit():
+        raise KubeError(400, f"invalid limit {limit!r}")
+    if token:
+        try:
+            rv, namespace, name = json.loads(base64.urlsafe_b64decode(token))
+        except (ValueError, TypeError):
+            raise KubeError(400, f"invalid continue token {token!r}") from None
+        after = (namespace, name)
+        items[:] = [i for i in items if _list_key(i) > after]
+    if not limit or int(limit) == 0 or len(items) <= int(limit):
+        return {"metadata": {"resourceVersion": rv}, "items": items}
+    page = items[: int(limit)]
+    last = _list_key(page[-1])
+    following = base64.urlsafe_b64encode(json.dumps([rv, *last]).encode()).decode()
+    return {
+        "metadata": {
+            "resourceVersion": rv,
+            "continue": following,
+            "remainingItemCount": len(items) - len(page),
+        },
+        "items": page,
+    }
+
+
+def _list_key(obj: Obj) -> tuple[str, str]:
+    metadata = obj["metadata"]
+    return str(metadata.get("namespace") or ""), str(metadata["name"])
 
 
 async def _send(response: web.StreamResponse, event_type: str, obj: Obj) -> None:

@@ -1,9 +1,12 @@
 """The thin adapter between the operator and the Kubernetes API.
 
-Children are written with server-side apply under one field manager with ``force``: the whole
-desired object, every time it differs, so the result never depends on merge semantics. Status
-and metadata changes are merge patches; metadata patches carry a resourceVersion precondition,
-so a stale read fails with 409 and is retried instead of overwriting someone else's change.
+Reads of a watched kind are answered from the operator's cache (:mod:`kura_operator.cache`) once
+it has listed that kind, and every write's answer goes into it; :meth:`KubeApi.fetch` always asks
+the server. Children are written with server-side apply under one field manager with ``force``:
+the whole desired object, every time it differs, so the result never depends on merge
+semantics. Status and metadata changes are merge patches; metadata patches carry a
+resourceVersion precondition, so a stale read fails with 409 and is retried instead of
+overwriting someone else's change.
 """
 
 from __future__ import annotations
@@ -12,15 +15,21 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from kubernetes.aio import config as kube_config
 from kubernetes.aio.client import ApiClient, Configuration
 
 from kura_operator.kinds import Kind, kind_of, object_key
+from kura_operator.selectors import implies, parse_selector, selected
 
+if TYPE_CHECKING:
+    from kura_operator.cache import Cache
+
+# A list's objects (the class's own ``list`` would shadow the builtin in its annotations).
+Objects = list[dict[str, Any]]
 APPLY = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
@@ -92,6 +101,26 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _decoded(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else {}
+    except ValueError:
+        return {}
+
+
+def _refused(response: Any, data: bytes, fallback: str, action: str) -> ApiError:
+    """The error an answer of 400 or more stands for; ``fallback`` when it carries no message."""
+    payload = _decoded(data)
+    payload = payload if isinstance(payload, dict) else {}
+    return ApiError(
+        response.status,
+        str(payload.get("reason") or response.reason or "Error"),
+        str(payload.get("message") or fallback),
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+        action=action,
+    )
+
+
 class KubeApi:
     """GET, apply, patch and delete, with typed errors, metrics and a dry-run mode."""
 
@@ -104,11 +133,14 @@ class KubeApi:
         dry_run: bool = False,
         timeout: float = 30.0,
         may_write: Callable[[], bool] | None = None,
+        cache: Cache | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         """``may_write``, when given, is asked before every request but a GET: while it says
-        no, the request is not sent (the operator no longer holds its leader Lease)."""
+        no, the request is not sent (the operator no longer holds its leader Lease). ``cache``
+        answers the reads of the kinds it watches."""
         self.client = client
+        self.cache = cache
         self.field_manager = field_manager
         self.recorder = recorder
         self.dry_run = dry_run
@@ -116,7 +148,15 @@ class KubeApi:
         self.may_write = may_write
         self.log = logger or logging.getLogger("kura_operator.kube")
 
-    async def _request(
+    async def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """One request (``options`` as :meth:`_send` takes them); its decoded answer."""
+        response, data = await self._send(method, path, **options)
+        if response.status >= 400:
+            raise _refused(response, data, f"{method} {path}", options["action"])
+        payload = _decoded(data)
+        return payload if isinstance(payload, dict) else {}
+
+    async def _send(
         self,
         method: str,
         path: str,
@@ -125,8 +165,13 @@ class KubeApi:
         body: object = None,
         content_type: str = JSON,
         action: str,
-    ) -> dict[str, Any]:
-        """One request; ``action`` says what it is for in errors (``apply Deployment kura/x``)."""
+        verb: str | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        stream: bool = False,
+    ) -> tuple[Any, bytes]:
+        """Send one request: the response and, unless ``stream``, its body. ``action`` says
+        what it is for in errors (``apply Deployment kura/x``), ``verb`` names it in the metrics
+        when its method does not (``list``)."""
         if method != "GET" and self.may_write is not None and not self.may_write():
             raise ApiError(0, "NotLeader", f"{action} not sent: not the leader")
         serialized = await self.client.param_serialize(
@@ -137,39 +182,41 @@ class KubeApi:
             body=body,
             auth_settings=["BearerToken"],
         )
-        verb = _VERBS[method]
+        verb = verb or _VERBS[method]
         try:
             response = await self.client.call_api(
                 serialized[0],
                 serialized[1],
                 header_params=serialized[2],
                 body=serialized[3],
-                _request_timeout=self.timeout,
+                _request_timeout=timeout or self.timeout,
             )
-            data = await response.read()
+            data = b"" if stream and response.status < 400 else await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.recorder.api_request(verb, 0)
             raise ApiError(0, "Unreachable", type(exc).__name__, action=action) from exc
         self.recorder.api_request(verb, response.status)
-        try:
-            payload = json.loads(data) if data else {}
-        except ValueError:
-            payload = {}
-        if response.status >= 400:
-            raise ApiError(
-                response.status,
-                str(payload.get("reason") or response.reason or "Error"),
-                str(payload.get("message") or f"{method} {path}"),
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                action=action,
-            )
-        return payload if isinstance(payload, dict) else {}
+        return response, data
+
+    def _remember(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer to a write, put in the cache (when it holds that kind)."""
+        if self.cache is not None and answer.get("metadata"):
+            self.cache.remember(answer)
+        return answer
 
     async def close(self) -> None:
         await self.client.close()
 
     async def get(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
-        """The object, or ``None`` when it does not exist."""
+        """The object, or ``None`` when it does not exist: from the cache when it watches
+        ``kind`` there (only the objects its label selector picks), else from the server."""
+        store = None if self.cache is None else self.cache.store(kind, namespace)
+        if store is not None:
+            return store.get(namespace, name)
+        return await self.fetch(kind, namespace, name)
+
+    async def fetch(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The object as the server has it now, or ``None`` when it does not exist."""
         try:
             return await self._request(
                 "GET", kind.path(namespace, name), action=f"get {object_key(kind, namespace, name)}"
@@ -198,16 +245,104 @@ class KubeApi:
         field_selector: str | None = None,
         label_selector: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The objects of ``kind`` (in ``namespace``, or everywhere): from the cache when it
+        watches ``kind`` there and its selector takes in ``label_selector``'s objects."""
+        store = None if self.cache is None else self.cache.store(kind, namespace)
+        if store is not None and self.cache is not None and not field_selector:
+            wanted = parse_selector(label_selector or "")
+            if implies(wanted, parse_selector(self.cache.selector(kind, namespace))):
+                return [obj for obj in store.objects(namespace) if selected(obj, wanted)]
         query = {
             key: value
             for key, value in (("fieldSelector", field_selector), ("labelSelector", label_selector))
             if value
         }
-        where = f" in {namespace}" if namespace else ""
-        answer = await self._request(
-            "GET", kind.path(namespace), query=query, action=f"list {kind.plural}{where}"
-        )
+        answer = await self._list(kind, namespace, query)
         return [item for item in answer.get("items", []) if isinstance(item, dict)]
+
+    async def _list(
+        self, kind: Kind, namespace: str | None, query: Mapping[str, str]
+    ) -> dict[str, Any]:
+        where = f" in {namespace}" if namespace else ""
+        return await self._request(
+            "GET",
+            kind.path(namespace),
+            query=query,
+            action=f"list {kind.plural}{where}",
+            verb="list",
+        )
+
+    async def list_page(
+        self, kind: Kind, namespace: str | None, *, label_selector: str, limit: int, token: str
+    ) -> tuple[Objects, str, str]:
+        """One page of a list from the server: its objects (with apiVersion and kind, which a
+        list's items lack), the list's resourceVersion and the token of the next page ("")."""
+        query = {"limit": str(limit)}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if token:
+            query["continue"] = token
+        answer = await self._list(kind, namespace, query)
+        metadata = answer.get("metadata") or {}
+        items = [
+            {"apiVersion": kind.api_version, "kind": kind.kind, **item}
+            for item in answer.get("items", [])
+            if isinstance(item, dict)
+        ]
+        return (
+            items,
+            str(metadata.get("resourceVersion") or ""),
+            str(metadata.get("continue") or ""),
+        )
+
+    async def watch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        *,
+        label_selector: str,
+        version: str,
+        seconds: float,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The watch events of ``kind`` after ``version``, for ``seconds`` (the server ends the
+        watch then); a failed request raises :class:`ApiError`, a 410 among them."""
+        query = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": version,
+            "timeoutSeconds": str(int(seconds)),
+        }
+        if label_selector:
+            query["labelSelector"] = label_selector
+        where = f" in {namespace}" if namespace else ""
+        action = f"watch {kind.plural}{where}"
+        # No answer for a while beyond the server's own timeout: the connection is dead.
+        timeout = aiohttp.ClientTimeout(sock_connect=self.timeout, sock_read=seconds + 30)
+        response, data = await self._send(
+            "GET",
+            kind.path(namespace),
+            query=query,
+            action=action,
+            verb="watch",
+            timeout=timeout,
+            stream=True,
+        )
+        if response.status >= 400:
+            raise _refused(response, data, action, action)
+        try:
+            pending = b""
+            async for chunk in response.response.content.iter_any():
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        event = json.loads(line)
+                        if isinstance(event, dict):
+                            yield event
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApiError(0, "Unreachable", type(exc).__name__, action=action) from exc
+        finally:
+            response.response.release()
 
     async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Server-side apply of the complete desired object; returns the live object."""
@@ -221,13 +356,15 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "desired": obj},
             )
             return dict(obj)
-        return await self._request(
-            "PATCH",
-            kind.path(namespace, name),
-            query={"fieldManager": self.field_manager, "force": "true"},
-            body=obj,
-            content_type=APPLY,
-            action=f"apply {object_key(kind, namespace, name)}",
+        return self._remember(
+            await self._request(
+                "PATCH",
+                kind.path(namespace, name),
+                query={"fieldManager": self.field_manager, "force": "true"},
+                body=obj,
+                content_type=APPLY,
+                action=f"apply {object_key(kind, namespace, name)}",
+            )
         )
 
     async def patch_status(
@@ -240,12 +377,14 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "status": status},
             )
             return {"status": dict(status)}
-        return await self._request(
-            "PATCH",
-            kind.path(namespace, name, "status"),
-            body={"status": status},
-            content_type=MERGE_PATCH,
-            action=f"write the status of {object_key(kind, namespace, name)}",
+        return self._remember(
+            await self._request(
+                "PATCH",
+                kind.path(namespace, name, "status"),
+                body={"status": status},
+                content_type=MERGE_PATCH,
+                action=f"write the status of {object_key(kind, namespace, name)}",
+            )
         )
 
     async def patch_metadata(
@@ -265,12 +404,14 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "metadata": metadata},
             )
             return {"metadata": dict(metadata)}
-        return await self._request(
-            "PATCH",
-            kind.path(namespace, name),
-            body={"metadata": {**metadata, "resourceVersion": resource_version}},
-            content_type=MERGE_PATCH,
-            action=f"patch the metadata of {object_key(kind, namespace, name)}",
+        return self._remember(
+            await self._request(
+                "PATCH",
+                kind.path(namespace, name),
+                body={"metadata": {**metadata, "resourceVersion": resource_version}},
+                content_type=MERGE_PATCH,
+                action=f"patch the metadata of {object_key(kind, namespace, name)}",
+            )
         )
 
     async def replace_data(
@@ -357,7 +498,7 @@ class KubeApi:
             self.log.info("dry run: would replace %s", key, extra={"object": key})
             return dict(obj)
         path = kind.path(metadata.get("namespace"), metadata["name"])
-        return await self._request("PUT", path, body=obj, action=f"replace {key}")
+        return self._remember(await self._request("PUT", path, body=obj, action=f"replace {key}"))
 
 
 async def connect() -> ApiClient:
