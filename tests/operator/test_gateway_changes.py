@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kura_operator.convergence import APPLIED_HASH_ANNOTATION as APPLIED_HASH
+from kura_operator.handlers import watched
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, OPERATOR, Cluster, as_rendered, gateway_manifest
 from tests.support.kube_double import RequestRecord
@@ -107,11 +108,9 @@ def test_a_spec_change_updates_every_child_and_removes_the_old_class(cluster: Cl
     assert service_applies
     assert LB_TYPE not in service_applies[-1].body["metadata"]["annotations"]
 
-    # The documented order: old class read, then deleted, before the new class is applied;
-    # status.ingressClassName is persisted before the Deployment.
-    old_read = index(
-        requests, lambda r: (r.verb, r.resource, r.name) == ("get", "ingressclasses", old_class)
-    )
+    # The documented order: the old class deleted before the new class is applied (both read
+    # from the cache, which held the old one); the renamed class is persisted in
+    # status.ingressClassName before the Deployment.
     old_deleted = index(
         requests, lambda r: (r.verb, r.resource, r.name) == ("delete", "ingressclasses", old_class)
     )
@@ -125,7 +124,7 @@ def test_a_spec_change_updates_every_child_and_removes_the_old_class(cluster: Cl
         ),
     )
     deployment_applied = index(requests, lambda r: (r.verb, r.resource) == ("patch", "deployments"))
-    assert old_read < old_deleted < new_applied < remembered < deployment_applied
+    assert old_deleted < new_applied < remembered < deployment_applied
     assert len(cluster.kube.requests_matching(verb="delete", resource="ingressclasses")) == 1
 
     # Two of three replicas are ready now; the test's controllers catch up.
@@ -156,12 +155,9 @@ def test_a_renamed_class_that_is_already_gone_is_not_deleted(cluster: Cluster) -
         ),
         "the renamed class",
     )
-    (old_read,) = [
-        r for r in cluster.kube.requests_matching(verb="get", resource="ingressclasses")
-        if r.name == old_class
-    ]  # fmt: skip
-    assert old_read.status == 404
+    # The cache has no such class: nothing is deleted, and nothing was asked either.
     assert cluster.kube.requests_matching(verb="delete") == []
+    assert [r for r in cluster.kube.requests_matching(verb="get") if r.resource] == []
 
 
 # --- hand edits -----------------------------------------------------------------------------
@@ -265,13 +261,23 @@ def test_a_restart_over_an_unchanged_ready_gateway_writes_nothing(cluster: Clust
     cluster.kube.clear_requests()
 
     restarted = cluster.start_operator("--resync", "0.3")
-    # The start-up reconcile, then resyncs: each reads the gateway and every child.
+    # The start-up reconcile, then resyncs, all from the cache.
     cluster.wait(
         lambda: restarted.metric("kura_operator_reconciles_total", **OK) >= 3,
         "three reconciles after the restart",
     )
     assert cluster.kube.writes() == []
-    assert cluster.kube.requests_matching(verb="get", resource="deployments")
+    # One list per watched kind, then its watch: no read of the gateway or of any child.
+    # (The self-check's rules review is a question, not a write.)
+    sent = [
+        (r.verb, r.resource)
+        for r in cluster.kube.requests
+        if r.resource and r.group != "authorization.k8s.io"
+    ]
+    assert {verb for verb, _ in sent} == {"list", "watch"}
+    lists = [resource for verb, resource in sent if verb == "list"]
+    assert sorted(lists) == sorted(set(lists))
+    assert {"kuragateways", "configmaps", "services", "deployments", "ingressclasses"} <= set(lists)
     # Nothing of kopf's own bookkeeping is kept on the gateway, either.
     gateway = cluster.gateway(name)
     assert gateway is not None
@@ -342,8 +348,12 @@ def test_metrics_count_reconciles_phases_and_api_requests(cluster: Cluster) -> N
         )
         == reconciles
     )
+    # The self-check's discovery is what is read with a GET; every watched kind is listed once
+    # and then watched, and reconciles read from the cache: not one 404.
     assert metric("kura_operator_api_requests_total", verb="get", code="200") > 0
-    assert metric("kura_operator_api_requests_total", verb="get", code="404") > 0
+    assert metric("kura_operator_api_requests_total", verb="get", code="404") == 0
+    assert metric("kura_operator_api_requests_total", verb="list", code="200") == len(watched())
+    assert metric("kura_operator_api_requests_total", verb="watch", code="200") >= len(watched())
     assert metric("kura_operator_api_requests_total", verb="patch", code="201") == 4
 
     cluster.delete_gateway(name)
@@ -431,7 +441,7 @@ def test_dry_run_logs_the_changes_and_writes_nothing(cluster: Cluster) -> None:
         lambda: operator.metric("kura_operator_reconciles_total", **OK) >= 1, "a reconcile"
     )
     assert cluster.kube.writes() == []
-    assert cluster.kube.requests_matching(verb="get", resource="deployments")
+    assert cluster.kube.requests_matching(verb="list", resource="deployments")
     gateway = cluster.gateway(name)
     assert gateway is not None
     assert "status" not in gateway
@@ -492,21 +502,9 @@ def test_all_namespaces_reconciles_a_gateway_in_another_namespace(cluster: Clust
     cluster.kube.delete("ingressclasses", None, class_name)
     cluster.wait(lambda: class_uid() not in (None, uid), "the IngressClass to come back")
 
-    def owner_lookups() -> list[RequestRecord]:
-        return [
-            r
-            for r in cluster.kube.requests_matching(verb="list", resource="kuragateways")
-            if r.namespace is None and r.query.get("fieldSelector") == f"metadata.name={name}"
-        ]
-
-    cluster.wait(lambda: bool(owner_lookups()), "the class's gateway to be looked up")
-    assert {r.status for r in owner_lookups()} == {200}
-    # The resync lists gateways across namespaces (kopf's own list comes with a watch).
-    resyncs = [
-        r
-        for r in cluster.kube.requests_matching(verb="list", resource="kuragateways")
-        if r.namespace is None and not r.query
-    ]
-    assert len(resyncs) >= 2
-    assert {r.status for r in resyncs} == {200}
+    # Every kind is listed once across namespaces, then watched; the class's gateway is found
+    # in the cache.
+    lists = cluster.kube.requests_matching(verb="list", resource="kuragateways")
+    assert [(r.namespace, r.status) for r in lists] == [(None, 200)]
+    assert [r for r in cluster.kube.requests_matching(verb="get") if r.resource] == []
     assert [r for r in operator.logs() if r["severity"] in ("error", "fatal")] == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,6 @@ from kura_operator.kinds import (
     object_key,
 )
 from kura_operator.kube import ApiError
-from kura_operator.logs import QuietHandlerSuccess
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler, object_ref
 from kura_operator.selfcheck import Problem, Readiness, SelfCheck
@@ -713,18 +711,6 @@ def test_kinds_of_rendered_objects() -> None:
         kind_of({"apiVersion": "extensions/v1beta1", "kind": "Deployment"})
     assert object_key(DEPLOYMENT, "kura", "d") == "Deployment kura/d"
     assert object_key(INGRESS_CLASS, None, "c") == "IngressClass c"
-
-
-def test_handler_success_lines_are_dropped_and_everything_else_kept() -> None:
-    quiet = QuietHandlerSuccess()
-
-    def record(level: int, message: str) -> logging.LogRecord:
-        return logging.LogRecord("kopf.objects", level, __file__, 1, message, None, None)
-
-    assert not quiet.filter(record(logging.INFO, "Handler 'child-deployments' succeeded."))
-    assert quiet.filter(record(logging.INFO, "Creation is processed: 1 succeeded; 0 failed."))
-    assert quiet.filter(record(logging.WARNING, "Handler 'child-deployments' succeeded."))
-    assert quiet.filter(record(logging.ERROR, "Handler 'x' failed with an exception."))
 
 
 # --- the self-check -------------------------------------------------------------------------

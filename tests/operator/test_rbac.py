@@ -277,17 +277,16 @@ def test_the_operator_gets_exactly_the_permissions_it_uses(
     unused = sorted(str(g) for g in granted if not any(used_by(g, n) for n in required))
     assert missing == [], "requested but not granted"
     assert unused == [], "granted but never requested"
-    # The Lease, kopf's observers and the cluster-scoped class were really exercised.
+    # The Lease and the cluster-scoped class were really exercised.
     assert {(p.verb, p.resource) for p in required if p.group == "coordination.k8s.io"} == {
         ("get", "leases"),
         ("create", "leases"),
         ("update", "leases"),
     }
-    assert {p.resource for p in required if p.scope == CLUSTER} == {
-        "ingressclasses",
-        "namespaces",
-        "customresourcedefinitions",
-    }
+    assert {p.resource for p in required if p.scope == CLUSTER} == {"ingressclasses"}
+    # What the operator watches it reads from its cache: no GET of any of it.
+    watched = {(p.group, p.resource) for p in required if p.verb == "watch"}
+    assert {(p.group, p.resource) for p in required if p.verb == "get"} & watched == set()
 
 
 def test_the_self_checks_table_is_what_the_deploy_base_grants(
@@ -327,15 +326,8 @@ def test_the_operator_account_is_bound_only_as_expected(rendered: list[dict[str,
     granted = grants(rendered, OPERATOR_ACCOUNT)
     assert {g.scope for g in granted} == {NAMESPACE, CLUSTER}
     cluster_wide = {(g.group, g.resource) for g in granted if g.scope == CLUSTER}
-    assert cluster_wide == {
-        ("networking.k8s.io", "ingressclasses"),
-        ("", "namespaces"),
-        ("apiextensions.k8s.io", "customresourcedefinitions"),
-    }
-    # Only the gateway's own class is written cluster-wide; the rest of that is read-only.
-    assert {
-        g.verb for g in granted if g.scope == CLUSTER and g.resource != "ingressclasses"
-    } <= READ
+    # Only the gateway's own class, cluster-wide.
+    assert cluster_wide == {("networking.k8s.io", "ingressclasses")}
 
 
 def test_gateway_ingress_nginx_account(rendered: list[dict[str, Any]]) -> None:

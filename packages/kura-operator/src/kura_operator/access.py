@@ -10,7 +10,9 @@ from typing import Any
 # Scopes: in the watched namespace, or cluster-wide.
 NAMESPACE = "namespace"
 CLUSTER = "cluster"
-READ = ("get", "list", "watch")
+# The cache lists and watches what the operator reads (kura_operator.cache); only kinds it does
+# not watch are read with a GET.
+WATCH = ("list", "watch")
 WRITE = ("create", "patch")
 KURA = "kura.tuist.dev"
 COORDINATION = "coordination.k8s.io"
@@ -41,30 +43,26 @@ def _each(
 def required(lease_name: str) -> tuple[Access, ...]:
     """What the operator needs, with leader election on the Lease ``lease_name``."""
     return (
-        *_each((*READ, "patch"), KURA, "kuragateways", "kurainstances"),
+        *_each((*WATCH, "patch"), KURA, "kuragateways", "kurainstances"),
         *_each(("patch",), KURA, "kuragateways/status", "kurainstances/status"),
         # Owner references with blockOwnerDeletion on the children.
         *_each(("update",), KURA, "kuragateways/finalizers", "kurainstances/finalizers"),
-        *_each((*READ, *WRITE), "", "configmaps"),
-        *_each((*READ, *WRITE), "apps", "deployments", "statefulsets"),
-        *_each((*READ, *WRITE), "networking.k8s.io", "networkpolicies"),
-        *_each((*READ, *WRITE, "delete"), "", "services"),
-        *_each((*READ, *WRITE, "delete"), "networking.k8s.io", "ingresses"),
-        *_each((*READ, *WRITE, "delete"), "policy", "poddisruptionbudgets"),
+        *_each((*WATCH, *WRITE), "", "configmaps"),
+        *_each((*WATCH, *WRITE), "apps", "deployments", "statefulsets"),
+        *_each((*WATCH, *WRITE), "networking.k8s.io", "networkpolicies"),
+        *_each((*WATCH, *WRITE, "delete"), "", "services"),
+        *_each((*WATCH, *WRITE, "delete"), "networking.k8s.io", "ingresses"),
+        *_each((*WATCH, *WRITE, "delete"), "policy", "poddisruptionbudgets"),
         *_each(("get", "list", *WRITE, "delete"), "cert-manager.io", "certificates"),
         *_each(("get", *WRITE), "", "secrets"),
-        *_each(("list", "watch"), "", "pods"),
+        *_each(WATCH, "", "pods"),
         *_each(("create",), "", "events"),
         # The leader election's Lease: a create cannot be limited to a name, the rest can.
         Access("create", COORDINATION, "leases"),
         Access("get", COORDINATION, "leases", NAMESPACE, lease_name),
         Access("update", COORDINATION, "leases", NAMESPACE, lease_name),
-        # The dedicated gateway's own class, and kopf's observers of namespaces and CRDs.
-        *_each((*READ, *WRITE, "delete"), "networking.k8s.io", "ingressclasses", scope=CLUSTER),
-        *_each(("list", "watch"), "", "namespaces", scope=CLUSTER),
-        *_each(
-            ("list", "watch"), "apiextensions.k8s.io", "customresourcedefinitions", scope=CLUSTER
-        ),
+        # The dedicated gateway's own class.
+        *_each((*WATCH, *WRITE, "delete"), "networking.k8s.io", "ingressclasses", scope=CLUSTER),
     )
 
 

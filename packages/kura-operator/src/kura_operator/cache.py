@@ -23,7 +23,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,24 +66,27 @@ def newer(candidate: str, held: str) -> bool:
     return candidate != held
 
 
-def compact(obj: Mapping[str, Any]) -> bytes:
-    """``obj`` as compact JSON, its managedFields reduced to the managers of the object itself."""
+def compact(obj: Mapping[str, Any], keep: Collection[str] = ()) -> bytes:
+    """``obj`` as compact JSON, its managedFields reduced to the managers of the object itself,
+    or whole when one of them is in ``keep``."""
     metadata = dict(obj.get("metadata") or {})
     entries = metadata.pop("managedFields", None) or []
     managers = {
-        str(e.get("manager")): None
-        for e in entries
-        if e.get("manager") and not e.get("subresource")
+        str(e["manager"]): None for e in entries if e.get("manager") and not e.get("subresource")
     }
-    if managers:
+    if any(manager in keep for manager in managers):
+        metadata["managedFields"] = entries
+    elif managers:
         metadata["managedFields"] = [{"manager": manager} for manager in managers]
     return json.dumps({**obj, "metadata": metadata}, separators=(",", ":")).encode()
 
 
 class Store:
-    """The objects of one kind, by (namespace, name); each read returns a fresh copy."""
+    """The objects of one kind, by (namespace, name); each read returns a fresh copy. The field
+    entries of the managers in ``keep`` are kept (:func:`compact`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Collection[str] = ()) -> None:
+        self.keep = frozenset(keep)
         self._held: dict[Key, tuple[str, bytes]] = {}
 
     def __len__(self) -> int:
@@ -108,7 +111,7 @@ class Store:
         held = self._held.get(key)
         if held is not None and not newer(version, held[0]):
             return False
-        self._held[key] = (version, compact(obj))
+        self._held[key] = (version, compact(obj, self.keep))
         return True
 
     def remove(self, obj: Mapping[str, Any]) -> bool:
@@ -161,6 +164,7 @@ class Informer:
         page_size: int = PAGE_SIZE,
         watch_seconds: float = WATCH_SECONDS,
         backoff: float = 1.0,
+        keep: Collection[str] = (),
         logger: logging.Logger | None = None,
     ) -> None:
         self.api = api
@@ -172,7 +176,7 @@ class Informer:
         self.watch_seconds = watch_seconds
         self.backoff = backoff
         self.log = logger or logging.getLogger("kura_operator.cache")
-        self.store = Store()
+        self.store = Store(keep)
         self.synced = asyncio.Event()
 
     def __str__(self) -> str:
@@ -273,8 +277,10 @@ class Cache:
         listener: Listener,
         *,
         watch_seconds: float = WATCH_SECONDS,
+        keep: Collection[str] = (),
         logger: logging.Logger | None = None,
     ) -> None:
+        """``keep``: the field managers whose managedFields entries are held whole."""
         self.informers: dict[tuple[Kind, str | None], Informer] = {}
         for one in watched:
             wheres: Sequence[str | None] = (
@@ -282,7 +288,13 @@ class Cache:
             )
             for where in wheres:
                 self.informers[(one.kind, where)] = Informer(
-                    api, one, where, listener, watch_seconds=watch_seconds, logger=logger
+                    api,
+                    one,
+                    where,
+                    listener,
+                    watch_seconds=watch_seconds,
+                    keep=keep,
+                    logger=logger,
                 )
 
     def _informer(self, kind: Kind, namespace: str | None) -> Informer | None:

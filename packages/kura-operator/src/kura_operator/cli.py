@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -187,10 +188,9 @@ def run_command(
         from kura_core import validation_problems
 
         raise InputError("; ".join(validation_problems(exc))) from None
-    # kopf is heavy; only this command pays for importing it.
+    # kopf (its log format) and the API client are heavy; only this command pays for them.
     import kopf
 
-    from kura_operator.logs import quiet_kopf
     from kura_operator.runner import run_operator
 
     kopf.configure(
@@ -198,13 +198,13 @@ def run_command(
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL,
         log_refkey="object",
     )
-    quiet_kopf(verbose=verbose)
     try:
         asyncio.run(run_operator(settings))
     except KuraError:
         raise
     except Exception as exc:
-        # kopf has logged the details; the process must still end non-zero, in one line.
+        # The traceback goes to the log; the process still ends non-zero, in one line.
+        logging.getLogger("kura_operator").exception("the operator crashed")
         raise OperatorCrashed(f"the operator stopped: {type(exc).__name__}: {exc}") from None
 
 

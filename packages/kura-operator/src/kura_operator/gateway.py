@@ -4,11 +4,14 @@
 2. Add the finalizer.
 3. Delete a renamed IngressClass (``status.ingressClassName`` differs from the spec).
 4. Apply the ConfigMap, the LB Service and the IngressClass.
-5. Persist ``status.ingressClassName`` right after the IngressClass.
+5. Persist a renamed class in ``status.ingressClassName`` right after the IngressClass.
 6. Apply the Deployment.
 7. Compute status from the observed Deployment and Service.
 
-Every child is read first and applied only when it differs (its applied-hash annotation also
+A new gateway's class goes into the status write of step 7, or, when the Deployment's apply
+fails, before the retry: so creating a gateway costs one status write fewer than upstream's
+order, and its class is still on record before the reconcile ends. Everything is read from the
+operator's cache; a child is applied only when it differs (its applied-hash annotation also
 catches a field taken out of the desired state); status is written only when more than its
 timestamp changed. Deletion removes the cluster-scoped IngressClasses (read before
 delete) and then the finalizer; namespaced children go with their owner references. Every
@@ -40,6 +43,7 @@ from kura_operator.kinds import (
     kind_of,
     object_key,
 )
+from kura_operator.kube import ApiError
 from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 
@@ -61,22 +65,6 @@ class DesiredGateway:
 
 class GatewayReconciler(Reconciler):
     kind = KURA_GATEWAY
-
-    async def owner_of(self, child: Mapping[str, Any]) -> tuple[str, str] | None:
-        """The (namespace, name) of the gateway a child object belongs to, from its labels."""
-        metadata = child.get("metadata") or {}
-        name = (metadata.get("labels") or {}).get(GATEWAY_LABEL)
-        if not name:
-            return None
-        if metadata.get("namespace"):
-            return str(metadata["namespace"]), str(name)
-        # Cluster-scoped IngressClass: the gateway lives in a watched namespace.
-        if not self.settings.all_namespaces:
-            return self.settings.namespace, str(name)
-        found = await self.api.list(KURA_GATEWAY, None, field_selector=f"metadata.name={name}")
-        if len(found) != 1:
-            return None
-        return str(found[0]["metadata"]["namespace"]), str(name)
 
     # --- the reconcile ----------------------------------------------------------------------
 
@@ -111,8 +99,14 @@ class GatewayReconciler(Reconciler):
         live: dict[str, dict[str, Any] | None] = {}
         for child in desired.before_deployment:
             live[child["kind"]] = await self.writer.converge(child, log)
-        await self._remember_class(raw, gateway.spec.ingress_class_name)
-        deployment = desired.deployment and await self.writer.converge(desired.deployment, log)
+        class_name = gateway.spec.ingress_class_name
+        if (raw.get("status") or {}).get("ingressClassName"):
+            await self._remember_class(raw, class_name)
+        try:
+            deployment = desired.deployment and await self.writer.converge(desired.deployment, log)
+        except ApiError:
+            await self._remember_class(raw, class_name)
+            raise
         provider = self._ingress_provider(gateway)
         status = provider.gateway_status(
             gateway, deployment=deployment, service=live.get(SERVICE.kind), now=self.clock()
@@ -197,7 +191,7 @@ class GatewayReconciler(Reconciler):
             await self._delete_owned_class(previous, gateway.metadata.name, log)
 
     async def _delete_owned_class(self, class_name: str, gateway_name: str, log: Log) -> None:
-        # Read before delete: a missing class costs one GET, and a class that is not ours stays.
+        # Read (from the cache) before delete: a class that is not ours stays.
         live = await self.api.get(INGRESS_CLASS, None, class_name)
         if live is None:
             return
@@ -206,13 +200,16 @@ class GatewayReconciler(Reconciler):
             log.info("deleting %s", object_key(INGRESS_CLASS, None, class_name))
             await self.api.delete(INGRESS_CLASS, None, class_name)
 
-    async def _remember_class(self, raw: Mapping[str, Any], class_name: str) -> None:
-        if (raw.get("status") or {}).get("ingressClassName") == class_name:
+    async def _remember_class(self, raw: dict[str, Any], class_name: str) -> None:
+        """Put ``class_name`` on record in the status (and in ``raw``), unless it is."""
+        status = raw.get("status") or {}
+        if status.get("ingressClassName") == class_name:
             return
         metadata = raw["metadata"]
         await self.api.patch_status(
             KURA_GATEWAY, metadata["namespace"], metadata["name"], {"ingressClassName": class_name}
         )
+        raw["status"] = {**status, "ingressClassName": class_name}
 
     # --- status -----------------------------------------------------------------------------
 

@@ -1,27 +1,21 @@
-"""kopf glue: which events reach the reconcilers.
+"""What the operator watches, and which changes reach the reconcilers.
 
-Level-triggered: every event of a gateway or an instance, or of one of their children,
-including the ones kopf emits for what exists when the operator starts, only *requests* a
-reconcile from that kind's :class:`~kura_operator.scheduler.Scheduler`, which coalesces,
-serialises and retries them. The reconcile reads the whole live state, so it needs no diff of
-what changed.
-
-kopf's change handlers (``on.create``/``on.update``/``on.resume``) are deliberately not used:
-kopf persists its diff base (``last-handled-configuration``) on every handled change and its
-handler progress on every retry, as annotation writes on the object. With plain event handlers
-kopf writes nothing at all, so a restart over unchanged objects and a ``--dry-run`` send no
-write requests, and one retry policy (the scheduler's) covers every path.
+Level-triggered: every change the cache (:mod:`kura_operator.cache`) hears of a gateway or an
+instance, or of one of their children, only *requests* a reconcile from that kind's
+:class:`~kura_operator.scheduler.Scheduler`, which coalesces, serialises and retries them. The
+reconcile reads the whole state from the cache, so it needs no diff of what changed. The first
+list of each kind is not news: once every kind is listed, the runner requests every gateway and
+instance once. The echo of the operator's own write changes nothing in the cache and so
+requests nothing.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import kopf
-
-from kura_core import GROUP, VERSION
-from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
+from kura_operator.cache import Key, Listener, Watched
+from kura_operator.gateway import GATEWAY_LABEL
 from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from kura_operator.instance_objects import MANAGED_BY as MANAGER
@@ -30,16 +24,18 @@ from kura_operator.kinds import (
     DEPLOYMENT,
     INGRESS,
     INGRESS_CLASS,
+    KURA_GATEWAY,
+    KURA_INSTANCE,
     NETWORK_POLICY,
     POD,
     POD_DISRUPTION_BUDGET,
     SERVICE,
     STATEFUL_SET,
+    Kind,
 )
-from kura_operator.kube import ApiError
 from kura_operator.scheduler import Scheduler
 
-MANAGED_BY = {MANAGED_BY_LABEL: MANAGER}
+GATEWAY_CHILDREN = (CONFIG_MAP, SERVICE, DEPLOYMENT)
 INSTANCE_CHILDREN = (
     CONFIG_MAP,
     SERVICE,
@@ -48,107 +44,88 @@ INSTANCE_CHILDREN = (
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
 )
+MANAGED = f"{MANAGED_BY_LABEL}={MANAGER}"
 
 
-def build_registry(
-    gateways: GatewayReconciler,
+def watched() -> list[Watched]:
+    """Every kind the reconcilers read, with the label selector of the objects they need."""
+    return [
+        Watched(KURA_GATEWAY),
+        Watched(KURA_INSTANCE),
+        # Every child of either kind carries the managed-by label: one watch per kind serves
+        # both (upstream's controller labels its children the same way).
+        *(
+            Watched(kind, MANAGED)
+            for kind in dict.fromkeys((*GATEWAY_CHILDREN, *INSTANCE_CHILDREN))
+        ),
+        # Every class: a gateway's own, the regional ones that instances route through, and one
+        # someone else made under a gateway's class name (never taken over).
+        Watched(INGRESS_CLASS),
+        # The instances' pods: which one is Ready picks the primary.
+        Watched(POD, f"{NAME_LABEL}={APP},{INSTANCE_LABEL}"),
+    ]
+
+
+def gateway_of(child: Mapping[str, Any], gateways: Iterable[Key]) -> Key | None:
+    """The (namespace, name) of the gateway ``child`` belongs to, from its gateway label; a
+    cluster-scoped IngressClass names only the gateway, found among ``gateways``."""
+    metadata = child.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    name = labels.get(GATEWAY_LABEL)
+    if not name or labels.get(MANAGED_BY_LABEL) != MANAGER:
+        return None
+    if metadata.get("namespace"):
+        return str(metadata["namespace"]), str(name)
+    found = [key for key in gateways if key[1] == name]
+    return found[0] if len(found) == 1 else None
+
+
+def listener(
     gateway_queue: Scheduler,
     instances: InstanceReconciler,
     instance_queue: Scheduler,
-    logger: logging.Logger,
-) -> kopf.OperatorRegistry:
-    """The handlers of one operator, on their own registry (no module-level state)."""
-    registry = kopf.OperatorRegistry()
+    gateways: Callable[[], Iterable[Key]],
+) -> Listener:
+    """Turn the cache's changes into reconcile requests; ``gateways`` lists the known ones."""
 
-    # In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config.
-    @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-
-    @kopf.on.event(GROUP, VERSION, "kuragateways", registry=registry, id="gateway")
-    async def gateway_event(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
-        request_for(gateway_queue, namespace, name, body)
-
-    @kopf.on.event(GROUP, VERSION, "kurainstances", registry=registry, id="instance")
-    async def instance_event(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
-        request_for(instance_queue, namespace, name, body)
-
-    async def gateway_child_changed(body: kopf.Body, **_: Any) -> None:
-        try:
-            owner = await gateways.owner_of(body)
-        except ApiError as exc:
-            # Only a cluster-scoped class needs a lookup; the next resync covers it.
-            logger.warning(
-                "cannot find the gateway of a changed child: %s",
-                exc,
-                extra={"k8s_ref": {"kind": body.get("kind"), "name": body.metadata.name}},
-            )
+    def changed(kind: Kind, change: str, obj: dict[str, Any]) -> None:
+        if kind == KURA_GATEWAY:
+            request_for(gateway_queue, obj)
             return
-        if owner is not None:
-            gateway_queue.request(*owner)
+        if kind == KURA_INSTANCE:
+            request_for(instance_queue, obj)
+            return
+        if kind == INGRESS_CLASS:
+            # A class appears (a gateway became ready to route), goes or is edited: the
+            # instances routed through it, whose status says whether their class exists.
+            for key in instances.instances_for_class(str(obj["metadata"]["name"])):
+                instance_queue.request(*key)
+        # A child edited or deleted by hand brings its owner back to the desired state;
+        # StatefulSet and pod progress reach the instance's status.
+        if kind in (*GATEWAY_CHILDREN, INGRESS_CLASS):
+            owner = gateway_of(obj, gateways())
+            if owner is not None:
+                gateway_queue.request(*owner)
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if kind in (*INSTANCE_CHILDREN, POD) and labels.get(NAME_LABEL) == APP:
+            for key in instances.instances_for(obj):
+                instance_queue.request(*key)
 
-    # A child edited or deleted by hand brings its gateway back to the desired state.
-    for kind in (CONFIG_MAP, SERVICE, DEPLOYMENT):
-        kopf.on.event(
-            kind.group,
-            kind.version,
-            kind.plural,
-            labels={**MANAGED_BY, GATEWAY_LABEL: kopf.PRESENT},
-            registry=registry,
-            id=f"child-{kind.plural}",
-        )(gateway_child_changed)
-
-    # A class appears (a gateway became ready to route), goes or is edited: its gateway, and
-    # the instances routed through it, whose status says whether their class exists.
-    @kopf.on.event(
-        INGRESS_CLASS.group, INGRESS_CLASS.version, INGRESS_CLASS.plural,
-        registry=registry, id="child-ingressclasses",
-    )  # fmt: skip
-    async def ingress_class_changed(body: kopf.Body, name: str, **_: Any) -> None:
-        for key in instances.instances_for_class(name):
-            instance_queue.request(*key)
-        labels = body.metadata.labels
-        if labels.get(GATEWAY_LABEL) and all(labels.get(k) == v for k, v in MANAGED_BY.items()):
-            await gateway_child_changed(body)
-
-    async def instance_child_changed(body: kopf.Body, **_: Any) -> None:
-        for key in instances.instances_for(body):
-            instance_queue.request(*key)
-
-    # Hand edits are undone, StatefulSet progress reaches the status, and a primary pod that
-    # stops being Ready hands the traffic over at once.
-    for kind in INSTANCE_CHILDREN:
-        kopf.on.event(
-            kind.group,
-            kind.version,
-            kind.plural,
-            labels={**MANAGED_BY, NAME_LABEL: APP},
-            registry=registry,
-            id=f"instance-child-{kind.plural}",
-        )(instance_child_changed)
-    kopf.on.event(
-        POD.group,
-        POD.version,
-        POD.plural,
-        labels={NAME_LABEL: APP, INSTANCE_LABEL: kopf.PRESENT},
-        registry=registry,
-        id="instance-pods",
-    )(instance_child_changed)
-    return registry
+    return changed
 
 
-def request_for(queue: Scheduler, namespace: str | None, name: str, body: kopf.Body) -> None:
-    """Request a reconcile of a gateway or an instance after an event of its own."""
+def request_for(queue: Scheduler, obj: Mapping[str, Any]) -> None:
+    """Request a reconcile of a gateway or an instance after a change of its own."""
+    metadata = obj.get("metadata") or {}
+    status = obj.get("status") or {}
     # An object being deleted waits on our finalizer: no coalescing delay for it.
-    deleting = bool(body.metadata.get("deletionTimestamp"))
+    deleting = bool(metadata.get("deletionTimestamp"))
     # A spec change or a deletion (the API server bumps the generation for both) is news to a
     # status that describes an older generation.
-    news = body.metadata.get("generation") != body.status.get("observedGeneration")
-    queue.request(namespace or "", name, after=0 if deleting else None, news=news)
-
-
-def kopf_settings() -> kopf.OperatorSettings:
-    settings = kopf.OperatorSettings()
-    # We post one event per phase change ourselves; kopf's per-handler events are noise.
-    settings.posting.enabled = False
-    return settings
+    news = metadata.get("generation") != status.get("observedGeneration")
+    queue.request(
+        str(metadata.get("namespace") or ""),
+        str(metadata["name"]),
+        after=0 if deleting else None,
+        news=news,
+    )

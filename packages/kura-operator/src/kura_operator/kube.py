@@ -1,8 +1,8 @@
 """The thin adapter between the operator and the Kubernetes API.
 
 Reads of a watched kind are answered from the operator's cache (:mod:`kura_operator.cache`) once
-it has listed that kind, and every write's answer goes into it; :meth:`KubeApi.fetch` always asks
-the server. Children are written with server-side apply under one field manager with ``force``:
+it has listed that kind, and every write's answer goes into it; other reads go to the server.
+Children are written with server-side apply under one field manager with ``force``:
 the whole desired object, every time it differs, so the result never depends on merge
 semantics. Status and metadata changes are merge patches; metadata patches carry a
 resourceVersion precondition, so a stale read fails with 409 and is retried instead of
@@ -213,10 +213,6 @@ class KubeApi:
         store = None if self.cache is None else self.cache.store(kind, namespace)
         if store is not None:
             return store.get(namespace, name)
-        return await self.fetch(kind, namespace, name)
-
-    async def fetch(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
-        """The object as the server has it now, or ``None`` when it does not exist."""
         try:
             return await self._request(
                 "GET", kind.path(namespace, name), action=f"get {object_key(kind, namespace, name)}"

@@ -1,9 +1,9 @@
-"""One operator process: plugins, API client, leader election, kopf, the resync loop and the
-HTTP endpoints.
+"""One operator process: plugins, API client, leader election, the cache and its watches, the
+resync loop and the HTTP endpoints.
 
 With leader election (the default) the process starts as a standby: it serves its endpoints and
-runs its self-check, and starts kopf and the resync loop only once it holds the Lease. Every
-write first asks whether it still does. On losing the Lease it stops kopf at once and exits
+runs its self-check, and lists and watches, reconciles and resyncs only once it holds the Lease.
+Every write first asks whether it still does. On losing the Lease it stops at once and exits
 non-zero, so that its pod restarts as a standby; on a clean stop it releases the Lease.
 """
 
@@ -18,12 +18,11 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-import kopf
-
 from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
 from kura_operator import __version__
+from kura_operator.cache import Cache
 from kura_operator.gateway import GatewayReconciler
-from kura_operator.handlers import build_registry, kopf_settings
+from kura_operator.handlers import listener, watched
 from kura_operator.instance import InstanceReconciler
 from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
@@ -47,30 +46,27 @@ def load_catalog(settings: OperatorSettings, host: PluginHost) -> RegionCatalog:
     return host.catalog(settings.env)
 
 
+def request_all(cache: Cache, queues: Mapping[Kind, Scheduler]) -> None:
+    """A reconcile of every gateway and instance the cache holds."""
+    for kind, scheduler in queues.items():
+        for namespace, name in cache.names(kind):
+            scheduler.request(namespace, name, after=0)
+
+
 async def resync(
-    api: KubeApi,
+    cache: Cache,
     queues: Mapping[Kind, Scheduler],
     settings: OperatorSettings,
     readiness: Readiness,
 ) -> None:
-    """Request a reconcile of every object each interval: drift nobody announced is found.
+    """Request a reconcile of every object each interval, from the cache: what only time
+    changes (a certificate nearing its expiry) is found, and so is anything a watch missed.
 
     Only while this process is the active one (the leader)."""
     while True:
         await asyncio.sleep(settings.resync_seconds)
-        if readiness.state != "active":
-            continue
-        namespaces = [None] if settings.all_namespaces else settings.namespaces
-        for kind, scheduler in queues.items():
-            for namespace in namespaces:
-                try:
-                    found = await api.list(kind, namespace)
-                except ApiError as exc:
-                    log.warning("resync could not list %s: %s", kind.plural, exc)
-                    continue
-                for obj in found:
-                    metadata = obj["metadata"]
-                    scheduler.request(metadata["namespace"], metadata["name"], after=0)
+        if readiness.state == "active":
+            request_all(cache, queues)
 
 
 def publish(readiness: Readiness, metrics: OperatorMetrics) -> None:
@@ -143,7 +139,7 @@ async def unblocked(
 
 
 def stop_on_signals(stopping: asyncio.Event) -> None:
-    """SIGTERM and SIGINT set ``stopping`` (kopf installs its own handlers once it runs)."""
+    """SIGTERM and SIGINT set ``stopping``."""
     if threading.current_thread() is threading.main_thread():
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -226,7 +222,6 @@ async def run_operator(
             publish(readiness, metrics)
             holding = asyncio.create_task(elector.hold())
             tasks.append(holding)
-        tasks.append(asyncio.create_task(resync(api, queues, settings, readiness)))
         log.info(
             "kura operator starting",
             extra={
@@ -236,34 +231,40 @@ async def run_operator(
                 "identity": identity,
             },
         )
-        operator = asyncio.create_task(
-            kopf.operator(
-                registry=build_registry(
-                    gateways, queues[KURA_GATEWAY], instances, queues[KURA_INSTANCE], log
-                ),
-                settings=kopf_settings(),
-                namespaces=settings.namespaces,
-                clusterwide=settings.all_namespaces,
-                # The Lease keeps every other replica idle: no kopf peering on top of it.
-                standalone=True,
-                ready_flag=ready,
-                stop_flag=stopping,
-            )
+        cache = Cache(
+            control,
+            watched(),
+            None if settings.all_namespaces else settings.namespaces,
+            listener(
+                queues[KURA_GATEWAY],
+                instances,
+                queues[KURA_INSTANCE],
+                lambda: cache.names(KURA_GATEWAY),
+            ),
+            keep=settings.take_over_field_managers,
         )
-        tasks.append(operator)
-        await asyncio.wait(
-            [operator] if holding is None else [operator, holding],
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        api.cache = cache
+        watching = asyncio.create_task(cache.run())
+        stop = asyncio.create_task(stopping.wait())
+        synced = asyncio.create_task(cache.synced())
+        tasks.extend((watching, stop, synced))
+        # What ends the run: a stop, the Lease lost, or the watches failing (a bug).
+        ends = [watching, stop, *([holding] if holding is not None else [])]
+        await asyncio.wait([synced, *ends], return_when=asyncio.FIRST_COMPLETED)
+        if synced.done() and not any(task.done() for task in ends):
+            log.info("every watched kind is listed; reconciling")
+            ready.set()
+            request_all(cache, queues)
+            tasks.append(asyncio.create_task(resync(cache, queues, settings, readiness)))
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
         if holding is not None and holding.done():
-            # Lost: writes are refused already; kopf stops now, not after a graceful drain.
-            operator.cancel()
-            await asyncio.gather(operator, return_exceptions=True)
+            # Lost: writes are refused already; the watches and reconciles stop now.
             publish(readiness, metrics)
             message = f"lost the lease {lease}: {holding.result()}"
             log.error("%s; stopped, exiting so that the pod restarts as a standby", message)
             raise LeadershipLost(f"{message}; stopped")
-        await operator
+        if watching.done():
+            watching.result()
     finally:
         for task in tasks:
             task.cancel()

@@ -1,8 +1,9 @@
 """The writes every reconcile makes, each made only when it changes something.
 
-Children are read and applied only when they differ (or when ``force`` says a re-apply is due),
-or when a previous controller's field manager still owns fields of them: those are taken over
-first (:mod:`~kura_operator.ownership`), so the apply leaves nothing of theirs behind.
+Children are read (from the operator's cache) and applied only when they differ (or when
+``force`` says a re-apply is due), or when a previous controller's field manager still owns
+fields of them: those are taken over first (:mod:`~kura_operator.ownership`), so the apply
+leaves nothing of theirs behind.
 Finalizers are patched with a resourceVersion precondition; status is written only when more
 than its timestamp changed, and each phase change posts one Event and one log line. Every line
 is logged through the caller's adapter, so it names the object being reconciled.
