@@ -28,23 +28,24 @@ def adds_finalizer(record: RequestRecord) -> bool:
         ({"status": 409}, {"method": "PATCH", "resource": "kurainstances"}, "1.0s"),
         ({"status": 500}, {"method": "PATCH", "resource": "statefulsets"}, "1.0s"),
         ({"status": 503}, {"verb": "create", "resource": "secrets"}, "1.0s"),
-        ({"status": 502}, {"verb": "list", "resource": "pods"}, "1.0s"),
+        # Secrets are not watched: read with a GET.
+        ({"status": 502}, {"verb": "get", "resource": "secrets"}, "1.0s"),
         # Throttled: the server's Retry-After wins over our own backoff.
         (
             {"status": 429, "retry_after": 0.5},
-            {"verb": "get", "resource": "statefulsets"},
+            {"method": "PATCH", "resource": "ingresses"},
             "0.5s",
         ),
     ],
-    ids=["409-finalizer", "500-apply", "503-secret", "502-pods", "429-retry-after"],
+    ids=["409-finalizer", "500-apply", "503-secret", "502-secret-read", "429-retry-after"],
 )
 def test_a_failed_request_is_retried_and_the_instance_converges(
     cluster: Cluster, fault: dict[str, Any], target: dict[str, Any], retry_in: str
 ) -> None:
     operator = cluster.start_operator()
     cluster.seed_regional_class()
-    # kopf's own lists and watches are open by now: the fault hits the reconcile.
-    cluster.wait(lambda: cluster.kube.open_watches >= 10, "kopf's watches")
+    # The cache's lists and watches are open by now: the fault hits the reconcile.
+    cluster.wait(lambda: cluster.kube.open_watches >= 10, "the cache's watches")
     cluster.kube.clear_requests()
     cluster.kube.inject(**fault, **target, namespace="kura")
     manifest = instance_manifest(71, "faulty")
