@@ -1,4 +1,4 @@
-"""Converge 1,000 KuraGateways from empty, then restart and resync the operator.
+"""Converge N KuraGateways from empty, then restart and resync the operator.
 
 Run: ``uv run python bench/bench_operator.py [--gateways N] [--real] [--json FILE]``.
 
@@ -7,14 +7,16 @@ The real ``kura-operator`` process runs against the Kubernetes double on loopbac
 ServiceAccount with the deploy base's RBAC, where requests are counted from the API server's audit
 log. This process plays what the double lacks (Deployment readiness) or what the control plane
 lacks (the kubelet's pod status), and the cloud controller's LB addresses. Prints: convergence wall
-time, API requests and writes per gateway (mean and max), the operator's peak RSS; then, for a
-restart and a resync of the Ready gateways, their writes (target 0) and reads. Figures, not
-assertions.
+time, the operator's API requests per gateway (reads, writes, Events; mean and max by name), its
+peak RSS; then, for a restart and a resync of the Ready gateways, their lists, reads and writes
+(targets: one list per kind, 0 reads per gateway, 0 writes) and how long the operator took to
+reconcile every gateway from its cache; the load average at the end. Figures, not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -34,6 +36,8 @@ from tests.operator.real_cluster import RealKube, own_cluster
 from tests.support.kube_double import KubeDouble, RequestRecord
 
 Kube = KubeDouble | RealKube
+AGENT = "kura-operator/"
+READS = ("get", "list")
 
 
 def peak_rss_mib(operator: OperatorProcess) -> float:
@@ -88,9 +92,35 @@ def requests_made(operator: OperatorProcess) -> float:
     scrape = operator.metrics()
     return sum(
         operator.metric("kura_operator_api_requests_total", scrape=scrape, verb=verb, code=code)
-        for verb in ("get", "list", "create", "patch", "update", "delete")
+        for verb in ("get", "list", "watch", "create", "patch", "update", "delete")
         for code in ("200", "201", "404", "409", "422", "0")
     )
+
+
+def reconciled(operator: OperatorProcess) -> float:
+    return operator.metric("kura_operator_reconciles_total", kind="KuraGateway", result="ok")
+
+
+def wait_reconciled(operator: OperatorProcess, count: float, timeout: float = 1800.0) -> None:
+    """Until the operator has reconciled gateways ``count`` times since it started."""
+    deadline = time.monotonic() + timeout
+    while reconciled(operator) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{reconciled(operator):.0f} of {count:.0f} reconciles")
+        time.sleep(0.5)
+
+
+def operators_requests(kube: Kube) -> list[RequestRecord]:
+    """The operator's requests to resources (not the bench's own), watches left out: each is one
+    long request per kind, not a per-gateway cost."""
+    return [
+        r
+        for r in kube.requests
+        if r.resource is not None
+        and (r.agent or "").startswith(AGENT)
+        and r.verb != "watch"
+        and r.group != "authorization.k8s.io"
+    ]
 
 
 def wait_quiet(operator: OperatorProcess, quiet: float = 3.0, timeout: float = 1800.0) -> None:
@@ -147,26 +177,32 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
     stop.set()
     controllers.join()
     wait_quiet(operator)
-    requests = [r for r in kube.requests if r.resource is not None]
-    writes = [r for r in requests if r.is_write]
+    requests = operators_requests(kube)
+    reads = [r for r in requests if r.verb in READS]
+    events = [r for r in requests if r.resource == "events"]
+    writes = [r for r in requests if r.is_write and r.resource != "events"]
     counts = per_gateway(requests, names)
     write_counts = per_gateway(writes, names)
     figures.update(
         converge_seconds=round(elapsed, 1),
-        requests_per_gateway=round(len(requests) / count, 1),
-        writes_per_gateway=round(len(writes) / count, 1),
+        requests_per_gateway=round(len(requests) / count, 2),
+        reads_per_gateway=round(len(reads) / count, 2),
+        writes_per_gateway=round(len(writes) / count, 2),
+        events_per_gateway=round(len(events) / count, 2),
         max_requests_by_name=max(counts),
         max_writes_by_name=max(write_counts),
         converge_peak_rss_mib=round(peak_rss_mib(operator)),
     )
     print(f"converge {count} gateways from empty: {elapsed:.1f} s wall")
     print(
-        f"  {len(requests)} API requests to resources, {len(requests) / count:.1f} per gateway, "
-        f"{len(writes) / count:.1f} of them writes"
+        f"  {len(requests)} API requests ({len(requests) / count:.2f} per gateway): "
+        f"{len(reads) / count:.2f} reads, {len(writes) / count:.2f} writes to gateways and "
+        f"children, {len(events) / count:.2f} Events per gateway"
     )
     print(
-        f"  per gateway (by name): mean {statistics.mean(counts):.1f}, max {max(counts)}; "
-        f"writes mean {statistics.mean(write_counts):.1f}, max {max(write_counts)}"
+        f"  per gateway (by name, Events have none): mean {statistics.mean(counts):.2f}, "
+        f"max {max(counts)}; writes mean {statistics.mean(write_counts):.2f}, "
+        f"max {max(write_counts)}"
     )
     print(f"  operator peak RSS: {peak_rss_mib(operator):.0f} MiB")
     return operator
@@ -178,35 +214,47 @@ def restart_and_resync(
     kube: Kube = running.kube
     first.stop()
     kube.clear_requests()
-    # Long enough between resyncs for the restart's reads to finish and one resync to stand alone.
-    operator = running.start_operator("--resync", "45")
+    # Long enough between resyncs for the restart to finish and one resync to stand alone.
+    started = time.perf_counter()
+    operator = running.start_operator("--resync", "60", ready_timeout=600)
+    listed = time.perf_counter() - started
+    wait_reconciled(operator, count)
+    restarted = time.perf_counter() - started
     wait_quiet(operator)
-    restart = [r for r in kube.requests if r.resource is not None]
+    restart = operators_requests(kube)
     restart_writes = sum(r.is_write for r in restart)
+    restart_lists = Counter(str(r.resource) for r in restart if r.verb == "list")
+    restart_gets = sum(r.verb == "get" for r in restart)
     print(
-        f"restart with {count} Ready gateways: {restart_writes} writes, "
-        f"{len(restart) - restart_writes} reads"
+        f"restart with {count} Ready gateways: ready (every kind listed) in {listed:.1f} s, "
+        f"every gateway reconciled in {restarted:.1f} s"
+    )
+    print(
+        f"  {sum(restart_lists.values())} list pages over {len(restart_lists)} kinds "
+        f"(most {max(restart_lists.values())} of one kind), {restart_gets} gets, "
+        f"{restart_writes} writes"
     )
     kube.clear_requests()
-    running.wait(
-        lambda: bool(kube.requests_matching(verb="list", resource="kuragateways")),
-        "a resync",
-        timeout=120,
-    )
+    before = reconciled(operator)
+    wait_reconciled(operator, before + count)
     wait_quiet(operator)
-    requests = [r for r in kube.requests if r.resource is not None]
+    requests = operators_requests(kube)
     writes = [r for r in requests if r.is_write]
     reads = len(requests) - len(writes)
     print(
         f"resync of {count} Ready gateways: {len(writes)} writes, {reads} reads "
-        f"({reads / count:.1f} per gateway)"
+        f"({reads / count:.2f} per gateway)"
     )
     print(f"  operator peak RSS: {peak_rss_mib(operator):.0f} MiB")
     figures.update(
+        restart_ready_seconds=round(listed, 1),
+        restart_reconciled_seconds=round(restarted, 1),
+        restart_list_pages=sum(restart_lists.values()),
+        restart_listed_kinds=len(restart_lists),
+        restart_gets=restart_gets,
         restart_writes=restart_writes,
-        restart_reads=len(restart) - restart_writes,
         resync_writes=len(writes),
-        resync_reads_per_gateway=round(reads / count, 1),
+        resync_reads_per_gateway=round(reads / count, 2),
         resync_peak_rss_mib=round(peak_rss_mib(operator)),
     )
 
@@ -235,6 +283,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, backend(args.real, Path(workdir)) as running:
         operator = converge(running, args.gateways, figures)
         restart_and_resync(running, operator, args.gateways, figures)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"load average (1, 5, 15 min): {load}")
     write(
         args.json, "bench_operator", args, {"backend": "real" if args.real else "double", **figures}
     )

@@ -534,8 +534,10 @@ def test_the_runbook_moves_a_dedicated_account_from_upstreams_controller_to_kura
         }
         # Taken over for good: resyncs over the migrated objects write nothing more.
         cluster.real.clear_requests()
+        done = {"kind": "KuraInstance", "result": "ok"}
+        reconciled = operator.metric("kura_operator_reconciles_total", **done)
         cluster.wait(
-            lambda: len(cluster.real.requests_matching(verb="list", resource="kurainstances")) >= 3,
+            lambda: operator.metric("kura_operator_reconciles_total", **done) >= reconciled + 3,
             "three resyncs",
             60,
         )

@@ -37,7 +37,7 @@ def kura_env(cluster: Cluster, name: str) -> dict[str, dict[str, Any]]:
 def test_a_gateway_in_a_region_the_catalog_lacks_is_served_from_its_spec(
     cluster: Cluster,
 ) -> None:
-    cluster.start_operator("--resync", "0.5")
+    operator = cluster.start_operator("--resync", "0.5")
     manifest = gateway_manifest(51)
     manifest["spec"]["region"] = "ap-south"
     manifest["spec"]["nodeSelector"] = {"node.cluster.x-k8s.io/pool": "kura-ap-south"}
@@ -69,8 +69,10 @@ def test_a_gateway_in_a_region_the_catalog_lacks_is_served_from_its_spec(
         f"{LB}node-selector": "node.cluster.x-k8s.io/pool=kura-ap-south",
     }
     # One warning for this generation, however many resyncs pass.
+    done = {"kind": "KuraGateway", "result": "ok"}
+    reconciled = operator.metric("kura_operator_reconciles_total", **done)
     cluster.wait(
-        lambda: len(cluster.kube.requests_matching(verb="list", resource="kuragateways")) >= 4,
+        lambda: operator.metric("kura_operator_reconciles_total", **done) >= reconciled + 4,
         "resyncs",
     )
     assert reasons(cluster, name).count("RegionNotInCatalog") == 1
