@@ -46,6 +46,12 @@ def peak_rss_mib(operator: OperatorProcess) -> float:
     return int(line.split()[1]) / 1024
 
 
+def cpu_seconds(operator: OperatorProcess) -> float:
+    """The CPU time the operator process has used (user and system)."""
+    fields = Path(f"/proc/{operator.process.pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def play_controllers(kube: Kube, stop: threading.Event) -> None:
     """Make gateway Deployments ready and give their Services an address, as they appear."""
     done: set[str] = set()
@@ -164,6 +170,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
     stop = threading.Event()
     controllers = threading.Thread(target=play_controllers, args=(kube, stop), daemon=True)
     controllers.start()
+    cpu = cpu_seconds(operator)
     started = time.perf_counter()
     for manifest in manifests:
         running.create_gateway(manifest)
@@ -174,6 +181,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
             raise TimeoutError(f"{ready_count(kube)} of {count} gateways Ready")
         time.sleep(1)
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(operator) - cpu
     stop.set()
     controllers.join()
     wait_quiet(operator)
@@ -185,6 +193,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
     write_counts = per_gateway(writes, names)
     figures.update(
         converge_seconds=round(elapsed, 1),
+        converge_operator_cpu_seconds=round(cpu, 1),
         requests_per_gateway=round(len(requests) / count, 2),
         reads_per_gateway=round(len(reads) / count, 2),
         writes_per_gateway=round(len(writes) / count, 2),
@@ -193,7 +202,10 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
         max_writes_by_name=max(write_counts),
         converge_peak_rss_mib=round(peak_rss_mib(operator)),
     )
-    print(f"converge {count} gateways from empty: {elapsed:.1f} s wall")
+    print(
+        f"converge {count} gateways from empty: {elapsed:.1f} s wall, "
+        f"{cpu:.1f} s of the operator's CPU"
+    )
     print(
         f"  {len(requests)} API requests ({len(requests) / count:.2f} per gateway): "
         f"{len(reads) / count:.2f} reads, {len(writes) / count:.2f} writes to gateways and "

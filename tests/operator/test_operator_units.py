@@ -39,7 +39,7 @@ from kura_operator.kinds import (
     kind_of,
     object_key,
 )
-from kura_operator.kube import ApiError
+from kura_operator.kube import ApiError, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler, object_ref
 from kura_operator.selfcheck import Problem, Readiness, SelfCheck
@@ -695,6 +695,48 @@ def test_upstreams_flag_names_are_aliases() -> None:
 )
 def test_rest_paths(path: str, expected: str) -> None:
     assert path == expected
+
+
+@pytest.mark.parametrize(
+    ("environment", "proxy"),
+    [
+        ({"HTTPS_PROXY": "http://proxy.example:3128"}, "http://proxy.example:3128"),
+        ({"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.example"}, None),
+        ({"HTTP_PROXY": "http://proxy.example:3128"}, None),  # another scheme's
+        ({}, None),
+    ],
+)
+def test_the_clients_proxy_comes_from_the_environment_once(
+    environment: dict[str, str],
+    proxy: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://api.example:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+
+    async def configured() -> Any:
+        client: Any = await connect()
+        try:
+            return client.configuration
+        finally:
+            await client.close()
+
+    configuration = asyncio.run(configured())
+    assert configuration.proxy == proxy
+    # Not looked up again on every request, in a thread.
+    assert configuration.client_session_kwargs == {"trust_env": False}
 
 
 def test_a_named_namespaced_object_needs_its_namespace() -> None:

@@ -17,6 +17,8 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from kubernetes.aio import config as kube_config
@@ -506,4 +508,11 @@ async def connect() -> ApiClient:
         await kube_config.load_kube_config(
             config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
         )
+    # The environment's proxy for the API server is looked up once, here: the client's own
+    # lookup (aiohttp's trust_env) reads it, and ~/.netrc, in a thread on every request.
+    server = urlsplit(configuration.host)
+    proxy = getproxies().get(server.scheme)
+    if not configuration.proxy and proxy and not proxy_bypass(server.hostname or ""):
+        configuration.proxy = proxy
+    configuration.client_session_kwargs = {"trust_env": False}
     return ApiClient(configuration)
