@@ -11,7 +11,7 @@ What is emulated, and the approximations made on purpose, are listed in the docs
 
 from __future__ import annotations
 
-import copy
+import json
 import random
 import re
 import threading
@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from kura_core.crds import KINDS
 from kura_core.resources import GROUP, VERSION
@@ -388,8 +388,8 @@ class Filter:
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch: dicts merge recursively, ``null`` deletes, the rest replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -498,21 +498,21 @@ def json_patch(document: Any, operations: Any) -> Any:
     """
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise KubeError(400, "a JSON patch must be an array of operation objects")
-    doc = copy.deepcopy(document)
+    doc = clone(document)
     for op in operations:
         kind = op.get("op")
         tokens = _pointer(op.get("path"))
         if kind in ("add", "replace", "test") and "value" not in op:
             raise _unprocessable(f"operation {kind!r} needs a value")
         if kind == "add":
-            doc = _add(doc, tokens, copy.deepcopy(op["value"]))
+            doc = _add(doc, tokens, clone(op["value"]))
         elif kind == "remove":
             doc = _remove(doc, tokens)
         elif kind == "replace":
-            doc = _replace(doc, tokens, copy.deepcopy(op["value"]))
+            doc = _replace(doc, tokens, clone(op["value"]))
         elif kind in ("move", "copy"):
             source = _pointer(op.get("from"))
-            value = copy.deepcopy(_resolve(doc, source))
+            value = clone(_resolve(doc, source))
             if kind == "move":
                 if tokens[: len(source)] == source and tokens != source:
                     raise _unprocessable("cannot move a value into one of its children")
@@ -553,16 +553,26 @@ def project(change: Change, flt: Filter) -> tuple[str, Obj] | None:
     new_ok = flt.matches(change.obj)
     old_ok = change.old is not None and flt.matches(change.old)
     if change.type == "ADDED":
-        return ("ADDED", copy.deepcopy(change.obj)) if new_ok else None
+        return ("ADDED", clone(change.obj)) if new_ok else None
     if change.type == "DELETED":
-        return ("DELETED", copy.deepcopy(change.obj)) if new_ok or old_ok else None
+        return ("DELETED", clone(change.obj)) if new_ok or old_ok else None
     if new_ok:
-        return ("MODIFIED" if old_ok else "ADDED", copy.deepcopy(change.obj))
+        return ("MODIFIED" if old_ok else "ADDED", clone(change.obj))
     if old_ok and change.old is not None:
-        gone = copy.deepcopy(change.old)
+        gone = clone(change.old)
         gone["metadata"]["resourceVersion"] = str(change.rv)
         return ("DELETED", gone)
     return None
+
+
+_T = TypeVar("_T")
+
+
+def clone(value: _T) -> _T:
+    """A deep copy of a JSON value (what the store holds), through JSON: several times faster
+    than ``copy.deepcopy``, which bounds the double's throughput otherwise."""
+    copied: _T = json.loads(json.dumps(value))
+    return copied
 
 
 def _utcnow() -> datetime:
@@ -678,18 +688,18 @@ class Store:
             obj = self._objects.get(self._key(rt, namespace, name))
             if obj is None:
                 raise KubeError(404, f'{rt.qualified} "{name}" not found', details=rt.details(name))
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def find(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         with self._lock:
             obj = self._objects.get(self._key(rt, namespace, name))
-            return None if obj is None else copy.deepcopy(obj)
+            return None if obj is None else clone(obj)
 
     def list_objects(self, rt: ResourceType, flt: Filter) -> tuple[list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         with self._lock:
             items = [
-                copy.deepcopy(obj)
+                clone(obj)
                 for key, obj in sorted(self._objects.items())
                 if key[:2] == (rt.group, rt.plural) and flt.matches(obj)
             ]
@@ -789,13 +799,13 @@ class Store:
                     rt, namespace, applied, strip_status=rt.has_status, trusted=False
                 )
                 return created, True
-            merged = copy.deepcopy(old)
+            merged = clone(old)
             for key, value in applied.items():
                 # /status takes only status; the main resource takes all but status, unless
                 # status is ordinary content (no status subresource).
                 wanted = key == "status" if status else key != "status" or not rt.has_status
                 if key not in ("apiVersion", "kind", "metadata") and wanted:
-                    merged[key] = copy.deepcopy(value)
+                    merged[key] = clone(value)
             meta = merged["metadata"]
             for field in ("labels", "annotations"):
                 if isinstance(given.get(field), dict):
@@ -855,7 +865,7 @@ class Store:
     def seed(self, body: Obj) -> Obj:
         """Store ``body`` as given (status included), filling in the server-owned metadata."""
         with self._lock:
-            obj = copy.deepcopy(body)
+            obj = clone(body)
             rt = self.resource_for(str(obj.get("apiVersion")), str(obj.get("kind")))
             meta = _meta(obj)
             namespace = meta.get("namespace") if rt.namespaced else None
@@ -875,9 +885,9 @@ class Store:
         """Merge-patch ``.status`` as a missing controller would (MODIFIED if it changed)."""
         with self._lock:
             old = self._existing(rt, namespace, name)
-            new = copy.deepcopy(old)
+            new = clone(old)
             new["status"] = merge_patch(old.get("status") or {}, dict(patch))
-            return copy.deepcopy(old) if new == old else self._commit(rt, old, new)
+            return clone(old) if new == old else self._commit(rt, old, new)
 
     def compact(self) -> None:
         """Forget the change history: watches from an older resourceVersion get 410 Expired."""
@@ -942,7 +952,7 @@ class Store:
     def _typed(self, rt: ResourceType, body: Any) -> Obj:
         if not isinstance(body, dict):
             raise KubeError(400, "the request body must be a JSON object")
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         for field, wanted in (("apiVersion", rt.api_version), ("kind", rt.kind)):
             if obj.get(field) not in (None, "", wanted):
                 raise KubeError(
@@ -1042,22 +1052,22 @@ class Store:
                 details=rt.details(old_meta["name"]),
             )
         if status:
-            new = copy.deepcopy(old)
+            new = clone(old)
             if "status" in candidate:
-                new["status"] = copy.deepcopy(candidate["status"])
+                new["status"] = clone(candidate["status"])
             else:
                 new.pop("status", None)
         else:
-            new = copy.deepcopy(candidate)
+            new = clone(candidate)
             meta = new["metadata"]
             for field in (*_SERVER_FIELDS, "name", "namespace"):
                 meta.pop(field, None)
                 if field in old_meta:
-                    meta[field] = copy.deepcopy(old_meta[field])
+                    meta[field] = clone(old_meta[field])
             if rt.has_status:
                 new.pop("status", None)
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = clone(old["status"])
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
@@ -1073,7 +1083,7 @@ class Store:
         if managed is not None:
             new["metadata"]["managedFields"] = managed
         if new == old:
-            return copy.deepcopy(old)
+            return clone(old)
         return self._commit(rt, old, new)
 
     def _commit(self, rt: ResourceType, old: Obj | None, new: Obj) -> Obj:
@@ -1086,7 +1096,7 @@ class Store:
         self._objects[key] = new
         self._uids[meta["uid"]] = key
         self._record(Change(self._rv, "MODIFIED" if old else "ADDED", rt, new, old))
-        return copy.deepcopy(new)
+        return clone(new)
 
     def _purge(self, rt: ResourceType, key: Key, final: Obj, *, orphan: bool = False) -> Obj:
         """Remove the object for good, then collect (or orphan) its dependents."""
@@ -1096,17 +1106,17 @@ class Store:
         final["metadata"]["resourceVersion"] = str(self._rv)
         self._record(Change(self._rv, "DELETED", rt, final, old))
         self._collect(rt, key, final, orphan=orphan)
-        return copy.deepcopy(final)
+        return clone(final)
 
     def _delete_key(self, rt: ResourceType, key: Key, *, orphan: bool = False) -> Obj | None:
         obj = self._objects[key]
         meta = obj["metadata"]
         if not meta.get("finalizers"):
-            self._purge(rt, key, copy.deepcopy(obj), orphan=orphan)
+            self._purge(rt, key, clone(obj), orphan=orphan)
             return None
         if meta.get("deletionTimestamp"):
-            return copy.deepcopy(obj)
-        marked = copy.deepcopy(obj)
+            return clone(obj)
+        marked = clone(obj)
         marked["metadata"]["deletionTimestamp"] = self._timestamp()
         marked["metadata"]["deletionGracePeriodSeconds"] = 0
         return self._commit(rt, obj, marked)
@@ -1130,14 +1140,22 @@ class Store:
             if owner_rt.namespaced and (not dep_rt.namespaced or key[2] != owner_key[2]):
                 continue
             if orphan:
-                kept = copy.deepcopy(obj)
+                kept = clone(obj)
                 kept["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
                 self._commit(dep_rt, obj, kept)
             elif not any(ref.get("uid") in self._uids for ref in refs):
                 self._delete_key(dep_rt, key)
 
     def _record(self, change: Change) -> None:
-        self._history.append(copy.deepcopy(change))
+        # The objects are copied; the resource type is shared (copying it costs more than both).
+        kept = Change(
+            change.rv,
+            change.type,
+            change.resource,
+            clone(change.obj),
+            clone(change.old),
+        )
+        self._history.append(kept)
         while len(self._history) > self._history_limit:
             self._compacted = self._history.popleft().rv
         for rt, flt, listener in list(self._listeners.values()):
