@@ -190,7 +190,9 @@ def per_gateway(requests: list[RequestRecord], names: list[str]) -> list[int]:
 def converge(running: Cluster, count: int, figures: dict[str, float]) -> OperatorProcess:
     kube: Kube = running.kube
     operator = running.start_operator("--resync", "3600")
-    manifests = [gateway_manifest(10_000 + i) for i in range(count)]
+    # One replica each: the operator's work does not depend on the count, the controllers'
+    # (ReplicaSets, pods and their kubelet's status on the real control plane) does.
+    manifests = [gateway_manifest(10_000 + i, replicas=1) for i in range(count)]
     names = [m["metadata"]["name"] for m in manifests]
     kube.clear_requests()
     stop = threading.Event()

@@ -263,6 +263,30 @@ def test_a_phase_nobody_is_in_any_more_drops_to_zero() -> None:
     assert gauge(metrics, "Ready") == 1
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["kura/a", "kura/b", "kura/c"]),
+            st.sampled_from([None, "Pending", "Ready", "Error", "Provisioning"]),
+        ),
+        max_size=30,
+    )
+)
+def test_the_phase_gauge_always_counts_each_objects_last_phase(
+    records: list[tuple[str, str | None]],
+) -> None:
+    metrics = OperatorMetrics()
+    last: dict[str, str] = {}
+    for key, phase in records:
+        metrics.gateway_phase(key, phase)
+        if phase is None:
+            last.pop(key, None)
+        else:
+            last[key] = phase
+    for phase in {"Pending", "Ready", "Error", *(p for _, p in records if p)}:
+        assert gauge(metrics, phase) == sum(1 for value in last.values() if value == phase)
+
+
 def test_api_requests_by_verb_and_code_in_their_own_registry() -> None:
     first, second = OperatorMetrics(), OperatorMetrics()
     first.api_request("patch", 409)

@@ -791,10 +791,8 @@ class KubeDouble:
             flt = self._filter(rt, route, query)
             if verb == "watch":
                 return await self._watch(request, rt, flt, query, log)
-            items, rv = store.list_objects(rt, flt)
-            return _json(
-                {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, **_page(items, rv, query)}
-            )
+            page = _page(store, rt, flt, query)
+            return _json({"kind": f"{rt.kind}List", "apiVersion": rt.api_version, **page})
         if verb == "get":
             return _json(store.get(rt, ns, name))
         if verb == "create":
@@ -932,38 +930,31 @@ class KubeDouble:
             await _send(response, *item)
 
 
-def _page(items: list[Obj], rv: str, query: Mapping[str, str]) -> Obj:
+def _page(store: Store, rt: ResourceType, flt: Filter, query: Mapping[str, str]) -> Obj:
     """A list's page as ``limit`` and ``continue`` ask (the whole list without ``limit``): the
     current objects after the last one the previous page sent, under the first page's
     resourceVersion, and the token of the next page when more are left."""
     limit, token = query.get("limit", ""), query.get("continue", "")
     if limit and not limit.isdigit():
         raise KubeError(400, f"invalid limit {limit!r}")
+    after = None
     if token:
         try:
-            rv, namespace, name = json.loads(base64.urlsafe_b64decode(token))
+            first, namespace, name = json.loads(base64.urlsafe_b64decode(token))
         except (ValueError, TypeError):
             raise KubeError(400, f"invalid continue token {token!r}") from None
-        after = (namespace, name)
-        items[:] = [i for i in items if _list_key(i) > after]
-    if not limit or int(limit) == 0 or len(items) <= int(limit):
+        after = (str(namespace), str(name))
+    items, rv, remaining = store.list_page(rt, flt, after=after, limit=int(limit or 0))
+    rv = str(first) if token else rv
+    if not remaining:
         return {"metadata": {"resourceVersion": rv}, "items": items}
-    page = items[: int(limit)]
-    last = _list_key(page[-1])
+    metadata = items[-1]["metadata"]
+    last = [str(metadata.get("namespace") or ""), str(metadata["name"])]
     following = base64.urlsafe_b64encode(json.dumps([rv, *last]).encode()).decode()
     return {
-        "metadata": {
-            "resourceVersion": rv,
-            "continue": following,
-            "remainingItemCount": len(items) - len(page),
-        },
-        "items": page,
+        "metadata": {"resourceVersion": rv, "continue": following, "remainingItemCount": remaining},
+        "items": items,
     }
-
-
-def _list_key(obj: Obj) -> tuple[str, str]:
-    metadata = obj["metadata"]
-    return str(metadata.get("namespace") or ""), str(metadata["name"])
 
 
 async def _send(response: web.StreamResponse, event_type: str, obj: Obj) -> None:

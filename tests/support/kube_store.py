@@ -697,13 +697,29 @@ class Store:
 
     def list_objects(self, rt: ResourceType, flt: Filter) -> tuple[list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
+        items, rv, _ = self.list_page(rt, flt)
+        return items, rv
+
+    def list_page(
+        self,
+        rt: ResourceType,
+        flt: Filter,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[Obj], str, int]:
+        """At most ``limit`` matching objects after (namespace, name) ``after``, sorted by
+        namespace and name; the list's resourceVersion, and how many more match."""
         with self._lock:
-            items = [
-                clone(obj)
-                for key, obj in sorted(self._objects.items())
-                if key[:2] == (rt.group, rt.plural) and flt.matches(obj)
-            ]
-            return items, str(self._rv)
+            keys = sorted(
+                key
+                for key in self._objects
+                if key[:2] == (rt.group, rt.plural) and (after is None or key[2:] > after)
+            )
+            matching = [key for key in keys if flt.matches(self._objects[key])]
+            page = matching[:limit] if limit else matching
+            items = [clone(self._objects[key]) for key in page]
+            return items, str(self._rv), len(matching) - len(page)
 
     # -- writes ---------------------------------------------------------------------------
 

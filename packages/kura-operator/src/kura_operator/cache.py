@@ -326,6 +326,10 @@ class Cache:
             for key in informer.store.names()
         ]
 
+    def named(self, kind: Kind, name: str) -> list[Key]:
+        """Where objects of ``kind`` called ``name`` are held (one per namespace at most)."""
+        return [key for key in self.names(kind) if key[1] == name]
+
     def remember(self, obj: Mapping[str, Any]) -> None:
         """Hold what the server answered to a write, unless the cache has seen newer."""
         try:

@@ -11,7 +11,7 @@ requests nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kura_operator.cache import Key, Listener, Watched
@@ -66,9 +66,9 @@ def watched() -> list[Watched]:
     ]
 
 
-def gateway_of(child: Mapping[str, Any], gateways: Iterable[Key]) -> Key | None:
+def gateway_of(child: Mapping[str, Any], named: Callable[[str], list[Key]]) -> Key | None:
     """The (namespace, name) of the gateway ``child`` belongs to, from its gateway label; a
-    cluster-scoped IngressClass names only the gateway, found among ``gateways``."""
+    cluster-scoped IngressClass names only the gateway, which ``named`` finds."""
     metadata = child.get("metadata") or {}
     labels = metadata.get("labels") or {}
     name = labels.get(GATEWAY_LABEL)
@@ -76,7 +76,7 @@ def gateway_of(child: Mapping[str, Any], gateways: Iterable[Key]) -> Key | None:
         return None
     if metadata.get("namespace"):
         return str(metadata["namespace"]), str(name)
-    found = [key for key in gateways if key[1] == name]
+    found = named(str(name))
     return found[0] if len(found) == 1 else None
 
 
@@ -84,9 +84,10 @@ def listener(
     gateway_queue: Scheduler,
     instances: InstanceReconciler,
     instance_queue: Scheduler,
-    gateways: Callable[[], Iterable[Key]],
+    gateways_named: Callable[[str], list[Key]],
 ) -> Listener:
-    """Turn the cache's changes into reconcile requests; ``gateways`` lists the known ones."""
+    """Turn the cache's changes into reconcile requests; ``gateways_named`` finds the known
+    gateways of a name."""
 
     def changed(kind: Kind, change: str, obj: dict[str, Any]) -> None:
         if kind == KURA_GATEWAY:
@@ -103,7 +104,7 @@ def listener(
         # A child edited or deleted by hand brings its owner back to the desired state;
         # StatefulSet and pod progress reach the instance's status.
         if kind in (*GATEWAY_CHILDREN, INGRESS_CLASS):
-            owner = gateway_of(obj, gateways())
+            owner = gateway_of(obj, gateways_named)
             if owner is not None:
                 gateway_queue.request(*owner)
         labels = (obj.get("metadata") or {}).get("labels") or {}

@@ -15,21 +15,24 @@ class PhaseGauge:
     def __init__(self, gauge: Gauge) -> None:
         self.gauge = gauge
         self._phases: dict[str, str] = {}
-        # Every phase ever reported keeps a series, so the last object leaving one sets it to 0.
-        self._seen: set[str] = set(PHASES)
+        # Kept as objects come and go, not counted again at every record: a fleet of
+        # thousands records a phase at every reconcile. Every phase ever reported keeps its
+        # series, so the last object leaving one sets it to 0.
+        self._counts: Tally[str] = Tally(dict.fromkeys(PHASES, 0))
         for phase in PHASES:
             gauge.labels(phase=phase).set(0)
 
     def record(self, key: str, phase: str | None) -> None:
         """Record an object's phase; ``None`` forgets a deleted object."""
-        if phase is None:
-            self._phases.pop(key, None)
-        else:
+        previous = self._phases.pop(key, None) if phase is None else self._phases.get(key)
+        if phase is not None:
             self._phases[key] = phase
-            self._seen.add(phase)
-        counts = Tally(self._phases.values())
-        for name in self._seen:
-            self.gauge.labels(phase=name).set(counts.get(name, 0))
+        if previous == phase:
+            return
+        for name, step in ((previous, -1), (phase, 1)):
+            if name is not None:
+                self._counts[name] += step
+                self.gauge.labels(phase=name).set(self._counts[name])
 
 
 class OperatorMetrics:

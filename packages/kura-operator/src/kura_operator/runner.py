@@ -239,7 +239,7 @@ async def run_operator(
                 queues[KURA_GATEWAY],
                 instances,
                 queues[KURA_INSTANCE],
-                lambda: cache.names(KURA_GATEWAY),
+                lambda name: cache.named(KURA_GATEWAY, name),
             ),
             keep=settings.take_over_field_managers,
         )
