@@ -125,8 +125,8 @@ async def unblocked(
     metrics: OperatorMetrics,
     stopping: asyncio.Event,
 ) -> bool:
-    """The first self-check, then one every interval while a problem blocks the start (kopf
-    would wait for ever on a missing CRD, saying nothing); False when stopped meanwhile."""
+    """The first self-check, then one every interval while a problem blocks the start (the
+    watches would fail for ever on a missing CRD); False when stopped meanwhile."""
     first = report = await checked(api, settings, readiness, metrics)
     log.info(report.summary())
     while report.blocking:

@@ -29,11 +29,8 @@ Key = tuple[str, str]
 
 
 def object_ref(kind: Kind, namespace: str, name: str) -> dict[str, Any]:
-    """The object reference kopf puts in its log lines, for ``extra={"k8s_ref": ...}``.
-
-    kopf's JSON formatter writes it under the ``--log-refkey`` (``object``), so the operator's
-    own lines and kopf's carry the same field in the same shape.
-    """
+    """The object reference of a log line, for ``extra={"k8s_ref": ...}``: kopf's JSON
+    formatter, which the operator's log uses, writes it under ``object``."""
     return {"apiVersion": kind.api_version, "kind": kind.kind, "name": name, "namespace": namespace}
 
 

@@ -4,9 +4,9 @@ and again every interval, so that nothing leaves it idle without saying why.
 Checked: the KuraGateway and KuraInstance CRDs (and cert-manager's Certificate when an issuer is
 set) are served, and the ServiceAccount may do everything in :func:`kura_operator.access.required`
 (one SelfSubjectRulesReview), the leader election's Lease included. Each problem is one line
-saying what is missing and the command that fixes it. A *blocking* problem (a missing CRD, on
-which kopf would wait for ever, silently; no access to the Lease) keeps the operator from starting
-at all; the others make ``/readyz`` fail.
+saying what is missing and the command that fixes it. A *blocking* problem (a missing CRD, whose
+list would fail for ever; no access to the Lease) keeps the operator from starting at all; the
+others make ``/readyz`` fail.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class Leadership(Protocol):
 
 
 class Readiness:
-    """What ``/readyz`` answers: ready once the last self-check passed and, on the leader, kopf
-    watches; a standby is ready too (a rollout waits for it), and says who leads."""
+    """What ``/readyz`` answers: ready once the last self-check passed and, on the leader, every
+    watched kind is listed; a standby is ready too (a rollout waits for it), and says who leads."""
 
     def __init__(self, watching: Callable[[], bool], leadership: Leadership | None) -> None:
         self.watching = watching

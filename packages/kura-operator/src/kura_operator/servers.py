@@ -24,8 +24,8 @@ def health_app(readiness: Callable[[], tuple[int, str]]) -> web.Application:
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        # Ready once kopf watches and nothing the operator needs is missing; the body says why
-        # not, and kubectl describe shows it with the failed probe.
+        # Ready once every kind is listed and nothing the operator needs is missing; the body
+        # says why not, and kubectl describe shows it with the failed probe.
         status, text = readiness()
         return web.Response(status=status, text=text)
 

@@ -62,5 +62,6 @@ class OperatorSettings(BaseModel):
 
     @property
     def namespaces(self) -> list[str]:
-        """What kopf watches: one namespace, or none (cluster-wide) with --all-namespaces."""
+        """What the operator watches: one namespace, or none (cluster-wide) with
+        --all-namespaces."""
         return [] if self.all_namespaces else [self.namespace]
