@@ -15,7 +15,7 @@ import pytest
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
-from kura_core.manifests import render_manifests
+from kura_core.manifests import InstanceOptions, render_manifests
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
 from kura_core.scenario import DEFAULT_SCENARIO
@@ -46,7 +46,7 @@ def manifests(host: PluginHost) -> list[dict[str, Any]]:
             REGION,
             assignment=assign_gateway(account, REGION, hosted=True),
             load_balancer_provider=host.load_balancer_provider("hetzner"),
-            image="ghcr.io/tuist/kura:1.0.0",
+            instance=InstanceOptions(image="ghcr.io/tuist/kura:1.0.0"),
         )
     return objects
 
