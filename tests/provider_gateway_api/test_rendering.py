@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kura_core import IngressProvider, InputError, LoadBalancerProvider, Region
-from kura_operator.instance_objects import PORTS
+from kura_operator.instance_layout import PORTS
 from kura_provider_gateway_api import routes
 from kura_provider_gateway_api.provider import GatewayApiProvider
 from tests.provider_gateway_api.objects import DEDICATED_CLASS, by_kind, gateway, instance
