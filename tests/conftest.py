@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
 from kura_testing.control_plane import ControlPlane
+from kura_testing.kube_double import KubeDouble
 from tests.operator.real_cluster import install_deploy_base
 
 # CI must not fail on an example no developer has seen: there, properties run the same
@@ -15,6 +17,13 @@ from tests.operator.real_cluster import install_deploy_base
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeDouble]:
+    """A started :class:`KubeDouble` serving the standard resources at ``kube.url``."""
+    with KubeDouble.in_thread() as double:
+        yield double
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from kura_dashboard.data.sources.simulation import SimulationSource
 from kura_dashboard.data.state import DashboardState
 from kura_dashboard.data.topology import Topology, cluster_topology
 from kura_dashboard.data.views import assignments_view
-from tests.support.kube_double import KubeDouble
+from kura_testing.kube_double import KubeDouble
 
 NOW = 1_800_000_000.0
 REGION = managed_catalogs()["production"].get("eu-central")
