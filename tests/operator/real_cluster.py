@@ -365,11 +365,17 @@ def own_cluster(
 
 
 @contextmanager
-def real_cluster(plane: ControlPlane, workdir: Path, namespace: str) -> Iterator[RealCluster]:
-    """A RealCluster in ``namespace``; afterwards whatever would outlive the namespace's deletion
-    (finalizers, cluster-scoped objects) is removed."""
+def real_cluster(
+    plane: ControlPlane,
+    workdir: Path,
+    namespace: str,
+    rendered: list[dict[str, Any]] | None = None,
+) -> Iterator[RealCluster]:
+    """A RealCluster in ``namespace`` with the operator's RBAC of ``rendered`` (the deploy base
+    by default); afterwards whatever would outlive the namespace's deletion (finalizers,
+    cluster-scoped objects) is removed."""
     admin = plane.admin
-    rendered = render()
+    rendered = render() if rendered is None else rendered
     _grant_namespace(admin, rendered, namespace)
     assert plane.audit_log is not None
     user = f"system:serviceaccount:{namespace}:{OPERATOR_ACCOUNT}"

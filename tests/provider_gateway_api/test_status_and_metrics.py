@@ -43,8 +43,8 @@ def observed(
 
 
 def test_accepted_programmed_and_addressed_is_ready() -> None:
-    status = GatewayApiProvider().gateway_object_status(
-        gateway(), gateway_object=observed(), now=NOW
+    status = GatewayApiProvider().gateway_status(
+        gateway(), children={"Gateway": observed()}, now=NOW
     )
     assert (status.phase, status.load_balancer, status.ready_replicas) == (
         "Ready",
@@ -66,16 +66,18 @@ def test_accepted_programmed_and_addressed_is_ready() -> None:
     ],
 )
 def test_anything_less_is_pending(gateway_object: dict[str, Any] | None, reason: str) -> None:
-    status = GatewayApiProvider().gateway_object_status(
-        gateway(), gateway_object=gateway_object, now=NOW
-    )
+    children = {"Gateway": gateway_object} if gateway_object is not None else {}
+    status = GatewayApiProvider().gateway_status(gateway(), children=children, now=NOW)
     assert status.phase == "Pending"
     assert status.conditions is not None
     assert status.conditions[0].reason == reason
 
 
-def test_without_the_gateway_the_contracts_status_is_pending() -> None:
-    status = GatewayApiProvider().gateway_status(gateway(), deployment=None, service=None, now=NOW)
+def test_an_ingress_nginx_data_plane_does_not_make_it_ready() -> None:
+    workload = {"kind": "Deployment", "status": {"readyReplicas": 2}}
+    status = GatewayApiProvider().gateway_status(
+        gateway(), children={"Deployment": workload}, now=NOW
+    )
     assert status.phase == "Pending"
 
 

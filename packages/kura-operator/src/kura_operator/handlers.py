@@ -16,6 +16,7 @@ write requests, and one retry policy (the scheduler's) covers every path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
@@ -26,20 +27,32 @@ from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from kura_operator.instance_layout import MANAGED_BY as MANAGER
 from kura_operator.kinds import (
+    BACKEND_TRAFFIC_POLICY,
+    CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
     DEPLOYMENT,
+    ENVOY_PROXY,
+    GATEWAY,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    HTTP_ROUTE_FILTER,
     INGRESS,
     INGRESS_CLASS,
+    LISTENER_SET,
     NETWORK_POLICY,
     POD,
     POD_DISRUPTION_BUDGET,
     SERVICE,
     STATEFUL_SET,
+    Kind,
 )
 from kura_operator.kube import ApiError
 from kura_operator.scheduler import Scheduler
 
 MANAGED_BY = {MANAGED_BY_LABEL: MANAGER}
+# Which of our objects are a gateway's children, and which an instance's.
+GATEWAY_CHILD = {**MANAGED_BY, GATEWAY_LABEL: kopf.PRESENT}
+INSTANCE_CHILD = {**MANAGED_BY, NAME_LABEL: APP}
 INSTANCE_CHILDREN = (
     CONFIG_MAP,
     SERVICE,
@@ -47,6 +60,17 @@ INSTANCE_CHILDREN = (
     INGRESS,
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
+)
+# The gateway-api provider's children; watched only where a region uses it, since a cluster
+# without its CRDs (and an operator without the RBAC component granting them) has none.
+GATEWAY_API_PROVIDER = "gateway-api"
+GATEWAY_API_GATEWAY_CHILDREN = (ENVOY_PROXY, CLIENT_TRAFFIC_POLICY, HTTP_ROUTE)
+GATEWAY_API_INSTANCE_CHILDREN = (
+    LISTENER_SET,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    BACKEND_TRAFFIC_POLICY,
+    HTTP_ROUTE_FILTER,
 )
 
 
@@ -56,8 +80,13 @@ def build_registry(
     instances: InstanceReconciler,
     instance_queue: Scheduler,
     logger: logging.Logger,
+    *,
+    gateway_api: bool = False,
 ) -> kopf.OperatorRegistry:
-    """The handlers of one operator, on their own registry (no module-level state)."""
+    """The handlers of one operator, on their own registry (no module-level state).
+
+    ``gateway_api``: some region's ingress provider is the Gateway API one, so its kinds are
+    watched too."""
     registry = kopf.OperatorRegistry()
 
     # In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config.
@@ -88,23 +117,14 @@ def build_registry(
             gateway_queue.request(*owner)
 
     # A child edited or deleted by hand brings its gateway back to the desired state.
-    for kind in (CONFIG_MAP, SERVICE, DEPLOYMENT):
-        kopf.on.event(
-            kind.group,
-            kind.version,
-            kind.plural,
-            labels={**MANAGED_BY, GATEWAY_LABEL: kopf.PRESENT},
-            registry=registry,
-            id=f"child-{kind.plural}",
-        )(gateway_child_changed)
+    watch(
+        registry, (CONFIG_MAP, SERVICE, DEPLOYMENT), GATEWAY_CHILD, "child", gateway_child_changed
+    )
 
     # A class appears (a gateway became ready to route), goes or is edited: its gateway, and
     # the instances routed through it, whose status says whether their class exists.
-    @kopf.on.event(
-        INGRESS_CLASS.group, INGRESS_CLASS.version, INGRESS_CLASS.plural,
-        registry=registry, id="child-ingressclasses",
-    )  # fmt: skip
-    async def ingress_class_changed(body: kopf.Body, name: str, **_: Any) -> None:
+    # A Gateway API Gateway carries its class's name and its gateway's status the same way.
+    async def class_changed(body: kopf.Body, name: str, **_: Any) -> None:
         for key in instances.instances_for_class(name):
             instance_queue.request(*key)
         labels = body.metadata.labels
@@ -117,15 +137,7 @@ def build_registry(
 
     # Hand edits are undone, StatefulSet progress reaches the status, and a primary pod that
     # stops being Ready hands the traffic over at once.
-    for kind in INSTANCE_CHILDREN:
-        kopf.on.event(
-            kind.group,
-            kind.version,
-            kind.plural,
-            labels={**MANAGED_BY, NAME_LABEL: APP},
-            registry=registry,
-            id=f"instance-child-{kind.plural}",
-        )(instance_child_changed)
+    watch(registry, INSTANCE_CHILDREN, INSTANCE_CHILD, "instance-child", instance_child_changed)
     kopf.on.event(
         POD.group,
         POD.version,
@@ -134,7 +146,37 @@ def build_registry(
         registry=registry,
         id="instance-pods",
     )(instance_child_changed)
+    if gateway_api:
+        parents: tuple[Kind, ...] = (INGRESS_CLASS, GATEWAY)
+        watch(registry, GATEWAY_API_GATEWAY_CHILDREN, GATEWAY_CHILD, "child", gateway_child_changed)
+        instance_children = GATEWAY_API_INSTANCE_CHILDREN
+        watch(registry, instance_children, INSTANCE_CHILD, "instance-child", instance_child_changed)
+    else:
+        parents = (INGRESS_CLASS,)
+    for kind in parents:
+        kopf.on.event(
+            kind.group, kind.version, kind.plural, registry=registry, id=f"child-{kind.plural}"
+        )(class_changed)
     return registry
+
+
+def watch(
+    registry: kopf.OperatorRegistry,
+    kinds: Iterable[Kind],
+    labels: Mapping[str, Any],
+    prefix: str,
+    handler: Callable[..., Awaitable[None]],
+) -> None:
+    """Every event of ``kinds``' objects carrying ``labels`` goes to ``handler``."""
+    for kind in kinds:
+        kopf.on.event(
+            kind.group,
+            kind.version,
+            kind.plural,
+            labels=dict(labels),
+            registry=registry,
+            id=f"{prefix}-{kind.plural}",
+        )(handler)
 
 
 def request_for(queue: Scheduler, namespace: str | None, name: str, body: kopf.Body) -> None:

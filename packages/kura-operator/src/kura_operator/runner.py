@@ -23,7 +23,7 @@ import kopf
 from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
 from kura_operator import __version__
 from kura_operator.gateway import GatewayReconciler
-from kura_operator.handlers import build_registry, kopf_settings
+from kura_operator.handlers import GATEWAY_API_PROVIDER, build_registry, kopf_settings
 from kura_operator.instance import InstanceReconciler
 from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
@@ -161,6 +161,8 @@ async def run_operator(
     for problem in host.problems:
         log.warning("plugin problem: %s", problem)
     catalog = load_catalog(settings, host)
+    gateway_api = any(region.ingress_provider == GATEWAY_API_PROVIDER for region in catalog)
+    settings = settings.model_copy(update={"gateway_api": gateway_api})
     metrics = OperatorMetrics()
     client = await connect()
     identity = new_identity()
@@ -239,7 +241,12 @@ async def run_operator(
         operator = asyncio.create_task(
             kopf.operator(
                 registry=build_registry(
-                    gateways, queues[KURA_GATEWAY], instances, queues[KURA_INSTANCE], log
+                    gateways,
+                    queues[KURA_GATEWAY],
+                    instances,
+                    queues[KURA_INSTANCE],
+                    log,
+                    gateway_api=settings.gateway_api,
                 ),
                 settings=kopf_settings(),
                 namespaces=settings.namespaces,

@@ -60,20 +60,12 @@ class GatewayApiProvider:
         self,
         gateway: KuraGateway,
         *,
-        deployment: Mapping[str, Any] | None,
-        service: Mapping[str, Any] | None,
+        children: Mapping[str, Mapping[str, Any]],
         now: datetime,
     ) -> KuraGatewayStatus:
-        """The contract's inputs are an ingress-nginx data plane's; Envoy Gateway names its
-        own Deployment and Service, so the status here comes from the Gateway alone, which
-        the caller passes through :meth:`gateway_object_status`. Without it: not observed."""
-        return compute_gateway_status(gateway, gateway_object=None, now=now)
-
-    def gateway_object_status(
-        self, gateway: KuraGateway, *, gateway_object: Mapping[str, Any] | None, now: datetime
-    ) -> KuraGatewayStatus:
-        """Status from the observed ``Gateway`` (None when absent)."""
-        return compute_gateway_status(gateway, gateway_object=gateway_object, now=now)
+        """From the observed ``Gateway`` alone: Envoy Gateway makes and names the Deployment
+        and Service itself, and reports them through the Gateway's conditions and addresses."""
+        return compute_gateway_status(gateway, gateway_object=children.get("Gateway"), now=now)
 
     def render_instance_ingress(
         self, instance: KuraInstance, *, cluster_issuer: str | None = None
