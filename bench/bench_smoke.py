@@ -410,8 +410,8 @@ def gain_summary(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, floa
         "tuning gain, the provider's buffers over ingress-nginx's 4k defaults (gateway "
         "downloads, medians): "
         + "; ".join(
-            f"{client} {_ratio(gain['throughput'])} throughput, {_ratio(gain['cpu'])} less "
-            "worker CPU per GB"
+            f"{client} {_ratio(gain['throughput'])} the throughput (the defaults cost the worker "
+            f"{_ratio(gain['cpu'])} the CPU per GB)"
             for client, gain in found.items()
         )
     )
