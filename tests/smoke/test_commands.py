@@ -130,6 +130,7 @@ def test_bench_rounds_report_medians_and_per_round_efficiency(
     [
         ("--disk", "ftp://h.example", "--disk 'ftp://h.example': expected https://HOST[:PORT]"),
         ("--disk", "https://h.example/x", "expected https://HOST[:PORT]"),
+        ("--disk", "http://h.example:8080", "expected https://HOST[:PORT]"),
         ("--gateway-pid", "999999999", "no process 999999999 on this machine"),
     ],
 )

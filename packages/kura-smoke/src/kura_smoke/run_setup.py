@@ -135,10 +135,11 @@ def build_run(
 
 def _disk_endpoint(url: str, tenant: str, pins: Mapping[tuple[str, int], str]) -> KuraEndpoint:
     parts = urlsplit(url)
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/"):
+    # TLS, as the gateway: the comparison is of relaying, with TLS on both sides.
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/"):
         raise InputError(f"--disk {url!r}: expected https://HOST[:PORT]")
     host = parts.hostname.lower()
-    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    port = parts.port or DEFAULT_PORTS["https"]
     return KuraEndpoint(
         scheme=parts.scheme, host=host, port=port, tenant=tenant, pinned=pins.get((host, port))
     )
