@@ -11,7 +11,7 @@ import pytest
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from tests.support import binaries
+from kura_testing import binaries
 
 ROOT = Path(__file__).resolve().parents[2]
 README = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())

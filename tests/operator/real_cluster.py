@@ -29,12 +29,12 @@ from typing import Any
 from kura_testing.client import APPLY, MERGE_PATCH, KubeClient, KubeRequestError
 from kura_testing.control_plane import ControlPlane
 from kura_testing.crds import kura_platform_crds
+from kura_testing.kube_double import RequestMatch, RequestRecord
 from kura_testing.kubelet import report_pods, selector_of
 from kura_testing.pytest_plugin import install_platform
 from kura_testing.release import Binaries
 from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import NAMESPACE, Cluster
-from tests.support.kube_double import RequestMatch, RequestRecord
 
 TEST_MANAGER = "kura-tests"
 _METHODS = {"create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE"}

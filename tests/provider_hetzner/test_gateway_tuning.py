@@ -26,7 +26,7 @@ from kura_provider_hetzner.gateway_tuning import (
     measurement_for,
     nginx_size,
 )
-from tests.support.binaries import require_binary
+from kura_testing.binaries import require_binary
 
 US_EAST = managed_catalogs()["production"].get("us-east")
 KIB = 1024

@@ -14,8 +14,8 @@ import pytest
 from kura_smoke.report import Mode
 from kura_smoke.testbed.bed import TestBed
 from kura_smoke.testbed.kura_node import _Server
+from kura_testing.binaries import require_binary
 from tests.smoke.conftest import InvokeKura
-from tests.support.binaries import require_binary
 
 
 def test_the_plugin_adds_the_smoke_group(kura: InvokeKura) -> None:

@@ -42,7 +42,7 @@ from kura_smoke.testbed.nginx_config import (
     render_nginx_conf,
     serving_location,
 )
-from tests.support.binaries import require_binary
+from kura_testing.binaries import require_binary
 
 # What ingress-nginx's template writes for each ConfigMap key the gateways set.
 EXPECTED_DIRECTIVE = {

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from kura_core.ladder import Thresholds as Thresholds
     from kura_core.ladder import recommend as recommend
     from kura_core.manifests import DEFAULT_IMAGE as DEFAULT_IMAGE
+    from kura_core.manifests import GatewayOptions as GatewayOptions
+    from kura_core.manifests import InstanceOptions as InstanceOptions
     from kura_core.manifests import render_gateway as render_gateway
     from kura_core.manifests import render_instance as render_instance
     from kura_core.manifests import render_manifests as render_manifests
@@ -224,6 +226,8 @@ _PUBLIC: dict[str, str] = {
     "parse_overrides": "kura_core.assignment",
     "DEFAULT_IMAGE": "kura_core.manifests",
     "render_gateway": "kura_core.manifests",
+    "GatewayOptions": "kura_core.manifests",
+    "InstanceOptions": "kura_core.manifests",
     "render_instance": "kura_core.manifests",
     "render_manifests": "kura_core.manifests",
     "AccountDemand": "kura_core.ladder",

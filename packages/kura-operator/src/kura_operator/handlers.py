@@ -23,8 +23,8 @@ import kopf
 from kura_core import GROUP, VERSION
 from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
 from kura_operator.instance import InstanceReconciler
-from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
-from kura_operator.instance_objects import MANAGED_BY as MANAGER
+from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from kura_operator.instance_layout import MANAGED_BY as MANAGER
 from kura_operator.kinds import (
     CONFIG_MAP,
     DEPLOYMENT,

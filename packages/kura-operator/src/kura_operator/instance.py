@@ -41,36 +41,38 @@ from kura_core import (
 )
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
-from kura_operator.instance_objects import (
+from kura_operator.instance_checks import check_instance
+from kura_operator.instance_env import legacy_env_notice
+from kura_operator.instance_layout import (
     INSTANCE_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     SHARED_SECRETS,
     account_peer_service_name,
-    check_instance,
-    choose_primary,
-    claim_template,
     cross_region_enabled,
-    current_primary,
     generated_peer_tls_secret_name,
     is_ours,
-    legacy_env_notice,
     legacy_service_names,
     namespace_of,
+    selector_labels,
+)
+from kura_operator.instance_network import (
     render_account_peer_service,
-    render_extension_config_map,
     render_headless_service,
     render_network_policy,
-    render_pod_disruption_budget,
     render_primary_service,
-    render_stateful_set,
-    selector_labels,
 )
 from kura_operator.instance_status import (
     KIND_NOT_SERVED,
     condition_reason,
     instance_status,
     rollout,
+)
+from kura_operator.instance_workload import (
+    claim_template,
+    render_extension_config_map,
+    render_pod_disruption_budget,
+    render_stateful_set,
 )
 from kura_operator.kinds import (
     CERTIFICATE,
@@ -93,6 +95,7 @@ from kura_operator.peer_tls import (
     peer_tls_problem,
     render_peer_tls_secret,
 )
+from kura_operator.primary import choose_primary, current_primary
 from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 

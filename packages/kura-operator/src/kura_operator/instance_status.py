@@ -18,7 +18,7 @@ from typing import Any
 
 from kura_core import KuraInstance
 from kura_operator.conditions import READY, ready_condition, stamp
-from kura_operator.instance_objects import replicas_of
+from kura_operator.instance_layout import replicas_of
 
 PENDING = "Pending"
 KIND_NOT_SERVED = "KindNotServed"

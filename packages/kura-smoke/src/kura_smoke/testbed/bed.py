@@ -33,6 +33,7 @@ from kura_core import (
     DEFAULT_IMAGE,
     IngressProvider,
     InputError,
+    InstanceOptions,
     LoadBalancerProvider,
     PluginHost,
     Region,
@@ -249,7 +250,10 @@ class TestBed:
         )
         for smoke in self.accounts.values():
             instance = render_instance(
-                smoke.account, self.region, assignment=smoke.assignment, image=DEFAULT_IMAGE
+                smoke.account,
+                self.region,
+                assignment=smoke.assignment,
+                options=InstanceOptions(image=DEFAULT_IMAGE),
             )
             objects.append(to_manifest(instance))
             objects += self.provider.render_instance_ingress(instance)
