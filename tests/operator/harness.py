@@ -67,7 +67,7 @@ def lab_catalog(directory: Path) -> Path:
     catalog = directory / "catalog.yaml"
     regions = [
         {**region, "id": "us-east", "node_pool": "kura-us-east"},
-        {**region, "id": "lab-east", "ingress_provider": "gateway-api"},
+        {**region, "id": "lab-east", "ingress_provider": "traefik"},
     ]
     catalog.write_text(yaml.safe_dump({"environments": {"lab": regions}}))
     return catalog
