@@ -135,7 +135,13 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
     "path",
     [
         p
-        for d in ("kura-provider-hetzner", "kura-operator", "kura-dashboard", "kura-smoke")
+        for d in (
+            "kura-provider-hetzner",
+            "kura-provider-gateway-api",
+            "kura-operator",
+            "kura-dashboard",
+            "kura-smoke",
+        )
         for p in sources(d)
     ],
     ids=lambda p: f"{p.parts[-4]}/{p.name}",

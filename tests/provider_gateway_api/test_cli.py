@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import yaml
 from click.testing import CliRunner
 
@@ -61,3 +65,52 @@ def test_values_and_plan_cover_both_regions() -> None:
     assert set(yaml.safe_load(out)) == {"kura-eu-central-gateway-api", "kura-us-east-ingress-nginx"}
     code, out = kura("plan", "-o", "json")
     assert code == 0, out
+
+
+def plan_regions(*args: str) -> dict[str, dict[str, Any]]:
+    code, out = kura("plan", "-o", "json", *args)
+    assert code == 0, out
+    return {region["region"]: region for region in json.loads(out)["regions"]}
+
+
+def components(region: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {component["name"]: component for component in region["components"]}
+
+
+def test_the_plan_says_the_envoy_region_s_ceiling_is_unknown_instead_of_using_nginx_s() -> None:
+    regions = plan_regions()
+    envoy, nginx = regions["eu-central"], regions["us-east"]
+    assert envoy["unknown_components"] == ["envoy-proxy"]
+    assert "nginx-workers" not in components(envoy)
+    term = components(envoy)["envoy-proxy"]
+    assert (term["figure"], term["effective_gbps"], term["per_replica"]) == ("unknown", None, True)
+    assert "Envoy publishes no throughput figure" in term["source"]
+    # What the other terms allow: the Hetzner load balancer's planning figure.
+    assert (envoy["shard_ceiling_gbps"], envoy["binding"]) == (5.0, "regional-lb")
+    assert nginx["unknown_components"] == []
+    assert components(nginx)["nginx-workers"]["source"].startswith("measured: one nginx worker")
+    assert "envoy-proxy" not in components(nginx)
+
+    code, table = kura("plan")
+    assert code == 0, table
+    assert "unknown" in table
+    assert "eu-central: the ceiling is unknown, envoy-proxy having no" in " ".join(table.split())
+
+
+def test_a_scenario_gives_envoy_its_measured_figure_and_nginx_s_stays_out(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        yaml.safe_dump(
+            {
+                "defaults": {"components": {"nginx-workers": "100MB/s"}},
+                "regions": {"eu-central": {"components": {"envoy-proxy": "1Gbps"}}},
+            }
+        )
+    )
+    regions = plan_regions("--scenario", str(scenario))
+    envoy, nginx = regions["eu-central"], regions["us-east"]
+    assert envoy["unknown_components"] == []
+    # Per replica, as the provider's term: 2 replicas carry 2 Gbps, which binds.
+    assert (envoy["shard_ceiling_gbps"], envoy["binding"]) == (2.0, "envoy-proxy")
+    assert "nginx-workers" not in components(envoy)
+    assert components(nginx)["nginx-workers"]["figure"] == "100MB/s"

@@ -15,6 +15,8 @@ ingress-nginx gateways do (docs/architecture.md, "Gateway API: Envoy Gateway fir
   an upload's first megabyte goes out without waiting for a window update;
 - the PROXY protocol the Hetzner load balancer speaks, required on every connection, and no
   trust in a client's own ``X-Forwarded-*`` headers (the PROXY header's address is the client).
+
+It also holds the proxies' term of a shard's capacity ceiling, which has no figure yet.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kura_core import InputError
+from kura_core import Component, InputError
 from kura_provider_gateway_api.objects import GATEWAY_API_GROUP
 
 API_VERSION = "gateway.envoyproxy.io/v1alpha1"
@@ -38,6 +40,7 @@ HTTP2_STREAM_WINDOW = "1Mi"
 HTTP2_CONNECTION_WINDOW = "16Mi"
 CONNECTION_BUFFER = "1Mi"
 PRIVATE_PATH_STATUS = 403
+ENVOY_PROXY_COMPONENT = "envoy-proxy"
 
 
 def envoy_proxy(
@@ -161,3 +164,24 @@ def available_replicas(programmed_message: str) -> int | None:
     """The proxy replicas available, as Envoy Gateway's Programmed message reports them."""
     match = _REPLICAS.search(programmed_message)
     return int(match[1]) if match else None
+
+
+def envoy_proxy_term() -> Component:
+    """The Envoy proxies' term of a shard's ceiling, per replica, without a figure.
+
+    Envoy publishes no throughput figure (its FAQ: performance depends on the features used and
+    the environment, and the project publishes no official benchmarks), and Envoy does not run
+    on the machines kura is built on, so nothing has measured it. The plan says the ceiling is
+    unknown rather than borrow nginx's figure; a scenario gives the measured one by this name.
+    """
+    return Component(
+        name=ENVOY_PROXY_COMPONENT,
+        capacity=None,
+        per_replica=True,
+        assumption=True,
+        data_plane=True,
+        source=(
+            "unknown: Envoy publishes no throughput figure and it has not been measured for "
+            "kura (docs/capacity.md); set envoy-proxy in a scenario once benchmarked"
+        ),
+    )

@@ -17,26 +17,20 @@ from typing import Any
 
 from kura_core import (
     DEFAULT_GATEWAY_REPLICAS,
-    GATEWAY_ANNOTATION,
     GATEWAY_KIND,
     NAMESPACE,
-    REGION_LABEL,
     InputError,
     KuraGateway,
     LoadBalancerProvider,
     Region,
+    child_metadata,
     dedicated_load_balancer_name,
+    gateway_labels,
     regional_ingress_class,
     regional_load_balancer_name,
 )
 from kura_provider_gateway_api import envoy_gateway
-from kura_provider_gateway_api.objects import (
-    GATEWAY_API_VERSION,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    metadata,
-    parent_ref,
-)
+from kura_provider_gateway_api.objects import GATEWAY_API_VERSION, parent_ref
 
 # The platform chart's namespace (upstream's): shared gateways run there.
 PLATFORM_NAMESPACE = "platform"
@@ -50,10 +44,6 @@ MAX_INFRASTRUCTURE_ANNOTATIONS = 16
 def values_key(region_id: str) -> str:
     """The platform chart values block of a region's shared Gateway API gateway."""
     return f"kura-{region_id}-gateway-api"
-
-
-def _labels(region_id: str, gateway: str) -> dict[str, str]:
-    return {MANAGED_BY_LABEL: MANAGED_BY, REGION_LABEL: region_id, GATEWAY_ANNOTATION: gateway}
 
 
 def _annotations(name: str, annotations: dict[str, str]) -> dict[str, str]:
@@ -160,10 +150,10 @@ def render_dedicated_gateway(
         )
     namespace = gateway.metadata.namespace or NAMESPACE
     name = gateway.spec.ingress_class_name
-    meta = metadata(
+    meta = child_metadata(
         name,
         namespace=namespace,
-        labels=_labels(gateway.spec.region, gateway.metadata.name),
+        labels=gateway_labels(gateway.metadata.name, gateway.spec.region),
         owner_kind=GATEWAY_KIND,
         owner=gateway.metadata,
     )
@@ -203,7 +193,9 @@ def shared_gateway_objects(
     ListenerSets attach from namespace ``kura`` only, where the shared accounts' instances run.
     """
     name = region.ingress_class_name
-    meta = metadata(name, namespace=PLATFORM_NAMESPACE, labels=_labels(region.id, name))
+    meta = child_metadata(
+        name, namespace=PLATFORM_NAMESPACE, labels=gateway_labels(name, region.id)
+    )
     annotations = load_balancer.service_annotations(
         region,
         load_balancer_name=regional_load_balancer_name(region.id),

@@ -25,6 +25,7 @@ from kura_core import (
     Region,
     is_label_value,
 )
+from kura_provider_gateway_api import envoy_gateway
 from kura_provider_gateway_api.gateways import (
     PLATFORM_NAMESPACE,
     gateway_peer,
@@ -95,6 +96,4 @@ class GatewayApiProvider:
         return envoy_queries()
 
     def capacity_components(self, region: Region) -> list[Component]:
-        # No measured Envoy figure yet (its data plane does not run here): the node, CNI and
-        # load-balancer terms bound a shard.
-        return []
+        return [envoy_gateway.envoy_proxy_term()]

@@ -22,27 +22,20 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from kura_core import (
-    ACCOUNT_LABEL,
+    DEFAULT_CLUSTER_ISSUER,
     DEFAULT_INSTANCE_INGRESS_CLASS,
     GATEWAY_ANNOTATION,
     INSTANCE_KIND,
     NAMESPACE,
-    REGION_LABEL,
-    InputError,
     KuraInstance,
-    is_label_value,
+    child_metadata,
+    instance_labels,
+    render_certificate,
 )
 from kura_provider_gateway_api import envoy_gateway
 from kura_provider_gateway_api.gateways import PLATFORM_NAMESPACE
-from kura_provider_gateway_api.objects import (
-    GATEWAY_API_VERSION,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    metadata,
-    parent_ref,
-)
+from kura_provider_gateway_api.objects import GATEWAY_API_VERSION, parent_ref
 
-DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
 # The ports of the instance's Service (upstream Kura's): plain HTTP and gRPC, TLS ends at the
 # gateway. A Gateway API backend names a Service port by number.
 HTTP_PORT = 4000
@@ -75,23 +68,6 @@ def assigned_gateway(instance: KuraInstance) -> Parent:
     namespace = instance.metadata.namespace or NAMESPACE
     dedicated = (instance.metadata.annotations or {}).get(GATEWAY_ANNOTATION)
     return Parent(ingress_class(instance), namespace if dedicated else PLATFORM_NAMESPACE)
-
-
-def instance_labels(instance: KuraInstance) -> dict[str, str]:
-    labels = {
-        "app.kubernetes.io/name": "kura",
-        "app.kubernetes.io/instance": instance.metadata.name,
-        MANAGED_BY_LABEL: MANAGED_BY,
-        ACCOUNT_LABEL: instance.spec.account_handle,
-        REGION_LABEL: instance.spec.region,
-    }
-    bad = sorted(key for key, value in labels.items() if not is_label_value(value))
-    if bad:
-        raise InputError(
-            f"KuraInstance {instance.metadata.name}: {', '.join(bad)} would not be a valid "
-            "label value (at most 63 letters, digits, '-', '_' and '.')"
-        )
-    return labels
 
 
 def _hosts(instance: KuraInstance) -> tuple[Host | None, Host | None]:
@@ -181,24 +157,6 @@ def render_grpc_route(instance: KuraInstance, meta: dict[str, Any], host: Host) 
     }
 
 
-def render_certificate(meta: dict[str, Any], host: Host, *, cluster_issuer: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {**meta, "name": host.secret},
-        "spec": {
-            "secretName": host.secret,
-            "dnsNames": [host.host],
-            "issuerRef": {
-                "name": cluster_issuer,
-                "kind": "ClusterIssuer",
-                "group": "cert-manager.io",
-            },
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-        },
-    }
-
-
 def render_instance_routes(
     instance: KuraInstance, *, cluster_issuer: str | None = None
 ) -> list[dict[str, Any]]:
@@ -208,7 +166,7 @@ def render_instance_routes(
     (the TLS Secrets come from elsewhere).
     """
     name = instance.metadata.name
-    meta = metadata(
+    meta = child_metadata(
         name,
         namespace=instance.metadata.namespace or NAMESPACE,
         labels=instance_labels(instance),
@@ -232,5 +190,8 @@ def render_instance_routes(
     objects.append(envoy_gateway.backend_traffic_policy(name, meta, routes))
     issuer = DEFAULT_CLUSTER_ISSUER if cluster_issuer is None else cluster_issuer
     if issuer:
-        objects.extend(render_certificate(meta, host, cluster_issuer=issuer) for host in hosts)
+        objects.extend(
+            render_certificate(meta, secret_name=host.secret, host=host.host, cluster_issuer=issuer)
+            for host in hosts
+        )
     return objects

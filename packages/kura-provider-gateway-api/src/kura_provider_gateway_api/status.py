@@ -9,15 +9,11 @@ current generation; an older one describes a spec that is gone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from kura_core import Condition, KuraGateway, KuraGatewayStatus
+from kura_core import KuraGateway, KuraGatewayStatus, make_gateway_status
 from kura_provider_gateway_api.envoy_gateway import available_replicas
-
-READY = "Ready"
-PENDING = "Pending"
-READY_CONDITION = "Ready"
 
 
 def _conditions(gateway_object: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -40,16 +36,6 @@ def gateway_address(gateway_object: Mapping[str, Any] | None) -> str:
         if isinstance(address, Mapping) and isinstance(address.get("value"), str):
             return str(address["value"])
     return ""
-
-
-def _transition_time(
-    gateway: KuraGateway, status: Literal["True", "False"], now: datetime
-) -> datetime:
-    previous = (gateway.status.conditions if gateway.status else None) or []
-    for condition in previous:
-        if condition.type == READY_CONDITION and condition.status == status:
-            return condition.last_transition_time
-    return now
 
 
 def _state(gateway_object: Mapping[str, Any] | None, address: str) -> tuple[bool, str, str]:
@@ -84,31 +70,15 @@ def compute_gateway_status(
 
     ``now`` must be timezone-aware; it is stored in UTC.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(UTC)
     address = gateway_address(gateway_object)
     ready, reason, message = _state(gateway_object, address)
-    condition: Literal["True", "False"] = "True" if ready else "False"
     programmed = _conditions(gateway_object or {}).get("Programmed") or {}
-    replicas = available_replicas(str(programmed.get("message") or ""))
-    generation = gateway.metadata.generation
-    return KuraGatewayStatus(
-        phase=READY if ready else PENDING,
+    return make_gateway_status(
+        gateway,
+        ready=ready,
+        reason=reason,
         message=message,
-        last_reconciled_at=now,
-        observed_generation=generation,
-        conditions=[
-            Condition(
-                type=READY_CONDITION,
-                status=condition,
-                observed_generation=generation,
-                last_transition_time=_transition_time(gateway, condition, now),
-                reason=reason,
-                message=message,
-            )
-        ],
-        ingress_class_name=gateway.spec.ingress_class_name,
-        ready_replicas=replicas,
+        now=now,
+        ready_replicas=available_replicas(str(programmed.get("message") or "")),
         load_balancer=address,
     )
