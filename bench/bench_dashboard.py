@@ -50,7 +50,7 @@ from kura_dashboard.frame import render_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._figures import add_json_option, write
-from tests.dashboard.prometheus_server import (
+from kura_testing.prometheus import (
     T0,
     PodLoad,
     backfill,

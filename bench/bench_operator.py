@@ -34,10 +34,10 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._figures import add_json_option, write
+from kura_testing.kube_double import KubeDouble, RequestRecord
 from kura_testing.kubelet import pod_status
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, cluster, gateway_manifest
 from tests.operator.real_cluster import RealKube, own_cluster
-from tests.support.kube_double import KubeDouble, RequestRecord
 
 Kube = KubeDouble | RealKube
 AGENT = "kura-operator/"

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+from kubernetes_validate import utils as schemas
 
 from kura_testing.control_plane import ControlPlane
+from kura_testing.kube_double import KubeDouble
 from tests.operator.real_cluster import install_deploy_base
 
+# Tests never assert on wall-clock time, and hypothesis's per-example deadline is one: on two
+# shared cores an example that takes 20 ms alone can take 2 s.
+settings.register_profile("local", deadline=None)
 # CI must not fail on an example no developer has seen: there, properties run the same
 # examples every time. Locally they stay random, which is how new edge cases are found.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI") == "true":
-    settings.load_profile("ci")
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "local")
+
+# kubernetes-validate reads its multi-megabyte schema files again on every call (60 ms each);
+# the files never change, so tests that validate thousands of objects read each once.
+schemas.schema_contents = functools.cache(schemas.schema_contents)
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeDouble]:
+    """A started :class:`KubeDouble` serving the standard resources at ``kube.url``."""
+    with KubeDouble.in_thread() as double:
+        yield double
 
 
 @pytest.fixture(scope="session")

@@ -80,11 +80,11 @@ class FakeIngress:
         self,
         gateway: KuraGateway,
         *,
-        deployment: Mapping[str, Any] | None,
-        service: Mapping[str, Any] | None,
+        children: Mapping[str, Mapping[str, Any]],
         now: datetime,
     ) -> KuraGatewayStatus:
-        return KuraGatewayStatus(phase="Ready" if deployment else "Pending", last_reconciled_at=now)
+        ready = "ConfigMap" in children
+        return KuraGatewayStatus(phase="Ready" if ready else "Pending", last_reconciled_at=now)
 
     def render_instance_ingress(
         self, instance: KuraInstance, *, cluster_issuer: str | None = None

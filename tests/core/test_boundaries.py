@@ -68,11 +68,24 @@ def test_kura_core_source_never_imports_heavy_dependencies(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [p for d in ("kura-core", "kura-operator", "kura-dashboard", "kura-smoke") for p in sources(d)],
+    [
+        p
+        for d in (
+            "kura-core",
+            "kura-operator",
+            "kura-dashboard",
+            "kura-smoke",
+            "kura-provider-hetzner",
+            "kura-provider-gateway-api",
+        )
+        for p in sources(d)
+    ],
     ids=lambda p: f"{p.parts[-4]}/{p.name}",
 )
-def test_nothing_imports_the_hetzner_provider_directly(path: Path) -> None:
-    bad = {m for m in imported_modules(path) if m.split(".")[0] == "kura_provider_hetzner"}
+def test_nothing_imports_a_provider_directly(path: Path) -> None:
+    own = path.parts[-2]
+    providers = {"kura_provider_hetzner", "kura_provider_gateway_api"} - {own}
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in providers}
     assert not bad, f"{path} imports {sorted(bad)}: reach providers through the plugin manager"
 
 
@@ -81,6 +94,7 @@ def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
     folders = {
         "kura-core": "core",
         "kura-provider-hetzner": "provider_hetzner",
+        "kura-provider-gateway-api": "provider_gateway_api",
         "kura-operator": "operator",
         "kura-dashboard": "dashboard",
         "kura-smoke": "smoke",
@@ -121,7 +135,13 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
     "path",
     [
         p
-        for d in ("kura-provider-hetzner", "kura-operator", "kura-dashboard", "kura-smoke")
+        for d in (
+            "kura-provider-hetzner",
+            "kura-provider-gateway-api",
+            "kura-operator",
+            "kura-dashboard",
+            "kura-smoke",
+        )
         for p in sources(d)
     ],
     ids=lambda p: f"{p.parts[-4]}/{p.name}",

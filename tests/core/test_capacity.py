@@ -15,8 +15,10 @@ from kura_core.capacity import (
     Shard,
     burst_demand,
     ceiling,
+    merge_components,
     shard_ratio,
     shards_needed,
+    unknown_data_plane,
     whole,
 )
 from kura_core.units import Bandwidth, DataSize, Duration
@@ -85,6 +87,11 @@ def _component(name: str, capacity: str, *, per_replica: bool = False) -> Compon
     return Component(name=name, capacity=Bandwidth.parse(capacity), per_replica=per_replica)
 
 
+def known(value: Bandwidth | None) -> Bandwidth:
+    assert value is not None
+    return value
+
+
 def test_ceiling_names_the_binding_component() -> None:
     parts = [
         _component("regional-lb", "20Gbps"),
@@ -108,6 +115,8 @@ def test_ceiling_ties_go_to_a_per_shard_component_then_the_first() -> None:
 def test_ceiling_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="at least one component"):
         ceiling([])
+    with pytest.raises(ValueError, match="at least one component with a figure"):
+        ceiling([unknown_data_plane("x")])
     with pytest.raises(ValueError, match="at least one gateway replica"):
         ceiling([_component("a", "1Gbps")], replicas=0)
     with pytest.raises(ValueError, match="more than zero"):
@@ -170,7 +179,7 @@ def test_ceiling_is_at_most_every_component_and_names_one_at_that_value(
         for index, (value, per_replica) in enumerate(figures)
     ]
     top = ceiling(parts, replicas)
-    assert all(top.capacity <= part.effective(replicas) for part in parts)
+    assert all(top.capacity <= known(part.effective(replicas)) for part in parts)
     assert top.binding in parts
     assert top.binding.effective(replicas) == top.capacity
 
@@ -196,3 +205,42 @@ def test_replicas_for_reaches_what_it_promises(
     else:
         assert 1 <= count <= max_replicas
         assert shard.ceiling(count).capacity.bits_per_second >= needed * (1 - 1e-9)
+
+
+# --- terms without a figure -------------------------------------------------------------------
+
+
+def test_a_term_without_a_figure_cannot_bind_and_is_named() -> None:
+    envoy = Component(name="envoy-proxy", capacity=None, per_replica=True, data_plane=True)
+    parts = [
+        _component("regional-lb", "5Gbps"),
+        envoy,
+        _component("gateway-node", "1Gbps", per_replica=True),
+    ]
+    top = ceiling(parts, replicas=2)
+    # An upper bound: what the terms with a figure allow.
+    assert (top.capacity, top.binding.name) == (Bandwidth.parse("2Gbps"), "gateway-node")
+    assert top.unknown == (envoy,)
+    assert top.effective(envoy) is None
+    shard = Shard(tuple(parts), 2)
+    assert shard.replicas_for(Bandwidth.parse("3Gbps"), 12) == 3
+    assert shard.best(12).capacity == Bandwidth.parse("5Gbps")
+
+
+def test_a_provided_data_plane_term_replaces_the_default_one_whatever_its_name() -> None:
+    envoy = Component(name="envoy-proxy", capacity=None, per_replica=True, data_plane=True)
+    merged = merge_components([*DEFAULT_COMPONENTS, envoy])
+    assert [c.name for c in merged] == [
+        "regional-lb",
+        "gateway-node",
+        "cni-forwarding",
+        "kura-node",
+        "envoy-proxy",
+    ]
+    # The same name replaces in place, as any term does.
+    tuned = _component("nginx-workers", "1.5GB/s", per_replica=True).model_copy(
+        update={"data_plane": True}
+    )
+    assert [c for c in merge_components([*DEFAULT_COMPONENTS, tuned]) if c.data_plane] == [tuned]
+    # Without a provider's data-plane term, the default stays.
+    assert merge_components(DEFAULT_COMPONENTS) == DEFAULT_COMPONENTS

@@ -4,13 +4,15 @@ import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
 
-from kura_core.drift import DriftFinding, find_drift, merge_values
+from kura_core.drift import DriftFinding, RegionValues, find_drift, merge_values, region_values
 from kura_core.errors import InputError
+from kura_core.plugins import PluginHost
+from kura_core.providers import IngressProvider
 from kura_core.regions import Region, managed_catalogs
 from tests.core.conftest import Invoke
 
@@ -42,6 +44,30 @@ def hetzner_like(region: Region) -> dict[str, str]:
     }
 
 
+def nginx_like(
+    annotations: Callable[[Region], dict[str, str]] = hetzner_like,
+) -> Callable[[Region], RegionValues]:
+    """What the ingress-nginx provider renders, reduced to what drift compares."""
+
+    def expected(region: Region) -> RegionValues:
+        cls = region.ingress_class_name
+        block = {
+            "enabled": True,
+            "controller": {
+                "electionID": f"kura-{region.id}-ingress-nginx-leader",
+                "ingressClass": cls,
+                "ingressClassResource": {"name": cls, "controllerValue": f"k8s.io/{cls}"},
+                "service": {"annotations": annotations(region)},
+                "config": {"use-forwarded-headers": "false"},
+            },
+        }
+        return RegionValues(
+            blocks={f"kura-{region.id}-ingress-nginx": block}, annotations=annotations(region)
+        )
+
+    return expected
+
+
 def controller(values: dict[str, Any], region: str) -> dict[str, Any]:
     block: dict[str, Any] = values[f"kura-{region}-ingress-nginx"]["controller"]
     return block
@@ -66,7 +92,7 @@ def write_variant(tmp_path: Path, mutate: Mutation) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("env", ["production", "staging", "canary"])
 def test_samples_are_clean_for_production_only(env: str) -> None:
-    findings = find_drift(managed_catalogs()[env], sample_values(), sample_cluster(), hetzner_like)
+    findings = find_drift(managed_catalogs()[env], sample_values(), sample_cluster(), nginx_like())
     if env == "production":
         assert findings == []
     else:
@@ -81,7 +107,7 @@ def test_disabled_blocks_for_regions_not_offered_are_fine() -> None:
     values = sample_values()
     values["kura-us-east-ingress-nginx"]["enabled"] = False
     values["kura-us-west-ingress-nginx"] = {"enabled": False}
-    assert find_drift(managed_catalogs()["staging"], values, sample_cluster(), hetzner_like) == []
+    assert find_drift(managed_catalogs()["staging"], values, sample_cluster(), nginx_like()) == []
 
 
 def test_annotations_come_from_the_callable_not_from_core() -> None:
@@ -89,7 +115,7 @@ def test_annotations_come_from_the_callable_not_from_core() -> None:
         managed_catalogs()["production"],
         sample_values(),
         sample_cluster(),
-        lambda region: {"example.com/zone": f"zone-{region.location}"},
+        nginx_like(lambda region: {"example.com/zone": f"zone-{region.location}"}),
     )
     assert [(f.region, f.check, f.expected, f.actual) for f in findings] == [
         ("eu-central", "lb-annotation", "zone-fsn1", None),
@@ -101,7 +127,7 @@ def test_annotations_come_from_the_callable_not_from_core() -> None:
 def test_a_bool_annotation_is_not_the_string_kubernetes_needs() -> None:
     values = sample_values()
     controller(values, "us-east")["service"]["annotations"][HCLOUD + "uses-proxyprotocol"] = True
-    findings = find_drift(managed_catalogs()["production"], values, sample_cluster(), hetzner_like)
+    findings = find_drift(managed_catalogs()["production"], values, sample_cluster(), nginx_like())
     assert [(f.check, f.expected, f.actual) for f in findings] == [
         ("lb-annotation", "true", "true (not a string)")
     ]
@@ -112,7 +138,7 @@ def test_every_pool_deployment_is_checked() -> None:
     second = copy.deepcopy(deployment(cluster, "kura-us-east"))
     second.update(name="kura-us-east-b", failureDomain="hil")
     cluster["spec"]["topology"]["workers"]["machineDeployments"].append(second)
-    findings = find_drift(managed_catalogs()["production"], sample_values(), cluster, hetzner_like)
+    findings = find_drift(managed_catalogs()["production"], sample_values(), cluster, nginx_like())
     assert [(f.region, f.check, f.actual) for f in findings] == [
         ("us-east", "failure-domain", "hil")
     ]
@@ -122,7 +148,7 @@ def test_every_pool_deployment_is_checked() -> None:
 def test_everything_missing_is_reported_at_once() -> None:
     cluster = sample_cluster()
     cluster["spec"]["topology"]["workers"]["machineDeployments"] = []
-    findings = find_drift(managed_catalogs()["staging"], {}, cluster, hetzner_like)
+    findings = find_drift(managed_catalogs()["staging"], {}, cluster, nginx_like())
     assert [(f.check, f.expected) for f in findings] == [
         ("values-block", "kura-eu-central-ingress-nginx"),
         ("node-pool", "kura"),
@@ -132,10 +158,10 @@ def test_everything_missing_is_reported_at_once() -> None:
 def test_a_block_without_controller_reports_each_missing_field() -> None:
     values = sample_values()
     values["kura-eu-central-ingress-nginx"] = {"enabled": True}
-    findings = find_drift(managed_catalogs()["production"], values, sample_cluster(), hetzner_like)
+    findings = find_drift(managed_catalogs()["production"], values, sample_cluster(), nginx_like())
     assert [(f.check, f.actual) for f in findings] == [
         ("ingress-class", None),
-        ("ingress-class-resource", None),
+        ("ingress-class", None),
     ] + [("lb-annotation", None)] * 4
     assert "controller.ingressClass is missing, expected kura-eu-central" in findings[0].message
 
@@ -185,7 +211,7 @@ def test_wrong_shapes_raise_input_errors_naming_the_file(
             managed_catalogs()["staging"],
             values if values is not None else sample_values(),
             cluster if cluster is not None else sample_cluster(),
-            hetzner_like,
+            nginx_like(),
             values_source="values.yaml",
             cluster_source="cluster.yaml",
         )
@@ -281,7 +307,7 @@ DRIFTS: list[tuple[Mutation, dict[str, Any]]] = [
         _set_class_resource,
         {
             "region": "eu-central",
-            "check": "ingress-class-resource",
+            "check": "ingress-class",
             "expected": "kura-eu-central",
             "actual": "nginx",
             "message": "region eu-central: kura-eu-central-ingress-nginx.controller."
@@ -471,3 +497,193 @@ def test_cluster_documents_beside_the_cluster_are_ignored(invoke: Invoke, tmp_pa
     )
     result = invoke("drift", "--values", str(VALUES), "--cluster", str(stream))
     assert result.exit_code == 0, result.output
+
+
+# --- both ingress providers side by side ------------------------------------------------------
+
+SIDE_BY_SIDE = {
+    "environments": {
+        "production": [
+            {"id": "eu-central", "display_name": "EU", "location": "fsn1", "node_pool": "kura"},
+            {
+                "id": "us-east",
+                "display_name": "US East",
+                "location": "ash",
+                "node_pool": "kura-us-east",
+                "ingress_provider": "gateway-api",
+            },
+        ]
+    }
+}
+
+
+@pytest.fixture
+def side_by_side(tmp_path: Path) -> Path:
+    """A catalog with eu-central on ingress-nginx and us-east on the Gateway API."""
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(SIDE_BY_SIDE))
+    return path
+
+
+def own_values(invoke: Invoke, catalog: Path, tmp_path: Path) -> dict[str, Any]:
+    result = invoke("--catalog", str(catalog), "gateway", "values", "-o", "json")
+    assert result.exit_code == 0, result.output
+    values: dict[str, Any] = json.loads(result.stdout)
+    return values
+
+
+def drift_of(
+    invoke: Invoke, catalog: Path, tmp_path: Path, *layers: dict[str, Any]
+) -> tuple[int, list[dict[str, Any]]]:
+    args = ["--catalog", str(catalog), "drift", "--cluster", str(CLUSTER), "-o", "json"]
+    for index, layer in enumerate(layers):
+        path = tmp_path / f"values-{index}.yaml"
+        path.write_text(yaml.safe_dump(layer))
+        args += ["--values", str(path)]
+    result = invoke(*args)
+    assert result.exit_code in (0, 1), result.output
+    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+    return result.exit_code, findings
+
+
+def gateway_object(values: dict[str, Any], kind: str) -> dict[str, Any]:
+    objects: list[dict[str, Any]] = values["kura-us-east-gateway-api"]["objects"]
+    return next(item for item in objects if item["kind"] == kind)
+
+
+def test_each_region_is_checked_against_its_own_providers_values(
+    invoke: Invoke, side_by_side: Path, tmp_path: Path
+) -> None:
+    values = own_values(invoke, side_by_side, tmp_path)
+    assert set(values) == {"kura-eu-central-ingress-nginx", "kura-us-east-gateway-api"}
+    assert drift_of(invoke, side_by_side, tmp_path, values) == (0, [])
+
+
+def test_a_gateway_api_region_misses_its_own_block_not_ingress_nginx_s(
+    invoke: Invoke, side_by_side: Path, tmp_path: Path
+) -> None:
+    values = own_values(invoke, side_by_side, tmp_path)
+    del values["kura-us-east-gateway-api"]
+    assert drift_of(invoke, side_by_side, tmp_path, values) == (
+        1,
+        [
+            {
+                "region": "us-east",
+                "check": "values-block",
+                "expected": "kura-us-east-gateway-api",
+                "actual": None,
+                "message": "region us-east: platform values have no kura-us-east-gateway-api block",
+            }
+        ],
+    )
+
+
+def test_a_gateway_s_class_and_annotations_are_checked_where_the_provider_puts_them(
+    invoke: Invoke, side_by_side: Path, tmp_path: Path
+) -> None:
+    values = own_values(invoke, side_by_side, tmp_path)
+    gateway = gateway_object(values, "Gateway")
+    index = values["kura-us-east-gateway-api"]["objects"].index(gateway)
+    gateway["spec"]["gatewayClassName"] = "kura-us-east-old"
+    gateway["spec"]["infrastructure"]["annotations"][HCLOUD + "location"] = "hil"
+    # Tuning is the platform's to choose: a replica count is not drift.
+    gateway_object(values, "EnvoyProxy")["spec"]["provider"]["kubernetes"]["envoyDeployment"][
+        "replicas"
+    ] = 5
+    code, findings = drift_of(invoke, side_by_side, tmp_path, values)
+    assert code == 1
+    # In the order the provider renders them.
+    assert findings == [
+        {
+            "region": "us-east",
+            "check": "ingress-class",
+            "expected": "kura-us-east",
+            "actual": "kura-us-east-old",
+            "message": f"region us-east: kura-us-east-gateway-api.objects[{index}].spec."
+            "gatewayClassName is kura-us-east-old, expected kura-us-east",
+        },
+        {
+            "region": "us-east",
+            "check": "lb-annotation",
+            "expected": "ash",
+            "actual": "hil",
+            "message": "region us-east: kura-us-east-gateway-api load-balancer annotation "
+            "load-balancer.hetzner.cloud/location is hil, expected ash",
+        },
+    ]
+
+
+def test_the_old_provider_s_block_is_drift_until_it_is_removed(
+    invoke: Invoke, side_by_side: Path, tmp_path: Path
+) -> None:
+    """Mid-migration: us-east moved to the Gateway API and both its gateways run."""
+    before = tmp_path / "before.yaml"
+    catalog = copy.deepcopy(SIDE_BY_SIDE)
+    del catalog["environments"]["production"][1]["ingress_provider"]
+    before.write_text(yaml.safe_dump(catalog))
+    old = own_values(invoke, before, tmp_path)
+    new = own_values(invoke, side_by_side, tmp_path)
+    assert drift_of(invoke, before, tmp_path, old) == (0, [])
+
+    assert drift_of(invoke, side_by_side, tmp_path, old, new) == (
+        1,
+        [
+            {
+                "region": "us-east",
+                "check": "extra-block",
+                "expected": None,
+                "actual": "kura-us-east-ingress-nginx",
+                "message": "region us-east: kura-us-east-ingress-nginx is enabled, but region "
+                "us-east uses the ingress provider gateway-api, whose block is "
+                "kura-us-east-gateway-api (remove it or set enabled: false once its traffic "
+                "has moved)",
+            }
+        ],
+    )
+    disabled = {"kura-us-east-ingress-nginx": {"enabled": False}}
+    assert drift_of(invoke, side_by_side, tmp_path, old, new, disabled) == (0, [])
+    # A region neither catalog offers is drift in either provider's shape.
+    stray = {"kura-ap-south-gateway-api": copy.deepcopy(new["kura-us-east-gateway-api"])}
+    code, findings = drift_of(invoke, side_by_side, tmp_path, new, stray)
+    assert (code, [(f["region"], f["check"], f["actual"]) for f in findings]) == (
+        1,
+        [("ap-south", "extra-block", "kura-ap-south-gateway-api")],
+    )
+
+
+def test_a_gateway_api_block_of_the_wrong_shape_is_one_line(
+    invoke: Invoke, side_by_side: Path, tmp_path: Path
+) -> None:
+    values = own_values(invoke, side_by_side, tmp_path)
+    values["kura-us-east-gateway-api"]["objects"] = {"kind": "Gateway"}
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    result = invoke(
+        "--catalog", str(side_by_side), "drift", "--values", str(path), "--cluster", str(CLUSTER)
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"kura: error: {path}: kura-us-east-gateway-api.objects must be a list, not a mapping\n"
+    )
+
+
+class _CannotRender:
+    name = "cannot-render"
+
+    def shared_gateway_values(self, region: Region, **_: Any) -> dict[str, Any]:
+        raise InputError(f"region {region.id}: not for this provider")
+
+
+def test_a_provider_that_cannot_render_a_region_does_not_fail_its_check(host: PluginHost) -> None:
+    registry = host.providers
+    region = Region(id="lab-1", display_name="Lab", location="nbg1", node_pool="lab")
+    plain = region_values(region, registry)
+    registry.ingresses["cannot-render"] = cast(IngressProvider, _CannotRender())
+    try:
+        assert region_values(region, registry) == plain
+    finally:
+        del registry.ingresses["cannot-render"]
+    assert set(plain.blocks) == {"kura-lab-1-ingress-nginx"}
+    assert plain.other_blocks == frozenset({"kura-lab-1-gateway-api"})
+    assert plain.annotations[HCLOUD + "location"] == "nbg1"

@@ -20,7 +20,13 @@ from kura_core.control_plane import ControlPlaneSettings
 from kura_core.crds import KURA_GATEWAY, KURA_INSTANCE, custom_resource_definition
 from kura_core.dns import is_dns_label, is_dns_subdomain, is_label_key, is_label_value
 from kura_core.errors import InputError
-from kura_core.manifests import MANIFEST_REVISION, render_manifests, yaml_stream
+from kura_core.manifests import (
+    MANIFEST_REVISION,
+    GatewayOptions,
+    InstanceOptions,
+    render_manifests,
+    yaml_stream,
+)
 from kura_core.plugins import PluginHost
 from kura_core.providers import LoadBalancerProvider
 from kura_core.regions import Region, managed_catalogs
@@ -62,6 +68,7 @@ def render(
     account: Account,
     region: Region,
     provider: LoadBalancerProvider,
+    control_plane: ControlPlaneSettings | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     return render_manifests(
@@ -69,8 +76,8 @@ def render(
         region,
         assignment=assign_gateway(account, region, hosted=True),
         load_balancer_provider=provider,
-        image=IMAGE,
-        **options,
+        instance=InstanceOptions(image=IMAGE, **options),
+        control_plane=control_plane,
     )
 
 
@@ -159,21 +166,27 @@ def test_shared_account_gets_only_an_instance_on_the_regional_class(
 def test_options_reach_the_objects_and_empty_values_are_dropped(
     hetzner: LoadBalancerProvider,
 ) -> None:
-    gateway, instance = render(
+    gateway, instance = render_manifests(
         ENTERPRISE,
         US_EAST,
-        hetzner,
-        replicas=5,
-        storage_size="400Gi",
-        peer_tls_secret_name="acme-peer-tls",
-        extra_env={"KURA_EXTENSION_HOOK_TIMEOUT_MS": "5000"},
-        extension_script="return {}",
-        gateway_replicas=4,
-        gateway_controller_image="example/ingress-nginx:1",
-        gateway_load_balancer_annotations={
-            "load-balancer.hetzner.cloud/type": "lb21",
-            "load-balancer.hetzner.cloud/location": "hil",
-        },
+        assignment=assign_gateway(ENTERPRISE, US_EAST, hosted=True),
+        load_balancer_provider=hetzner,
+        instance=InstanceOptions(
+            image=IMAGE,
+            replicas=5,
+            storage_size="400Gi",
+            peer_tls_secret_name="acme-peer-tls",
+            extra_env={"KURA_EXTENSION_HOOK_TIMEOUT_MS": "5000"},
+            extension_script="return {}",
+        ),
+        gateway=GatewayOptions(
+            replicas=4,
+            controller_image="example/ingress-nginx:1",
+            load_balancer_annotations={
+                "load-balancer.hetzner.cloud/type": "lb21",
+                "load-balancer.hetzner.cloud/location": "hil",
+            },
+        ),
     )
     assert gateway["spec"]["replicas"] == 4
     assert gateway["spec"]["controllerImage"] == "example/ingress-nginx:1"
@@ -196,7 +209,11 @@ def test_override_list_dedicates_a_pro_account(hetzner: LoadBalancerProvider) ->
     kinds = [
         m["kind"]
         for m in render_manifests(
-            PRO, US_EAST, assignment=assignment, load_balancer_provider=hetzner, image=IMAGE
+            PRO,
+            US_EAST,
+            assignment=assignment,
+            load_balancer_provider=hetzner,
+            instance=InstanceOptions(image=IMAGE),
         )
     ]
     assert kinds == ["KuraGateway", "KuraInstance"]
@@ -209,7 +226,7 @@ def test_assignment_for_another_region_is_refused(hetzner: LoadBalancerProvider)
             US_EAST,
             assignment=assign_gateway(ENTERPRISE, EU_CENTRAL, hosted=True),
             load_balancer_provider=hetzner,
-            image=IMAGE,
+            instance=InstanceOptions(image=IMAGE),
         )
 
 
@@ -228,7 +245,7 @@ def test_empty_image_is_an_input_error(hetzner: LoadBalancerProvider) -> None:
             US_EAST,
             assignment=assign_gateway(PRO, US_EAST, hosted=True),
             load_balancer_provider=hetzner,
-            image="",
+            instance=InstanceOptions(image=""),
         )
 
 

@@ -430,6 +430,15 @@ def test_third_party_capacity_figures_reach_the_plan(third_party_lab: Callable[.
     (region,) = plan["regions"]
     assert region["binding"] == "regional-lb"
     assert region["shard_ceiling_gbps"] == 3.0
+    # The fake ingress provider gives no data-plane figure: nginx's is not used in its place.
+    assert region["unknown_components"] == ["data-plane"]
+    names = [component["name"] for component in region["components"]]
+    assert "nginx-workers" not in names
+    (data_plane,) = [c for c in region["components"] if c["name"] == "data-plane"]
+    assert (data_plane["figure"], data_plane["effective_gbps"]) == ("unknown", None)
+    assert data_plane["source"] == (
+        "the ingress provider fake-ingress gives no figure for its data plane"
+    )
 
 
 def test_plugins_command_lists_hooks_versions_and_providers() -> None:

@@ -573,8 +573,8 @@ def test_a_whole_session_against_a_cluster_never_writes(
     from kura_core.scenario import DEFAULT_SCENARIO
     from kura_dashboard.data.sources.kubernetes import KubernetesSource
     from kura_dashboard.data.topology import cluster_topology
+    from kura_testing.kube_double import KubeDouble
     from tests.dashboard.conftest import controller_class, production
-    from tests.support.kube_double import KubeDouble
 
     with KubeDouble.in_thread() as kube:
         config = kube.write_kubeconfig(tmp_path / "kubeconfig")

@@ -15,7 +15,7 @@ import pytest
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
-from kura_core.manifests import render_manifests
+from kura_core.manifests import InstanceOptions, render_manifests
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
 from kura_core.scenario import DEFAULT_SCENARIO
@@ -28,7 +28,7 @@ from kura_dashboard.data.sources.simulation import SimulationSource
 from kura_dashboard.data.state import DashboardState
 from kura_dashboard.data.topology import Topology, cluster_topology
 from kura_dashboard.data.views import assignments_view
-from tests.support.kube_double import KubeDouble
+from kura_testing.kube_double import KubeDouble
 
 NOW = 1_800_000_000.0
 REGION = managed_catalogs()["production"].get("eu-central")
@@ -46,7 +46,7 @@ def manifests(host: PluginHost) -> list[dict[str, Any]]:
             REGION,
             assignment=assign_gateway(account, REGION, hosted=True),
             load_balancer_provider=host.load_balancer_provider("hetzner"),
-            image="ghcr.io/tuist/kura:1.0.0",
+            instance=InstanceOptions(image="ghcr.io/tuist/kura:1.0.0"),
         )
     return objects
 

@@ -35,7 +35,8 @@ from kura_dashboard.data.state import DashboardState
 from kura_dashboard.data.thresholds import Level
 from kura_dashboard.data.topology import cluster_topology
 from kura_dashboard.data.views import overview_view, region_view
-from tests.dashboard.prometheus_server import (
+from kura_testing.binaries import require_binary
+from kura_testing.prometheus import (
     T0,
     PodLoad,
     PrometheusServer,
@@ -43,7 +44,6 @@ from tests.dashboard.prometheus_server import (
     ingress_nginx_openmetrics,
     prometheus_server,
 )
-from tests.support.binaries import require_binary
 
 DEDICATED = "kgw-0123456789ab-eu-central"
 # Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.

@@ -16,16 +16,8 @@ import pytest
 from tests.operator.harness import Cluster
 from tests.operator.harness import cluster as double_cluster
 from tests.operator.real_cluster import real_cluster
-from tests.support.kube_double import KubeDouble
 
 REAL = [pytest.mark.e2e, pytest.mark.real]
-
-
-@pytest.fixture
-def kube() -> Iterator[KubeDouble]:
-    """A started :class:`KubeDouble` serving the standard resources at ``kube.url``."""
-    with KubeDouble.in_thread() as double:
-        yield double
 
 
 @pytest.fixture

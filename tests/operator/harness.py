@@ -31,8 +31,8 @@ from kura_core.assignment import assign_gateway
 from kura_core.manifests import render_gateway
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
+from kura_testing.kube_double import KubeDouble
 from tests.support.field_cases import IMAGE, account_manifests
-from tests.support.kube_double import KubeDouble
 
 NAMESPACE = "kura"
 GATEWAYS = "kuragateways"
@@ -67,7 +67,7 @@ def lab_catalog(directory: Path) -> Path:
     catalog = directory / "catalog.yaml"
     regions = [
         {**region, "id": "us-east", "node_pool": "kura-us-east"},
-        {**region, "id": "lab-east", "ingress_provider": "gateway-api"},
+        {**region, "id": "lab-east", "ingress_provider": "traefik"},
     ]
     catalog.write_text(yaml.safe_dump({"environments": {"lab": regions}}))
     return catalog

@@ -29,12 +29,12 @@ from typing import Any
 from kura_testing.client import APPLY, MERGE_PATCH, KubeClient, KubeRequestError
 from kura_testing.control_plane import ControlPlane
 from kura_testing.crds import kura_platform_crds
+from kura_testing.kube_double import RequestMatch, RequestRecord
 from kura_testing.kubelet import report_pods, selector_of
 from kura_testing.pytest_plugin import install_platform
 from kura_testing.release import Binaries
 from tests.operator.deploy_base import DEPLOY, KUBECTL, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import NAMESPACE, Cluster
-from tests.support.kube_double import RequestMatch, RequestRecord
 
 TEST_MANAGER = "kura-tests"
 _METHODS = {"create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE"}
@@ -365,11 +365,17 @@ def own_cluster(
 
 
 @contextmanager
-def real_cluster(plane: ControlPlane, workdir: Path, namespace: str) -> Iterator[RealCluster]:
-    """A RealCluster in ``namespace``; afterwards whatever would outlive the namespace's deletion
-    (finalizers, cluster-scoped objects) is removed."""
+def real_cluster(
+    plane: ControlPlane,
+    workdir: Path,
+    namespace: str,
+    rendered: list[dict[str, Any]] | None = None,
+) -> Iterator[RealCluster]:
+    """A RealCluster in ``namespace`` with the operator's RBAC of ``rendered`` (the deploy base
+    by default); afterwards whatever would outlive the namespace's deletion (finalizers,
+    cluster-scoped objects) is removed."""
     admin = plane.admin
-    rendered = render()
+    rendered = render() if rendered is None else rendered
     _grant_namespace(admin, rendered, namespace)
     assert plane.audit_log is not None
     user = f"system:serviceaccount:{namespace}:{OPERATOR_ACCOUNT}"

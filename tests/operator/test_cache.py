@@ -29,7 +29,7 @@ from kura_operator.kinds import CONFIG_MAP, INGRESS_CLASS, Kind
 from kura_operator.kube import KubeApi, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.selectors import implies, parse_selector, selected
-from tests.support.kube_double import KubeDouble
+from kura_testing.kube_double import KubeDouble
 
 Change = tuple[str, str, str]
 

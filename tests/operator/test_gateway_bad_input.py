@@ -200,7 +200,7 @@ def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: 
         cluster,
         name,
         manifest["spec"]["ingressClassName"],
-        "no plugin provides the ingress provider 'gateway-api' (loaded: ingress-nginx)",
+        "no plugin provides the ingress provider 'traefik' (loaded: gateway-api, ingress-nginx)",
     )
 
 

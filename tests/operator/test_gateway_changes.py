@@ -16,9 +16,9 @@ import pytest
 
 from kura_operator.convergence import APPLIED_HASH_ANNOTATION as APPLIED_HASH
 from kura_operator.handlers import watched
+from kura_testing.kube_double import RequestRecord
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, OPERATOR, Cluster, as_rendered, gateway_manifest
-from tests.support.kube_double import RequestRecord
 
 pytestmark = REAL
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from kura_testing.kube_double import RequestRecord
 from tests.operator.harness import Cluster, gateway_manifest
-from tests.support.kube_double import RequestRecord
 
 GATEWAY_FINALIZER = "kuragateways.kura.tuist.dev/finalizer"
 

@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
+from kura_testing.kube_double import KubeDouble, RequestRecord
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, gateway_manifest
-from tests.support.kube_double import KubeDouble, RequestRecord
 
 pytestmark = REAL
 

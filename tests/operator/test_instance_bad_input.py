@@ -142,7 +142,7 @@ def test_a_region_whose_provider_no_plugin_provides(cluster: Cluster, tmp_path: 
     assert_refused(
         cluster,
         name,
-        "no plugin provides the ingress provider 'gateway-api' (loaded: ingress-nginx)",
+        "no plugin provides the ingress provider 'traefik' (loaded: gateway-api, ingress-nginx)",
     )
 
 

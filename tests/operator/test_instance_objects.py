@@ -18,27 +18,28 @@ from hypothesis import strategies as st
 from kura_core.errors import InputError
 from kura_core.manifests import yaml_stream
 from kura_core.resources import KuraInstance, parse_instance
-from kura_operator.instance_objects import (
-    INSTANCE_NAME_MAX,
+from kura_operator.instance_checks import INSTANCE_NAME_MAX, check_instance
+from kura_operator.instance_env import base_env, legacy_env_notice
+from kura_operator.instance_layout import (
     POD_NAME_LABEL,
-    ClaimTemplate,
     account_peer_service_name,
-    base_env,
-    check_instance,
-    choose_primary,
-    claim_template,
-    current_primary,
     fnv32a,
-    legacy_env_notice,
     peer_tls_secret_name,
+)
+from kura_operator.instance_network import (
     render_account_peer_service,
-    render_extension_config_map,
     render_headless_service,
     render_network_policy,
-    render_pod_disruption_budget,
     render_primary_service,
+)
+from kura_operator.instance_workload import (
+    ClaimTemplate,
+    claim_template,
+    render_extension_config_map,
+    render_pod_disruption_budget,
     render_stateful_set,
 )
+from kura_operator.primary import choose_primary, current_primary
 from tests.operator.harness import PUBLIC_TLS_ENV, assert_no_public_tls
 from tests.provider_hetzner.kube_schemas import assert_valid
 

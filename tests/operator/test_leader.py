@@ -16,7 +16,7 @@ from kura_operator.kinds import CONFIG_MAP, LEASE
 from kura_operator.kube import ApiError, KubeApi, connect
 from kura_operator.leader import LeaderElector, LeaseLock, LeaseRecord, micro_time
 from kura_operator.metrics import OperatorMetrics
-from tests.support.kube_double import KubeDouble
+from kura_testing.kube_double import KubeDouble
 
 WALL = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 NAME = "kura/kura-controller.kura.tuist.dev"

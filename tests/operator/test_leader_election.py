@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from kura_testing.kube_double import RequestRecord
 from tests.operator.conftest import REAL
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, gateway_manifest
 from tests.operator.leases import (
@@ -24,7 +25,6 @@ from tests.operator.leases import (
     lease_spec,
 )
 from tests.operator.real_cluster import RealCluster
-from tests.support.kube_double import RequestRecord
 
 pytestmark = REAL
 

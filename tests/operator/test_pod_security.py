@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kura_operator.instance_objects import ClaimTemplate, render_stateful_set
+from kura_operator.instance_workload import ClaimTemplate, render_stateful_set
 from kura_testing.client import KubeClient, KubeRequestError
 from tests.operator.conftest import REAL
 from tests.operator.deploy_base import OPERATOR_ACCOUNT, find

@@ -21,10 +21,10 @@ from kura_core.providers import DEFAULT_GATEWAY_SERVICE_ACCOUNT
 from kura_operator import access as access_scope
 from kura_operator.settings import LEADER_ELECTION_ID
 from kura_testing.client import Resource
+from kura_testing.kube_double import APPLY, RequestRecord
 from tests.operator.deploy_base import NAMESPACE, OPERATOR_ACCOUNT, find, render
 from tests.operator.harness import Cluster, gateway_manifest, instance_manifest
 from tests.operator.real_cluster import RealCluster
-from tests.support.kube_double import APPLY, RequestRecord
 
 CLUSTER = "*cluster*"  # the scope of a ClusterRoleBinding, and of requests with no namespace
 READ = frozenset({"get", "list", "watch"})

@@ -384,6 +384,7 @@ def test_builder_uv_sync_installs_a_working_operator(
     )
     loaded = {p["name"]: p["distribution"] for p in plugins["plugins"]}
     assert loaded["hetzner"] == "kura-provider-hetzner"
+    assert loaded["gateway-api"] == "kura-provider-gateway-api"
     assert loaded["operator"] == "kura-operator"
     # Real installs (the image has no /src), and no dev tools.
     probe = subprocess.run(

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from tests.support.hcloud_double import HetznerDouble, running_double
+from kura_testing.hcloud_double import HetznerDouble, running_double
 
 # Distinctive, so a test can grep every output for it.
 TOKEN = "kuraTestToken0123456789abcdefSECRET"

@@ -10,7 +10,7 @@ import pytest
 
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider
-from kura_core.resources import KuraGateway, parse_gateway
+from kura_core.resources import KuraGateway, KuraGatewayStatus, parse_gateway
 
 HOST = PluginHost(environ={"KURA_LOAD_PLUGINS": "hetzner"})
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -190,9 +190,22 @@ CASES = [
 ]
 
 
+def status_of(
+    gateway: KuraGateway,
+    *,
+    deployment: dict[str, Any] | None,
+    service: dict[str, Any] | None,
+    now: datetime,
+) -> KuraGatewayStatus:
+    """The provider's status from the children the operator observed (absent ones left out)."""
+    children = {"Deployment": deployment, "Service": service}
+    observed = {kind: obj for kind, obj in children.items() if obj is not None}
+    return ingress_nginx().gateway_status(gateway, children=observed, now=now)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_status_table(case: Case) -> None:
-    status = ingress_nginx().gateway_status(
+    status = status_of(
         gateway(replicas=case.replicas),
         deployment=case.deployment,
         service=case.service,
@@ -242,7 +255,7 @@ def previous(condition_status: str) -> dict[str, Any]:
 def test_transition_time_moves_only_when_the_status_changes(
     before: str, ready: int, transition: datetime
 ) -> None:
-    status = ingress_nginx().gateway_status(
+    status = status_of(
         gateway(status=previous(before)),
         deployment=deployment(ready),
         service=service(IP),
@@ -254,20 +267,16 @@ def test_transition_time_moves_only_when_the_status_changes(
 
 def test_now_is_stored_in_utc_and_must_be_aware() -> None:
     tokyo = NOW.astimezone(timezone(timedelta(hours=9)))
-    status = ingress_nginx().gateway_status(gateway(), deployment=None, service=None, now=tokyo)
+    status = status_of(gateway(), deployment=None, service=None, now=tokyo)
     assert status.last_reconciled_at == NOW
     assert status.last_reconciled_at is not None
     assert status.last_reconciled_at.utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="timezone-aware"):
-        ingress_nginx().gateway_status(
-            gateway(), deployment=None, service=None, now=NOW.replace(tzinfo=None)
-        )
+        status_of(gateway(), deployment=None, service=None, now=NOW.replace(tzinfo=None))
 
 
 def test_the_status_dumps_with_upstream_wire_names() -> None:
-    status = ingress_nginx().gateway_status(
-        gateway(), deployment=deployment(3), service=service(IP), now=NOW
-    )
+    status = status_of(gateway(), deployment=deployment(3), service=service(IP), now=NOW)
     dumped = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     assert set(dumped) == {
         "phase",

@@ -19,8 +19,7 @@ from kura_provider_hetzner.inventory import (
     retry_hint,
     settings_from_env,
 )
-from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN
-from tests.support.hcloud_double import (
+from kura_testing.hcloud_double import (
     HetznerDouble,
     https_service,
     ip_target,
@@ -29,6 +28,7 @@ from tests.support.hcloud_double import (
     server_target,
     tcp_service,
 )
+from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN
 
 
 def settings(double: HetznerDouble, token: str = TOKEN) -> HcloudSettings:

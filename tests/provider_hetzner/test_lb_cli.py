@@ -12,12 +12,12 @@ import yaml
 from click.testing import Result
 
 from kura_core.names import gateway_name
-from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN, InvokeKura
-from tests.support.hcloud_double import (
+from kura_testing.hcloud_double import (
     HetznerDouble,
     label_selector_target,
     load_balancer_json,
 )
+from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN, InvokeKura
 
 GW = gateway_name(42, "us-east")
 REGIONAL = [

@@ -19,8 +19,8 @@ from kura_core.providers import (
     LoadBalancerTrafficReader,
     LoadBalancerTrafficSupport,
 )
+from kura_testing.hcloud_double import HetznerDouble, Mode, load_balancer_json
 from tests.provider_hetzner.conftest import TEST_TIMEOUT, TOKEN
-from tests.support.hcloud_double import HetznerDouble, Mode, load_balancer_json
 
 # A fixed instant: the reader takes the time only from its ``now`` argument.
 NOW = 1_900_000_000.0

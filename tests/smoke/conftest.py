@@ -16,8 +16,7 @@ from click.testing import CliRunner, Result
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from kura_smoke.testbed.bed import TestBed, TestBedSettings
-from tests.support.binaries import require_binary
-from tests.support.kube_double import KubeDouble
+from kura_testing.binaries import require_binary
 
 InvokeKura = Callable[..., Result]
 
@@ -69,9 +68,3 @@ def kura(plugin_host: PluginHost) -> InvokeKura:
         return CliRunner().invoke(build_cli(plugin_host), list(args), env=env)
 
     return invoke
-
-
-@pytest.fixture
-def kube() -> Iterator[KubeDouble]:
-    with KubeDouble.in_thread() as double:
-        yield double

@@ -18,9 +18,9 @@ from click.testing import Result
 from kura_core.resources import GROUP
 from kura_smoke.report import Mode
 from kura_smoke.testbed.bed import TestBed
+from kura_testing.kube_double import KubeDouble
 from tests.smoke.conftest import InvokeKura
 from tests.smoke.smoke_support import FAST, events, statuses, step
-from tests.support.kube_double import KubeDouble
 
 NS = "kura"
 REGIONAL_GATEWAY = "platform-kura-eu-central-ingress-nginx-controller"

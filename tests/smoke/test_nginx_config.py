@@ -7,7 +7,10 @@ must come out as the nginx directive ingress-nginx would write, and real nginx m
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ import pytest
 
 from kura_core.errors import InputError
 from kura_core.plugins import PluginHost
+from kura_smoke.pinning import PinnedTransport
 from kura_smoke.report import Mode
 from kura_smoke.testbed.bed import TestBed, free_port
 from kura_smoke.testbed.certs import write_tls_files
@@ -36,8 +40,9 @@ from kura_smoke.testbed.nginx_config import (
     directives,
     merged_settings,
     render_nginx_conf,
+    serving_location,
 )
-from tests.support.binaries import require_binary
+from kura_testing.binaries import require_binary
 
 # What ingress-nginx's template writes for each ConfigMap key the gateways set.
 EXPECTED_DIRECTIVE = {
@@ -141,8 +146,145 @@ def test_plain_http_serves_the_same_routes_without_tls(make_bed: Callable[..., T
 def test_without_plain_http_there_is_only_the_tls_listener(bed: TestBed) -> None:
     assert bed.plain_port is None
     assert bed.info().plain_port is None
+    assert bed.disk_port is None
+    assert "alias " not in running_conf(bed)
     conf = running_conf(bed)
     assert set(re.findall(r"listen [\d.]+:(\d+)", conf)) == {str(bed.port)}
+
+
+def server_block(conf: str, host: str, port: int) -> list[str]:
+    """The lines of the server block for ``host`` that listens on ``port``."""
+    lines = [line.strip() for line in conf.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line == "server {"]
+    for start in starts:
+        depth, end = 0, start
+        for end in range(start, len(lines)):
+            depth += lines[end].count("{") - lines[end].count("}")
+            if depth == 0:
+                break
+        block = lines[start : end + 1]
+        listens = [line for line in block if line.startswith("listen ")]
+        if f"server_name {host};" in block and any(f":{port} " in line for line in listens):
+            return block
+    raise AssertionError(f"no server block for {host} on port {port}")
+
+
+def tls_terms(block: list[str]) -> list[str]:
+    """What a server block says about TLS and connections: every server-level line but the
+    listen port, and no location."""
+    terms, depth = [], 0
+    for line in block[1:-1]:
+        depth += line.count("{") - line.count("}")
+        if depth or line.endswith("}") or line.startswith("location "):
+            continue
+        terms.append(re.sub(r":\d+ ", ":PORT ", line))
+    return terms
+
+
+def test_the_disk_server_terminates_tls_exactly_as_the_relay(
+    make_bed: Callable[..., TestBed],
+) -> None:
+    bed = make_bed(from_disk=True)
+    assert bed.disk_port is not None
+    assert bed.disk_port not in (bed.port, bed.plain_port)
+    assert bed.info().disk_port == bed.disk_port
+    conf = running_conf(bed)
+    configs = bed.gateway_configs()
+    for mode, smoke in bed.accounts.items():
+        relay = server_block(conf, smoke.host, bed.port)
+        disk = server_block(conf, smoke.host, bed.disk_port)
+        # Same certificate, protocols, ciphers, TLS record buffer, keepalive and HTTP/2.
+        assert tls_terms(disk) == tls_terms(relay)
+        assert f"ssl_buffer_size {configs[mode]['ssl-buffer-size']};" in disk
+        # The files the node stores for this host, read through one buffer of the relay's size.
+        node = bed.nodes[mode]
+        for prefix, directory in node.files().items():
+            at = disk.index(f"location {prefix} {{")
+            assert disk[at + 1 : at + 3] == [
+                f"alias {directory}/;",
+                f"output_buffers 1 {configs[mode]['proxy-buffer-size']};",
+            ]
+        assert not any("proxy_pass" in line for line in disk)
+
+
+def _tls(address: str, port: int, host: str, ca_file: Path) -> tuple[str | None, str | None]:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    with (
+        socket.create_connection((address, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        cipher = tls.cipher()
+        return tls.version(), cipher[0] if cipher else None
+
+
+def test_the_disk_port_serves_what_the_gateway_stored_over_the_same_tls(
+    make_bed: Callable[..., TestBed],
+) -> None:
+    bed = make_bed(from_disk=True)
+    assert bed.disk_port is not None
+    token = {"Authorization": f"Bearer {bed.token.reveal()}"}
+    for mode, smoke in bed.accounts.items():
+        address, host = bed.address(mode), smoke.host
+        pins = {(host, bed.port): address, (host, bed.disk_port): address}
+        transport = PinnedTransport(
+            httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(bed.ca_file))), pins
+        )
+        tenant = {"tenant_id": smoke.account.handle}
+        body = os.urandom(3 * 1024 * 1024 + 17)
+        with httpx.Client(transport=transport) as client:
+            gateway, disk = f"https://{host}:{bed.port}", f"https://{host}:{bed.disk_port}"
+            stored = client.post(f"{gateway}/api/cache/cas/k1", content=body, params=tenant,
+                                 headers=token)  # fmt: skip
+            assert stored.status_code == 204
+            served = client.get(f"{disk}/api/cache/cas/k1", params=tenant)
+            assert (served.status_code, served.content) == (200, body)
+            # Nothing but the cache paths, and nothing that was not stored.
+            assert client.get(f"{disk}/api/cache/cas/nope", params=tenant).status_code == 404
+            assert client.get(f"{disk}/up").status_code == 404
+            # A host this gateway does not serve gets the default server's 404 there too.
+            stray = client.get(
+                f"{disk}/api/cache/cas/k1", params=tenant, headers={"Host": "x.test"}
+            )
+            assert stray.status_code == 404
+        assert _tls(address, bed.disk_port, host, bed.ca_file) == _tls(
+            address, bed.port, host, bed.ca_file
+        )
+
+
+def test_a_route_without_files_gets_no_disk_server(tmp_path: Path) -> None:
+    layout = Layout(root=tmp_path, cert=tmp_path / "c.pem", key=tmp_path / "k.pem")
+    served = Route("a.test", "127.0.0.1:1", [Location("/", "Prefix", {})], {"/f/": tmp_path})
+    unserved = Route("b.test", "127.0.0.1:2", [Location("/", "Prefix", {})])
+    site = GatewaySite("gw", "127.0.0.1", 8443, {}, [served, unserved], disk_port=9443)
+    conf = render_nginx_conf(layout, [site])
+    assert server_block(conf, "a.test", 9443)
+    with pytest.raises(AssertionError, match=r"no server block for b\.test"):
+        server_block(conf, "b.test", 9443)
+    # Unknown hosts on the disk port get the default server's 404.
+    assert "listen 127.0.0.1:9443 ssl http2 default_server;" in conf
+    # ingress-nginx's 4k default, as the relay gets it.
+    assert "output_buffers 1 4k;" in conf
+
+
+def test_the_disk_reads_through_the_buffer_of_the_location_that_relays_the_path() -> None:
+    big = {"nginx.ingress.kubernetes.io/proxy-buffer-size": "64k"}
+    route = Route(
+        "a.test",
+        "127.0.0.1:1",
+        [
+            Location("/metrics", "Prefix", {}),
+            Location("/", "Prefix", big),
+            Location("/api/cache/cas/x", "Exact", {}),
+        ],
+        {"/api/cache/cas/": Path("/srv/cas")},
+    )
+    assert serving_location(route, "/api/cache/cas/").annotations == big
+    assert serving_location(route, "/metrics/x").path == "/metrics"
+    with pytest.raises(InputError, match=r"no location of a\.test serves /x"):
+        serving_location(Route("a.test", "u", [Location("/y", "Prefix", {})]), "/x")
+    layout = Layout(root=Path("/r"), cert=Path("/c"), key=Path("/k"))
+    site = GatewaySite("gw", "127.0.0.1", 8443, {}, [route], disk_port=9443)
+    assert "output_buffers 1 64k;" in render_nginx_conf(layout, [site])
 
 
 def test_an_unknown_key_fails_loudly() -> None:
@@ -231,7 +373,7 @@ def relay(tmp_path: Path, upstream: str, config: dict[str, str]) -> Iterator[str
     tls = write_tls_files(tmp_path / "tls", [HOST], now=datetime.now(UTC))
     layout = Layout(root=tmp_path / "nginx", cert=tls.cert, key=tls.key)
     port = free_port(["127.0.0.1"])
-    plain = free_port(["127.0.0.1"], avoid=port)
+    plain = free_port(["127.0.0.1"], avoid=[port])
     site = GatewaySite(
         name="gw",
         address="127.0.0.1",

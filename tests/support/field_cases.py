@@ -21,7 +21,7 @@ import yaml
 
 from kura_core.accounts import Account, Plan
 from kura_core.assignment import assign_gateway
-from kura_core.manifests import render_manifests
+from kura_core.manifests import GatewayOptions, InstanceOptions, render_manifests
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
 
@@ -55,13 +55,18 @@ IMAGE = "ghcr.io/tuist/kura:0.5.0"
 _HOST = PluginHost(environ={})
 
 
+PLAIN_INSTANCE = InstanceOptions(image=IMAGE)
+PLAIN_GATEWAY = GatewayOptions()
+
+
 def account_manifests(
     account_id: int,
     handle: str,
     *,
     plan: Plan = Plan.AIR,
     region: str = "us-east",
-    **options: Any,
+    instance: InstanceOptions = PLAIN_INSTANCE,
+    gateway: GatewayOptions = PLAIN_GATEWAY,
 ) -> list[dict[str, Any]]:
     """What the control plane applies for the account: ``kura render``'s objects, in order."""
     region_obj = managed_catalogs()["production"].get(region)
@@ -71,7 +76,8 @@ def account_manifests(
         region_obj,
         assignment=assign_gateway(account, region_obj, hosted=True),
         load_balancer_provider=_HOST.load_balancer_provider(region_obj.load_balancer_provider),
-        **{"image": IMAGE, **options},
+        instance=instance,
+        gateway=gateway,
     )
 
 
@@ -82,14 +88,16 @@ def rendered(account_id: int, handle: str, plan: Plan, region: str) -> list[dict
         handle,
         plan=plan,
         region=region,
-        image=f"{IMAGE}@sha256:" + "0123456789abcdef" * 4,
-        manifest_revision="7",
-        replicas=5,
-        storage_size="400Gi",
-        peer_tls_secret_name=f"kura-{handle}-peer-tls",
-        extra_env=UPSTREAM_ENV,
-        extension_script=HOOKS,
-        gateway_replicas=3,
+        instance=InstanceOptions(
+            image=f"{IMAGE}@sha256:" + "0123456789abcdef" * 4,
+            manifest_revision="7",
+            replicas=5,
+            storage_size="400Gi",
+            peer_tls_secret_name=f"kura-{handle}-peer-tls",
+            extra_env=UPSTREAM_ENV,
+            extension_script=HOOKS,
+        ),
+        gateway=GatewayOptions(replicas=3),
     )
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from kura_core.capacity import Ceiling as Ceiling
     from kura_core.capacity import Component as Component
     from kura_core.capacity import Shard as Shard
+    from kura_core.certificates import DEFAULT_CLUSTER_ISSUER as DEFAULT_CLUSTER_ISSUER
+    from kura_core.certificates import render_certificate as render_certificate
     from kura_core.cli.account_args import ACCOUNT_ID as ACCOUNT_ID
     from kura_core.cli.app import KuraGroup as KuraGroup
     from kura_core.cli.context import KuraContext as KuraContext
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
     from kura_core.ladder import Thresholds as Thresholds
     from kura_core.ladder import recommend as recommend
     from kura_core.manifests import DEFAULT_IMAGE as DEFAULT_IMAGE
+    from kura_core.manifests import GatewayOptions as GatewayOptions
+    from kura_core.manifests import InstanceOptions as InstanceOptions
     from kura_core.manifests import render_gateway as render_gateway
     from kura_core.manifests import render_instance as render_instance
     from kura_core.manifests import render_manifests as render_manifests
@@ -77,6 +81,12 @@ if TYPE_CHECKING:
     from kura_core.names import regional_ingress_class as regional_ingress_class
     from kura_core.names import regional_load_balancer_name as regional_load_balancer_name
     from kura_core.names import require_own_load_balancer as require_own_load_balancer
+    from kura_core.ownership import MANAGED_BY as MANAGED_BY
+    from kura_core.ownership import MANAGED_BY_LABEL as MANAGED_BY_LABEL
+    from kura_core.ownership import child_metadata as child_metadata
+    from kura_core.ownership import gateway_labels as gateway_labels
+    from kura_core.ownership import instance_labels as instance_labels
+    from kura_core.ownership import owner_references as owner_references
     from kura_core.plugins import PluginHost as PluginHost
     from kura_core.providers import (
         DEFAULT_GATEWAY_SERVICE_ACCOUNT as DEFAULT_GATEWAY_SERVICE_ACCOUNT,
@@ -128,6 +138,9 @@ if TYPE_CHECKING:
     from kura_core.simulator import Tick as Tick
     from kura_core.simulator import load_simulation as load_simulation
     from kura_core.simulator import shard_ingress_class as shard_ingress_class
+    from kura_core.status import READY_CONDITION as READY_CONDITION
+    from kura_core.status import make_gateway_status as make_gateway_status
+    from kura_core.status import ready_condition as ready_condition
     from kura_core.units import Bandwidth as Bandwidth
     from kura_core.units import DataSize as DataSize
     from kura_core.units import Duration as Duration
@@ -197,6 +210,17 @@ _PUBLIC: dict[str, str] = {
     "parse_gateway": "kura_core.resources",
     "parse_instance": "kura_core.resources",
     "to_manifest": "kura_core.resources",
+    "MANAGED_BY": "kura_core.ownership",
+    "MANAGED_BY_LABEL": "kura_core.ownership",
+    "owner_references": "kura_core.ownership",
+    "gateway_labels": "kura_core.ownership",
+    "instance_labels": "kura_core.ownership",
+    "child_metadata": "kura_core.ownership",
+    "DEFAULT_CLUSTER_ISSUER": "kura_core.certificates",
+    "render_certificate": "kura_core.certificates",
+    "READY_CONDITION": "kura_core.status",
+    "ready_condition": "kura_core.status",
+    "make_gateway_status": "kura_core.status",
     "dedicated_load_balancer_name": "kura_core.names",
     "gateway_workload_name": "kura_core.names",
     "instance_name": "kura_core.names",
@@ -224,6 +248,8 @@ _PUBLIC: dict[str, str] = {
     "parse_overrides": "kura_core.assignment",
     "DEFAULT_IMAGE": "kura_core.manifests",
     "render_gateway": "kura_core.manifests",
+    "GatewayOptions": "kura_core.manifests",
+    "InstanceOptions": "kura_core.manifests",
     "render_instance": "kura_core.manifests",
     "render_manifests": "kura_core.manifests",
     "AccountDemand": "kura_core.ladder",

@@ -2,18 +2,20 @@
 
 A region's ceiling is roughly (docs/capacity.md)::
 
-    min(Hetzner regional LB, NIC/CPU of the gateway nodes, nginx worker capacity,
-        CNI forwarding, selected Kura pod/node)
+    min(Hetzner regional LB, NIC/CPU of the gateway nodes, the gateway's data plane
+        (nginx workers, Envoy proxies), CNI forwarding, selected Kura pod/node)
 
 Each term is a :class:`Component`. A component either scales with the gateway replicas of a shard
-(each ingress-nginx replica runs on its own node, behind the same LB) or is fixed per shard. The
-shard ceiling is the smallest effective component, and that one is the binding component.
+(each gateway replica runs on its own node, behind the same LB) or is fixed per shard. The shard
+ceiling is the smallest effective component, and that one is the binding component. A term
+nobody has a figure for (an unmeasured data plane) cannot bind: the ceiling is then only an upper
+bound, and says which terms it lacks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,22 +29,37 @@ class Component(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[^=\s]+$")
-    capacity: Bandwidth = Field(description="Per gateway replica when per_replica, else per shard")
+    capacity: Bandwidth | None = Field(
+        description="Per gateway replica when per_replica, else per shard; None when no figure "
+        "exists (the term is unknown, and the ceiling only an upper bound)"
+    )
     per_replica: bool = False
     assumption: bool = Field(
         default=False, description="The figure is not measured or published: plan with care"
     )
     source: str = ""
+    data_plane: bool = Field(
+        default=False,
+        description="A term of the gateway's data plane (nginx workers, Envoy proxies): the "
+        "ingress provider's terms take the place of the default one, whatever their names",
+    )
 
     @field_validator("capacity")
     @classmethod
-    def _carries_something(cls, value: Bandwidth) -> Bandwidth:
-        if value.bits_per_second <= 0:
+    def _carries_something(cls, value: Bandwidth | None) -> Bandwidth | None:
+        if value is not None and value.bits_per_second <= 0:
             raise ValueError("a component must carry more than zero")
         return value
 
-    def effective(self, replicas: int) -> Bandwidth:
-        """What this component lets one shard carry with ``replicas`` gateway replicas."""
+    @property
+    def known(self) -> bool:
+        return self.capacity is not None
+
+    def effective(self, replicas: int) -> Bandwidth | None:
+        """What this component lets one shard carry with ``replicas`` gateway replicas; None
+        when its figure is unknown."""
+        if self.capacity is None:
+            return None
         return self.capacity * replicas if self.per_replica else self.capacity
 
 
@@ -72,6 +89,7 @@ NGINX_WORKERS = Component(
     capacity=Bandwidth.parse("565MiB/s"),
     per_replica=True,
     assumption=True,
+    data_plane=True,
     source=(
         "docs/capacity.md: slowest 1 GiB download through nginx with buffering "
         "off and ingress-nginx's default 4k proxy buffers, 2 vCPU, loopback"
@@ -104,30 +122,77 @@ DEFAULT_COMPONENTS: tuple[Component, ...] = (
 DEFAULT_GATEWAY_REPLICAS = 2
 
 
+def unknown_data_plane(provider: str) -> Component:
+    """The data-plane term of an ingress provider that gives no figure for its data plane."""
+    return Component(
+        name="data-plane",
+        capacity=None,
+        per_replica=True,
+        assumption=True,
+        data_plane=True,
+        source=f"the ingress provider {provider} gives no figure for its data plane",
+    )
+
+
+def merge_components(components: Iterable[Component]) -> tuple[Component, ...]:
+    """Terms in order, a later one replacing an earlier one of the same name.
+
+    A data-plane term other than a default one (an ingress provider's) also takes the place of
+    the default data-plane terms (nginx workers): a region whose gateways are not nginx must not
+    be planned with nginx's figure.
+    """
+    listed = list(components)
+    provided = any(c.data_plane and c not in DEFAULT_COMPONENTS for c in listed)
+    merged: dict[str, Component] = {}
+    for component in listed:
+        if provided and component.data_plane and component in DEFAULT_COMPONENTS:
+            continue
+        merged[component.name] = component
+    return tuple(merged.values())
+
+
 @dataclass(frozen=True)
 class Ceiling:
-    """The smallest effective component of a shard, and the component that sets it."""
+    """The smallest effective component of a shard, and the component that sets it.
+
+    When some components have no figure (:attr:`unknown`), ``capacity`` is the smallest of the
+    others: an upper bound, not the ceiling.
+    """
 
     capacity: Bandwidth
     binding: Component
     replicas: int
     components: tuple[Component, ...]
 
-    def effective(self, component: Component) -> Bandwidth:
+    def effective(self, component: Component) -> Bandwidth | None:
         return component.effective(self.replicas)
+
+    @property
+    def unknown(self) -> tuple[Component, ...]:
+        """The components without a figure."""
+        return tuple(c for c in self.components if not c.known)
+
+
+def _effective(component: Component, replicas: int) -> Bandwidth:
+    value = component.effective(replicas)
+    if value is None:
+        raise ValueError(f"component {component.name} has no figure")
+    return value
 
 
 def ceiling(components: Sequence[Component], replicas: int = 1) -> Ceiling:
     """The shard ceiling with ``replicas`` gateway replicas, and the component that binds.
 
     On a tie a per-shard component binds (more replicas cannot lift it), else the first listed.
+    Components without a figure cannot bind; at least one must have one.
     """
-    if not components:
-        raise ValueError("a ceiling needs at least one component")
+    known = [c for c in components if c.known]
+    if not known:
+        raise ValueError("a ceiling needs at least one component with a figure")
     if replicas < 1:
         raise ValueError("a shard runs at least one gateway replica")
-    binding = min(components, key=lambda c: (c.effective(replicas), c.per_replica))
-    return Ceiling(binding.effective(replicas), binding, replicas, tuple(components))
+    binding = min(known, key=lambda c: (_effective(c, replicas), c.per_replica))
+    return Ceiling(_effective(binding, replicas), binding, replicas, tuple(components))
 
 
 def whole(count: float) -> int:
@@ -137,7 +202,9 @@ def whole(count: float) -> int:
 
 @dataclass(frozen=True)
 class Shard:
-    """One regional gateway shard: an LB and an ingress-nginx controller with its replicas."""
+    """One regional gateway shard: an LB and a gateway (ingress-nginx, Envoy) with its replicas.
+
+    Components without a figure are left out of every bound it computes."""
 
     components: tuple[Component, ...]
     replicas: int = DEFAULT_GATEWAY_REPLICAS
@@ -147,10 +214,11 @@ class Shard:
 
     def replicas_for(self, needed: Bandwidth, max_replicas: int) -> int | None:
         """The fewest replicas (at most ``max_replicas``) whose ceiling reaches ``needed``."""
-        fixed = [c.capacity for c in self.components if not c.per_replica]
+        known = [(c.capacity, c.per_replica) for c in self.components if c.capacity is not None]
+        fixed = [capacity for capacity, scales in known if not scales]
         if fixed and min(fixed) < needed:
             return None
-        per_replica = [c.capacity for c in self.components if c.per_replica]
+        per_replica = [capacity for capacity, scales in known if scales]
         if not per_replica:
             return 1
         count = max(1, whole(needed / min(per_replica)))

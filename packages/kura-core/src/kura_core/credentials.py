@@ -17,7 +17,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from kura_core.errors import InputError
@@ -285,7 +284,7 @@ def values_from_text(text: str, source: str) -> tuple[dict[str, str], SourceForm
     if looks_like_dotenv(text):
         return parse_dotenv(text, source), "dotenv"
     # BaseLoader keeps every scalar a string: "0123" and "yes" stay what was written.
-    documents = [d for d in parse_yaml_stream(text, source, loader=yaml.BaseLoader) if d != ""]
+    documents = [d for d in parse_yaml_stream(text, source, strings=True) if d != ""]
     if not documents:
         return {}, "yaml"
     if len(documents) > 1:

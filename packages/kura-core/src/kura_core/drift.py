@@ -2,28 +2,36 @@
 
 Upstream's drift test (docs/upstream.md) cross-checks the server's catalog with
 ``infra/helm/platform/values.yaml`` and ``infra/k8s/clusters/cluster-production.yaml``. This does
-the same for any environment, and also checks the regional load-balancer annotations, asking each
-region's load-balancer provider what it expects rather than knowing any cloud's keys.
+the same for any environment and any ingress provider: each region's ingress provider says which
+values blocks it renders (what ``kura gateway values`` prints) and its load-balancer provider which
+annotations it expects, so no provider's keys are known here. What is compared is what ties a
+block to the catalog: every field the provider fills with the region's ingress class, and the
+load-balancer annotations wherever the provider puts them. The rest of a block (an nginx key, a
+replica count) is tuning, which the platform may set differently.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from kura_core.errors import InputError
+from kura_core.errors import InputError, KuraError
 from kura_core.files import parse_yaml_stream, read_text, read_yaml
-from kura_core.names import regional_gateway_values_key
+from kura_core.names import regional_load_balancer_name
+from kura_core.providers import ProviderRegistry
 from kura_core.regions import NODE_POOL_LABEL, Region, RegionCatalog
 
-_REGION_BLOCK = re.compile(r"^kura-(?P<region>.+)-ingress-nginx$")
 _MISSING = object()
 MACHINE_DEPLOYMENTS = "spec.topology.workers.machineDeployments"
+
+# A place in a values tree: mapping keys and list indices.
+ValuesPath = tuple[str | int, ...]
 
 
 class DriftFinding(BaseModel):
@@ -46,6 +54,48 @@ class DriftReport(BaseModel):
     cluster: str
     regions: list[str]
     findings: list[DriftFinding]
+
+
+@dataclass(frozen=True)
+class RegionValues:
+    """What the platform values must hold for one region's shared gateway.
+
+    ``blocks`` are the values blocks the region's ingress provider renders, keyed by block;
+    ``annotations`` the load-balancer annotations its load-balancer provider expects;
+    ``other_blocks`` the keys the other installed ingress providers would give the region, so a
+    block left behind by the provider it moved from is recognised.
+    """
+
+    blocks: Mapping[str, Any]
+    annotations: Mapping[str, str]
+    other_blocks: frozenset[str] = field(default_factory=frozenset)
+
+
+def region_values(region: Region, providers: ProviderRegistry) -> RegionValues:
+    """Ask ``region``'s providers what its shared gateway's values are."""
+    load_balancer = providers.load_balancer(region.load_balancer_provider)
+    blocks = providers.ingress(region.ingress_provider).shared_gateway_values(
+        region, load_balancer=load_balancer
+    )
+    others: set[str] = set()
+    for name, provider in sorted(providers.ingresses.items()):
+        if name == region.ingress_provider:
+            continue
+        try:
+            others.update(provider.shared_gateway_values(region, load_balancer=load_balancer))
+        except KuraError:
+            # Only the block names are wanted, to spot a stale block; a provider that cannot
+            # render this region names none, and must not fail the region's own check.
+            continue
+    return RegionValues(
+        blocks=blocks,
+        annotations=load_balancer.service_annotations(
+            region,
+            load_balancer_name=regional_load_balancer_name(region.id),
+            node_selector=region.node_selector,
+        ),
+        other_blocks=frozenset(others - set(blocks)),
+    )
 
 
 def _render(value: Any) -> str | None:
@@ -84,16 +134,52 @@ def _mapping(value: Any, source: str, path: str) -> Mapping[str, Any]:
     return value
 
 
-def _dig(data: Mapping[str, Any], keys: Sequence[str], source: str, path: str) -> Any:
-    """``data[k1][k2]...``; a missing level gives ``_MISSING``, a non-mapping level is an error."""
+def _path_text(path: ValuesPath) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else key)
+    return text
+
+
+def _dig(data: Any, keys: ValuesPath, source: str, path: ValuesPath = ()) -> Any:
+    """``data[k1][k2]...``; a missing level gives ``_MISSING``, a level of the wrong shape (not a
+    mapping for a key, not a list for an index) is an error naming ``source`` and the level."""
     current: Any = data
     walked = path
     for key in keys:
-        current = _mapping(current, source, walked).get(key, _MISSING)
-        walked = f"{walked}.{key}" if walked else key
+        if isinstance(key, int):
+            if current is _MISSING or current is None:
+                return _MISSING
+            if not isinstance(current, list):
+                raise InputError(
+                    f"{source}: {_path_text(walked)} must be a list, not {_shape_name(current)}"
+                )
+            current = current[key] if key < len(current) else _MISSING
+        else:
+            current = _mapping(current, source, _path_text(walked)).get(key, _MISSING)
+        walked = (*walked, key)
         if current is _MISSING:
             return _MISSING
     return current
+
+
+def _catalog_leaves(
+    rendered: Any, region: Region, annotations: Mapping[str, str], path: ValuesPath = ()
+) -> Iterator[tuple[ValuesPath, str, str]]:
+    """``(path, check, expected)`` of each leaf of a rendered block that the catalog decides,
+    in rendered order: a load-balancer annotation, or the region's ingress class."""
+    if isinstance(rendered, Mapping):
+        for key, value in rendered.items():
+            key = str(key)
+            if annotations.get(key) == value and isinstance(value, str):
+                yield (*path, key), "lb-annotation", value
+            else:
+                yield from _catalog_leaves(value, region, annotations, (*path, key))
+    elif isinstance(rendered, list):
+        for index, item in enumerate(rendered):
+            yield from _catalog_leaves(item, region, annotations, (*path, index))
+    elif rendered == region.ingress_class_name:
+        yield path, "ingress-class", region.ingress_class_name
 
 
 def machine_deployments(cluster: Mapping[str, Any], source: str) -> list[Mapping[str, Any]]:
@@ -102,7 +188,7 @@ def machine_deployments(cluster: Mapping[str, Any], source: str) -> list[Mapping
     kind = cluster.get("kind")
     if kind != "Cluster":
         raise InputError(f"{source}: expected a Cluster API Cluster, got kind {_describe(kind)}")
-    deployments = _dig(cluster, path.split("."), source, "")
+    deployments = _dig(cluster, tuple(path.split(".")), source)
     if deployments is _MISSING:
         raise InputError(f"{source}: the Cluster has no {path} (a ClusterClass topology is needed)")
     if not isinstance(deployments, list):
@@ -116,7 +202,7 @@ def machine_deployments(cluster: Mapping[str, Any], source: str) -> list[Mapping
 
 
 def _pool_of(deployment: Mapping[str, Any], source: str, path: str) -> Any:
-    labels = _dig(deployment, ["metadata", "labels"], source, path)
+    labels = _dig(deployment, ("metadata", "labels"), source, (path,))
     return _mapping(labels, source, f"{path}.metadata.labels").get(NODE_POOL_LABEL)
 
 
@@ -129,7 +215,7 @@ def _region_findings(
     region: Region,
     values: Mapping[str, Any],
     deployments: list[Mapping[str, Any]],
-    expected_annotations: Mapping[str, str],
+    expected: RegionValues,
     values_source: str,
     cluster_source: str,
 ) -> list[DriftFinding]:
@@ -146,39 +232,23 @@ def _region_findings(
             )
         )
 
-    key = regional_gateway_values_key(region.id)
-    raw_block = values.get(key, _MISSING)
-    if raw_block is _MISSING:
-        add("values-block", key, None, f"platform values have no {key} block")
-    else:
+    for key, rendered in expected.blocks.items():
+        raw_block = values.get(key, _MISSING)
+        if raw_block is _MISSING:
+            add("values-block", key, None, f"platform values have no {key} block")
+            continue
         block = _mapping(raw_block, values_source, key)
         if not _block_enabled(block):
             add("enabled", "true", "false", f"{key} is disabled (enabled: false)")
-        cls = region.ingress_class_name
-        for check, keys in (
-            ("ingress-class", ["controller", "ingressClass"]),
-            ("ingress-class-resource", ["controller", "ingressClassResource", "name"]),
-        ):
-            actual = _dig(block, keys, values_source, key)
-            if actual != cls:
-                where = ".".join([key, *keys])
-                add(check, cls, actual, f"{where} is {_describe(actual)}, expected {cls}")
-        annotations = _mapping(
-            _dig(block, ["controller", "service", "annotations"], values_source, key),
-            values_source,
-            f"{key}.controller.service.annotations",
-        )
-        for name, expected in expected_annotations.items():
-            actual = annotations.get(name, _MISSING)
-            if actual == expected:
+        for path, check, want in _catalog_leaves(rendered, region, expected.annotations):
+            actual = _dig(block, path, values_source, (key,))
+            if actual == want:
                 continue
-            add(
-                "lb-annotation",
-                expected,
-                actual,
-                f"{key} load-balancer annotation {name} is {_describe(actual)}, "
-                f"expected {expected}",
-            )
+            if check == "lb-annotation":
+                message = f"{key} load-balancer annotation {path[-1]} is {_describe(actual)}"
+            else:
+                message = f"{_path_text((key, *path))} is {_describe(actual)}"
+            add(check, want, actual, f"{message}, expected {want}")
 
     pool_deployments = [
         (index, item)
@@ -206,51 +276,92 @@ def _region_findings(
     return found
 
 
+def _block_pattern(key: str, region_id: str) -> re.Pattern[str] | None:
+    """The shape of ``key`` for any region: ``kura-eu-central-gateway-api`` of region
+    ``eu-central`` gives ``kura-(?P<region>.+)-gateway-api``; None when the id is not in it
+    exactly once."""
+    prefix, found, suffix = key.partition(region_id)
+    if not found or region_id in suffix:
+        return None
+    return re.compile(f"^{re.escape(prefix)}(?P<region>.+){re.escape(suffix)}$")
+
+
+def _extra_blocks(
+    catalog: RegionCatalog,
+    values: Mapping[str, Any],
+    expected: Mapping[str, RegionValues],
+    values_source: str,
+) -> list[DriftFinding]:
+    """Enabled blocks of a provider's shape that no region of the catalog calls for: a region
+    the env does not offer, or a region's block from an ingress provider it no longer uses."""
+    wanted = {key for each in expected.values() for key in each.blocks}
+    patterns: dict[str, re.Pattern[str]] = {}
+    for region_id, each in expected.items():
+        for key in (*each.blocks, *each.other_blocks):
+            pattern = _block_pattern(key, region_id)
+            if pattern is not None:
+                patterns.setdefault(pattern.pattern, pattern)
+    found: list[DriftFinding] = []
+    for key in sorted(values, key=str):
+        name = str(key)
+        if name in wanted:
+            continue
+        matches = (pattern.match(name) for _, pattern in sorted(patterns.items()))
+        match = next((m for m in matches if m is not None), None)
+        if match is None or not _block_enabled(_mapping(values[key], values_source, name)):
+            continue
+        region_id = match["region"]
+        if region_id in catalog:
+            region = catalog.get(region_id)
+            blocks = ", ".join(expected[region_id].blocks) or "none"
+            why = (
+                f"region {region_id} uses the ingress provider {region.ingress_provider}, "
+                f"whose block is {blocks} (remove it or set enabled: false once its traffic "
+                "has moved)"
+            )
+        else:
+            why = "the env does not offer this region (remove it or set enabled: false)"
+        found.append(
+            DriftFinding(
+                region=region_id,
+                check="extra-block",
+                expected=None,
+                actual=name,
+                message=f"region {region_id}: {name} is enabled, but {why}",
+            )
+        )
+    return found
+
+
 def find_drift(
     catalog: RegionCatalog,
     values: Mapping[str, Any],
     cluster: Mapping[str, Any],
-    expected_annotations: Callable[[Region], dict[str, str]],
+    expected: Callable[[Region], RegionValues],
     *,
     values_source: str = "platform values",
     cluster_source: str = "cluster",
 ) -> list[DriftFinding]:
     """Every mismatch between ``catalog`` and the chart ``values`` and ``cluster`` topology.
 
-    Per region: its ``kura-<region>-ingress-nginx`` block exists and is enabled, both ingress
-    class fields name the region's class, the LB annotations the provider expects are set, and
-    the machine deployment of its node pool sits in its location. Enabled regional blocks for
-    regions the catalog does not offer are drift too. A file of the wrong shape (a list where a
-    mapping belongs) raises :class:`InputError` naming ``values_source`` or ``cluster_source``.
+    Per region, with ``expected`` giving what its providers render (:func:`region_values`):
+    each of its ingress provider's values blocks exists and is enabled, every field the
+    provider fills with the region's ingress class holds it, the load-balancer annotations are
+    set where the provider puts them, and the machine deployment of its node pool sits in its
+    location. Enabled blocks of a provider's shape that no offered region calls for are drift
+    too. A file of the wrong shape (a list where a mapping belongs) raises :class:`InputError`
+    naming ``values_source`` or ``cluster_source``.
     """
     deployments = machine_deployments(cluster, cluster_source)
+    wanted = {region.id: expected(region) for region in catalog}
     found: list[DriftFinding] = []
     for region in catalog:
         found.extend(
             _region_findings(
-                region,
-                values,
-                deployments,
-                expected_annotations(region),
-                values_source,
-                cluster_source,
+                region, values, deployments, wanted[region.id], values_source, cluster_source
             )
         )
-    for key in sorted(values, key=str):
-        match = _REGION_BLOCK.match(str(key))
-        if match is None or match["region"] in catalog:
-            continue
-        if _block_enabled(_mapping(values[key], values_source, str(key))):
-            found.append(
-                DriftFinding(
-                    region=match["region"],
-                    check="extra-block",
-                    expected=None,
-                    actual=str(key),
-                    message=f"region {match['region']}: {key} is enabled, but the env does not "
-                    "offer this region (remove it or set enabled: false)",
-                )
-            )
+    found.extend(_extra_blocks(catalog, values, wanted, values_source))
     return found
 
 

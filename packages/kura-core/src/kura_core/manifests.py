@@ -9,6 +9,7 @@ the instance; the gateway is named after the account id's hash.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -48,6 +49,39 @@ GATEWAY_APP = "kura-gateway"
 INSTANCE_APP = "kura"
 
 
+@dataclass(frozen=True)
+class InstanceOptions:
+    """How an account's ``KuraInstance`` is rendered, beyond its account and region.
+
+    ``image`` is the Kura runtime image; ``manifest_revision`` (bump it to force a reapply),
+    ``replicas``, ``storage_size``, ``peer_tls_secret_name`` and ``extension_script`` (the auth
+    hook) left at None take the operator's defaults. ``extra_env`` is non-secret variables only.
+    ``namespace`` is the instance's, and a dedicated gateway's, which runs beside it.
+    """
+
+    image: str
+    manifest_revision: str | None = None
+    replicas: int | None = None
+    storage_size: str | None = None
+    peer_tls_secret_name: str | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    extension_script: str | None = None
+    namespace: str = NAMESPACE
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """How a dedicated ``KuraGateway`` is rendered.
+
+    ``load_balancer_annotations`` win over the ones the load-balancer provider derives, except
+    those it reserves (the load balancer's name, location and protocol).
+    """
+
+    controller_image: str = DEFAULT_CONTROLLER_IMAGE
+    replicas: int | None = None
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
 def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
     """Drop null, "" and empty values, as the upstream server does before applying."""
     return {key: value for key, value in values.items() if value not in (None, "", {}, [])}
@@ -58,9 +92,7 @@ def render_gateway(
     *,
     assignment: GatewayAssignment,
     load_balancer_provider: LoadBalancerProvider,
-    controller_image: str = DEFAULT_CONTROLLER_IMAGE,
-    replicas: int | None = None,
-    load_balancer_annotations: Mapping[str, str] | None = None,
+    options: GatewayOptions = GatewayOptions(),
     namespace: str = NAMESPACE,
 ) -> KuraGateway:
     """The ``KuraGateway`` of a dedicated assignment.
@@ -73,7 +105,7 @@ def render_gateway(
     annotations = load_balancer_provider.service_annotations(
         region,
         load_balancer_name=assignment.load_balancer_name,
-        overrides=load_balancer_annotations,
+        overrides=options.load_balancer_annotations or None,
     )
     return parse_gateway(
         {
@@ -92,8 +124,10 @@ def render_gateway(
                 {
                     "region": region.id,
                     "ingressClassName": assignment.ingress_class,
-                    "controllerImage": controller_image,
-                    "replicas": DEFAULT_GATEWAY_REPLICAS if replicas is None else replicas,
+                    "controllerImage": options.controller_image,
+                    "replicas": (
+                        DEFAULT_GATEWAY_REPLICAS if options.replicas is None else options.replicas
+                    ),
                     "nodeSelector": region.node_selector,
                     "loadBalancerAnnotations": annotations,
                 }
@@ -107,21 +141,14 @@ def render_instance(
     region: Region,
     *,
     assignment: GatewayAssignment,
-    image: str,
-    manifest_revision: str | None = None,
-    replicas: int | None = None,
-    storage_size: str | None = None,
-    peer_tls_secret_name: str | None = None,
-    extra_env: Mapping[str, str] | None = None,
-    extension_script: str | None = None,
-    namespace: str = NAMESPACE,
+    options: InstanceOptions,
 ) -> KuraInstance:
     """The account's ``KuraInstance``, routed through the assignment's ingress class."""
     name = instance_name(account.handle, region.cluster_id)
     annotations = _compact(
         {
             GATEWAY_ANNOTATION: assignment.gateway if assignment.dedicated else None,
-            MANIFEST_REVISION_ANNOTATION: manifest_revision,
+            MANIFEST_REVISION_ANNOTATION: options.manifest_revision,
         }
     )
     return parse_instance(
@@ -131,7 +158,7 @@ def render_instance(
             "metadata": _compact(
                 {
                     "name": name,
-                    "namespace": namespace,
+                    "namespace": options.namespace,
                     "labels": {
                         NAME_LABEL: INSTANCE_APP,
                         INSTANCE_LABEL: name,
@@ -146,18 +173,18 @@ def render_instance(
                     "accountHandle": account.handle,
                     "tenantID": account.handle,
                     "region": region.id,
-                    "image": image,
+                    "image": options.image,
                     "publicHost": region.public_host(account.handle),
                     "grpcPublicHost": region.grpc_host(account.handle),
                     "ingressClassName": assignment.ingress_class,
-                    "peerTLSSecretName": peer_tls_secret_name,
+                    "peerTLSSecretName": options.peer_tls_secret_name,
                     "storageClassName": region.storage_class,
-                    "storageSize": storage_size,
-                    "replicas": replicas,
+                    "storageSize": options.storage_size,
+                    "replicas": options.replicas,
                     "nodeSelector": region.node_selector,
-                    "extensionScript": extension_script,
+                    "extensionScript": options.extension_script,
                     "extraEnv": [
-                        {"name": key, "value": value} for key, value in (extra_env or {}).items()
+                        {"name": key, "value": value} for key, value in options.extra_env.items()
                     ],
                 }
             ),
@@ -171,31 +198,15 @@ def render_manifests(
     *,
     assignment: GatewayAssignment,
     load_balancer_provider: LoadBalancerProvider,
-    image: str,
-    manifest_revision: str | None = None,
-    replicas: int | None = None,
-    storage_size: str | None = None,
-    peer_tls_secret_name: str | None = None,
-    extra_env: Mapping[str, str] | None = None,
-    extension_script: str | None = None,
+    instance: InstanceOptions,
+    gateway: GatewayOptions = GatewayOptions(),
     control_plane: ControlPlaneSettings | None = None,
-    gateway_controller_image: str = DEFAULT_CONTROLLER_IMAGE,
-    gateway_replicas: int | None = None,
-    gateway_load_balancer_annotations: Mapping[str, str] | None = None,
-    namespace: str = NAMESPACE,
 ) -> list[dict[str, Any]]:
     """The objects to server-side-apply, in order: KuraGateway (dedicated only), KuraInstance.
 
     Pure: no I/O. ``assignment`` comes from ``assign_gateway(account, region, ...)``.
-
-    Instance options: ``image`` (the Kura runtime image), ``manifest_revision`` (bump it to
-    force a reapply), ``replicas``, ``storage_size``, ``peer_tls_secret_name``, ``extra_env``
-    (non-secret only) and ``extension_script`` (the auth hook); left at None, the operator's
-    defaults apply. ``control_plane`` adds the variables upstream's server gives every instance
-    (:mod:`kura_core.control_plane`) ahead of ``extra_env``, which wins on a clash.
-    Gateway options: ``gateway_controller_image``, ``gateway_replicas`` (default 2) and
-    ``gateway_load_balancer_annotations``, which win over the ones ``load_balancer_provider``
-    derives, except those it reserves (the load balancer's name, location and protocol).
+    ``control_plane`` adds the variables upstream's server gives every instance
+    (:mod:`kura_core.control_plane`) ahead of ``instance.extra_env``, which wins on a clash.
     Raises ``InputError`` when the result would not be a valid object (a handle too long for a
     label value, say), ``ValueError`` when the assignment is for another region.
     """
@@ -208,27 +219,13 @@ def render_manifests(
                 region,
                 assignment=assignment,
                 load_balancer_provider=load_balancer_provider,
-                controller_image=gateway_controller_image,
-                replicas=gateway_replicas,
-                load_balancer_annotations=gateway_load_balancer_annotations,
-                namespace=namespace,
+                options=gateway,
+                namespace=instance.namespace,
             )
         )
-    resources.append(
-        render_instance(
-            account,
-            region,
-            assignment=assignment,
-            image=image,
-            manifest_revision=manifest_revision,
-            replicas=replicas,
-            storage_size=storage_size,
-            peer_tls_secret_name=peer_tls_secret_name,
-            extra_env={**(control_plane.extra_env() if control_plane else {}), **(extra_env or {})},
-            extension_script=extension_script,
-            namespace=namespace,
-        )
-    )
+    if control_plane is not None:
+        instance = replace(instance, extra_env={**control_plane.extra_env(), **instance.extra_env})
+    resources.append(render_instance(account, region, assignment=assignment, options=instance))
     return [to_manifest(resource) for resource in resources]
 
 

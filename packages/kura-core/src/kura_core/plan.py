@@ -1,8 +1,9 @@
 """``kura plan`` as a pure function: a scenario and a region catalog in, a :class:`Plan` out.
 
 For each region of the catalog the plan holds the observed peak, the shard ceiling and its binding
-component (assumptions flagged), the shard ratio, what each CI burst demands and would need, and the
-scaling ladder's recommendation. Bursts are compared with raw shard capacity (docs/capacity.md); the
+component (assumptions flagged, terms without a figure named: the ceiling is then an upper bound),
+the shard ratio, what each CI burst demands and would need, and the scaling ladder's
+recommendation. Bursts are compared with raw shard capacity (docs/capacity.md); the
 ladder keeps the scale-up threshold's headroom.
 """
 
@@ -32,9 +33,14 @@ class ComponentView(BaseModel):
     model_config = _FROZEN
 
     name: str
-    figure: str = Field(description="As configured: per replica when per_replica, else per shard")
+    figure: str = Field(
+        description="As configured: per replica when per_replica, else per shard; unknown when "
+        "no figure exists"
+    )
     per_replica: bool
-    effective_gbps: float = Field(description="What the component lets one shard carry")
+    effective_gbps: float | None = Field(
+        description="What the component lets one shard carry; null when unknown"
+    )
     binding: bool
     assumption: bool
     source: str
@@ -70,7 +76,13 @@ class RegionPlan(BaseModel):
     observed_peak_mb_per_s: float
     shards: int
     replicas: int
-    shard_ceiling_gbps: float
+    shard_ceiling_gbps: float = Field(
+        description="The shard ceiling; with unknown_components, only an upper bound"
+    )
+    unknown_components: list[str] = Field(
+        description="Terms of the ceiling without a figure (a data plane nobody has measured): "
+        "the ceiling is unknown, and shard_ceiling_gbps is what the other terms allow"
+    )
     binding: str
     binding_assumption: bool
     shard_ratio: float | None = Field(description="Shard ceiling / observed peak; null at no peak")
@@ -89,19 +101,21 @@ class Plan(BaseModel):
     regions: list[RegionPlan]
 
 
+def _view(now: Ceiling, component: Component) -> ComponentView:
+    effective = now.effective(component)
+    return ComponentView(
+        name=component.name,
+        figure="unknown" if component.capacity is None else str(component.capacity),
+        per_replica=component.per_replica,
+        effective_gbps=None if effective is None else effective.gbps,
+        binding=component is now.binding,
+        assumption=component.assumption,
+        source=component.source,
+    )
+
+
 def _components(now: Ceiling) -> list[ComponentView]:
-    return [
-        ComponentView(
-            name=component.name,
-            figure=str(component.capacity),
-            per_replica=component.per_replica,
-            effective_gbps=now.effective(component).gbps,
-            binding=component is now.binding,
-            assumption=component.assumption,
-            source=component.source,
-        )
-        for component in now.components
-    ]
+    return [_view(now, component) for component in now.components]
 
 
 def _burst(burst: Burst, shard: Shard, thresholds: Thresholds) -> BurstPlan:
@@ -147,6 +161,7 @@ def _region(region: Region, scenario: Scenario, base: Sequence[Component]) -> Re
         shards=settings.shards,
         replicas=settings.shard.replicas,
         shard_ceiling_gbps=now.capacity.gbps,
+        unknown_components=[component.name for component in now.unknown],
         binding=now.binding.name,
         binding_assumption=now.binding.assumption,
         shard_ratio=shard_ratio(now.capacity, peak) if peak.bits_per_second > 0 else None,

@@ -168,11 +168,11 @@ class IngressProvider(Protocol):
         self,
         gateway: KuraGateway,
         *,
-        deployment: Mapping[str, Any] | None,
-        service: Mapping[str, Any] | None,
+        children: Mapping[str, Mapping[str, Any]],
         now: datetime,
     ) -> KuraGatewayStatus:
-        """Status computed from the observed Deployment and Service (``None`` when absent).
+        """Status computed from the observed children :meth:`render_gateway` rendered, keyed by
+        kind (``Deployment``, ``Service``, ``Gateway``, ...); a child not yet created is absent.
 
         ``now`` stamps ``lastReconciledAt`` and condition transitions; a condition whose status
         did not change keeps its ``lastTransitionTime`` from ``gateway.status``.

@@ -30,6 +30,7 @@ from kura_core.capacity import (
     Component,
     Shard,
     burst_demand,
+    merge_components,
 )
 from kura_core.errors import InputError
 from kura_core.files import read_yaml
@@ -72,6 +73,7 @@ class ComponentSpec(BaseModel):
             per_replica=per_replica,
             assumption=self.assumption,
             source=self.source,
+            data_plane=base.data_plane if base is not None else False,
         )
 
 
@@ -158,10 +160,15 @@ class RegionSettings:
 def _components(
     base: Sequence[Component], *layers: Mapping[str, ComponentSpec]
 ) -> tuple[Component, ...]:
-    merged = {component.name: component for component in base}
+    kept = merge_components(base)
+    merged = {component.name: component for component in kept}
+    # A default term the region's own provider displaced (nginx workers, where the data plane is
+    # Envoy) stays out even where the scenario gives it a figure: it is not this region's term.
+    displaced = {component.name for component in base} - set(merged)
     for layer in layers:
         for name, spec in layer.items():
-            merged[name] = spec.apply(name, merged.get(name))
+            if name not in displaced:
+                merged[name] = spec.apply(name, merged.get(name))
     return tuple(merged.values())
 
 

@@ -40,9 +40,29 @@ def _each(
     return [Access(verb, group, resource, scope) for resource in resources for verb in verbs]
 
 
-def required(lease_name: str) -> tuple[Access, ...]:
-    """What the operator needs, with leader election on the Lease ``lease_name``."""
+GATEWAY_API = "gateway.networking.k8s.io"
+ENVOY_GATEWAY = "gateway.envoyproxy.io"
+
+
+def gateway_api_required() -> tuple[Access, ...]:
+    """What a region on the Gateway API provider adds (``deploy/components/gateway-api``): a
+    dedicated gateway's Gateway and Envoy Gateway settings, owned and so collected with it, and
+    an instance's routes, pruned by the operator when no longer rendered."""
     return (
+        *_each((*WATCH, *WRITE), GATEWAY_API, "gateways"),
+        *_each((*WATCH, *WRITE, "delete"), GATEWAY_API, "listenersets", "httproutes", "grpcroutes"),
+        *_each((*WATCH, *WRITE), ENVOY_GATEWAY, "envoyproxies", "clienttrafficpolicies"),
+        *_each(
+            (*WATCH, *WRITE, "delete"), ENVOY_GATEWAY, "backendtrafficpolicies", "httproutefilters"
+        ),
+    )
+
+
+def required(lease_name: str, *, gateway_api: bool = False) -> tuple[Access, ...]:
+    """What the operator needs, with leader election on the Lease ``lease_name``, and with a
+    region on the Gateway API provider when ``gateway_api``."""
+    return (
+        *(gateway_api_required() if gateway_api else ()),
         *_each((*WATCH, "patch"), KURA, "kuragateways", "kurainstances"),
         *_each(("patch",), KURA, "kuragateways/status", "kurainstances/status"),
         # Owner references with blockOwnerDeletion on the children.

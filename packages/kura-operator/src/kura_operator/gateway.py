@@ -39,7 +39,6 @@ from kura_operator.kinds import (
     DEPLOYMENT,
     INGRESS_CLASS,
     KURA_GATEWAY,
-    SERVICE,
     kind_of,
     object_key,
 )
@@ -107,9 +106,13 @@ class GatewayReconciler(Reconciler):
         except ApiError:
             await self._remember_class(raw, class_name)
             raise
+        if deployment is not None:
+            live[DEPLOYMENT.kind] = deployment
         provider = self._ingress_provider(gateway)
         status = provider.gateway_status(
-            gateway, deployment=deployment, service=live.get(SERVICE.kind), now=self.clock()
+            gateway,
+            children={kind: obj for kind, obj in live.items() if obj is not None},
+            now=self.clock(),
         )
         phase = status.phase or "Pending"
         await self._write_status(
@@ -221,18 +224,16 @@ class GatewayReconciler(Reconciler):
             desired = self._desire(raw)
         except InputError:
             return None
-        live: dict[str, dict[str, Any] | None] = {}
+        live: dict[str, dict[str, Any]] = {}
         for child in (*desired.before_deployment, desired.deployment):
-            if child is not None and child["kind"] in (SERVICE.kind, DEPLOYMENT.kind):
-                metadata = child["metadata"]
-                live[child["kind"]] = await self.api.get(
-                    kind_of(child), metadata.get("namespace"), metadata["name"]
-                )
+            if child is None:
+                continue
+            metadata = child["metadata"]
+            found = await self.api.get(kind_of(child), metadata.get("namespace"), metadata["name"])
+            if found is not None:
+                live[child["kind"]] = found
         status = self._ingress_provider(desired.gateway).gateway_status(
-            desired.gateway,
-            deployment=live.get(DEPLOYMENT.kind),
-            service=live.get(SERVICE.kind),
-            now=self.clock(),
+            desired.gateway, children=live, now=self.clock()
         )
         return status.message if status.ready_replicas and status.load_balancer else None
 

@@ -17,15 +17,23 @@ from typing import Any
 from kura_operator.cache import Key, Listener, Watched
 from kura_operator.gateway import GATEWAY_LABEL
 from kura_operator.instance import InstanceReconciler
-from kura_operator.instance_objects import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
-from kura_operator.instance_objects import MANAGED_BY as MANAGER
+from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from kura_operator.instance_layout import MANAGED_BY as MANAGER
 from kura_operator.kinds import (
+    BACKEND_TRAFFIC_POLICY,
+    CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
     DEPLOYMENT,
+    ENVOY_PROXY,
+    GATEWAY,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    HTTP_ROUTE_FILTER,
     INGRESS,
     INGRESS_CLASS,
     KURA_GATEWAY,
     KURA_INSTANCE,
+    LISTENER_SET,
     NETWORK_POLICY,
     POD,
     POD_DISRUPTION_BUDGET,
@@ -35,6 +43,7 @@ from kura_operator.kinds import (
 )
 from kura_operator.scheduler import Scheduler
 
+MANAGED = f"{MANAGED_BY_LABEL}={MANAGER}"
 GATEWAY_CHILDREN = (CONFIG_MAP, SERVICE, DEPLOYMENT)
 INSTANCE_CHILDREN = (
     CONFIG_MAP,
@@ -44,23 +53,39 @@ INSTANCE_CHILDREN = (
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
 )
-MANAGED = f"{MANAGED_BY_LABEL}={MANAGER}"
+# The gateway-api provider's children; watched only where a region uses it, since a cluster
+# without its CRDs (and an operator without the RBAC component granting them) has none.
+GATEWAY_API_PROVIDER = "gateway-api"
+GATEWAY_API_GATEWAY_CHILDREN = (ENVOY_PROXY, CLIENT_TRAFFIC_POLICY, HTTP_ROUTE)
+GATEWAY_API_INSTANCE_CHILDREN = (
+    LISTENER_SET,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    BACKEND_TRAFFIC_POLICY,
+    HTTP_ROUTE_FILTER,
+)
+# What routes an instance: an IngressClass, or a Gateway API Gateway, which carries its class's
+# name and its gateway's status the same way.
+CLASSES = (INGRESS_CLASS, GATEWAY)
 
 
-def watched() -> list[Watched]:
-    """Every kind the reconcilers read, with the label selector of the objects they need."""
+def watched(*, gateway_api: bool = False) -> list[Watched]:
+    """Every kind the reconcilers read, with the label selector of the objects they need;
+    ``gateway_api``: some region's ingress provider is the Gateway API one."""
+    children: tuple[Kind, ...] = (*GATEWAY_CHILDREN, *INSTANCE_CHILDREN)
+    classes: tuple[Kind, ...] = (INGRESS_CLASS,)
+    if gateway_api:
+        children = (*children, *GATEWAY_API_GATEWAY_CHILDREN, *GATEWAY_API_INSTANCE_CHILDREN)
+        classes = CLASSES
     return [
         Watched(KURA_GATEWAY),
         Watched(KURA_INSTANCE),
         # Every child of either kind carries the managed-by label: one watch per kind serves
         # both (upstream's controller labels its children the same way).
-        *(
-            Watched(kind, MANAGED)
-            for kind in dict.fromkeys((*GATEWAY_CHILDREN, *INSTANCE_CHILDREN))
-        ),
+        *(Watched(kind, MANAGED) for kind in dict.fromkeys(children)),
         # Every class: a gateway's own, the regional ones that instances route through, and one
         # someone else made under a gateway's class name (never taken over).
-        Watched(INGRESS_CLASS),
+        *(Watched(kind) for kind in classes),
         # The instances' pods: which one is Ready picks the primary.
         Watched(POD, f"{NAME_LABEL}={APP},{INSTANCE_LABEL}"),
     ]
@@ -88,6 +113,8 @@ def listener(
 ) -> Listener:
     """Turn the cache's changes into reconcile requests; ``gateways_named`` finds the known
     gateways of a name."""
+    gateway_children = (*GATEWAY_CHILDREN, *GATEWAY_API_GATEWAY_CHILDREN, *CLASSES)
+    instance_children = (*INSTANCE_CHILDREN, *GATEWAY_API_INSTANCE_CHILDREN, POD)
 
     def changed(kind: Kind, change: str, obj: dict[str, Any]) -> None:
         if kind == KURA_GATEWAY:
@@ -96,19 +123,19 @@ def listener(
         if kind == KURA_INSTANCE:
             request_for(instance_queue, obj)
             return
-        if kind == INGRESS_CLASS:
+        if kind in CLASSES:
             # A class appears (a gateway became ready to route), goes or is edited: the
             # instances routed through it, whose status says whether their class exists.
             for key in instances.instances_for_class(str(obj["metadata"]["name"])):
                 instance_queue.request(*key)
         # A child edited or deleted by hand brings its owner back to the desired state;
         # StatefulSet and pod progress reach the instance's status.
-        if kind in (*GATEWAY_CHILDREN, INGRESS_CLASS):
+        if kind in gateway_children:
             owner = gateway_of(obj, gateways_named)
             if owner is not None:
                 gateway_queue.request(*owner)
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        if kind in (*INSTANCE_CHILDREN, POD) and labels.get(NAME_LABEL) == APP:
+        if kind in instance_children and labels.get(NAME_LABEL) == APP:
             for key in instances.instances_for(obj):
                 instance_queue.request(*key)
 

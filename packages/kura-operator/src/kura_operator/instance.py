@@ -41,30 +41,26 @@ from kura_core import (
 )
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
-from kura_operator.instance_objects import (
+from kura_operator.instance_checks import check_instance
+from kura_operator.instance_env import legacy_env_notice
+from kura_operator.instance_layout import (
     INSTANCE_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     SHARED_SECRETS,
     account_peer_service_name,
-    check_instance,
-    choose_primary,
-    claim_template,
     cross_region_enabled,
-    current_primary,
     generated_peer_tls_secret_name,
     is_ours,
-    legacy_env_notice,
     legacy_service_names,
     namespace_of,
+    selector_labels,
+)
+from kura_operator.instance_network import (
     render_account_peer_service,
-    render_extension_config_map,
     render_headless_service,
     render_network_policy,
-    render_pod_disruption_budget,
     render_primary_service,
-    render_stateful_set,
-    selector_labels,
 )
 from kura_operator.instance_status import (
     KIND_NOT_SERVED,
@@ -72,13 +68,22 @@ from kura_operator.instance_status import (
     instance_status,
     rollout,
 )
+from kura_operator.instance_workload import (
+    claim_template,
+    render_extension_config_map,
+    render_pod_disruption_budget,
+    render_stateful_set,
+)
 from kura_operator.kinds import (
     CERTIFICATE,
+    GATEWAY,
     INGRESS,
     INGRESS_CLASS,
     KURA_INSTANCE,
+    LISTENER_SET,
     POD,
     POD_DISRUPTION_BUDGET,
+    ROUTE_KINDS,
     SECRET,
     SERVICE,
     STATEFUL_SET,
@@ -93,6 +98,7 @@ from kura_operator.peer_tls import (
     peer_tls_problem,
     render_peer_tls_secret,
 )
+from kura_operator.primary import choose_primary, current_primary
 from kura_operator.reconciler import Reconciler
 from kura_operator.writer import Log
 
@@ -116,10 +122,25 @@ class DesiredInstance:
     disruption_budget: dict[str, Any] | None
 
     @property
+    def gateways(self) -> list[tuple[Kind, str | None, str]]:
+        """What the routes attach to, in order, as (kind, namespace, name): the gateways that
+        must exist. An Ingress names its IngressClass; a ListenerSet its Gateway, which the
+        gateway-api provider names after the ingress class."""
+        found: list[tuple[Kind, str | None, str]] = []
+        for route in self.routes:
+            spec = route.get("spec") or {}
+            if route["kind"] == INGRESS.kind and spec.get("ingressClassName"):
+                found.append((INGRESS_CLASS, None, str(spec["ingressClassName"])))
+            parent = spec.get("parentRef") if route["kind"] == LISTENER_SET.kind else None
+            if isinstance(parent, Mapping) and parent.get("kind", GATEWAY.kind) == GATEWAY.kind:
+                namespace = parent.get("namespace") or route["metadata"].get("namespace")
+                found.append((GATEWAY, str(namespace), str(parent["name"])))
+        return list(dict.fromkeys(found))
+
+    @property
     def ingress_classes(self) -> list[str]:
-        """The classes the routes name, in order: the gateways that must exist."""
-        classes = [r["spec"].get("ingressClassName") for r in self.routes if r["kind"] == "Ingress"]
-        return list(dict.fromkeys(c for c in classes if isinstance(c, str) and c))
+        """The classes the routes go through (a Gateway carries its class's name)."""
+        return list(dict.fromkeys(name for _, _, name in self.gateways))
 
 
 @dataclass(frozen=True)
@@ -142,6 +163,23 @@ class InstanceReconciler(Reconciler):
     def _seen(self) -> dict[Key, Seen]:
         """Every instance's account and classes as last reconciled, for mapping events."""
         return {}
+
+    @functools.cached_property
+    def _swept(self) -> set[Key]:
+        """Instances whose routes of every provider's kinds were pruned by this process. The
+        catalog, and so a region's provider, changes only with a restart: the first reconcile
+        after it is where another provider's routes can be left over."""
+        return set()
+
+    @functools.cached_property
+    def _served(self) -> dict[Kind, bool]:
+        """Whether the cluster serves a route kind, asked once per process."""
+        return {}
+
+    async def _serves(self, kind: Kind) -> bool:
+        if kind not in self._served:
+            self._served[kind] = await self.api.serves(kind)
+        return self._served[kind]
 
     def instances_for_class(self, class_name: str) -> list[Key]:
         """The instances routed through ``class_name``, as last reconciled."""
@@ -211,7 +249,9 @@ class InstanceReconciler(Reconciler):
             )
         unserved = await self._converge_routes(desired.routes, log, force=force)
         if not unserved and (
-            force or instance.metadata.generation != old_status.get("observedGeneration")
+            force
+            or instance.metadata.generation != old_status.get("observedGeneration")
+            or (self.settings.gateway_api and (namespace, name) not in self._swept)
         ):
             await self._prune_routes(instance, desired.routes, log)
         tls_problem = await self._ensure_peer_tls(instance, log)
@@ -224,16 +264,22 @@ class InstanceReconciler(Reconciler):
             )
         stateful_set = await self._converge_stateful_set(instance, log, force=force)
 
-        missing_class = None
-        for class_name in desired.ingress_classes:
-            if await self.api.get(INGRESS_CLASS, None, class_name) is None:
-                missing_class = class_name
+        missing_class = missing_gateway = None
+        for kind, where, gateway in desired.gateways:
+            # A shared Gateway lives in the platform's namespace, which the operator may not read.
+            watched = self.settings.all_namespaces or where in (None, self.settings.namespace)
+            if watched and await self.api.get(kind, where, gateway) is None:
+                if kind == INGRESS_CLASS:
+                    missing_class = gateway
+                else:
+                    missing_gateway = object_key(kind, where, gateway)
                 break
         status = instance_status(
             instance,
             old_status,
             stateful_set=stateful_set,
             missing_class=missing_class,
+            missing_gateway=missing_gateway,
             peer_tls_problem=tls_problem,
             unserved=unserved,
             # A revision is applied only once every child was.
@@ -262,10 +308,10 @@ class InstanceReconciler(Reconciler):
                 kind = kind_of(route)
             except ValueError as exc:
                 raise InputError(f"ingress provider {provider.name!r}: {exc}") from None
-            if kind not in (INGRESS, CERTIFICATE):
+            if kind not in ROUTE_KINDS:
                 raise InputError(
-                    f"ingress provider {provider.name!r}: an instance's routes are Ingresses "
-                    f"and Certificates, not {kind.kind} objects"
+                    f"ingress provider {provider.name!r}: an instance's routes are "
+                    f"{', '.join(k.kind for k in ROUTE_KINDS)} objects, not {kind.kind}"
                 )
         network_policy = render_network_policy(
             instance,
@@ -308,6 +354,12 @@ class InstanceReconciler(Reconciler):
         if not missing:
             return None
         kind = missing[0]
+        if kind != CERTIFICATE:
+            return (
+                f"this cluster does not serve {kind.kind} ({kind.api_version}), so no gateway "
+                "routes to this instance: install the CRDs its region's ingress provider needs "
+                "(docs/gateway-api.md)"
+            )
         return (
             f"this cluster does not serve {kind.kind} ({kind.api_version}), so the public TLS "
             "certificates cannot be requested: install cert-manager, or run the operator with "
@@ -405,11 +457,16 @@ class InstanceReconciler(Reconciler):
     async def _prune_routes(
         self, instance: KuraInstance, routes: list[dict[str, Any]], log: Log
     ) -> None:
-        """Delete this instance's Ingresses and Certificates that the provider no longer renders."""
+        """Delete this instance's routes that its provider no longer renders, of every provider's
+        kinds: a region that changed provider leaves the other provider's routes behind."""
         namespace, name = namespace_of(instance), instance.metadata.name
         wanted = {(r["kind"], r["metadata"]["name"]) for r in routes}
-        # Without an issuer the Certificate API may not even exist; then none were made.
-        kinds = [INGRESS, CERTIFICATE] if self.settings.cluster_issuer else [INGRESS]
+        # Without an issuer the Certificate API may not even exist; then none were made. The
+        # Gateway API's kinds exist only where a region uses that provider (and the RBAC
+        # component grants them).
+        kinds = [INGRESS, *([CERTIFICATE] if self.settings.cluster_issuer else [])]
+        if self.settings.gateway_api:
+            kinds += [k for k in ROUTE_KINDS if k not in kinds and await self._serves(k)]
         selector = f"{INSTANCE_LABEL}={name},{MANAGED_BY_LABEL}={MANAGED_BY}"
         for kind in kinds:
             for live in await self.api.list(kind, namespace, label_selector=selector):
@@ -418,6 +475,7 @@ class InstanceReconciler(Reconciler):
                     continue
                 log.info("deleting %s (no longer rendered)", object_key(kind, namespace, child))
                 await self.api.delete(kind, namespace, child)
+        self._swept.add((namespace, name))
 
     async def _retire_account_peers(
         self, namespace: str, handle: str, leaving: str | None, log: Log

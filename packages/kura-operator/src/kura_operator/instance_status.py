@@ -18,7 +18,7 @@ from typing import Any
 
 from kura_core import KuraInstance
 from kura_operator.conditions import READY, ready_condition, stamp
-from kura_operator.instance_objects import replicas_of
+from kura_operator.instance_layout import replicas_of
 
 PENDING = "Pending"
 KIND_NOT_SERVED = "KindNotServed"
@@ -70,11 +70,13 @@ def instance_status(
     applied_revision: str | None,
     now: datetime,
     unserved: str | None = None,
+    missing_gateway: str | None = None,
 ) -> dict[str, Any]:
     """The status to write (camelCase keys, unset fields left out).
 
     ``previous`` is the live status as stored (the operator's own, so read as it is);
-    ``missing_class`` names the spec's IngressClass when it does not exist;
+    ``missing_class`` names the spec's IngressClass when it does not exist, and
+    ``missing_gateway`` the Gateway API Gateway its routes attach to when that does not;
     ``peer_tls_problem`` says why the pods cannot mount their peer TLS Secret, if so;
     ``applied_revision`` is the manifest revision every child was just applied for;
     ``unserved`` says which route kind the cluster does not serve (its routes were skipped).
@@ -89,9 +91,20 @@ def instance_status(
             f"instance yet; {message}"
         )
         reason = "IngressClassNotFound"
+    if missing_gateway:
+        message = (
+            f"{missing_gateway} does not exist, so nothing routes to this instance yet; {message}"
+        )
+        reason = "GatewayNotFound"
     if unserved:
         message, reason = f"{unserved}; {message}", KIND_NOT_SERVED
-    ready = rolled_out and not missing_class and not peer_tls_problem and not unserved
+    ready = (
+        rolled_out
+        and not missing_class
+        and not missing_gateway
+        and not peer_tls_problem
+        and not unserved
+    )
     generation = instance.metadata.generation
     status: dict[str, Any] = {
         "phase": READY if ready else PENDING,

@@ -52,6 +52,30 @@ POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisrupt
 CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
 # The leader election's lock (kura_operator.leader).
 LEASE = Kind("coordination.k8s.io", "v1", "leases", "Lease")
+# The gateway-api provider's: Gateway API objects, and Envoy Gateway's policies for them.
+GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
+LISTENER_SET = Kind("gateway.networking.k8s.io", "v1", "listenersets", "ListenerSet")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+GRPC_ROUTE = Kind("gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute")
+ENVOY_PROXY = Kind("gateway.envoyproxy.io", "v1alpha1", "envoyproxies", "EnvoyProxy")
+CLIENT_TRAFFIC_POLICY = Kind(
+    "gateway.envoyproxy.io", "v1alpha1", "clienttrafficpolicies", "ClientTrafficPolicy"
+)
+BACKEND_TRAFFIC_POLICY = Kind(
+    "gateway.envoyproxy.io", "v1alpha1", "backendtrafficpolicies", "BackendTrafficPolicy"
+)
+HTTP_ROUTE_FILTER = Kind("gateway.envoyproxy.io", "v1alpha1", "httproutefilters", "HTTPRouteFilter")
+# What routes an instance's public traffic, whichever ingress provider renders it. A region
+# that moves to another provider leaves the old provider's routes behind, to be pruned.
+ROUTE_KINDS: tuple[Kind, ...] = (
+    INGRESS,
+    LISTENER_SET,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    BACKEND_TRAFFIC_POLICY,
+    HTTP_ROUTE_FILTER,
+    CERTIFICATE,
+)
 
 KNOWN: tuple[Kind, ...] = (
     KURA_GATEWAY,
@@ -69,6 +93,14 @@ KNOWN: tuple[Kind, ...] = (
     POD_DISRUPTION_BUDGET,
     CERTIFICATE,
     LEASE,
+    GATEWAY,
+    LISTENER_SET,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    ENVOY_PROXY,
+    CLIENT_TRAFFIC_POLICY,
+    BACKEND_TRAFFIC_POLICY,
+    HTTP_ROUTE_FILTER,
 )
 _BY_TYPE = {(k.api_version, k.kind): k for k in KNOWN}
 

@@ -29,7 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from kura_core import KuraInstance
-from kura_operator.instance_objects import (
+from kura_operator.instance_layout import (
     PEER_TLS_CA,
     PEER_TLS_CERT,
     PEER_TLS_KEY,

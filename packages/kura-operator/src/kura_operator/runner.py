@@ -22,7 +22,7 @@ from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_c
 from kura_operator import __version__
 from kura_operator.cache import Cache
 from kura_operator.gateway import GatewayReconciler
-from kura_operator.handlers import listener, watched
+from kura_operator.handlers import GATEWAY_API_PROVIDER, listener, watched
 from kura_operator.instance import InstanceReconciler
 from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
 from kura_operator.kube import ApiError, KubeApi, connect
@@ -157,6 +157,8 @@ async def run_operator(
     for problem in host.problems:
         log.warning("plugin problem: %s", problem)
     catalog = load_catalog(settings, host)
+    gateway_api = any(region.ingress_provider == GATEWAY_API_PROVIDER for region in catalog)
+    settings = settings.model_copy(update={"gateway_api": gateway_api})
     metrics = OperatorMetrics()
     client = await connect()
     identity = new_identity()
@@ -233,7 +235,7 @@ async def run_operator(
         )
         cache = Cache(
             control,
-            watched(),
+            watched(gateway_api=settings.gateway_api),
             None if settings.all_namespaces else settings.namespaces,
             listener(
                 queues[KURA_GATEWAY],

@@ -115,7 +115,7 @@ async def _access(api: KubeApi, settings: OperatorSettings) -> list[Problem]:
     # Without leader election the operator never touches a Lease.
     needed = [
         access
-        for access in required(settings.leader_election_id)
+        for access in required(settings.leader_election_id, gateway_api=settings.gateway_api)
         if settings.leader_elect or access.group != COORDINATION
     ]
     missing: list[Access] = [access for access in needed if not allowed(rules, access)]

@@ -59,6 +59,9 @@ class OperatorSettings(BaseModel):
     # Namespaces whose pods may scrape the Kura pods' HTTP port (/metrics): besides these, the
     # NetworkPolicy admits only the instance's gateway there.
     scraper_namespaces: tuple[Annotated[str, Field(pattern=DNS_LABEL_PATTERN)], ...] = ()
+    # Set at start from the catalog: a region's ingress provider is the Gateway API one, so its
+    # kinds are watched and its permissions (the deploy/components/gateway-api RBAC) checked.
+    gateway_api: bool = False
 
     @property
     def namespaces(self) -> list[str]:

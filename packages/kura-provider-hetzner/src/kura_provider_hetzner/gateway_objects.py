@@ -14,22 +14,20 @@ from typing import Any
 from kura_core import (
     DEFAULT_CONTROLLER_IMAGE,
     DEFAULT_GATEWAY_REPLICAS,
-    GATEWAY_ANNOTATION,
     GATEWAY_KIND,
     NAMESPACE,
-    REGION_LABEL,
     InputError,
     KuraGateway,
     LoadBalancerProvider,
     Region,
+    child_metadata,
     dedicated_load_balancer_name,
+    gateway_labels,
     gateway_workload_name,
 )
 from kura_provider_hetzner.gateway_config import config_hash, gateway_nginx_config
 from kura_provider_hetzner.gateway_tuning import GatewayTuning, kubernetes_quantity
-from kura_provider_hetzner.owners import controller_references
 
-MANAGED_BY = "kura-controller"
 CONFIG_HASH_ANNOTATION = "kura.tuist.dev/config-sha256"
 CONTAINER_NAME = "controller"
 HTTP_PORT = 80
@@ -52,12 +50,10 @@ def selector_labels(gateway_name: str) -> dict[str, str]:
     }
 
 
-def gateway_labels(gateway: KuraGateway) -> dict[str, str]:
+def controller_labels(gateway: KuraGateway) -> dict[str, str]:
     return {
         **selector_labels(gateway.metadata.name),
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        REGION_LABEL: gateway.spec.region,
-        GATEWAY_ANNOTATION: gateway.metadata.name,
+        **gateway_labels(gateway.metadata.name, gateway.spec.region),
     }
 
 
@@ -73,16 +69,20 @@ def _check_names(gateway: KuraGateway, workload: str) -> None:
 
 
 def _metadata(
-    name: str, gateway: KuraGateway, *, namespaced: bool = True, **extra: Any
+    name: str,
+    gateway: KuraGateway,
+    *,
+    namespaced: bool = True,
+    annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"name": name}
-    if namespaced:
-        metadata["namespace"] = gateway.metadata.namespace or NAMESPACE
-    metadata["labels"] = gateway_labels(gateway)
-    metadata.update(extra)
-    if namespaced and (owners := controller_references(GATEWAY_KIND, gateway.metadata)):
-        metadata["ownerReferences"] = owners
-    return metadata
+    return child_metadata(
+        name,
+        namespace=(gateway.metadata.namespace or NAMESPACE) if namespaced else None,
+        labels=controller_labels(gateway),
+        annotations=annotations,
+        owner_kind=GATEWAY_KIND,
+        owner=gateway.metadata,
+    )
 
 
 def render_config_map(gateway: KuraGateway, data: Mapping[str, str]) -> dict[str, Any]:

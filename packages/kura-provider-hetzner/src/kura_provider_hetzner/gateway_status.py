@@ -7,20 +7,16 @@ and ``observedGeneration`` are added so ``kubectl wait --for=condition=Ready`` w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from kura_core import (
     DEFAULT_GATEWAY_REPLICAS,
-    Condition,
     KuraGateway,
     KuraGatewayStatus,
     gateway_workload_name,
+    make_gateway_status,
 )
-
-READY = "Ready"
-PENDING = "Pending"
-READY_CONDITION = "Ready"
 
 
 def _dig(data: Mapping[str, Any] | None, *keys: str) -> Any:
@@ -50,17 +46,6 @@ def load_balancer_address(service: Mapping[str, Any] | None) -> str:
     return ""
 
 
-def _transition_time(
-    gateway: KuraGateway, status: Literal["True", "False"], now: datetime
-) -> datetime:
-    """``now``, unless the previous Ready condition already had this status."""
-    previous = (gateway.status.conditions if gateway.status else None) or []
-    for condition in previous:
-        if condition.type == READY_CONDITION and condition.status == status:
-            return condition.last_transition_time
-    return now
-
-
 def compute_gateway_status(
     gateway: KuraGateway,
     *,
@@ -72,42 +57,26 @@ def compute_gateway_status(
 
     ``now`` must be timezone-aware; it is stored in UTC.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(UTC)
     want = gateway.spec.replicas or DEFAULT_GATEWAY_REPLICAS
     ready = ready_replicas(deployment)
     address = load_balancer_address(service)
-    phase = PENDING
-    condition: Literal["True", "False"] = "False"
+    is_ready = deployment is not None and ready >= want and bool(address)
     if deployment is None:
         reason, message = "DeploymentMissing", "Deployment has not been created yet"
-    elif ready >= want and address:
-        phase, condition = READY, "True"
+    elif is_ready:
         reason, message = "GatewayReady", f"{ready}/{want} gateway replicas ready"
     else:
         reason = "ReplicasNotReady" if ready < want else "LoadBalancerPending"
         message = (
             f"{ready}/{want} gateway replicas ready, loadBalancer={str(bool(address)).lower()}"
         )
-    generation = gateway.metadata.generation
-    return KuraGatewayStatus(
-        phase=phase,
+    return make_gateway_status(
+        gateway,
+        ready=is_ready,
+        reason=reason,
         message=message,
-        last_reconciled_at=now,
-        observed_generation=generation,
-        conditions=[
-            Condition(
-                type=READY_CONDITION,
-                status=condition,
-                observed_generation=generation,
-                last_transition_time=_transition_time(gateway, condition, now),
-                reason=reason,
-                message=message,
-            )
-        ],
-        ingress_class_name=gateway.spec.ingress_class_name,
-        service_name=gateway_workload_name(gateway.metadata.name),
+        now=now,
         ready_replicas=ready,
         load_balancer=address,
+        service_name=gateway_workload_name(gateway.metadata.name),
     )

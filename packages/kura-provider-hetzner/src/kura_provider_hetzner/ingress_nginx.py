@@ -67,11 +67,15 @@ class IngressNginxProvider:
         self,
         gateway: KuraGateway,
         *,
-        deployment: Mapping[str, Any] | None,
-        service: Mapping[str, Any] | None,
+        children: Mapping[str, Mapping[str, Any]],
         now: datetime,
     ) -> KuraGatewayStatus:
-        return compute_gateway_status(gateway, deployment=deployment, service=service, now=now)
+        return compute_gateway_status(
+            gateway,
+            deployment=children.get("Deployment"),
+            service=children.get("Service"),
+            now=now,
+        )
 
     def render_instance_ingress(
         self, instance: KuraInstance, *, cluster_issuer: str | None = None

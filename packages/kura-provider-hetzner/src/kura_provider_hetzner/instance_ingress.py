@@ -11,51 +11,29 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from kura_core import (
-    ACCOUNT_LABEL,
+    DEFAULT_CLUSTER_ISSUER,
     DEFAULT_INSTANCE_INGRESS_CLASS,
     GATEWAY_ANNOTATION,
     INSTANCE_KIND,
     NAMESPACE,
-    REGION_LABEL,
     InputError,
     KuraInstance,
     Region,
+    child_metadata,
+    instance_labels,
     is_label_value,
     regional_ingress_class,
+    render_certificate,
 )
-from kura_provider_hetzner.gateway_objects import MANAGED_BY
 from kura_provider_hetzner.gateway_objects import selector_labels as gateway_selector_labels
-from kura_provider_hetzner.owners import controller_references
 from kura_provider_hetzner.shared_gateway import shared_gateway_peer
 
-# The platform's DNS-01 issuer (Cloudflare), upstream's --grpc-cluster-issuer in production.
-DEFAULT_CLUSTER_ISSUER = "letsencrypt-cloudflare"
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 STREAM_TIMEOUT_SECONDS = "3600"
 # Paths Kura serves that are not for the internet: its Prometheus metrics (scraped in the
 # cluster, on the pod's HTTP port) answer without a token.
 PRIVATE_PATHS = ("/metrics",)
 DENY_EVERYONE = "0.0.0.0/0,::/0"
-
-
-def selector_labels(instance_name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "kura", "app.kubernetes.io/instance": instance_name}
-
-
-def instance_labels(instance: KuraInstance) -> dict[str, str]:
-    labels = {
-        **selector_labels(instance.metadata.name),
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        ACCOUNT_LABEL: instance.spec.account_handle,
-        REGION_LABEL: instance.spec.region,
-    }
-    bad = sorted(key for key, value in labels.items() if not is_label_value(value))
-    if bad:
-        raise InputError(
-            f"KuraInstance {instance.metadata.name}: {', '.join(bad)} would not be a valid "
-            "label value (at most 63 letters, digits, '-', '_' and '.')"
-        )
-    return labels
 
 
 def streaming_annotations(backend_protocol: str) -> dict[str, str]:
@@ -69,16 +47,17 @@ def streaming_annotations(backend_protocol: str) -> dict[str, str]:
     }
 
 
-def _metadata(name: str, instance: KuraInstance, **extra: Any) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "name": name,
-        "namespace": instance.metadata.namespace or NAMESPACE,
-        "labels": instance_labels(instance),
-        **extra,
-    }
-    if owners := controller_references(INSTANCE_KIND, instance.metadata):
-        metadata["ownerReferences"] = owners
-    return metadata
+def _metadata(
+    name: str, instance: KuraInstance, *, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return child_metadata(
+        name,
+        namespace=instance.metadata.namespace or NAMESPACE,
+        labels=instance_labels(instance),
+        annotations=annotations,
+        owner_kind=INSTANCE_KIND,
+        owner=instance.metadata,
+    )
 
 
 def ingress_class(instance: KuraInstance) -> str:
@@ -170,26 +149,6 @@ def render_private_paths_ingress(instance: KuraInstance, routes: list[_Route]) -
     }
 
 
-def render_certificate(
-    instance: KuraInstance, *, name: str, host: str, cluster_issuer: str
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": _metadata(name, instance),
-        "spec": {
-            "secretName": name,
-            "dnsNames": [host],
-            "issuerRef": {
-                "name": cluster_issuer,
-                "kind": "ClusterIssuer",
-                "group": "cert-manager.io",
-            },
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-        },
-    }
-
-
 class _Route(NamedTuple):
     ingress: str
     host: str
@@ -238,7 +197,12 @@ def render_instance_objects(
     if routes:
         ingresses.append(render_private_paths_ingress(instance, routes))
     certificates = [
-        render_certificate(instance, name=route.secret, host=route.host, cluster_issuer=issuer)
+        render_certificate(
+            _metadata(route.secret, instance),
+            secret_name=route.secret,
+            host=route.host,
+            cluster_issuer=issuer,
+        )
         for route in routes
         if issuer
     ]

@@ -38,7 +38,7 @@ from kura_core import (
 from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 
 if TYPE_CHECKING:
-    from kura_smoke.bench import BenchReport
+    from kura_smoke.bench import BenchReport, Efficiency
     from kura_smoke.report import SmokeReport, StepResult
     from kura_smoke.testbed.bed import TestBedInfo
 
@@ -275,6 +275,7 @@ def run_command(kura: KuraContext, /, **options: Any) -> None:
 
 def _bench_table(report: BenchReport) -> RenderableType:
     spread = report.rounds > 1
+    cpu = report.gateway_pid is not None
     figures = simple_table(
         f"Throughput via {report.host}"
         + (f" ({report.pinned_address})" if report.pinned_address else "")
@@ -287,6 +288,7 @@ def _bench_table(report: BenchReport) -> RenderableType:
             "MB/S",
             *(["MB/S RANGE"] if spread else []),
             "GBPS",
+            *(["CPU S/GB"] if cpu else []),
             "TTFB P50",
             "TTFB P95",
             "ERRORS",
@@ -299,6 +301,7 @@ def _bench_table(report: BenchReport) -> RenderableType:
                 f"{f.mb_per_s:.1f}",
                 *([f"{f.mb_per_s_min:.1f}-{f.mb_per_s_max:.1f}"] if spread else []),
                 f"{f.gbps:.3f}",
+                *([f"{f.cpu_s_per_gb:.3f}" if f.cpu_s_per_gb is not None else "-"] if cpu else []),
                 f"{f.ttfb_p50 * 1000:.1f} ms" if f.ttfb_p50 is not None else "-",
                 f"{f.ttfb_p95 * 1000:.1f} ms" if f.ttfb_p95 is not None else "-",
                 f"{f.errors}" + (f" ({'; '.join(f.problems)})" if f.problems else ""),
@@ -307,19 +310,39 @@ def _bench_table(report: BenchReport) -> RenderableType:
         ],
     )
     parts: list[RenderableType] = [figures]
-    if report.ratios:
+    if cpu:
+        parts.append(
+            f"CPU S/GB: CPU seconds of the gateway's nginx workers (master {report.gateway_pid}) "
+            "per GB moved"
+        )
+    if report.efficiency:
         parts.append(
             simple_table(
-                "Gateway overhead (gateway / direct throughput)",
-                ["SIZE", "DIRECTION", "RATIO"],
+                "Relay efficiency (gateway download / disk download"
+                + (", median of the per-round ratios)" if spread else ")"),
                 [
-                    [_human(r.size), r.direction, f"{r.gateway_over_direct:.3f}"]
-                    for r in report.ratios
+                    "SIZE",
+                    "THROUGHPUT",
+                    *(["RANGE"] if spread else []),
+                    "CPU",
+                    *(["RANGE"] if spread else []),
                 ],
+                [_efficiency_row(e, spread=spread) for e in report.efficiency],
             )
         )
+        if cpu:
+            parts.append("CPU: the disk's worker CPU per GB over the gateway's")
     parts.append(f"client peak RSS: {report.client_peak_rss_mib:.1f} MiB")
     return Group(*parts)
+
+
+def _efficiency_row(efficiency: Efficiency, *, spread: bool) -> list[str]:
+    row = [_human(efficiency.size)]
+    for figure in (efficiency.throughput, efficiency.cpu):
+        row.append(f"{figure.median:.3f}" if figure is not None else "-")
+        if spread:
+            row.append(f"{figure.low:.3f}-{figure.high:.3f}" if figure is not None else "-")
+    return row
 
 
 @smoke_group.command("bench")
@@ -337,33 +360,45 @@ def _bench_table(report: BenchReport) -> RenderableType:
 )
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
-    "--direct",
+    "--disk",
     metavar="URL",
-    help="The Kura node itself (e.g. http://10.0.0.5:4000), for the gateway overhead ratio.",
+    help="The host's stored artifacts served from disk by the gateway's own nginx over the same "
+    "TLS (https://HOST:PORT; kura smoke testbed --from-disk's disk_port), for the relay "
+    "efficiency. --resolve pins it too.",
+)
+@click.option(
+    "--gateway-pid",
+    type=click.IntRange(min=1),
+    metavar="PID",
+    help="The gateway's nginx master, on this machine (Linux): its workers' CPU time per phase, "
+    "as CPU seconds per GB (kura smoke testbed's nginx_pid).",
 )
 @click.option(
     "--rounds",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Run every target this many times, alternating which goes first; report medians.",
+    help="Run everything this many times, alternating which download goes first; report medians.",
 )
 @click.option("--seed", type=int, help="Payload seed (default random).")
 @output_option
 @json_option
 def bench_command(**options: Any) -> None:
-    """Measure upload and download throughput through a gateway (and directly, with --direct).
+    """Measure upload and download throughput through a gateway, and what relaying costs.
 
-    With --rounds N each round runs every target in turn, gateway first in even rounds and
-    direct first in odd ones, so neither always meets the other's after-effects (a disk still
-    writing back). Each figure is then the round with the median throughput (the lower middle
-    one for an even N), with transfers, errors and bytes summed over the rounds and the slowest
-    and fastest rounds beside it; the ratio is of the medians.
+    Each round uploads through the gateway, then downloads through it and, with --disk, from
+    the same nginx serving the stored file (gateway first in even rounds, disk first in odd
+    ones, so load drift and a disk still writing back hit both). Each figure is the round with
+    the median throughput (the lower middle one for an even N), with transfers, errors, bytes
+    and CPU time summed over the rounds and the slowest and fastest rounds beside it. The relay
+    efficiency is per round, gateway over disk throughput and, with --gateway-pid, disk over
+    gateway worker CPU per GB; its median round and range are reported.
 
-    -o json prints {host, pinned_address, direct, concurrency, rounds, figures: [{path,
-    direction, size, transfers, errors, bytes, seconds, mb_per_s, gbps, ttfb_p50, ttfb_p95,
-    problems, rounds, mb_per_s_min, mb_per_s_max}], ratios: [{size, direction,
-    gateway_over_direct}], client_peak_rss_mib}. Exit 1 when a transfer failed.
+    -o json prints {host, pinned_address, disk, gateway_pid, concurrency, rounds, figures:
+    [{path, direction, size, transfers, errors, bytes, seconds, mb_per_s, gbps, ttfb_p50,
+    ttfb_p95, problems, rounds, mb_per_s_min, mb_per_s_max, cpu_seconds, cpu_s_per_gb}],
+    efficiency: [{size, throughput: {median, low, high, rounds}, cpu}], client_peak_rss_mib}.
+    Exit 1 when a transfer failed.
     """
     from kura_smoke.run_setup import build_bench
 
@@ -399,12 +434,13 @@ def pasteable(argv: Sequence[str]) -> str:
 
 def _testbed_table(info: TestBedInfo) -> RenderableType:
     plain = f", http :{info.plain_port}" if info.plain_port is not None else ""
+    disk = f", disk :{info.disk_port}" if info.disk_port is not None else ""
     rows = [
         [
             mode.value,
             info.accounts[mode],
             info.hosts[mode],
-            f"{info.addresses[mode]}:{info.port}{plain}",
+            f"{info.addresses[mode]}:{info.port}{plain}{disk}",
         ]
         for mode in info.hosts
     ]
@@ -445,6 +481,12 @@ def _key_values(pairs: Sequence[str]) -> dict[str, str]:
     "port 80 does with ssl-redirect off: the relay without TLS, for benchmarks.",
 )
 @click.option(
+    "--from-disk",
+    is_flag=True,
+    help="Also serve every host's stored artifacts from disk (disk_port), from the same nginx "
+    "worker over TLS set up as the gateway's: relaying against serving, for benchmarks.",
+)
+@click.option(
     "--nginx-key",
     "nginx_keys",
     multiple=True,
@@ -473,9 +515,9 @@ def testbed_command(kura: KuraContext, /, **options: Any) -> None:
     """Run a local Kura region: control plane, two Kura nodes, the real nginx as both gateways.
 
     The gateways use the region's ingress provider's own keys, translated to nginx directives;
-    TLS comes from a fresh local CA. -o json prints {region, env, port, plain_port, hosts,
-    addresses, accounts, account_ids, ca_file, token_file, nodes, control_plane, nginx_pid,
-    nginx_conf, smoke_command}; the token itself is only in token_file.
+    TLS comes from a fresh local CA. -o json prints {region, env, port, plain_port, disk_port,
+    hosts, addresses, accounts, account_ids, ca_file, token_file, nodes, control_plane,
+    nginx_pid, nginx_conf, smoke_command}; the token itself is only in token_file.
     """
     from kura_smoke.run_setup import serve_testbed
 

@@ -17,6 +17,7 @@ from kura_core import (
     Account,
     GatewayAssignment,
     InputError,
+    InstanceOptions,
     LoadBalancerProvider,
     Plan,
     Region,
@@ -91,8 +92,7 @@ def render_smoke_manifests(
         region,
         assignment=smoke.assignment,
         load_balancer_provider=load_balancer_provider,
-        image=image,
-        namespace=namespace,
+        instance=InstanceOptions(image=image, namespace=namespace),
     )
 
 

@@ -29,12 +29,13 @@ from kura_smoke.bench import (
     Path_,
     combine_rounds,
     peak_rss_mib,
-    ratios,
+    relay_efficiency,
 )
 from kura_smoke.kube import KubeClient, load_api_client
 from kura_smoke.kura_api import KuraEndpoint, open_client
 from kura_smoke.pinning import DEFAULT_PORTS, parse_resolve, pin_table
 from kura_smoke.platform_check import ObjectRef, PlatformNames
+from kura_smoke.proc import WorkerCpu
 from kura_smoke.progress import view_for
 from kura_smoke.provision import smoke_account
 from kura_smoke.report import Mode, StepResult
@@ -132,15 +133,15 @@ def build_run(
     )
 
 
-def _direct_endpoint(url: str, tenant: str) -> KuraEndpoint:
+def _disk_endpoint(url: str, tenant: str, pins: Mapping[tuple[str, int], str]) -> KuraEndpoint:
     parts = urlsplit(url)
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise InputError(f"--direct {url!r}: expected http(s)://HOST[:PORT]")
+    # TLS, as the gateway: the comparison is of relaying, with TLS on both sides.
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/"):
+        raise InputError(f"--disk {url!r}: expected https://HOST[:PORT]")
+    host = parts.hostname.lower()
+    port = parts.port or DEFAULT_PORTS["https"]
     return KuraEndpoint(
-        scheme=parts.scheme,
-        host=parts.hostname,
-        port=parts.port or DEFAULT_PORTS[parts.scheme],
-        tenant=tenant,
+        scheme=parts.scheme, host=host, port=port, tenant=tenant, pinned=pins.get((host, port))
     )
 
 
@@ -156,7 +157,9 @@ def build_bench(options: Mapping[str, Any], *, output: str, stdout_is_tty: bool)
         tenant=options["account"],
         pinned=pins.get((host, port)),
     )
-    direct = _direct_endpoint(options["direct"], options["account"]) if options["direct"] else None
+    disk = _disk_endpoint(options["disk"], options["account"], pins) if options["disk"] else None
+    gateway_pid: int | None = options["gateway_pid"]
+    workers = WorkerCpu(gateway_pid) if gateway_pid is not None else None
     settings = BenchSettings(
         run_id=secrets.token_hex(4),
         seed=options["seed"] if options["seed"] is not None else secrets.randbits(32),
@@ -164,33 +167,36 @@ def build_bench(options: Mapping[str, Any], *, output: str, stdout_is_tty: bool)
         concurrency=options["concurrency"],
         rounds=options["rounds"],
     )
-    bench = Bench(settings, token=token, view=view_for(output, stdout_is_tty=stdout_is_tty))
-    endpoints: list[tuple[KuraEndpoint, Path_, Mapping[tuple[str, int], str]]] = [
-        (endpoint, "gateway", pins)
-    ]
-    if direct is not None:
-        endpoints.append((direct, "direct", {}))
+    bench = Bench(
+        settings,
+        token=token,
+        view=view_for(output, stdout_is_tty=stdout_is_tty),
+        gateway_cpu=workers.seconds if workers is not None else None,
+    )
     with Redactor(token).logging(), contextlib.ExitStack() as clients:
         # One client per target, open across the rounds (its connections stay warm).
-        targets = []
-        for target, path, target_pins in endpoints:
+        def target(where: KuraEndpoint, path: Path_) -> BenchTarget:
             client = open_client(
-                pins=target_pins,
+                pins=pins,
                 ca_file=options["ca_file"],
                 timeout=options["timeout"],
                 http2=options["http2"],
                 connections=settings.concurrency,
             )
-            targets.append(BenchTarget(clients.enter_context(client), target, path))
-        figures = combine_rounds(bench.run(targets))
+            return BenchTarget(clients.enter_context(client), where, path)
+
+        rounds = bench.run(
+            target(endpoint, "gateway"), target(disk, "disk") if disk is not None else None
+        )
     return BenchReport(
         host=host,
         pinned_address=endpoint.pinned,
-        direct=options["direct"],
+        disk=options["disk"],
+        gateway_pid=gateway_pid,
         concurrency=settings.concurrency,
         rounds=settings.rounds,
-        figures=tuple(figures),
-        ratios=tuple(ratios(figures)),
+        figures=tuple(combine_rounds(rounds)),
+        efficiency=tuple(relay_efficiency(rounds)),
         client_peak_rss_mib=round(peak_rss_mib(), 1),
     )
 
@@ -212,6 +218,7 @@ def serve_testbed(
         dedicated_address=options["dedicated_address"],
         workers=options["workers"],
         plain_http=options["plain_http"],
+        from_disk=options["from_disk"],
         nginx_overrides=nginx_keys,
     )
     given: Path | None = options["directory"]

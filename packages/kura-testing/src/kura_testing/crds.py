@@ -1,5 +1,6 @@
-"""The CustomResourceDefinitions a kura control plane serves: kura's and the cert-manager
-Certificate kind the operator renders."""
+"""The CustomResourceDefinitions a kura control plane serves: kura's, the cert-manager
+Certificate kind the operator renders, and the Gateway API with Envoy Gateway's policies, which
+the ``gateway-api`` ingress provider renders (README: "Vendored CRDs" says how to update them)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,45 @@ import yaml
 
 from kura_core import crds
 
-CERT_MANAGER_CERTIFICATE = Path(__file__).parent / "crds" / "cert-manager.io_certificates.yaml"
+CRD_DIR = Path(__file__).parent / "crds"
+CERT_MANAGER_CERTIFICATE = CRD_DIR / "cert-manager.io_certificates.yaml"
+# sigs.k8s.io/gateway-api, standard channel: the kinds kura renders or refers to.
+GATEWAY_API_VERSION = "v1.6.1"
+GATEWAY_API_KINDS = (
+    "gatewayclasses",
+    "gateways",
+    "listenersets",
+    "httproutes",
+    "grpcroutes",
+    "referencegrants",
+)
+# github.com/envoyproxy/gateway, whose go.mod requires the Gateway API release above.
+ENVOY_GATEWAY_VERSION = "v1.9.1"
+ENVOY_GATEWAY_KINDS = (
+    "envoyproxies",
+    "clienttrafficpolicies",
+    "backendtrafficpolicies",
+    "httproutefilters",
+)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text()))
 
 
 def cert_manager_certificate() -> dict[str, Any]:
-    return dict(yaml.safe_load(CERT_MANAGER_CERTIFICATE.read_text()))
+    return _load(CERT_MANAGER_CERTIFICATE)
+
+
+def gateway_api_crds() -> list[dict[str, Any]]:
+    """The Gateway API's CRDs (with their CEL rules), then Envoy Gateway's policy CRDs."""
+    return [
+        *(_load(CRD_DIR / f"gateway.networking.k8s.io_{kind}.yaml") for kind in GATEWAY_API_KINDS),
+        *(_load(CRD_DIR / f"gateway.envoyproxy.io_{kind}.yaml") for kind in ENVOY_GATEWAY_KINDS),
+    ]
 
 
 def kura_platform_crds() -> list[dict[str, Any]]:
-    """kura's CRDs (``kura crds``), then cert-manager's Certificate."""
-    return [*crds.custom_resource_definitions(), cert_manager_certificate()]
+    """kura's CRDs (``kura crds``), cert-manager's Certificate, the Gateway API and Envoy
+    Gateway's policies."""
+    return [*crds.custom_resource_definitions(), cert_manager_certificate(), *gateway_api_crds()]

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kura_core.capacity import Component
+from kura_core.capacity import Component, unknown_data_plane
 from kura_core.errors import CatalogError, InputError
 from kura_core.plugins import PluginHost
 from kura_core.regions import (
@@ -73,11 +73,22 @@ class KuraContext:
         return catalog.get(region_id, env=env)
 
     def capacity_components(self, region: Region) -> list[Component]:
-        """What the region's load-balancer and ingress providers say about the shard ceiling."""
+        """What the region's load-balancer and ingress providers say about the shard ceiling.
+
+        The ingress provider's terms are its data plane's, and take the place of the default
+        data-plane term (nginx workers); a provider that gives none leaves the data plane's
+        term unknown rather than planned with nginx's figure.
+        """
         host = self.host
+        data_plane = [
+            component.model_copy(update={"data_plane": True})
+            for component in host.ingress_provider(region.ingress_provider).capacity_components(
+                region
+            )
+        ]
         return [
             *host.load_balancer_provider(region.load_balancer_provider).capacity_components(region),
-            *host.ingress_provider(region.ingress_provider).capacity_components(region),
+            *(data_plane or [unknown_data_plane(region.ingress_provider)]),
         ]
 
 

@@ -9,7 +9,10 @@ Then it runs:
 - one Kura node per account, with that account as its tenant,
 - the real nginx as both gateways: the shared one on ``regional_address``, the dedicated one on
   ``dedicated_address``, same port, TLS from a fresh local CA, each with its gateway's keys
-  translated to directives and routing the Ingress hosts of its class to their nodes.
+  translated to directives and routing the Ingress hosts of its class to their nodes;
+- with ``from_disk``, the same nginx also serves each host's stored artifacts from disk on
+  ``disk_port``, over TLS set up as the gateway's: relaying against serving, one worker, so the
+  ratio of the two is what relaying costs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +33,7 @@ from kura_core import (
     DEFAULT_IMAGE,
     IngressProvider,
     InputError,
+    InstanceOptions,
     LoadBalancerProvider,
     PluginHost,
     Region,
@@ -76,6 +80,11 @@ class TestBedSettings(BaseModel):
         default=False,
         description="Also serve every host over plain HTTP on another port (TLS cost, measured).",
     )
+    from_disk: bool = Field(
+        default=False,
+        description="Also serve every host's stored artifacts from disk on another port, over "
+        "the gateway's TLS (what relaying costs, measured).",
+    )
     nginx_overrides: dict[str, str] = Field(default_factory=dict)
     client_id: str | None = Field(
         default=None,
@@ -96,6 +105,11 @@ class TestBedInfo(BaseModel):
     plain_port: int | None = Field(
         default=None, description="The gateways' plain-HTTP port, with plain_http only."
     )
+    disk_port: int | None = Field(
+        default=None,
+        description="The port where nginx serves each host's stored artifacts from disk over "
+        "TLS, with from_disk only.",
+    )
     hosts: dict[Mode, str]
     addresses: dict[Mode, str]
     accounts: dict[Mode, str]
@@ -109,14 +123,14 @@ class TestBedInfo(BaseModel):
     smoke_command: list[str]
 
 
-def free_port(addresses: Sequence[str], *, avoid: int | None = None) -> int:
-    """A port free on every address (bound and released; the usual small race applies), other
-    than ``avoid``."""
+def free_port(addresses: Sequence[str], *, avoid: Collection[int] = ()) -> int:
+    """A port free on every address (bound and released; the usual small race applies), not
+    one of ``avoid``."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind((addresses[0], 0))
             port = int(probe.getsockname()[1])
-        if port == avoid:
+        if port in avoid:
             continue
         try:
             for address in addresses[1:]:
@@ -205,6 +219,7 @@ class TestBed:
         self.nginx: Nginx | None = None
         self.port = settings.port
         self.plain_port: int | None = None
+        self.disk_port: int | None = None
         self.ca_file = directory / "tls" / "ca.pem"
         self.token_file = directory / "token"
 
@@ -235,7 +250,10 @@ class TestBed:
         )
         for smoke in self.accounts.values():
             instance = render_instance(
-                smoke.account, self.region, assignment=smoke.assignment, image=DEFAULT_IMAGE
+                smoke.account,
+                self.region,
+                assignment=smoke.assignment,
+                options=InstanceOptions(image=DEFAULT_IMAGE),
             )
             objects.append(to_manifest(instance))
             objects += self.provider.render_instance_ingress(instance)
@@ -288,6 +306,7 @@ class TestBed:
                         host=smoke.host,
                         upstream=upstream,
                         locations=_locations(ingresses, smoke.host),
+                        files=node.files() if node is not None else {},
                     )
                 )
             sites.append(
@@ -298,6 +317,7 @@ class TestBed:
                     config=configs[mode],
                     routes=routes,
                     plain_port=self.plain_port,
+                    disk_port=self.disk_port,
                 )
             )
         return sites
@@ -355,8 +375,11 @@ class TestBed:
             self.port = free_port(addresses)
         ports = [self.port]
         if settings.plain_http:
-            self.plain_port = free_port(addresses, avoid=self.port)
+            self.plain_port = free_port(addresses, avoid=ports)
             ports.append(self.plain_port)
+        if settings.from_disk:
+            self.disk_port = free_port(addresses, avoid=ports)
+            ports.append(self.disk_port)
         self.nginx = Nginx(self.nginx_binary, self.layout(), self.nginx_conf())
         self.nginx.start([(address, port) for address in addresses for port in ports])
 
@@ -419,6 +442,7 @@ class TestBed:
             env=self.settings.env,
             port=self.port,
             plain_port=self.plain_port,
+            disk_port=self.disk_port,
             hosts={mode: smoke.host for mode, smoke in self.accounts.items()},
             addresses={mode: self.address(mode) for mode in Mode},
             accounts={mode: smoke.account.handle for mode, smoke in self.accounts.items()},

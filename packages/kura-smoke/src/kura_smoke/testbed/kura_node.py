@@ -42,6 +42,11 @@ _ROUTES = {"cas": "/api/cache/cas/", "gradle": "/api/cache/gradle/"}
 INTROSPECT_TIMEOUT = 5.0
 
 
+def artifact_directory(storage: Path, kind: str, tenant: str) -> Path:
+    """Where a node keeps ``tenant``'s artifacts of ``kind`` (``cas``, ``gradle``), a file a key."""
+    return storage / kind / tenant
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     """What a Kura pod gets from its environment (KURA_TENANT_ID, KURA_CONTROL_PLANE_*)."""
@@ -268,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
                 introspect=self.server.introspect,
             )
             assert tenant is not None
-            target = self.server.config.storage / kind / tenant / key
+            target = artifact_directory(self.server.config.storage, kind, tenant) / key
             if write:
                 self._store(kind, target)
             else:
@@ -451,6 +456,17 @@ class KuraNode:
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
+
+    def files(self) -> dict[str, Path]:
+        """Each cache URI prefix and the directory of its tenant's files, as the node serves
+        them: ``<prefix><key>`` is ``<directory>/<key>``. Empty without a tenant."""
+        tenant = self.config.tenant_id
+        if not tenant:
+            return {}
+        return {
+            prefix: artifact_directory(self.config.storage, kind, tenant)
+            for kind, prefix in _ROUTES.items()
+        }
 
     @property
     def stats(self) -> NodeStats:

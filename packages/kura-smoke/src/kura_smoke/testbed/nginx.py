@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kura_core import InputError
+from kura_smoke.proc import children
 from kura_smoke.testbed.nginx_config import Layout
 
 SPOOLING_MARK = "buffered to a temporary file"
@@ -53,22 +54,6 @@ def _proc_kib(pid: int, field: str) -> int:
         return 0
     match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else 0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is parenthesised and may contain spaces; ppid follows it.
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            found.append(int(entry.name))
-    return found
 
 
 class Nginx:
@@ -162,7 +147,7 @@ class Nginx:
         """Resident and peak resident memory (KiB) of the master and its workers, summed."""
         if self.pid is None:
             return {"rss": 0, "peak_rss": 0, "workers": 0}
-        pids = [self.pid, *_children(self.pid)]
+        pids = [self.pid, *children(self.pid)]
         return {
             "rss": sum(_proc_kib(pid, "VmRSS") for pid in pids),
             "peak_rss": sum(_proc_kib(pid, "VmHWM") for pid in pids),

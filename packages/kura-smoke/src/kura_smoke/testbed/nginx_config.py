@@ -13,7 +13,7 @@ Pure: paths and ports in, config text out.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -231,11 +231,16 @@ class Location:
 @dataclass(frozen=True)
 class Route:
     """One Ingress host, its paths (every Ingress's rules for the host) and the Kura node behind
-    it. The first location's Ingress gives the server and upstream settings."""
+    it. The first location's Ingress gives the server and upstream settings.
+
+    ``files`` maps a URI prefix to the directory holding what the node serves under it, for a
+    site's ``disk_port``.
+    """
 
     host: str
     upstream: str
     locations: Sequence[Location]
+    files: Mapping[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,8 @@ class GatewaySite:
 
     ``plain_port`` also serves them over plain HTTP, as ingress-nginx's port 80 does with
     ``ssl-redirect: "false"``: the same relay without TLS, to measure what TLS costs.
+    ``disk_port`` serves each host's ``files`` from disk, over TLS set up exactly as the
+    relay's: the reference that isolates what relaying costs.
     """
 
     name: str
@@ -252,6 +259,7 @@ class GatewaySite:
     config: Settings
     routes: Sequence[Route]
     plain_port: int | None = None
+    disk_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -287,12 +295,65 @@ def _indent(lines: Sequence[str], depth: int) -> str:
     return "\n".join("  " * depth + line for line in lines)
 
 
-def _listen(site: GatewaySite, *, default: bool, modern_http2: bool) -> list[str]:
+def _listen(
+    address: str, port: int, *, plain_port: int | None, default: bool, modern_http2: bool
+) -> list[str]:
     suffix = " default_server" if default else ""
-    plain = [] if site.plain_port is None else [f"listen {site.address}:{site.plain_port}{suffix};"]
+    plain = [] if plain_port is None else [f"listen {address}:{plain_port}{suffix};"]
     if modern_http2:
-        return [f"listen {site.address}:{site.port} ssl{suffix};", *plain, "http2 on;"]
-    return [f"listen {site.address}:{site.port} ssl http2{suffix};", *plain]
+        return [f"listen {address}:{port} ssl{suffix};", *plain, "http2 on;"]
+    return [f"listen {address}:{port} ssl http2{suffix};", *plain]
+
+
+def _tls_server(
+    listen: Sequence[str],
+    host: str | None,
+    layout: Layout,
+    settings: Settings,
+    body: Sequence[str],
+) -> list[str]:
+    """A server block that terminates TLS as the gateway does: its certificate and its
+    server-level keys (protocols, ciphers, TLS record buffer, keepalive, HTTP/2)."""
+    return [
+        "server {",
+        *("  " + line for line in listen),
+        *([f"  server_name {host};"] if host is not None else []),
+        f"  ssl_certificate {layout.cert};",
+        f"  ssl_certificate_key {layout.key};",
+        *("  " + line for line in directives(settings, "server")),
+        *body,
+        "}",
+    ]
+
+
+def serving_location(route: Route, uri: str) -> Location:
+    """The location of ``route`` that nginx picks for ``uri``: the longest prefix match."""
+    found = [
+        (len(match), location)
+        for location in route.locations
+        for match in location.matches()
+        if not match.startswith("= ") and uri.startswith(match)
+    ]
+    if not found:
+        raise InputError(f"no location of {route.host} serves {uri}")
+    return max(found, key=lambda pair: pair[0])[1]
+
+
+def _file_locations(site: GatewaySite, route: Route) -> list[str]:
+    lines = []
+    for prefix, directory in route.files.items():
+        relay = merged_settings(site.config, serving_location(route, prefix).annotations)
+        lines += [
+            f"  location {prefix} {{",
+            f"    alias {directory}/;",
+            # Over TLS nginx cannot sendfile (no kernel TLS, which ingress-nginx leaves off): it
+            # reads the file through output_buffers. One buffer of proxy_buffer_size is what the
+            # relay reads the upstream through with proxy_buffering off.
+            f"    output_buffers 1 {relay['proxy-buffer-size']};",
+            "  }",
+        ]
+    # Only the cache paths: nothing else of the node's is a file.
+    return [*lines, "  location / { return 404; }"]
 
 
 def render_nginx_conf(
@@ -303,7 +364,8 @@ def render_nginx_conf(
     run_as_root: bool = False,
     modern_http2: bool = False,
 ) -> str:
-    """A complete nginx.conf: one TLS server per Ingress host, one upstream per Kura node.
+    """A complete nginx.conf: one TLS server per Ingress host, one upstream per Kura node, and
+    with a site's ``disk_port`` one TLS server per host serving its ``files``.
 
     ``run_as_root`` keeps the workers root, so they can use a private scratch directory;
     ``modern_http2`` writes ``http2 on;`` (nginx >= 1.25.1) instead of ``listen ... http2``.
@@ -312,6 +374,13 @@ def render_nginx_conf(
     blocks: list[str] = []
     for site in sites:
         settings = merged_settings(site.config)
+        relay_listen = _listen(
+            site.address,
+            site.port,
+            plain_port=site.plain_port,
+            default=False,
+            modern_http2=modern_http2,
+        )
         for index, route in enumerate(site.routes):
             route_settings = merged_settings(site.config, route.locations[0].annotations)
             upstream = f"{site.name}_{index}"
@@ -334,39 +403,37 @@ def render_nginx_conf(
                         f"  server {route.upstream};",
                         *("  " + line for line in directives(route_settings, "upstream")),
                         "}",
-                        "server {",
-                        *(
-                            "  " + line
-                            for line in _listen(site, default=False, modern_http2=modern_http2)
-                        ),
-                        f"  server_name {route.host};",
-                        f"  ssl_certificate {layout.cert};",
-                        f"  ssl_certificate_key {layout.key};",
-                        *("  " + line for line in directives(route_settings, "server")),
-                        *locations,
-                        "}",
+                        *_tls_server(relay_listen, route.host, layout, route_settings, locations),
                     ],
                     1,
                 )
             )
+            if site.disk_port is not None and route.files:
+                disk_listen = _listen(
+                    site.address,
+                    site.disk_port,
+                    plain_port=None,
+                    default=False,
+                    modern_http2=modern_http2,
+                )
+                body = _file_locations(site, route)
+                blocks.append(
+                    _indent(_tls_server(disk_listen, route.host, layout, route_settings, body), 1)
+                )
         # Unknown hosts get 404, as from ingress-nginx's default backend.
-        blocks.append(
-            _indent(
-                [
-                    "server {",
-                    *(
-                        "  " + line
-                        for line in _listen(site, default=True, modern_http2=modern_http2)
-                    ),
-                    f"  ssl_certificate {layout.cert};",
-                    f"  ssl_certificate_key {layout.key};",
-                    *("  " + line for line in directives(settings, "server")),
-                    "  location / { return 404; }",
-                    "}",
-                ],
-                1,
+        not_found = ["  location / { return 404; }"]
+        defaults = [(site.port, site.plain_port)]
+        if site.disk_port is not None:
+            defaults.append((site.disk_port, None))
+        for port, plain_port in defaults:
+            listen = _listen(
+                site.address,
+                port,
+                plain_port=plain_port,
+                default=True,
+                modern_http2=modern_http2,
             )
-        )
+            blocks.append(_indent(_tls_server(listen, None, layout, settings, not_found), 1))
     head = [
         *(["user root;"] if run_as_root else []),
         f"worker_processes {workers};",

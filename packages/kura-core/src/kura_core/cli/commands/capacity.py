@@ -231,15 +231,23 @@ def capacity_command(
             components=[
                 ComponentRow(
                     name=part.name,
-                    capacity=str(part.capacity),
-                    capacity_gbps=part.capacity.gbps,
+                    capacity=str(capacity),
+                    capacity_gbps=capacity.gbps,
                     binding=part is top.binding,
                 )
                 for part in parts
+                # Every --component is NAME=BANDWIDTH: each has a figure.
+                if (capacity := part.capacity) is not None
             ],
         ),
     )
     emit(report, output, lambda: _capacity_tables(report))
+
+
+def _ceiling(region: RegionPlan) -> str:
+    """The ceiling, or ``unknown (≤ bound)`` when a term has no figure."""
+    ceiling = _gbps(region.shard_ceiling_gbps)
+    return f"unknown\n(≤ {ceiling})" if region.unknown_components else ceiling
 
 
 def _summary(plan: Plan) -> Table:
@@ -248,7 +256,7 @@ def _summary(plan: Plan) -> Table:
             r.region,
             f"{_gbps(r.observed_peak_gbps)}\n{_mb_per_s(r.observed_peak_gbps)}",
             f"{r.shards} x {r.replicas} repl.",
-            _gbps(r.shard_ceiling_gbps),
+            _ceiling(r),
             f"{r.binding}{_flag(r.binding_assumption)}",
             _ratio(r.shard_ratio),
             f"{r.recommendation.utilization:.0%}",
@@ -264,9 +272,19 @@ def _summary(plan: Plan) -> Table:
     # Names are never cut short; the peak wraps instead.
     for index in (0, 4):
         table.columns[index].min_width = max((len(row[index]) for row in rows), default=0)
-    table.caption = (
-        f"{plan.description}. CEILING is per shard; RATIO = ceiling ÷ peak; "
-        f"USED = peak ÷ (shards x ceiling). {ASSUMPTION_NOTE}."
+    unknown = [
+        f"{r.region}: the ceiling is unknown, {', '.join(r.unknown_components)} having no "
+        f"figure; {_gbps(r.shard_ceiling_gbps)} is what the other terms allow, and RATIO, USED "
+        "and NEXT rest on it. Give the figure in a scenario once measured (docs/capacity.md)."
+        for r in plan.regions
+        if r.unknown_components
+    ]
+    table.caption = "\n".join(
+        [
+            f"{plan.description}. CEILING is per shard; RATIO = ceiling ÷ peak; "
+            f"USED = peak ÷ (shards x ceiling). {ASSUMPTION_NOTE}.",
+            *unknown,
+        ]
     )
     table.caption_justify = "left"
     return table
@@ -290,7 +308,7 @@ def _component_tables(plan: Plan) -> list[Table]:
                     [
                         f"{c.name}{_flag(c.assumption)}{' ◀' if c.binding else ''}",
                         f"{c.figure}{' / replica' if c.per_replica else ''}",
-                        _gbps(c.effective_gbps),
+                        "unknown" if c.effective_gbps is None else _gbps(c.effective_gbps),
                         c.source,
                     ]
                     for c in first.components

@@ -9,10 +9,8 @@ from rich.console import RenderableType
 
 from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.output import emit, output_option, simple_table
-from kura_core.drift import DriftReport, find_drift, load_cluster, load_values
+from kura_core.drift import DriftReport, find_drift, load_cluster, load_values, region_values
 from kura_core.errors import CheckFailed
-from kura_core.names import regional_load_balancer_name
-from kura_core.regions import Region
 
 
 def _table(report: DriftReport) -> RenderableType:
@@ -54,19 +52,23 @@ def drift_command(
     """Check the region catalog against the platform chart values and the node pools.
 
     \b
-    For each region of the env:
-    - the kura-<region>-ingress-nginx block exists and is enabled;
-    - controller.ingressClass and controller.ingressClassResource.name are the
-      region's ingress class;
-    - controller.service.annotations carry every annotation the region's
-      load-balancer provider expects (name, location, node selector, ...);
+    For each region of the env, with the values blocks its ingress provider
+    renders (what `kura gateway values` prints; ingress-nginx:
+    kura-<region>-ingress-nginx, gateway-api: kura-<region>-gateway-api):
+    - each block exists and is enabled;
+    - every field the provider fills with the region's ingress class holds it
+      (ingress-nginx: controller.ingressClass and
+      controller.ingressClassResource.name);
+    - the annotations the region's load-balancer provider expects (name,
+      location, node selector, ...) are set where the provider puts them;
     - the machine deployment labelled node.cluster.x-k8s.io/pool=<pool> has
       failureDomain = the region's location.
-    Enabled kura-*-ingress-nginx blocks for regions the env does not offer are drift.
+    Enabled blocks of a provider's shape for regions the env does not offer, or
+    of a provider the region no longer uses, are drift.
 
     json/yaml fields: env, values, cluster, regions, findings[] (region, check, expected,
-    actual, message). check is one of values-block, enabled, ingress-class,
-    ingress-class-resource, lb-annotation, node-pool, failure-domain, extra-block.
+    actual, message). check is one of values-block, enabled, ingress-class, lb-annotation,
+    node-pool, failure-domain, extra-block.
 
     Exit codes: 0 no drift, 1 drift found, 2 unreadable or malformed files.
     """
@@ -74,19 +76,11 @@ def drift_command(
     values = load_values(values_files)
     cluster = load_cluster(cluster_file)
 
-    def expected_annotations(region: Region) -> dict[str, str]:
-        provider = kura.host.load_balancer_provider(region.load_balancer_provider)
-        return provider.service_annotations(
-            region,
-            load_balancer_name=regional_load_balancer_name(region.id),
-            node_selector=region.node_selector,
-        )
-
     findings = find_drift(
         catalog,
         values,
         cluster,
-        expected_annotations,
+        lambda region: region_values(region, kura.host.providers),
         values_source=", ".join(str(path) for path in values_files),
         cluster_source=str(cluster_file),
     )

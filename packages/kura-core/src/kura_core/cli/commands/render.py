@@ -18,7 +18,12 @@ from kura_core.control_plane import (
 )
 from kura_core.credentials import CLIENT_ID, CONTROL_PLANE_URL_ENV
 from kura_core.files import read_text
-from kura_core.manifests import DEFAULT_IMAGE, MANIFEST_REVISION, render_manifests
+from kura_core.manifests import (
+    DEFAULT_IMAGE,
+    MANIFEST_REVISION,
+    InstanceOptions,
+    render_manifests,
+)
 
 
 @click.command("render")
@@ -93,10 +98,10 @@ def render_command(
         load_balancer_provider=kura.host.load_balancer_provider(
             target.region.load_balancer_provider
         ),
-        image=image,
-        manifest_revision=manifest_revision,
+        instance=InstanceOptions(
+            image=image, manifest_revision=manifest_revision, extension_script=script
+        ),
         control_plane=control_plane,
-        extension_script=script,
     )
     emit_manifests(
         manifests,

@@ -12,7 +12,7 @@ aiohttp, over an in-memory store (``kube_store.py``). Real clients talk to it: t
 ``kube.write_kubeconfig(path)``. Start it inside a running loop (``async with KubeDouble() as
 kube``) or on a thread of its own (``with KubeDouble.in_thread() as kube``) for sync tests.
 
-Emulated (each is tested in tests/operator/test_kube_double.py):
+Emulated (each is tested in tests/testing/test_kube_double.py):
 
 * Discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/apis/<g>``, ``/apis/<g>/<v>`` with
   verbs, namespaced, kind, singularName, shortNames and ``<plural>/status`` entries; ``/healthz``.
@@ -104,7 +104,7 @@ from typing import Any, Self
 import yaml
 from aiohttp import web
 
-from tests.support.kube_store import (
+from kura_testing.kube_store import (
     SUBRESOURCE_VERBS,
     VERBS,
     Filter,

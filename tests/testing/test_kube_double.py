@@ -27,8 +27,8 @@ from kubernetes import client, config, watch
 from kubernetes.client import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from tests.support.kube_double import APPLY, KubeDouble
-from tests.support.kube_store import json_patch, merge_patch
+from kura_testing.kube_double import APPLY, KubeDouble
+from kura_testing.kube_store import json_patch, merge_patch
 
 Obj = dict[str, Any]
 GROUP, VERSION, GATEWAYS = "kura.tuist.dev", "v1alpha1", "kuragateways"

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from kura_core.crds import KINDS
-from kura_core.resources import GROUP, VERSION
+from kura_core import GROUP, VERSION, crds
 
 Obj = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -244,7 +243,7 @@ def standard_resources() -> list[ResourceType]:
     ]  # fmt: skip
     kura = [
         resource(GROUP, VERSION, k.plural, k.kind, short_names=k.short_names, singular=k.singular)
-        for k in KINDS
+        for k in crds.KINDS
     ]
     return core + others + kura
 
