@@ -242,6 +242,34 @@ def test_changes_arrive_and_the_echo_of_a_write_is_no_news(kube: KubeDouble) -> 
 
 
 @pytest.mark.usefixtures("kubeconfig")
+def test_a_change_heard_while_a_write_is_in_flight_waits_for_its_answer(kube: KubeDouble) -> None:
+    """The watch may deliver a write's echo before its answer: held back, then dropped; a
+    change of someone else's made meanwhile is passed on once the answer is in."""
+
+    async def scenario(api: KubeApi, cache: Cache, changes: list[Change]) -> None:
+        store = cache.store(CONFIG_MAP, "kura")
+        assert store is not None
+        with cache.writing(CONFIG_MAP, "kura", "echo"):
+            ours = kube.put_object(unversioned("echo"))  # the write, as the server makes it
+            await until(lambda: store.get("kura", "echo") is not None, "the echo in the store")
+            assert changes == []  # held back
+            cache.remember(ours)  # the answer
+        assert changes == []  # our own: no news
+        with cache.writing(CONFIG_MAP, "kura", "raced"):
+            ours = kube.put_object(unversioned("raced"))
+            kube.put_object(unversioned("raced") | {"data": {"v": "theirs"}})
+            await until(
+                lambda: (store.get("kura", "raced") or {}).get("data") == {"v": "theirs"},
+                "their change in the store",
+            )
+            assert changes == []
+            cache.remember(ours)
+        assert changes == [("ConfigMap", MODIFIED, "raced")]  # newer than ours: news
+
+    informing([Watched(CONFIG_MAP)], scenario)
+
+
+@pytest.mark.usefixtures("kubeconfig")
 def test_a_dropped_watch_resumes_where_it_was_without_a_list(kube: KubeDouble) -> None:
     seed(kube, "a")
 

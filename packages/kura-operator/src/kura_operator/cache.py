@@ -7,8 +7,9 @@ server's timeout, a dropped connection) resumes from the last version seen; one 
 can no longer resume (410 Gone: the version left its history) lists again, and the list replaces
 what is held, so an object deleted while no watch ran leaves the cache too (a DELETED change is
 reported for it). What the operator writes is put in the cache from the server's answer at once
-(:meth:`Cache.remember`), so the next reconcile sees its own writes, and the watch event that
-echoes a write changes nothing and requests no reconcile.
+(:meth:`Cache.remember`), so the next reconcile sees its own writes. The watch event that echoes
+a write is no news: one that arrives while the write is in flight (:meth:`Cache.writing`) is held
+back, and passed on only if it is newer than what the write made.
 
 Objects are held as compact JSON: without ``metadata.managedFields``, except the names of the
 field managers of the object itself (what a take-over asks, :mod:`kura_operator.ownership`); a
@@ -20,9 +21,11 @@ cache compares them; versions that are not integers fall back to the order they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
+from collections import Counter as Tally
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +35,7 @@ from kura_operator.kube import ApiError, KubeApi
 from kura_operator.selectors import parse_selector, selected
 
 Key = tuple[str, str]
+Ref = tuple[Kind, Key]
 # A change the cache saw: the kind, ADDED, MODIFIED or DELETED, and the object (its last state,
 # for a deletion).
 Listener = Callable[[Kind, str, dict[str, Any]], None]
@@ -281,6 +285,12 @@ class Cache:
         logger: logging.Logger | None = None,
     ) -> None:
         """``keep``: the field managers whose managedFields entries are held whole."""
+        self.listener = listener
+        # Writes in flight per object, the newest version they made, and the latest change
+        # heard of the object meanwhile.
+        self._writing: Tally[Ref] = Tally()
+        self._wrote: dict[Ref, str] = {}
+        self._heard_meanwhile: dict[Ref, tuple[str, dict[str, Any]]] = {}
         self.informers: dict[tuple[Kind, str | None], Informer] = {}
         for one in watched:
             wheres: Sequence[str | None] = (
@@ -291,7 +301,7 @@ class Cache:
                     api,
                     one,
                     where,
-                    listener,
+                    self._heard,
                     watch_seconds=watch_seconds,
                     keep=keep,
                     logger=logger,
@@ -311,12 +321,6 @@ class Cache:
     def selector(self, kind: Kind, namespace: str | None) -> str:
         informer = self._informer(kind, namespace)
         return "" if informer is None else informer.label_selector
-
-    def objects(self, kind: Kind) -> Iterator[dict[str, Any]]:
-        """Every held object of ``kind``, in every watched namespace."""
-        for (held, _), informer in self.informers.items():
-            if held == kind:
-                yield from informer.store.objects()
 
     def names(self, kind: Kind) -> list[Key]:
         return [
@@ -340,6 +344,36 @@ class Cache:
         informer = self._informer(kind, metadata.get("namespace"))
         if informer is not None and selected(obj, parse_selector(informer.label_selector)):
             informer.store.put(obj)
+        ref = (kind, key_of(obj))
+        if self._writing[ref]:
+            version = version_of(obj)
+            if ref not in self._wrote or newer(version, self._wrote[ref]):
+                self._wrote[ref] = version
+
+    @contextlib.contextmanager
+    def writing(self, kind: Kind, namespace: str | None, name: str) -> Iterator[None]:
+        """While a write to the object is in flight: a change heard of it is held back until the
+        write is answered, then passed on only if it is newer than what the write made (which
+        :meth:`remember` learns from the answer); a failed write passes it on."""
+        ref = (kind, (namespace or "", name))
+        self._writing[ref] += 1
+        try:
+            yield
+        finally:
+            self._writing[ref] -= 1
+            if not self._writing[ref]:
+                del self._writing[ref]
+                wrote = self._wrote.pop(ref, None)
+                heard = self._heard_meanwhile.pop(ref, None)
+                if heard is not None and (wrote is None or newer(version_of(heard[1]), wrote)):
+                    self.listener(kind, *heard)
+
+    def _heard(self, kind: Kind, change: str, obj: dict[str, Any]) -> None:
+        ref = (kind, key_of(obj))
+        if self._writing[ref]:
+            self._heard_meanwhile[ref] = (change, obj)
+        else:
+            self.listener(kind, change, obj)
 
     async def synced(self) -> None:
         await asyncio.gather(*(informer.synced.wait() for informer in self.informers.values()))

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -200,11 +200,18 @@ class KubeApi:
         self.recorder.api_request(verb, response.status)
         return response, data
 
-    def _remember(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """The answer to a write, put in the cache (when it holds that kind)."""
-        if self.cache is not None and answer.get("metadata"):
-            self.cache.remember(answer)
-        return answer
+    async def _write(
+        self, kind: Kind, namespace: str | None, name: str, sending: Awaitable[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Send a write of one object; its answer goes into the cache (when it holds that kind),
+        and the watch's echo of it is no news (:meth:`Cache.writing`)."""
+        if self.cache is None:
+            return await sending
+        with self.cache.writing(kind, namespace, name):
+            answer = await sending
+            if answer.get("metadata"):
+                self.cache.remember(answer)
+            return answer
 
     async def close(self) -> None:
         await self.client.close()
@@ -354,15 +361,18 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "desired": obj},
             )
             return dict(obj)
-        return self._remember(
-            await self._request(
+        return await self._write(
+            kind,
+            namespace,
+            name,
+            self._request(
                 "PATCH",
                 kind.path(namespace, name),
                 query={"fieldManager": self.field_manager, "force": "true"},
                 body=obj,
                 content_type=APPLY,
                 action=f"apply {object_key(kind, namespace, name)}",
-            )
+            ),
         )
 
     async def patch_status(
@@ -375,14 +385,17 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "status": status},
             )
             return {"status": dict(status)}
-        return self._remember(
-            await self._request(
+        return await self._write(
+            kind,
+            namespace,
+            name,
+            self._request(
                 "PATCH",
                 kind.path(namespace, name, "status"),
                 body={"status": status},
                 content_type=MERGE_PATCH,
                 action=f"write the status of {object_key(kind, namespace, name)}",
-            )
+            ),
         )
 
     async def patch_metadata(
@@ -402,14 +415,17 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "metadata": metadata},
             )
             return {"metadata": dict(metadata)}
-        return self._remember(
-            await self._request(
+        return await self._write(
+            kind,
+            namespace,
+            name,
+            self._request(
                 "PATCH",
                 kind.path(namespace, name),
                 body={"metadata": {**metadata, "resourceVersion": resource_version}},
                 content_type=MERGE_PATCH,
                 action=f"patch the metadata of {object_key(kind, namespace, name)}",
-            )
+            ),
         )
 
     async def replace_data(
@@ -496,7 +512,8 @@ class KubeApi:
             self.log.info("dry run: would replace %s", key, extra={"object": key})
             return dict(obj)
         path = kind.path(metadata.get("namespace"), metadata["name"])
-        return self._remember(await self._request("PUT", path, body=obj, action=f"replace {key}"))
+        sending = self._request("PUT", path, body=obj, action=f"replace {key}")
+        return await self._write(kind, metadata.get("namespace"), metadata["name"], sending)
 
 
 async def connect() -> ApiClient:
