@@ -200,6 +200,25 @@ class KubeApi:
         self.recorder.api_request(verb, response.status)
         return response, data
 
+    async def _patch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        body: Mapping[str, Any],
+        content_type: str,
+        action: str,
+        *,
+        subresource: str = "",
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """PATCH one object (or its ``subresource``) with ``body``, as :meth:`_write` sends."""
+        path = kind.path(namespace, name, subresource)
+        sending = self._request(
+            "PATCH", path, query=query, body=body, content_type=content_type, action=action
+        )
+        return await self._write(kind, namespace, name, sending)
+
     async def _write(
         self, kind: Kind, namespace: str | None, name: str, sending: Awaitable[dict[str, Any]]
     ) -> dict[str, Any]:
@@ -361,18 +380,14 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "desired": obj},
             )
             return dict(obj)
-        return await self._write(
+        return await self._patch(
             kind,
             namespace,
             name,
-            self._request(
-                "PATCH",
-                kind.path(namespace, name),
-                query={"fieldManager": self.field_manager, "force": "true"},
-                body=obj,
-                content_type=APPLY,
-                action=f"apply {object_key(kind, namespace, name)}",
-            ),
+            obj,
+            APPLY,
+            f"apply {object_key(kind, namespace, name)}",
+            query={"fieldManager": self.field_manager, "force": "true"},
         )
 
     async def patch_status(
@@ -385,17 +400,14 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "status": status},
             )
             return {"status": dict(status)}
-        return await self._write(
+        return await self._patch(
             kind,
             namespace,
             name,
-            self._request(
-                "PATCH",
-                kind.path(namespace, name, "status"),
-                body={"status": status},
-                content_type=MERGE_PATCH,
-                action=f"write the status of {object_key(kind, namespace, name)}",
-            ),
+            {"status": status},
+            MERGE_PATCH,
+            f"write the status of {object_key(kind, namespace, name)}",
+            subresource="status",
         )
 
     async def patch_metadata(
@@ -415,17 +427,13 @@ class KubeApi:
                 extra={"object": object_key(kind, namespace, name), "metadata": metadata},
             )
             return {"metadata": dict(metadata)}
-        return await self._write(
+        return await self._patch(
             kind,
             namespace,
             name,
-            self._request(
-                "PATCH",
-                kind.path(namespace, name),
-                body={"metadata": {**metadata, "resourceVersion": resource_version}},
-                content_type=MERGE_PATCH,
-                action=f"patch the metadata of {object_key(kind, namespace, name)}",
-            ),
+            {"metadata": {**metadata, "resourceVersion": resource_version}},
+            MERGE_PATCH,
+            f"patch the metadata of {object_key(kind, namespace, name)}",
         )
 
     async def replace_data(
