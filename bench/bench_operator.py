@@ -160,7 +160,7 @@ def create_all(running: Cluster, manifests: list[dict[str, Any]]) -> None:
             running.create_gateway(manifest)
         return
     address = urlsplit(running.kube.url)
-    connection = http.client.HTTPConnection(str(address.hostname), address.port, timeout=30)
+    connection = http.client.HTTPConnection(str(address.hostname), address.port, timeout=300)
     path = f"/apis/kura.tuist.dev/v1alpha1/namespaces/{NAMESPACE}/kuragateways"
     try:
         for manifest in manifests:
