@@ -126,3 +126,26 @@ def test_a_child_deleted_while_the_watch_could_not_resume_is_restored(cluster: C
     )
     lists = [r.resource for r in operators(kube.requests) if r.verb == "list"]
     assert "configmaps" in lists
+
+
+@pytest.mark.double  # fails the Deployment's apply on demand
+def test_a_new_gateways_class_is_on_record_when_its_deployment_cannot_be_applied(
+    cluster: Cluster,
+) -> None:
+    """A new gateway's class goes into its first status write, after the Deployment; when that
+    apply fails, the class is put on record before the retry, so a rename finds it."""
+    cluster.kube.inject(status=500, method="PATCH", resource="deployments", times=None)
+    cluster.start_operator()
+    manifest = gateway_manifest(63)
+    name, class_name = manifest["metadata"]["name"], manifest["spec"]["ingressClassName"]
+    cluster.create_gateway(manifest)
+    cluster.wait(
+        lambda: (
+            ((cluster.gateway(name) or {}).get("status") or {}).get("ingressClassName")
+            == class_name
+        ),
+        "the class on record",
+        60,
+    )
+    assert cluster.kube.get("ingressclasses", None, class_name) is not None
+    assert cluster.children(name)["Deployment"] is None
