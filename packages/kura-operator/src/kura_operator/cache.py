@@ -11,11 +11,12 @@ reported for it). What the operator writes is put in the cache from the server's
 a write is no news: one that arrives while the write is in flight (:meth:`Cache.writing`) is held
 back, and passed on only if it is newer than what the write made.
 
-Objects are held as compact JSON: without ``metadata.managedFields``, except the names of the
-field managers of the object itself (what a take-over asks, :mod:`kura_operator.ownership`); a
-take-over reads the object from the server. Which of two versions of an object is newer is
-decided by their resourceVersions as integers, as etcd issues them and as client-go's mutation
-cache compares them; versions that are not integers fall back to the order they arrive in.
+Objects are held as compact JSON, their ``metadata.managedFields`` reduced to the names of the
+managers of the object itself, unless one of them is a controller the operator takes objects over
+from (:mod:`kura_operator.ownership`): the take-over needs its entries whole. Which of two
+versions of an object is newer is decided by their resourceVersions as integers, as etcd issues
+them and as client-go's mutation cache compares them; versions that are not integers fall back
+to the order they arrive in.
 """
 
 from __future__ import annotations
@@ -252,21 +253,21 @@ class Informer:
             version=version,
             seconds=seconds,
         ):
-            kind, obj = event.get("type"), event.get("object") or {}
-            if kind == "ERROR":
+            change, obj = event.get("type"), event.get("object") or {}
+            if change == "ERROR":
                 code = int(obj.get("code") or 0)
                 if code == 410:
                     raise Gone()
                 raise ApiError(code, str(obj.get("reason") or "Error"), str(obj.get("message")))
             version = version_of(obj) or version
-            if kind == DELETED:
+            if change == DELETED:
                 changed = self.store.remove(obj)
-            elif kind in (ADDED, MODIFIED):
+            elif change in (ADDED, MODIFIED):
                 changed = self.store.put(obj)
             else:
                 continue  # BOOKMARK: only its version matters
             if changed:
-                self.listener(self.kind, kind, obj)
+                self.listener(self.kind, str(change), obj)
         return version
 
 
