@@ -320,7 +320,11 @@ def backend(real: bool, workdir: Path) -> Iterator[Cluster]:
         return
     # Each gateway's Service takes three NodePorts (http, https, health check): the default
     # range holds about 920 gateways per cluster, so the bench widens it.
-    with own_cluster(workdir, "bench", node_ports="30000-60000", audit_reads=True) as running:
+    # Its controllers at 200 requests a second rather than 20: thousands of Deployments would
+    # otherwise wait on kube-controller-manager's rate limit, not on the operator.
+    with own_cluster(
+        workdir, "bench", node_ports="30000-60000", audit_reads=True, controller_qps=200
+    ) as running:
         yield running
 
 

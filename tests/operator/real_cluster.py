@@ -343,7 +343,12 @@ def _grant_namespace(admin: KubeClient, rendered: list[dict[str, Any]], namespac
 
 @contextmanager
 def own_cluster(
-    workdir: Path, namespace: str, *, node_ports: str, audit_reads: bool = False
+    workdir: Path,
+    namespace: str,
+    *,
+    node_ports: str,
+    audit_reads: bool = False,
+    controller_qps: int | None = None,
 ) -> Iterator[RealCluster]:
     """A control plane of its own (another NodePort range than the shared one's), with kura's
     CRDs, namespace and deploy base, and a RealCluster in ``namespace``."""
@@ -354,6 +359,7 @@ def own_cluster(
         crds=kura_platform_crds(),
         workdir=workdir / "control-plane",
         node_ports=node_ports,
+        controller_qps=controller_qps,
     ) as plane:
         install_platform(plane.admin)
         install_deploy_base(plane)

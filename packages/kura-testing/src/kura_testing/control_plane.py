@@ -76,8 +76,13 @@ class ControlPlane:
         workdir: Path | None = None,
         crds: Sequence[Mapping[str, Any]] = (),
         node_ports: str = "30000-32767",
+        controller_qps: int | None = None,
     ) -> None:
+        """``controller_qps``: kube-controller-manager's requests per second to the API server
+        (``--kube-api-qps``, burst twice that; its default, 20, paces thousands of Deployments
+        to many minutes)."""
         self.binaries = binaries.require()
+        self.controller_qps = controller_qps
         self.crds = list(crds)
         # Kubernetes' default: about 920 LoadBalancer Services with a health-check port each.
         self.node_ports = node_ports
@@ -160,6 +165,8 @@ class ControlPlane:
                 f"--audit-log-path={self.audit_log}",
                 "--audit-log-format=json",
                 "--audit-log-maxbackup=0",
+                # Never rotated (the default rotates at 100 MB): readers keep an offset in it.
+                "--audit-log-maxsize=1048576",
             ]
         self._spawn(
             "kube-apiserver",
@@ -205,6 +212,14 @@ class ControlPlane:
                 "--use-service-account-credentials=false",
                 # Nodes are not real here: nothing may taint or evict on their behalf.
                 "--controllers=*,-nodelifecycle,-nodeipam",
+                *(
+                    [
+                        f"--kube-api-qps={self.controller_qps}",
+                        f"--kube-api-burst={2 * self.controller_qps}",
+                    ]
+                    if self.controller_qps
+                    else []
+                ),
             ],
         )
         # The ServiceAccount controller creating `default` proves the controllers are running.
