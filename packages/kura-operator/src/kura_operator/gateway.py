@@ -45,6 +45,9 @@ from kura_operator.writer import Log
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
 ADOPTED_INGRESS_CLASS = "AdoptedIngressClass"
 ANNOTATIONS_IGNORED = "AnnotationsIgnored"
+# Status fields a provider may not report: after a change of provider, the old one's Service
+# name and replica count would describe children that are gone.
+REMOVABLE_STATUS = ("serviceName", "readyReplicas")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,10 @@ class GatewayReconciler(Reconciler):
         )
         phase = status.phase or "Pending"
         await self._write_status(
-            raw, status.model_dump(mode="json", by_alias=True, exclude_none=True), log
+            raw,
+            status.model_dump(mode="json", by_alias=True, exclude_none=True),
+            log,
+            removable=REMOVABLE_STATUS,
         )
         self.metrics.gateway_phase(key, phase)
         return phase
