@@ -22,7 +22,7 @@ from typing import Any
 import kopf
 
 from kura_core import GROUP, VERSION
-from kura_operator.gateway import GATEWAY_LABEL, GatewayReconciler
+from kura_operator.gateway import GATEWAY_CHILD_KINDS, GATEWAY_LABEL, GatewayReconciler
 from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from kura_operator.instance_layout import MANAGED_BY as MANAGER
@@ -30,7 +30,6 @@ from kura_operator.kinds import (
     BACKEND_TRAFFIC_POLICY,
     CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
-    DEPLOYMENT,
     ENVOY_PROXY,
     GATEWAY,
     GRPC_ROUTE,
@@ -117,9 +116,7 @@ def build_registry(
             gateway_queue.request(*owner)
 
     # A child edited or deleted by hand brings its gateway back to the desired state.
-    watch(
-        registry, (CONFIG_MAP, SERVICE, DEPLOYMENT), GATEWAY_CHILD, "child", gateway_child_changed
-    )
+    watch(registry, GATEWAY_CHILD_KINDS, GATEWAY_CHILD, "child", gateway_child_changed)
 
     # A class appears (a gateway became ready to route), goes or is edited: its gateway, and
     # the instances routed through it, whose status says whether their class exists.
