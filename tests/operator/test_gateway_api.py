@@ -76,10 +76,12 @@ def cluster(
         yield running
 
 
-def program(cluster: RealCluster, gateway: str) -> None:
+def program(
+    cluster: RealCluster, gateway: str, *, namespace: str = NAMESPACE, address: str = ADDRESS
+) -> None:
     """What Envoy Gateway does with an accepted Gateway: programs it and gives it an address."""
-    cluster.wait(lambda: cluster.kube.get("gateways", NAMESPACE, gateway) is not None, gateway)
-    live = cluster.kube.get("gateways", NAMESPACE, gateway) or {}
+    cluster.wait(lambda: cluster.kube.get("gateways", namespace, gateway) is not None, gateway)
+    live = cluster.kube.get("gateways", namespace, gateway) or {}
     generation = live["metadata"]["generation"]
     conditions = [
         {
@@ -96,9 +98,9 @@ def program(cluster: RealCluster, gateway: str) -> None:
     ]
     cluster.kube.patch_status(
         "gateways",
-        NAMESPACE,
+        namespace,
         gateway,
-        {"conditions": conditions, "addresses": [{"type": "IPAddress", "value": ADDRESS}]},
+        {"conditions": conditions, "addresses": [{"type": "IPAddress", "value": address}]},
     )
 
 

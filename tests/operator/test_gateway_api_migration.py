@@ -16,8 +16,10 @@ cannot run is played, and each step says what:
 - DNS: what external-dns's Gateway API sources would publish for each host (the address of the
   Gateway the host's accepted route attaches to, through its ListenerSet), since no DNS server or
   external-dns runs here; its ingress source is not modelled.
-- The operator's Deployment patch of step 7: the operator is restarted with ``--catalog`` naming
-  the new catalog, with the deploy base plus the RBAC component, as the patched pod would run.
+- Step 7's rollout: the page's patch is applied to the deploy base's Deployment with
+  ``kubectl patch --local``, and the operator is restarted with the patched arguments, the
+  ConfigMap's volume being a directory holding its keys, with the deploy base's RBAC plus the
+  component's.
 - Not run: ``curl`` through the new gateway (Envoy does not run here), ``hcloud`` and
   ``kura lb`` (no Hetzner account), the PromQL of step 6.
 """
@@ -25,7 +27,6 @@ cannot run is played, and each step says what:
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -41,10 +42,10 @@ from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from kura_testing.binaries import require_binary
 from tests.operator.conftest import REAL
-from tests.operator.deploy_base import DEPLOY, ROOT, find, render
+from tests.operator.deploy_base import ROOT, find, render
 from tests.operator.harness import NAMESPACE, OperatorProcess
 from tests.operator.real_cluster import RealCluster
-from tests.operator.test_gateway_api import COMPONENT
+from tests.operator.test_gateway_api import overlay, program
 from tests.operator.test_migration import kubectl, step
 
 pytestmark = REAL
@@ -153,29 +154,6 @@ def helm_merge(*files: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- what the cluster's other controllers do -----------------------------------------------------
-
-
-def program_gateway(cluster: RealCluster, namespace: str, name: str, address: str) -> None:
-    """Envoy Gateway with a Gateway of its class: accepted, programmed, an address."""
-    admin = cluster.real.client
-    live = admin.get("gateways", namespace, name)
-    assert live is not None, f"Gateway {namespace}/{name}"
-    generation = live["metadata"]["generation"]
-    conditions = [
-        {
-            "type": kind,
-            "status": "True",
-            "reason": kind,
-            "message": "Address assigned to the Gateway, 2/2 envoy replicas available"
-            if kind == "Programmed"
-            else "Valid Gateway",
-            "observedGeneration": generation,
-            "lastTransitionTime": "2026-12-06T08:00:00Z",
-        }
-        for kind in ("Accepted", "Programmed")
-    ]
-    status = {"conditions": conditions, "addresses": [{"type": "IPAddress", "value": address}]}
-    admin.merge_patch("gateways", namespace, name, {"status": status}, status=True)
 
 
 def admits(gateway: Mapping[str, Any], namespace: str, cluster: RealCluster) -> bool:
@@ -295,19 +273,6 @@ def platform(cluster: RealCluster) -> Iterator[str]:
     admin.delete("gatewayclasses", None, SHARED_CLASS)
 
 
-def overlay(directory: Path) -> Path:
-    """The deploy base with the gateway-api component, as step 7's overlay."""
-    directory.mkdir()
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [os.path.relpath(DEPLOY, directory)],
-        "components": [os.path.relpath(COMPONENT, directory)],
-    }
-    (directory / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    return directory
-
-
 def apply_block(cluster: RealCluster, values: Mapping[str, Any]) -> None:
     """What the platform chart's template does with the region's gateway-api block."""
     block = values[f"kura-{REGION}-gateway-api"]
@@ -394,10 +359,10 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
     for obj in (kura_gateway, dedicated_instance, shared_instance):
         cluster.apply(obj)
     cluster.make_ready(gateway_name, address=OLD_DEDICATED_ADDRESS)
-    cluster.wait_phase(gateway_name, "Ready")
+    cluster.wait_phase(gateway_name, "Ready", ROLLOUT)
     for name in instances:
         cluster.make_instance_ready(name)
-        cluster.wait_instance_phase(name, "Ready")
+        cluster.wait_instance_phase(name, "Ready", ROLLOUT)
     old_children = cluster.children(gateway_name)
     assert all(old_children.values()), old_children
     ingresses = {i["metadata"]["name"] for i in kube.objects("ingresses", NAMESPACE)}
@@ -435,7 +400,7 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
         assert shared_gateway is not None
         annotations = shared_gateway["spec"]["infrastructure"]["annotations"]
         assert annotations[LB_NAME] == f"tuist-kura-{REGION}-ingress-next"
-        program_gateway(cluster, PLATFORM, SHARED_CLASS, NEW_SHARED_ADDRESS)
+        program(cluster, SHARED_CLASS, namespace=PLATFORM, address=NEW_SHARED_ADDRESS)
         kubectl(
             cluster, "-n", PLATFORM, "wait", f"gateway/{SHARED_CLASS}",
             "--for=condition=Programmed", "--timeout=30s",
@@ -476,7 +441,7 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
             cluster, "get", "gateways", "-l", f"tuist.dev/region={REGION}", "-o", "name"
         )
         assert listed.split() == [f"gateway.gateway.networking.k8s.io/{gateway_class}"]
-        program_gateway(cluster, namespace, gateway_class, NEW_DEDICATED_ADDRESS)
+        program(cluster, gateway_class, address=NEW_DEDICATED_ADDRESS)
 
     with step("5. Every instance's routes, beside its Ingresses"):
         instances_yaml = kubectl(
@@ -590,7 +555,9 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
             ROLLOUT,
         )
         cluster.wait(
-            lambda: kube.objects("ingresses", NAMESPACE) == [], "the instances' Ingresses to go"
+            lambda: kube.objects("ingresses", NAMESPACE) == [],
+            "the instances' Ingresses to go",
+            ROLLOUT,
         )
         # The hand-applied objects are the operator's now, as they were: same objects (uids),
         # its field manager alone, and the dedicated load balancer's usual name back.
@@ -602,8 +569,9 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
                 == kura_gateway["spec"]["loadBalancerAnnotations"][LB_NAME]
             ),
             "the dedicated Gateway's load balancer name",
+            ROLLOUT,
         )
-        program_gateway(cluster, namespace, gateway_class, NEW_DEDICATED_ADDRESS)
+        program(cluster, gateway_class, address=NEW_DEDICATED_ADDRESS)
         accept_routes(cluster)
         kept = {
             (plural, obj["metadata"]["name"]): obj["metadata"]["uid"]
@@ -642,7 +610,7 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
         # No status field names what is gone.
         assert "serviceName" not in status
         for name in instances:
-            cluster.wait_instance_phase(name, "Ready")
+            cluster.wait_instance_phase(name, "Ready", ROLLOUT)
 
     with step("8. Remove the old shared gateway"):
         values_final = yaml.safe_load(kura_ok("--catalog", str(catalog_next), "gateway", "values"))
@@ -650,14 +618,14 @@ def test_the_runbook_moves_a_region_from_ingress_nginx_to_the_gateway_api(
         # The chart removes the ingress-nginx alias and its IngressClass.
         admin.delete("ingressclasses", None, SHARED_CLASS)
         apply_block(cluster, values_final)
-        program_gateway(cluster, PLATFORM, SHARED_CLASS, NEW_SHARED_ADDRESS)
+        program(cluster, SHARED_CLASS, namespace=PLATFORM, address=NEW_SHARED_ADDRESS)
         shared_gateway = admin.get("gateways", PLATFORM, SHARED_CLASS) or {}
         annotations = shared_gateway["spec"]["infrastructure"]["annotations"]
         assert annotations[LB_NAME] == f"tuist-kura-{REGION}-ingress"
         # No IngressClass is left, and no instance needs one.
         assert kube.objects("ingressclasses") == []
         for name in instances:
-            cluster.wait_instance_phase(name, "Ready")
+            cluster.wait_instance_phase(name, "Ready", ROLLOUT)
 
     with step("9. Check"):
         deployed.write_text(yaml.safe_dump(helm_merge(values_final, off)))
