@@ -54,12 +54,12 @@ def gateway_reading(gateway: Mapping[str, Any] | None) -> Reading:
     if gateway is None:
         return Reading(False, "not found")
     conditions = _current(gateway, (gateway.get("status") or {}).get("conditions") or [])
-    for kind in PROGRAMMED:
-        if kind not in conditions:
-            return Reading(False, f"no current {kind} condition (the controller has not taken it)")
     refused = _refused(conditions, PROGRAMMED)
     if refused is not None:
         return Reading(False, refused)
+    for kind in PROGRAMMED:
+        if kind not in conditions:
+            return Reading(False, f"no current {kind} condition (the controller has not taken it)")
     address = gateway_address(gateway)
     if not address:
         return Reading(False, "Programmed, but no address in status.addresses")
