@@ -71,6 +71,38 @@ def programmed(address: str, *, generation: int = 1, ok: bool = True) -> dict[st
     }
 
 
+ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def taken(obj: dict[str, Any]) -> dict[str, Any]:
+    """The status Envoy Gateway writes on a ListenerSet (Accepted, Programmed) or a route it
+    accepted (one Accepted entry per parentRef), at the object's generation."""
+    generation = obj["metadata"].get("generation", 1)
+
+    def condition(kind: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "status": "True",
+            "reason": kind,
+            "message": kind,
+            "observedGeneration": generation,
+            "lastTransitionTime": "2026-12-06T08:00:00Z",
+        }
+
+    if obj["kind"] == "ListenerSet":
+        return {"conditions": [condition("Accepted"), condition("Programmed")]}
+    return {
+        "parents": [
+            {
+                "parentRef": ref,
+                "controllerName": ENVOY_GATEWAY_CONTROLLER,
+                "conditions": [condition("Accepted"), condition("ResolvedRefs")],
+            }
+            for ref in obj["spec"]["parentRefs"]
+        ]
+    }
+
+
 def seed_platform(kube: KubeDouble, bed: TestBed, *, shared: dict[str, Any] | None = None) -> None:
     """As the platform chart leaves a gateway-api region: the shared Gateway, no ingress-nginx."""
     serve_gateway_api(kube)
@@ -129,7 +161,8 @@ def operator(
         objects += provider.render_instance_ingress(instance)
         for obj in objects:
             if obj["kind"] in ROUTED:
-                kube.put_object(edit(obj))
+                status = {} if obj["kind"] == "Gateway" else {"status": taken(obj)}
+                kube.put_object(edit({**obj, **status}))
         if gateway is not None:
             address = bed.address(Mode.DEDICATED)
             name = smoke.assignment.ingress_class
@@ -196,7 +229,7 @@ def test_both_modes_pass_on_the_gateway_api_objects(
         in (step(found, "regional", "platform")["message"])
     )
     assert step(found, "regional", "wait-ingress")["message"] == (
-        f"ListenerSet on Gateway platform/{SHARED_GATEWAY} (no status from the controller yet); "
+        f"ListenerSet Accepted and Programmed on Gateway platform/{SHARED_GATEWAY}; "
         f"HTTPRoute {regional.instance}, GRPCRoute {regional.instance}-grpc, "
         "no gateway annotation"
     )
@@ -205,7 +238,7 @@ def test_both_modes_pass_on_the_gateway_api_objects(
         f"KuraGateway {dedicated.assignment.gateway} Ready at {bed.address(Mode.DEDICATED)}"
     )
     assert step(found, "dedicated", "wait-ingress")["message"].startswith(
-        f"ListenerSet on Gateway kura/{dedicated_class} "
+        f"ListenerSet Accepted and Programmed on Gateway kura/{dedicated_class}; "
     )
     assert "the gateway's address" in step(found, "dedicated", "dns")["message"]
     # Nothing of ingress-nginx was looked for.

@@ -86,14 +86,26 @@ GATEWAY_REF = {
 }
 
 
-def test_a_listener_set_on_the_assigned_gateway_is_attached() -> None:
-    reading = listener_set_reading(listener_set(GATEWAY_REF), PLATFORM_GATEWAY)
-    assert reading == (
-        True,
-        "ListenerSet on Gateway platform/kura-eu-central (no status from the controller yet)",
-    )
+def test_a_listener_set_on_the_assigned_gateway_is_attached_once_programmed() -> None:
     accepted = listener_set(GATEWAY_REF, [condition("Accepted"), condition("Programmed")])
-    assert listener_set_reading(accepted, PLATFORM_GATEWAY).state.endswith("kura-eu-central")
+    assert listener_set_reading(accepted, PLATFORM_GATEWAY) == (
+        True,
+        "ListenerSet Accepted and Programmed on Gateway platform/kura-eu-central",
+    )
+    # What the CRD defaults a new ListenerSet's status to, until the controller writes it.
+    waiting = [
+        condition(kind, "Unknown", reason="Pending", message="Waiting for controller")
+        for kind in ("Accepted", "Programmed")
+    ]
+    assert listener_set_reading(listener_set(GATEWAY_REF, waiting), PLATFORM_GATEWAY) == (
+        False,
+        "ListenerSet on Gateway platform/kura-eu-central: not Accepted: Waiting for controller",
+    )
+    assert listener_set_reading(listener_set(GATEWAY_REF), PLATFORM_GATEWAY) == (
+        False,
+        "ListenerSet on Gateway platform/kura-eu-central: no current Accepted condition (the "
+        "controller has not taken it)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,7 +133,7 @@ def test_a_listener_set_the_controller_refused_is_not_attached() -> None:
     )
     assert listener_set_reading(refused, PLATFORM_GATEWAY) == (
         False,
-        "ListenerSet on Gateway platform/kura-eu-central is not Accepted: NotAllowed",
+        "ListenerSet on Gateway platform/kura-eu-central: not Accepted: NotAllowed",
     )
     assert listener_set_reading(None, PLATFORM_GATEWAY) == (False, "ListenerSet not found")
 
@@ -142,22 +154,22 @@ LISTENER_REF = {
 }
 
 
-def test_a_route_on_the_listener_set_is_attached_unless_its_parent_refused_it() -> None:
-    assert route_reading(route([LISTENER_REF]), "HTTPRoute", LISTENER_SET) == (
+def parent_status(status: str, reason: str) -> dict[str, Any]:
+    accepted = condition("Accepted", status, generation=1, reason=reason)
+    return {"parentRef": LISTENER_REF, "conditions": [accepted]}
+
+
+def test_a_route_on_the_listener_set_is_attached_once_its_parent_accepted_it() -> None:
+    accepted = route([LISTENER_REF], [parent_status("True", "Accepted")])
+    assert route_reading(accepted, "HTTPRoute", LISTENER_SET) == (
         True,
-        "HTTPRoute on ListenerSet kura/acme-eu-central-1",
+        "HTTPRoute accepted on ListenerSet kura/acme-eu-central-1",
     )
-    refused = route(
-        [LISTENER_REF],
-        [
-            {
-                "parentRef": LISTENER_REF,
-                "conditions": [
-                    condition("Accepted", "False", generation=1, reason="NoMatchingParent")
-                ],
-            }
-        ],
+    assert route_reading(route([LISTENER_REF]), "HTTPRoute", LISTENER_SET) == (
+        False,
+        "HTTPRoute on ListenerSet kura/acme-eu-central-1: no current Accepted parent status yet",
     )
+    refused = route([LISTENER_REF], [parent_status("False", "NoMatchingParent")])
     assert route_reading(refused, "HTTPRoute", LISTENER_SET) == (
         False,
         "HTTPRoute on ListenerSet kura/acme-eu-central-1 is not Accepted: NoMatchingParent",

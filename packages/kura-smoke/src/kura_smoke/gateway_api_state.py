@@ -49,17 +49,29 @@ def gateway_address(gateway: Mapping[str, Any] | None) -> str:
     return ""
 
 
+def _not_programmed(obj: Mapping[str, Any]) -> str | None:
+    """Why a Gateway or ListenerSet is not Accepted and Programmed at its generation, or None.
+
+    Unknown counts as not yet: the CRDs default a new object's conditions to Unknown, "Waiting
+    for controller", until the controller writes them.
+    """
+    conditions = _current(obj, (obj.get("status") or {}).get("conditions") or [])
+    refused = _refused(conditions, PROGRAMMED)
+    if refused is not None:
+        return refused
+    for kind in PROGRAMMED:
+        if kind not in conditions:
+            return f"no current {kind} condition (the controller has not taken it)"
+    return None
+
+
 def gateway_reading(gateway: Mapping[str, Any] | None) -> Reading:
     """A Gateway is ready to serve: Accepted and Programmed at its generation, with an address."""
     if gateway is None:
         return Reading(False, "not found")
-    conditions = _current(gateway, (gateway.get("status") or {}).get("conditions") or [])
-    refused = _refused(conditions, PROGRAMMED)
-    if refused is not None:
-        return Reading(False, refused)
-    for kind in PROGRAMMED:
-        if kind not in conditions:
-            return Reading(False, f"no current {kind} condition (the controller has not taken it)")
+    why = _not_programmed(gateway)
+    if why is not None:
+        return Reading(False, why)
     address = gateway_address(gateway)
     if not address:
         return Reading(False, "Programmed, but no address in status.addresses")
@@ -84,11 +96,7 @@ def _is_ref(ref: object, kind: str, name: str, namespace: str, own_namespace: st
 
 
 def listener_set_reading(listener_set: Mapping[str, Any] | None, parent: ObjectRef) -> Reading:
-    """The ListenerSet attaches to the Gateway ``parent``, and its controller has not refused it.
-
-    Its status is the controller's (Envoy Gateway's) word: Accepted or Programmed False fails;
-    none yet is said, not failed, since the endpoint steps prove the listeners serve.
-    """
+    """The ListenerSet attaches to the Gateway ``parent``, Accepted and Programmed there."""
     if listener_set is None:
         return Reading(False, "ListenerSet not found")
     spec = listener_set.get("spec") or {}
@@ -96,12 +104,10 @@ def listener_set_reading(listener_set: Mapping[str, Any] | None, parent: ObjectR
     if not _is_ref(ref, "Gateway", parent.name, parent.namespace, _namespace(listener_set)):
         shown = _shown_ref(ref, _namespace(listener_set))
         return Reading(False, f"ListenerSet attaches to {shown}, policy expects Gateway {parent}")
-    status = listener_set.get("status") or {}
-    refused = _refused(_current(listener_set, status.get("conditions") or []), PROGRAMMED)
-    if refused is not None:
-        return Reading(False, f"ListenerSet on Gateway {parent} is {refused}")
-    said = "" if status.get("conditions") else " (no status from the controller yet)"
-    return Reading(True, f"ListenerSet on Gateway {parent}{said}")
+    why = _not_programmed(listener_set)
+    if why is not None:
+        return Reading(False, f"ListenerSet on Gateway {parent}: {why}")
+    return Reading(True, f"ListenerSet Accepted and Programmed on Gateway {parent}")
 
 
 def _shown_ref(ref: object, own_namespace: str) -> str:
@@ -125,7 +131,12 @@ def route_reading(route: Mapping[str, Any] | None, kind: str, listener_set: Obje
         if not isinstance(parent, Mapping):
             continue
         if _is_ref(parent.get("parentRef"), "ListenerSet", name, namespace, own):
-            refused = _refused(_current(route, parent.get("conditions") or []), ("Accepted",))
+            conditions = _current(route, parent.get("conditions") or [])
+            refused = _refused(conditions, ("Accepted",))
             if refused is not None:
                 return Reading(False, f"{kind} on ListenerSet {listener_set} is {refused}")
-    return Reading(True, f"{kind} on ListenerSet {listener_set}")
+            if "Accepted" in conditions:
+                return Reading(True, f"{kind} accepted on ListenerSet {listener_set}")
+    return Reading(
+        False, f"{kind} on ListenerSet {listener_set}: no current Accepted parent status yet"
+    )
