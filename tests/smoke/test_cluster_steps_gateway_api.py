@@ -103,7 +103,13 @@ def taken(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def seed_platform(kube: KubeDouble, bed: TestBed, *, shared: dict[str, Any] | None = None) -> None:
+def seed_platform(
+    kube: KubeDouble,
+    bed: TestBed,
+    *,
+    shared: dict[str, Any] | None = None,
+    gateway_class: str = SHARED_GATEWAY,
+) -> None:
     """As the platform chart leaves a gateway-api region: the shared Gateway, no ingress-nginx."""
     serve_gateway_api(kube)
     kube.put_object(
@@ -111,7 +117,7 @@ def seed_platform(kube: KubeDouble, bed: TestBed, *, shared: dict[str, Any] | No
             "apiVersion": f"{GATEWAY_API}/v1",
             "kind": "Gateway",
             "metadata": {"name": SHARED_GATEWAY, "namespace": "platform"},
-            "spec": {"gatewayClassName": SHARED_GATEWAY, "listeners": []},
+            "spec": {"gatewayClassName": gateway_class, "listeners": []},
         }
     )
     status = shared if shared is not None else programmed(bed.address(Mode.REGIONAL))
@@ -224,10 +230,8 @@ def test_both_modes_pass_on_the_gateway_api_objects(
     assert statuses(found, "regional") == {**ALL_PASSED, "wait-gateway": "skipped"}
     assert statuses(found, "dedicated") == {**ALL_PASSED, "wait-gateway": "passed"}
     regional, dedicated = bed.accounts[Mode.REGIONAL], bed.accounts[Mode.DEDICATED]
-    assert (
-        f"regional Gateway platform/{SHARED_GATEWAY} programmed at 127.0.0.1"
-        in (step(found, "regional", "platform")["message"])
-    )
+    shown = f"regional Gateway platform/{SHARED_GATEWAY} of class {SHARED_GATEWAY}"
+    assert f"{shown} programmed at 127.0.0.1" in step(found, "regional", "platform")["message"]
     assert step(found, "regional", "wait-ingress")["message"] == (
         f"ListenerSet Accepted and Programmed on Gateway platform/{SHARED_GATEWAY}; "
         f"HTTPRoute {regional.instance}, GRPCRoute {regional.instance}-grpc, "
@@ -258,6 +262,20 @@ def test_a_shared_gateway_not_programmed_fails_the_platform_check(
     assert platform["message"] == f"the regional Gateway platform/{SHARED_GATEWAY} is not serving"
     assert platform["got"] == "not Programmed: AddressNotAssigned"
     assert step(found, "regional", "provision")["message"] == "not run: platform failed"
+    assert kube.writes() == []
+
+
+def test_a_shared_gateway_of_another_class_fails_the_platform_check(
+    kura: InvokeKura, bed: TestBed, kube: KubeDouble, catalog: Path, tmp_path: Path
+) -> None:
+    seed_platform(kube, bed, gateway_class="kura-us-east")
+    result = run(kura, bed, catalog, kube.write_kubeconfig(tmp_path / "kc"), modes=(Mode.REGIONAL,))
+    assert result.exit_code == 1
+    platform = step(events(result), "regional", "platform")
+    assert platform["message"] == (
+        f"the regional Gateway platform/{SHARED_GATEWAY} is of another class"
+    )
+    assert platform["got"] == "gatewayClassName 'kura-us-east'"
     assert kube.writes() == []
 
 

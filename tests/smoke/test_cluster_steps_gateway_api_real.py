@@ -194,7 +194,7 @@ def test_a_gateway_api_region_passes_the_cluster_steps_with_the_real_operator(
     assert statuses(found, "dedicated") == {**ALL_PASSED, "wait-gateway": "passed"}
     regional, dedicated = bed.accounts[Mode.REGIONAL], bed.accounts[Mode.DEDICATED]
     assert (
-        f"regional Gateway platform/{SHARED_GATEWAY} programmed at"
+        f"regional Gateway platform/{SHARED_GATEWAY} of class {SHARED_GATEWAY} programmed at"
         in (step(found, "regional", "platform")["message"])
     )
     # The operator's ListenerSet on the platform's shared Gateway, its routes on the ListenerSet.

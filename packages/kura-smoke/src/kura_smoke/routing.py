@@ -215,8 +215,19 @@ class GatewayApi:
                 "disabled?), Envoy Gateway has not taken it (GatewayClass, controller down), or "
                 "the load balancer has no address yet",
             )
+        gateway_class = ((found or {}).get("spec") or {}).get("gatewayClassName")
+        if gateway_class != ingress_class:
+            raise StepFailure(
+                f"the regional Gateway {gateway} is of another class",
+                expected=f"gatewayClassName {ingress_class} (the region's class)",
+                got=f"gatewayClassName {gateway_class!r}",
+                cause="--regional-gateway names another region's Gateway, or the platform "
+                "chart's block was rendered for another catalog",
+            )
         address = gateway_address(found)
-        return RegionalGateway(address, f"regional Gateway {gateway} programmed at {address}")
+        return RegionalGateway(
+            address, f"regional Gateway {gateway} of class {ingress_class} programmed at {address}"
+        )
 
     def dedicated_gateway(
         self, kube: KubeClient, smoke: SmokeAccount, namespace: str, status: Mapping[str, Any]
