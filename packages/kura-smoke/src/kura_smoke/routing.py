@@ -281,6 +281,6 @@ def routing_for(region: Region) -> Routing:
         known = ", ".join(sorted(_ROUTING))
         raise InputError(
             f"region {region.id} uses the ingress provider {region.ingress_provider!r}, whose "
-            f"gateways kura smoke run cannot check (it knows {known}); pass --no-cluster"
+            f"gateways kura smoke run cannot check (it knows {known})"
         )
     return routing
