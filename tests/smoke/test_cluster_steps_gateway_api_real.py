@@ -139,6 +139,8 @@ def platform_ready(admin: KubeClient) -> bool:
 
 def clean_up(admin: KubeClient, objects: list[dict[str, Any]]) -> None:
     admin.delete("namespaces", None, PLATFORM)
+    # The next test on this control plane seeds the platform again: not into a terminating one.
+    wait_for(lambda: admin.get("namespaces", None, PLATFORM) is None, "the platform to go", 60)
     for obj in objects:
         if obj["kind"] == "GatewayClass":
             admin.delete("gatewayclasses", None, obj["metadata"]["name"])

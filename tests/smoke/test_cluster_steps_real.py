@@ -145,6 +145,8 @@ def admin_wait_empty(admin: KubeClient) -> None:
 
 def clean_up(admin: KubeClient, bed: TestBed) -> None:
     admin.delete("namespaces", None, PLATFORM)
+    # The next test on this control plane seeds the platform again: not into a terminating one.
+    wait_for(lambda: admin.get("namespaces", None, PLATFORM) is None, "the platform to go", 60)
     admin.delete("ingressclasses", None, bed.region.ingress_class_name)
     admin.delete("secrets", NS, "kura-shared-secrets")
 
