@@ -41,6 +41,7 @@ from click.testing import CliRunner
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
 from kura_testing.binaries import require_binary
+from kura_testing.client import wait_for
 from tests.operator.conftest import REAL
 from tests.operator.deploy_base import ROOT, find, render
 from tests.operator.harness import NAMESPACE, OperatorProcess
@@ -261,15 +262,15 @@ def managers(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def platform(cluster: RealCluster) -> Iterator[str]:
-    """Namespace ``platform``, the platform chart's; the region's Gateway API objects there and
-    its GatewayClass are removed afterwards (the control plane is the worker's)."""
+    """Namespace ``platform``, the platform chart's; afterwards it goes with what the test put
+    there, and so does the region's GatewayClass (the control plane is the worker's: the next
+    test must not seed into a terminating namespace)."""
     admin = cluster.real.client
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PLATFORM}}
     admin.apply(namespace, field_manager="kura-tests")
     yield PLATFORM
-    for plural in ("httproutes", "gateways", "clienttrafficpolicies", "envoyproxies"):
-        for obj in admin.list(plural, PLATFORM, selector=f"tuist.dev/region={REGION}"):
-            admin.delete(plural, PLATFORM, obj["metadata"]["name"])
+    admin.delete("namespaces", None, PLATFORM)
+    wait_for(lambda: admin.get("namespaces", None, PLATFORM) is None, "the platform to go", 60)
     admin.delete("gatewayclasses", None, SHARED_CLASS)
 
 
