@@ -104,6 +104,29 @@ def program(
     )
 
 
+def ready_on_gateway_api(cluster: RealCluster, name: str, gateway: str) -> dict[str, Any]:
+    """Wait for KuraGateway ``name`` to be Ready at the Gateway's address, playing Envoy Gateway
+    meanwhile: a Gateway the operator applied again (a new generation) is programmed again, as
+    the controller would."""
+
+    def ready() -> bool:
+        live = cluster.kube.get("gateways", NAMESPACE, gateway)
+        if live is None:
+            return False
+        seen = {
+            c.get("observedGeneration") for c in (live.get("status") or {}).get("conditions") or []
+        }
+        if seen != {live["metadata"]["generation"]}:
+            program(cluster, gateway)
+        status = (cluster.gateway(name) or {}).get("status") or {}
+        return status.get("phase") == "Ready" and status.get("loadBalancer") == ADDRESS
+
+    cluster.wait(ready, f"{name} to be Ready on its Gateway", 60)
+    found = cluster.gateway(name)
+    assert found is not None
+    return found
+
+
 def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     cluster: RealCluster, tmp_path: Path, rendered: list[dict[str, Any]]
 ) -> None:
@@ -119,8 +142,7 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     cluster.create_gateway(manifest)
 
     # The Gateway is named after the class, and nothing of ingress-nginx is made.
-    program(cluster, gateway_class)
-    ready = cluster.wait_phase(name, "Ready")
+    ready = ready_on_gateway_api(cluster, name, gateway_class)
     assert ready["status"]["loadBalancer"] == ADDRESS
     assert ready["status"]["readyReplicas"] == 2
     for plural in ("envoyproxies", "clienttrafficpolicies"):
@@ -191,7 +213,7 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     # A class renamed: a new Gateway (named after the class), and the old one's objects go.
     renamed = f"{gateway_class}-b"
     cluster.patch_gateway(name, {"spec": {"ingressClassName": renamed}})
-    program(cluster, renamed)
+    ready_on_gateway_api(cluster, name, renamed)
     cluster.wait(
         lambda: (
             all(
@@ -201,8 +223,8 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
             and kube.get("httproutes", NAMESPACE, f"{gateway_class}-https-redirect") is None
         ),
         "the old class's objects to go",
+        60,
     )
-    cluster.wait_phase(name, "Ready")
 
     kube.delete("kuragateways", NAMESPACE, name)
     cluster.wait(lambda: cluster.gateway(name) is None, "the gateway to go")
@@ -252,7 +274,8 @@ def test_a_gateway_whose_region_moves_to_the_gateway_api_leaves_no_ingress_nginx
 
     # The region moves: the operator restarts with the new catalog.
     cluster.start_operator("--catalog", str(lab_catalog(tmp_path / "after")), "--env", "lab")
-    program(cluster, gateway_class)
+    ready = ready_on_gateway_api(cluster, name, gateway_class)
+    assert ready["status"]["loadBalancer"] == ADDRESS
     cluster.wait(
         lambda: (
             all(
@@ -262,9 +285,8 @@ def test_a_gateway_whose_region_moves_to_the_gateway_api_leaves_no_ingress_nginx
             and kube.get("ingressclasses", None, gateway_class) is None
         ),
         "the ingress-nginx workload and class to go",
+        60,
     )
-    ready = cluster.wait_phase(name, "Ready")
-    assert ready["status"]["loadBalancer"] == ADDRESS
     assert [str(r) for r in cluster.real.requests if r.status == 403] == []
 
 
