@@ -60,7 +60,7 @@ def _fake_path(tmp_path: Path, *binaries: str, uid: int = 1000) -> dict[str, str
 
 
 def test_bootstrap_is_quiet_when_everything_is_there(tmp_path: Path) -> None:
-    env = _fake_path(tmp_path, "nginx", "prometheus", "promtool", "curl")
+    env = _fake_path(tmp_path, "nginx", "prometheus", "promtool", "curl", "jq")
     done = subprocess.run(["/bin/bash", str(BOOTSTRAP)], env=env, capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
@@ -71,8 +71,8 @@ def test_bootstrap_names_the_install_command_when_it_cannot_install(tmp_path: Pa
     done = subprocess.run(["/bin/bash", str(BOOTSTRAP)], env=env, capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout == ""
-    assert "prometheus curl missing" in done.stderr
-    assert "sudo apt-get install prometheus curl" in done.stderr
+    assert "prometheus curl jq missing" in done.stderr
+    assert "sudo apt-get install prometheus curl jq" in done.stderr
 
 
 def test_scripts_test_runs_bootstrap_first() -> None:

@@ -415,6 +415,40 @@ def test_kura_simulate_json_is_the_report(invoke: Invoke) -> None:
     assert yaml_report["scenario"] == "seed-fleet"
 
 
+def test_kura_simulate_says_a_ceiling_is_unknown_where_a_term_has_no_figure(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """eu-central on the Gateway API provider: Envoy's term has no figure, so the run simulates
+    the bound the other terms allow, and says so as `kura plan` does."""
+    regions = [
+        r.model_copy(update={"ingress_provider": "gateway-api"}) if r.id == "eu-central" else r
+        for r in managed_catalogs()["production"]
+    ]
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps([r.model_dump(mode="json") for r in regions]))
+    args = ("--catalog", str(catalog), "simulate", "--duration", "1m")
+    report = json.loads(invoke(*args, "-o", "json").stdout)
+    unknown = {g["region"]: g["unknown_components"] for g in report["gateways"]}
+    assert unknown == {"eu-central": ["envoy-proxy"], "us-east": [], "us-west": []}
+    table = invoke(*args).stdout
+    # The gateways' rows (the accounts' table has no KIND column).
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in table.splitlines()
+        if "│ shard " in line or "│ dedicated " in line
+    }
+    assert len(rows) == len(report["gateways"])
+    for name, line in rows.items():
+        moved = name in {g["name"] for g in report["gateways"] if g["region"] == "eu-central"}
+        assert ("unknown (≤ 5 Gbps)" in line) is moved, line
+        assert ("≥" in line) is moved, line
+    words = " ".join(table.split())
+    assert (
+        "eu-central: the ceiling is unknown, envoy-proxy having no figure; the run simulates "
+        "the bound the other terms allow (docs/capacity.md)." in words
+    )
+
+
 def test_kura_simulate_summarises_the_example_controllers(invoke: Invoke) -> None:
     result = invoke(
         "simulate", "--scenario", str(ROOT / "docs/examples/simulation.yaml"), "-o", "json"

@@ -3,12 +3,15 @@ simulated fleet (fixed seed, fixed clock) or on the fake source."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from kura_core.capacity import Component
+from kura_core.cli.context import KuraContext
+from kura_core.plugins import PluginHost
 from kura_core.regions import Region, managed_catalogs
 from kura_core.scenario import RegionSpec, Scenario
 from kura_core.simulator import DEFAULT_SIMULATION, SimulationScenario, Simulator
@@ -35,6 +38,23 @@ class Clock:
 
 def production() -> list[Region]:
     return list(managed_catalogs()["production"])
+
+
+def on_gateway_api(moved: str = "eu-central") -> list[Region]:
+    """The production regions, ``moved`` on the Gateway API ingress provider (Envoy Gateway)."""
+    return [
+        region.model_copy(update={"ingress_provider": "gateway-api"})
+        if region.id == moved
+        else region
+        for region in production()
+    ]
+
+
+def provided_components(regions: Sequence[Region]) -> dict[str, list[Component]]:
+    """Each region's capacity terms from its providers, as the dashboard and ``kura plan`` take
+    them: Envoy's data-plane term has no figure."""
+    kura = KuraContext(PluginHost(environ={}))
+    return {region.id: kura.capacity_components(region) for region in regions}
 
 
 @dataclass
@@ -87,11 +107,17 @@ def simulated_app(tmp_path: Path, clock: Clock) -> AppFactory:
         interval: float = 60.0,
         seed: int | None = None,
         scenario: SimulationScenario = DEFAULT_SIMULATION,
+        regions: Sequence[Region] | None = None,
     ) -> KuraDashboard:
-        regions = production()
+        """``regions`` (default: production's, on the model's default terms) are simulated
+        with their providers' capacity terms, as ``kura dashboard`` simulates them."""
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
-        simulator = Simulator(scenario, regions)
+        if regions is None:
+            regions, provided = production(), None
+        else:
+            provided = provided_components(regions)
+        simulator = Simulator(scenario, regions, provided)
         source = SimulationSource(simulator, start=clock.now - 600)
         collector = Collector(source, SimulatedInventory(simulator, regions), clock)
         state = DashboardState(simulated_topology(simulator, regions), interval=interval)

@@ -205,6 +205,10 @@ def test_frozen_rows_never_move_new_ones_join_at_the_end() -> None:
         (lambda: fmt.bar(0.64, Level.OK, 10), "██████▍░░░  64% OK"),
         (lambda: fmt.bar(1.3, Level.CRIT, 4), "████ 130% CRIT"),
         (lambda: fmt.bar(None, Level.OK, 4), "░░░░    -"),
+        # Over a ceiling that is only an upper bound, a saturation is a lower bound.
+        (lambda: fmt.bar(0.64, Level.OK, 10, at_least=True), "██████▍░░░ ≥64% OK"),
+        (lambda: fmt.ceiling(5e9), "5.00"),
+        (lambda: fmt.ceiling(10e9, bound=True), "unknown (≤ 10.0)"),
         (lambda: fmt.sparkline([0.0, 0.5, 1.0, None], 6, top=1.0), "  ▁▅█ "),
     ],
 )

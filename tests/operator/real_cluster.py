@@ -214,6 +214,11 @@ class RealCluster(Cluster):
             self.workdir / "kubeconfig", token=token, namespace=self.real.namespace
         )
 
+    def grant(self, rendered: list[dict[str, Any]]) -> None:
+        """The operator's RBAC of ``rendered`` (a kustomization's output) in the test's
+        namespace, as ``kubectl apply -k`` of it would give it."""
+        _grant_namespace(self.real.client, rendered, self.real.namespace)
+
     def request(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         local = path.replace(f"/namespaces/{NAMESPACE}/", f"/namespaces/{self.real.namespace}/")
         if isinstance(body, Mapping) and "metadata" in body:

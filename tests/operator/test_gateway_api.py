@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from kura_operator import access as access_scope
-from kura_operator.settings import LEADER_ELECTION_ID
 from kura_testing.control_plane import ControlPlane
 from tests.operator.conftest import REAL
 from tests.operator.deploy_base import DEPLOY, NAMESPACE, OPERATOR_ACCOUNT, render
@@ -48,13 +47,14 @@ def overlay(directory: Path) -> Path:
     return directory
 
 
-def lab_catalog(directory: Path) -> Path:
-    """Env ``lab``: us-east on ingress-nginx, lab-west on the Gateway API provider."""
+def lab_catalog(directory: Path, provider: str = "gateway-api") -> Path:
+    """Env ``lab``: us-east on ingress-nginx, lab-west on ``provider``."""
     region = {"display_name": "Lab", "location": "hil"}
     regions = [
         {**region, "id": "us-east", "location": "ash", "node_pool": "kura-us-east"},
-        {**region, "id": REGION, "node_pool": "kura-lab", "ingress_provider": "gateway-api"},
+        {**region, "id": REGION, "node_pool": "kura-lab", "ingress_provider": provider},
     ]
+    directory.mkdir(parents=True, exist_ok=True)
     catalog = directory / "catalog.yaml"
     catalog.write_text(yaml.safe_dump({"environments": {"lab": regions}}))
     return catalog
@@ -76,10 +76,12 @@ def cluster(
         yield running
 
 
-def program(cluster: RealCluster, gateway: str) -> None:
+def program(
+    cluster: RealCluster, gateway: str, *, namespace: str = NAMESPACE, address: str = ADDRESS
+) -> None:
     """What Envoy Gateway does with an accepted Gateway: programs it and gives it an address."""
-    cluster.wait(lambda: cluster.kube.get("gateways", NAMESPACE, gateway) is not None, gateway)
-    live = cluster.kube.get("gateways", NAMESPACE, gateway) or {}
+    cluster.wait(lambda: cluster.kube.get("gateways", namespace, gateway) is not None, gateway)
+    live = cluster.kube.get("gateways", namespace, gateway) or {}
     generation = live["metadata"]["generation"]
     conditions = [
         {
@@ -96,10 +98,33 @@ def program(cluster: RealCluster, gateway: str) -> None:
     ]
     cluster.kube.patch_status(
         "gateways",
-        NAMESPACE,
+        namespace,
         gateway,
-        {"conditions": conditions, "addresses": [{"type": "IPAddress", "value": ADDRESS}]},
+        {"conditions": conditions, "addresses": [{"type": "IPAddress", "value": address}]},
     )
+
+
+def ready_on_gateway_api(cluster: RealCluster, name: str, gateway: str) -> dict[str, Any]:
+    """Wait for KuraGateway ``name`` to be Ready at the Gateway's address, playing Envoy Gateway
+    meanwhile: a Gateway the operator applied again (a new generation) is programmed again, as
+    the controller would."""
+
+    def ready() -> bool:
+        live = cluster.kube.get("gateways", NAMESPACE, gateway)
+        if live is None:
+            return False
+        seen = {
+            c.get("observedGeneration") for c in (live.get("status") or {}).get("conditions") or []
+        }
+        if seen != {live["metadata"]["generation"]}:
+            program(cluster, gateway)
+        status = (cluster.gateway(name) or {}).get("status") or {}
+        return status.get("phase") == "Ready" and status.get("loadBalancer") == ADDRESS
+
+    cluster.wait(ready, f"{name} to be Ready on its Gateway", 60)
+    found = cluster.gateway(name)
+    assert found is not None
+    return found
 
 
 def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
@@ -117,8 +142,7 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     cluster.create_gateway(manifest)
 
     # The Gateway is named after the class, and nothing of ingress-nginx is made.
-    program(cluster, gateway_class)
-    ready = cluster.wait_phase(name, "Ready")
+    ready = ready_on_gateway_api(cluster, name, gateway_class)
     assert ready["status"]["loadBalancer"] == ADDRESS
     assert ready["status"]["readyReplicas"] == 2
     for plural in ("envoyproxies", "clienttrafficpolicies"):
@@ -186,11 +210,26 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     cluster.wait_instance_phase(instance_name, "Ready")
 
     kube.delete("kurainstances", NAMESPACE, instance_name)
-    kube.delete("kuragateways", NAMESPACE, name)
+    cluster.wait(lambda: cluster.instance(instance_name) is None, "the instance to go")
+
+    # A class renamed: a new Gateway (named after the class), and the old one's objects go.
+    renamed = f"{gateway_class}-b"
+    cluster.patch_gateway(name, {"spec": {"ingressClassName": renamed}})
+    ready_on_gateway_api(cluster, name, renamed)
     cluster.wait(
-        lambda: cluster.instance(instance_name) is None and cluster.gateway(name) is None,
-        "the instance and the gateway to go",
+        lambda: (
+            all(
+                kube.get(plural, NAMESPACE, gateway_class) is None
+                for plural in ("gateways", "envoyproxies", "clienttrafficpolicies")
+            )
+            and kube.get("httproutes", NAMESPACE, f"{gateway_class}-https-redirect") is None
+        ),
+        "the old class's objects to go",
+        60,
     )
+
+    kube.delete("kuragateways", NAMESPACE, name)
+    cluster.wait(lambda: cluster.gateway(name) is None, "the gateway to go")
     cluster.wait(
         lambda: all(
             kube.objects(plural, NAMESPACE) == []
@@ -210,10 +249,47 @@ def test_a_dedicated_gateway_and_its_instance_run_on_the_gateway_api(
     required = {need for record in requests for need in needs(record, cluster.real.client.resource)}
     every = grants(rendered, OPERATOR_ACCOUNT)
     granted = {g for g in every if g.group in (GATEWAY_API, ENVOY)}
+    # (The component's deletes of an ingress-nginx workload are the next test's.)
     missing = sorted(str(n) for n in required if not any(grants_it(g, n) for g in every))
     unused = sorted(str(g) for g in granted if not any(used_by(g, n) for n in required))
     assert missing == [], "requested but not granted"
     assert unused == [], "granted but never requested"
+
+
+def test_a_gateway_whose_region_moves_to_the_gateway_api_leaves_no_ingress_nginx_behind(
+    cluster: RealCluster, tmp_path: Path
+) -> None:
+    kube = cluster.kube
+    catalog = lab_catalog(tmp_path / "before", provider="ingress-nginx")
+    before = cluster.start_operator("--catalog", str(catalog), "--env", "lab")
+    manifest = gateway_manifest(47, region="us-east")
+    manifest["spec"]["region"] = REGION
+    manifest["spec"]["loadBalancerAnnotations"] = {}
+    name = manifest["metadata"]["name"]
+    gateway_class = manifest["spec"]["ingressClassName"]
+    workload = f"{name}-controller"
+    cluster.create_gateway(manifest)
+    cluster.make_ready(name)
+    cluster.wait_phase(name, "Ready")
+    assert kube.get("ingressclasses", None, gateway_class) is not None
+    assert before.stop() == 0
+
+    # The region moves: the operator restarts with the new catalog.
+    cluster.start_operator("--catalog", str(lab_catalog(tmp_path / "after")), "--env", "lab")
+    ready = ready_on_gateway_api(cluster, name, gateway_class)
+    assert ready["status"]["loadBalancer"] == ADDRESS
+    cluster.wait(
+        lambda: (
+            all(
+                kube.get(plural, NAMESPACE, workload) is None
+                for plural in ("deployments", "services", "configmaps")
+            )
+            and kube.get("ingressclasses", None, gateway_class) is None
+        ),
+        "the ingress-nginx workload and class to go",
+        60,
+    )
+    assert [str(r) for r in cluster.real.requests if r.status == 403] == []
 
 
 def test_the_self_check_asks_for_exactly_what_the_component_grants() -> None:
@@ -221,8 +297,7 @@ def test_the_self_check_asks_for_exactly_what_the_component_grants() -> None:
     (role,) = component
     table = {
         Permission(NAMESPACE, access.verb, access.group, access.resource)
-        for access in access_scope.required(LEADER_ELECTION_ID, gateway_api=True)
-        if access not in access_scope.required(LEADER_ELECTION_ID)
+        for access in access_scope.gateway_api_required()
     }
     granted = {
         Permission(NAMESPACE, verb, group, resource)

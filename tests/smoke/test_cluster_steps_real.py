@@ -104,13 +104,14 @@ def play_cloud_and_kubelet(admin: KubeClient, bed: TestBed, stop: threading.Even
 
 
 @contextmanager
-def running_operator(plane: ControlPlane, workdir: Path) -> Iterator[None]:
+def running_operator(plane: ControlPlane, workdir: Path, *extra: str) -> Iterator[None]:
+    """The operator as its ServiceAccount in namespace ``kura``; ``extra`` are more options."""
     token = plane.admin.create_token(NS, "kura-operator")
     kubeconfig = plane.write_kubeconfig(workdir / "operator.kubeconfig", token=token, namespace=NS)
     log = (workdir / "operator.log").open("wb")
     process = subprocess.Popen(
         [str(OPERATOR), "--leader-elect=false", "--namespace", NS, "--health-port", "0",
-         "--metrics-port", "0", "--resync", "2"],
+         "--metrics-port", "0", "--resync", "2", *extra],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -144,6 +145,8 @@ def admin_wait_empty(admin: KubeClient) -> None:
 
 def clean_up(admin: KubeClient, bed: TestBed) -> None:
     admin.delete("namespaces", None, PLATFORM)
+    # The next test on this control plane seeds the platform again: not into a terminating one.
+    wait_for(lambda: admin.get("namespaces", None, PLATFORM) is None, "the platform to go", 60)
     admin.delete("ingressclasses", None, bed.region.ingress_class_name)
     admin.delete("secrets", NS, "kura-shared-secrets")
 

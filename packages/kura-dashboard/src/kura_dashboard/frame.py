@@ -34,7 +34,7 @@ def render_frame(
         table.add_column(column.header, justify="right" if column.numeric else "left")
     for row in view.rows:
         table.add_row(*(cell_text(row, column) for column in view.columns))
-    table.caption = " ".join(view.notes)
+    table.caption = "\n".join(view.notes)
     table.caption_justify = "left"
     ladder = Text("Scaling ladder\n", style="bold")
     for line in ladder_lines(state):

@@ -47,14 +47,27 @@ ENVOY_GATEWAY = "gateway.envoyproxy.io"
 def gateway_api_required() -> tuple[Access, ...]:
     """What a region on the Gateway API provider adds (``deploy/components/gateway-api``): a
     dedicated gateway's Gateway and Envoy Gateway settings, owned and so collected with it, and
-    an instance's routes, pruned by the operator when no longer rendered."""
+    an instance's routes; the operator deletes what is no longer rendered (a class renamed, a host
+    taken out, a region moved to this provider from ingress-nginx)."""
     return (
-        *_each((*WATCH, *WRITE), GATEWAY_API, "gateways"),
-        *_each((*WATCH, *WRITE, "delete"), GATEWAY_API, "listenersets", "httproutes", "grpcroutes"),
-        *_each((*WATCH, *WRITE), ENVOY_GATEWAY, "envoyproxies", "clienttrafficpolicies"),
         *_each(
-            (*WATCH, *WRITE, "delete"), ENVOY_GATEWAY, "backendtrafficpolicies", "httproutefilters"
+            (*WATCH, *WRITE, "delete"),
+            GATEWAY_API,
+            "gateways",
+            "listenersets",
+            "httproutes",
+            "grpcroutes",
         ),
+        *_each(
+            (*WATCH, *WRITE, "delete"),
+            ENVOY_GATEWAY,
+            "envoyproxies",
+            "clienttrafficpolicies",
+            "backendtrafficpolicies",
+            "httproutefilters",
+        ),
+        *_each(("delete",), "", "configmaps"),
+        *_each(("delete",), "apps", "deployments"),
     )
 
 

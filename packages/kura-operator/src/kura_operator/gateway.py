@@ -35,20 +35,33 @@ from kura_core import (
 )
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
+from kura_operator.instance_layout import MANAGED_BY, MANAGED_BY_LABEL
 from kura_operator.kinds import (
+    CLIENT_TRAFFIC_POLICY,
+    CONFIG_MAP,
     DEPLOYMENT,
+    ENVOY_PROXY,
+    GATEWAY,
+    HTTP_ROUTE,
     INGRESS_CLASS,
     KURA_GATEWAY,
+    SERVICE,
     kind_of,
     object_key,
 )
 from kura_operator.kube import ApiError
-from kura_operator.reconciler import Reconciler
+from kura_operator.reconciler import Reconciler, owned_by
 from kura_operator.writer import Log
 
 GATEWAY_LABEL = "tuist.dev/kura-gateway"
+# What each provider makes of a dedicated gateway in its namespace (its IngressClass aside).
+GATEWAY_CHILD_KINDS = (CONFIG_MAP, SERVICE, DEPLOYMENT)
+GATEWAY_API_CHILD_KINDS = (ENVOY_PROXY, CLIENT_TRAFFIC_POLICY, GATEWAY, HTTP_ROUTE)
 ADOPTED_INGRESS_CLASS = "AdoptedIngressClass"
 ANNOTATIONS_IGNORED = "AnnotationsIgnored"
+# Status fields a provider may not report: after a change of provider, the old one's Service
+# name and replica count would describe children that are gone.
+REMOVABLE_STATUS = ("serviceName", "readyReplicas")
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,9 @@ class GatewayReconciler(Reconciler):
         except ApiError:
             await self._remember_class(raw, class_name)
             raise
+        # Only a change of provider leaves children of other kinds or names behind.
+        if self.settings.gateway_api and self.should_prune(raw):
+            await self._prune_children(raw, desired, log)
         if deployment is not None:
             live[DEPLOYMENT.kind] = deployment
         provider = self._ingress_provider(gateway)
@@ -116,7 +132,10 @@ class GatewayReconciler(Reconciler):
         )
         phase = status.phase or "Pending"
         await self._write_status(
-            raw, status.model_dump(mode="json", by_alias=True, exclude_none=True), log
+            raw,
+            status.model_dump(mode="json", by_alias=True, exclude_none=True),
+            log,
+            removable=REMOVABLE_STATUS,
         )
         self.metrics.gateway_phase(key, phase)
         return phase
@@ -153,6 +172,30 @@ class GatewayReconciler(Reconciler):
             deployments[0] if deployments else None,
             ignored_annotations_warning(gateway, region, load_balancer),
         )
+
+    async def _prune_children(
+        self, raw: Mapping[str, Any], desired: DesiredGateway, log: Log
+    ) -> None:
+        """Delete this gateway's children that its provider no longer renders, of both
+        providers' kinds: a region that changed provider leaves the other's behind."""
+        metadata = raw["metadata"]
+        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        rendered = [*desired.before_deployment, *filter(None, [desired.deployment])]
+        wanted = {(child["kind"], child["metadata"]["name"]) for child in rendered}
+        kinds = list(GATEWAY_CHILD_KINDS)
+        if self.settings.gateway_api:
+            kinds += [kind for kind in GATEWAY_API_CHILD_KINDS if await self.serves(kind)]
+        selector = f"{GATEWAY_LABEL}={name},{MANAGED_BY_LABEL}={MANAGED_BY}"
+        for kind in kinds:
+            for live in await self.api.list(kind, namespace, label_selector=selector):
+                child = str(live["metadata"]["name"])
+                if (kind.kind, child) in wanted or not owned_by(live, metadata.get("uid")):
+                    continue
+                log.info("deleting %s (no longer rendered)", object_key(kind, namespace, child))
+                await self.api.delete(kind, namespace, child)
+        if INGRESS_CLASS.kind not in {kind for kind, _ in wanted}:
+            await self._delete_owned_class(desired.gateway.spec.ingress_class_name, name, log)
+        self.swept.add((namespace, name))
 
     async def _check_class_owner(self, gateway: KuraGateway) -> str | None:
         """Refuse an IngressClass that is someone else's; say so when adopting one.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kura_operator.cache import Key, Listener, Watched
-from kura_operator.gateway import GATEWAY_LABEL
+from kura_operator.gateway import GATEWAY_CHILD_KINDS, GATEWAY_LABEL
 from kura_operator.instance import InstanceReconciler
 from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
 from kura_operator.instance_layout import MANAGED_BY as MANAGER
@@ -23,7 +23,6 @@ from kura_operator.kinds import (
     BACKEND_TRAFFIC_POLICY,
     CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
-    DEPLOYMENT,
     ENVOY_PROXY,
     GATEWAY,
     GRPC_ROUTE,
@@ -44,7 +43,7 @@ from kura_operator.kinds import (
 from kura_operator.scheduler import Scheduler
 
 MANAGED = f"{MANAGED_BY_LABEL}={MANAGER}"
-GATEWAY_CHILDREN = (CONFIG_MAP, SERVICE, DEPLOYMENT)
+GATEWAY_CHILDREN = GATEWAY_CHILD_KINDS
 INSTANCE_CHILDREN = (
     CONFIG_MAP,
     SERVICE,

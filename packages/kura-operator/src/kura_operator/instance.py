@@ -99,7 +99,7 @@ from kura_operator.peer_tls import (
     render_peer_tls_secret,
 )
 from kura_operator.primary import choose_primary, current_primary
-from kura_operator.reconciler import Reconciler
+from kura_operator.reconciler import Reconciler, owned_by
 from kura_operator.writer import Log
 
 Key = tuple[str, str]
@@ -151,11 +151,6 @@ class Seen:
     ingress_classes: frozenset[str]
 
 
-def _owned_by(obj: Mapping[str, Any], uid: str | None) -> bool:
-    references = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return uid is not None and any(ref.get("uid") == uid for ref in references)
-
-
 class InstanceReconciler(Reconciler):
     kind = KURA_INSTANCE
 
@@ -163,23 +158,6 @@ class InstanceReconciler(Reconciler):
     def _seen(self) -> dict[Key, Seen]:
         """Every instance's account and classes as last reconciled, for mapping events."""
         return {}
-
-    @functools.cached_property
-    def _swept(self) -> set[Key]:
-        """Instances whose routes of every provider's kinds were pruned by this process. The
-        catalog, and so a region's provider, changes only with a restart: the first reconcile
-        after it is where another provider's routes can be left over."""
-        return set()
-
-    @functools.cached_property
-    def _served(self) -> dict[Kind, bool]:
-        """Whether the cluster serves a route kind, asked once per process."""
-        return {}
-
-    async def _serves(self, kind: Kind) -> bool:
-        if kind not in self._served:
-            self._served[kind] = await self.api.serves(kind)
-        return self._served[kind]
 
     def instances_for_class(self, class_name: str) -> list[Key]:
         """The instances routed through ``class_name``, as last reconciled."""
@@ -248,11 +226,7 @@ class InstanceReconciler(Reconciler):
                 SERVICE, namespace, legacy, log, why="legacy", owner=instance
             )
         unserved = await self._converge_routes(desired.routes, log, force=force)
-        if not unserved and (
-            force
-            or instance.metadata.generation != old_status.get("observedGeneration")
-            or (self.settings.gateway_api and (namespace, name) not in self._swept)
-        ):
+        if not unserved and (force or self.should_prune(raw)):
             await self._prune_routes(instance, desired.routes, log)
         tls_problem = await self._ensure_peer_tls(instance, log)
         await self.writer.converge(desired.network_policy, log, force=force)
@@ -449,7 +423,7 @@ class InstanceReconciler(Reconciler):
         live = await self.api.get(kind, namespace, name)
         if live is None or not is_ours(live):
             return
-        if owner is not None and not _owned_by(live, owner.metadata.uid):
+        if owner is not None and not owned_by(live, owner.metadata.uid):
             return
         log.info("deleting %s (%s)", object_key(kind, namespace, name), why)
         await self.api.delete(kind, namespace, name)
@@ -466,16 +440,16 @@ class InstanceReconciler(Reconciler):
         # component grants them).
         kinds = [INGRESS, *([CERTIFICATE] if self.settings.cluster_issuer else [])]
         if self.settings.gateway_api:
-            kinds += [k for k in ROUTE_KINDS if k not in kinds and await self._serves(k)]
+            kinds += [k for k in ROUTE_KINDS if k not in kinds and await self.serves(k)]
         selector = f"{INSTANCE_LABEL}={name},{MANAGED_BY_LABEL}={MANAGED_BY}"
         for kind in kinds:
             for live in await self.api.list(kind, namespace, label_selector=selector):
                 child = str(live["metadata"]["name"])
-                if (kind.kind, child) in wanted or not _owned_by(live, instance.metadata.uid):
+                if (kind.kind, child) in wanted or not owned_by(live, instance.metadata.uid):
                     continue
                 log.info("deleting %s (no longer rendered)", object_key(kind, namespace, child))
                 await self.api.delete(kind, namespace, child)
-        self._swept.add((namespace, name))
+        self.swept.add((namespace, name))
 
     async def _retire_account_peers(
         self, namespace: str, handle: str, leaving: str | None, log: Log

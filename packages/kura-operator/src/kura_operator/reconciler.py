@@ -42,6 +42,12 @@ class Trouble:
     posted: Failure | None = None
 
 
+def owned_by(obj: Mapping[str, Any], uid: str | None) -> bool:
+    """Whether ``obj`` carries an owner reference to the object of ``uid``."""
+    references = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return uid is not None and any(ref.get("uid") == uid for ref in references)
+
+
 class Reconciler(abc.ABC):
     """Converges objects of :attr:`kind`; subclasses implement :meth:`_reconcile`."""
 
@@ -72,6 +78,25 @@ class Reconciler(abc.ABC):
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._troubles: dict[str, Trouble] = {}
+        self._served: dict[Kind, bool] = {}
+        # Objects whose children of every provider's kinds this process has pruned. The catalog,
+        # and so a region's provider, changes only with a restart: the first reconcile after
+        # one is where another provider's children can be left over.
+        self.swept: set[tuple[str, str]] = set()
+
+    async def serves(self, kind: Kind) -> bool:
+        """Whether the cluster serves ``kind``, asked once per process."""
+        if kind not in self._served:
+            self._served[kind] = await self.api.serves(kind)
+        return self._served[kind]
+
+    def should_prune(self, raw: Mapping[str, Any]) -> bool:
+        """Prune children no longer rendered: after a spec change, and once per process where a
+        region may have changed provider."""
+        metadata = raw["metadata"]
+        key = (str(metadata.get("namespace") or ""), str(metadata["name"]))
+        changed = metadata.get("generation") != (raw.get("status") or {}).get("observedGeneration")
+        return changed or (self.settings.gateway_api and key not in self.swept)
 
     async def reconcile(self, namespace: str, name: str) -> str | None:
         """Converge one object; returns its phase, or ``None`` when it is gone or going."""

@@ -18,9 +18,10 @@ from typing import Any
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
+from pydantic import BaseModel, ConfigDict
 from urllib3.exceptions import HTTPError
 
-from kura_core import GROUP, VERSION
+from kura_core import GROUP, VERSION, InputError
 
 FIELD_MANAGER = "kura-smoke"
 APPLY = "application/apply-patch+yaml"
@@ -51,12 +52,35 @@ SECRET = Kind("", "v1", "secrets", "Secret")
 DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 INGRESS = Kind("networking.k8s.io", "v1", "ingresses", "Ingress")
 INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False)
+GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
+LISTENER_SET = Kind("gateway.networking.k8s.io", "v1", "listenersets", "ListenerSet")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+GRPC_ROUTE = Kind("gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute")
 _BY_KIND = {kind.kind: kind for kind in (KURA_GATEWAY, KURA_INSTANCE)}
 
 
 def kind_of(obj: Mapping[str, Any]) -> Kind:
     """The kind of a KuraGateway or KuraInstance object."""
     return _BY_KIND[str(obj["kind"])]
+
+
+class ObjectRef(BaseModel):
+    """``namespace/name`` of a namespaced object."""
+
+    model_config = ConfigDict(frozen=True)
+
+    namespace: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str, *, option: str) -> ObjectRef:
+        namespace, sep, name = text.partition("/")
+        if not (sep and namespace and name) or "/" in name:
+            raise InputError(f"{option} {text!r}: expected NAMESPACE/NAME")
+        return cls(namespace=namespace, name=name)
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
 class KubeError(Exception):

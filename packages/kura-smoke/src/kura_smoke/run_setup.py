@@ -31,14 +31,15 @@ from kura_smoke.bench import (
     peak_rss_mib,
     relay_efficiency,
 )
-from kura_smoke.kube import KubeClient, load_api_client
+from kura_smoke.kube import KubeClient, ObjectRef, load_api_client
 from kura_smoke.kura_api import KuraEndpoint, open_client
 from kura_smoke.pinning import DEFAULT_PORTS, parse_resolve, pin_table
-from kura_smoke.platform_check import ObjectRef, PlatformNames
+from kura_smoke.platform_check import PlatformNames
 from kura_smoke.proc import WorkerCpu
 from kura_smoke.progress import view_for
 from kura_smoke.provision import smoke_account
 from kura_smoke.report import Mode, StepResult
+from kura_smoke.routing import routing_for
 from kura_smoke.runner import SmokeRun, SmokeSettings
 from kura_smoke.secret import Redactor, load_token
 from kura_smoke.testbed.bed import TestBed, TestBedInfo, TestBedSettings
@@ -72,6 +73,8 @@ def build_run(
 ) -> SmokeRun:
     """A :class:`SmokeRun` from ``kura smoke run``'s options; :class:`InputError` when bad."""
     region = kura.region(options["env"], options["region_id"])
+    # Before anything else: a region whose gateways the smoke cannot check is bad input.
+    routing = routing_for(region)
     token = load_token(options["token_file"], os.environ)
     pins = pin_table(parse_resolve(text) for text in options["resolves"])
     cluster = not options["no_cluster"]
@@ -122,7 +125,7 @@ def build_run(
         settings=settings,
         region=region,
         accounts=accounts,
-        names=_names(options, PlatformNames.defaults(region)),
+        names=_names(options, PlatformNames.defaults(region, routing)),
         token=token,
         pins=pins,
         ca_file=options["ca_file"],

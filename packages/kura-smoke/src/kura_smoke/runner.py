@@ -33,8 +33,9 @@ from kura_smoke.provision import (
 )
 from kura_smoke.report import Mode, ModeReport, SmokeReport, Status, Step, StepFailure, StepResult
 from kura_smoke.resolution import Resolver, resolve_host, system_resolver
+from kura_smoke.routing import Routing, routing_for
 from kura_smoke.secret import Redactor, Secret
-from kura_smoke.waiting import Poller, wait_gateway, wait_ingress, wait_instance
+from kura_smoke.waiting import Poller, wait_gateway, wait_instance, wait_routes
 
 GATING = frozenset(
     {
@@ -88,6 +89,11 @@ class SmokeRun:
     resolver: Resolver = system_resolver
     view: View = field(default_factory=Silent)
     on_step: Callable[[StepResult], None] = lambda _: None
+
+    @property
+    def routing(self) -> Routing:
+        """The cluster checks of the region's ingress provider."""
+        return routing_for(self.region)
 
     @property
     def redact(self) -> Redactor:
@@ -208,12 +214,11 @@ class _ModeRun:
                 got=str(exc),
                 cause="pass --kubeconfig/--context, or run with --no-cluster",
             ) from exc
-        state = check_platform(self.kube, self.run_.names)
+        state = check_platform(self.kube, self.run_.names, self.run_.routing)
         if self.smoke.mode is Mode.REGIONAL:
             self.gateway_address = state.regional_address
         return (
-            f"Kubernetes {state.kubernetes_version}; IngressClass {self.run_.names.ingress_class}, "
-            f"regional gateway ready at {state.regional_address}, operator ready, "
+            f"Kubernetes {state.kubernetes_version}; {state.regional_summary}, operator ready, "
             f"Secret {self.run_.names.shared_secret} present"
         )
 
@@ -232,7 +237,9 @@ class _ModeRun:
 
     def _wait_gateway(self) -> str:
         assert self.kube is not None
-        address = wait_gateway(self.kube, self.smoke, self.settings.namespace, self._poller())
+        address = wait_gateway(
+            self.kube, self.smoke, self.settings.namespace, self._poller(), self.run_.routing
+        )
         self.gateway_address = address
         return f"KuraGateway {self.smoke.assignment.gateway} Ready at {address}"
 
@@ -265,7 +272,14 @@ class _ModeRun:
         )
         self._step(
             Step.WAIT_INGRESS,
-            lambda: wait_ingress(_need(kube), self.smoke, namespace, self._poller()),
+            lambda: wait_routes(
+                _need(kube),
+                self.smoke,
+                namespace,
+                self._poller(),
+                self.run_.routing,
+                regional=self.run_.names.regional_gateway,
+            ),
         )
 
     # --- endpoint --------------------------------------------------------------------------

@@ -10,20 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kura_core import GATEWAY_ANNOTATION
-from kura_smoke.cluster_state import Reading, load_balancer_address, resource_ready
-from kura_smoke.kube import (
-    INGRESS,
-    INGRESS_CLASS,
-    KURA_GATEWAY,
-    KURA_INSTANCE,
-    SERVICE,
-    KubeClient,
-    KubeError,
-)
+from kura_smoke.cluster_state import Reading, resource_ready
+from kura_smoke.kube import KURA_GATEWAY, KURA_INSTANCE, KubeClient, KubeError, ObjectRef
 from kura_smoke.progress import Silent, View
 from kura_smoke.provision import SmokeAccount
 from kura_smoke.report import StepFailure
+from kura_smoke.routing import Routing
 
 
 @dataclass
@@ -60,8 +52,11 @@ def _never(what: str, expected: str, reading: Reading, timeout: float, cause: st
     )
 
 
-def wait_gateway(kube: KubeClient, smoke: SmokeAccount, namespace: str, poller: Poller) -> str:
-    """Dedicated mode: the KuraGateway is Ready with an LB address; returns that address."""
+def wait_gateway(
+    kube: KubeClient, smoke: SmokeAccount, namespace: str, poller: Poller, routing: Routing
+) -> str:
+    """Dedicated mode: the KuraGateway is Ready with an LB address, and what its provider made
+    serves (:meth:`Routing.dedicated_gateway`); returns that address."""
     gateway = smoke.assignment.gateway
     if gateway is None:
         raise ValueError("a shared assignment has no gateway to wait for")
@@ -74,20 +69,17 @@ def wait_gateway(kube: KubeClient, smoke: SmokeAccount, namespace: str, poller: 
         address = str(status.get("loadBalancer") or "")
         if not ready.ok or not address:
             return Reading(False, f"{ready.state}, loadBalancer={address or 'none'}")
-        service_name = str(status.get("serviceName") or f"{gateway}-controller")
-        if not load_balancer_address(kube.get(SERVICE, namespace, service_name)):
-            return Reading(False, f"Service {service_name} has no load-balancer ingress")
-        ingress_class = str(status.get("ingressClassName") or smoke.assignment.ingress_class)
-        if kube.get(INGRESS_CLASS, None, ingress_class) is None:
-            return Reading(False, f"IngressClass {ingress_class} does not exist")
+        made = routing.dedicated_gateway(kube, smoke, namespace, status)
+        if not made.ok:
+            return made
         found["address"] = address
-        return Reading(True, f"Ready, loadBalancer={address}, IngressClass {ingress_class}")
+        return Reading(True, f"Ready, loadBalancer={address}, {made.state}")
 
     reading = poller.until(f"KuraGateway {gateway}", check)
     if not reading.ok:
         raise _never(
             f"KuraGateway {namespace}/{gateway} did not become Ready",
-            "phase Ready, a load-balancer address, its Service's LB ingress and its IngressClass",
+            f"phase Ready, a load-balancer address, {routing.dedicated_expectation}",
             reading,
             poller.timeout,
             "the gateway's controller pods or load balancer are not coming up (operator logs, "
@@ -112,41 +104,33 @@ def wait_instance(kube: KubeClient, smoke: SmokeAccount, namespace: str, poller:
     return f"KuraInstance {smoke.instance} is {reading.state}"
 
 
-def ingress_reading(
-    ingress: dict[str, object] | None, instance: dict[str, object] | None, smoke: SmokeAccount
-) -> Reading:
-    """The Ingress uses the class policy expects; the gateway annotation is set iff dedicated."""
-    if ingress is None:
-        return Reading(False, f"Ingress {smoke.instance} not found")
-    spec = ingress.get("spec")
-    actual = spec.get("ingressClassName") if isinstance(spec, dict) else None
-    expected = smoke.assignment.ingress_class
-    if actual != expected:
-        return Reading(False, f"Ingress class is {actual!r}, policy expects {expected!r}")
-    metadata = (instance or {}).get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    annotation = (annotations or {}).get(GATEWAY_ANNOTATION)
-    if annotation != smoke.assignment.gateway:
-        wanted = smoke.assignment.gateway or "absent"
-        return Reading(False, f"annotation {GATEWAY_ANNOTATION} is {annotation!r}, want {wanted}")
-    shown = f", {GATEWAY_ANNOTATION}={annotation}" if annotation else ", no gateway annotation"
-    return Reading(True, f"Ingress {smoke.instance} uses class {actual}{shown}")
+def assigned_gateway(smoke: SmokeAccount, namespace: str, regional: ObjectRef) -> ObjectRef:
+    """The gateway policy routes the account through: its own, named after its class, in the
+    smoke's namespace; else the region's shared one, which the platform step checked."""
+    if smoke.assignment.dedicated:
+        return ObjectRef(namespace=namespace, name=smoke.assignment.ingress_class)
+    return regional
 
 
-def wait_ingress(kube: KubeClient, smoke: SmokeAccount, namespace: str, poller: Poller) -> str:
+def wait_routes(
+    kube: KubeClient,
+    smoke: SmokeAccount,
+    namespace: str,
+    poller: Poller,
+    routing: Routing,
+    *,
+    regional: ObjectRef,
+) -> str:
+    """The instance is routed through the gateway policy assigned, as its provider routes."""
+    parent = assigned_gateway(smoke, namespace, regional)
     reading = poller.until(
-        f"Ingress {smoke.instance}",
-        lambda: ingress_reading(
-            kube.get(INGRESS, namespace, smoke.instance),
-            kube.get(KURA_INSTANCE, namespace, smoke.instance),
-            smoke,
-        ),
+        routing.route_label(smoke),
+        lambda: routing.instance_routes(kube, smoke, namespace, parent),
     )
     if not reading.ok:
         raise _never(
-            f"Ingress {namespace}/{smoke.instance} is not routed as policy says",
-            f"class {smoke.assignment.ingress_class}, gateway annotation "
-            f"{smoke.assignment.gateway or 'absent'}",
+            f"{routing.route_label(smoke)} in {namespace} is not routed as policy says",
+            routing.route_expectation(smoke, parent),
             reading,
             poller.timeout,
             "the instance was applied with another gateway assignment, or the operator has "

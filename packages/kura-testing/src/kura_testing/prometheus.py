@@ -1,10 +1,13 @@
-"""The real Debian ``prometheus`` on loopback, loaded with ingress-nginx series by ``promtool``.
+"""The real Debian ``prometheus`` on loopback, loaded with gateway series by ``promtool``.
 
 ``ingress_nginx_openmetrics`` writes counters that grow linearly (so every ``rate()`` is an exact,
 known figure), a request-duration histogram whose percentiles are known, config reloads at known
 times and certificates with known expiries, labelled as ingress-nginx labels them (the
 certificate gauge carries ``class`` but none of the controller's constant labels, and every
-series the ``instance`` and ``job`` of its scrape target); ``promtool tsdb
+series the ``instance`` and ``job`` of its scrape target). ``envoy_openmetrics`` writes the same
+loads as Envoy's own statistics of an Envoy Gateway proxy, as Prometheus's pod scrape labels them
+(the Gateway's name from the pod label ``gateway.envoyproxy.io/owning-gateway-name``), with
+Envoy Gateway's own readiness listener answering probes beside the traffic. ``promtool tsdb
 create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them. PID 1
 is not systemd here, so the binary is started by hand: scratch directories, a free loopback port,
 a long retention (the samples are old), and queries at a ``time`` inside the data.
@@ -63,9 +66,9 @@ class PodLoad:
         return (done[-1][1] if done else True), (succeeded[-1] if succeeded else -EARLIER_RELOAD)
 
 
-def _line(name: str, labels: Mapping[str, str], value: float, at: int) -> str:
+def _line(name: str, labels: Mapping[str, str], value: float, at: int, prefix: str = PREFIX) -> str:
     text = ",".join(f'{key}="{val}"' for key, val in labels.items())
-    return f"{PREFIX}{name}{{{text}}} {value!r} {at}"
+    return f"{prefix}{name}{{{text}}} {value!r} {at}"
 
 
 def ingress_nginx_openmetrics(
@@ -101,13 +104,7 @@ def ingress_nginx_openmetrics(
             for at in times:
                 _samples(families, base, pod, at, at - start)
                 _controller(families, base, target, pod, at, start)
-    lines = []
-    for family, samples in families.items():
-        name, kind = family.split(" ")
-        lines.append(f"# TYPE {PREFIX}{name} {kind}")
-        lines.extend(_sorted_by_series(samples))
-    lines.append("# EOF")
-    return "\n".join(lines) + "\n"
+    return _text(PREFIX, families)
 
 
 def _samples(
@@ -175,6 +172,121 @@ def _controller(
         )
     info = base | {"release": "v1.15.1", "build": "dbb11b9", "repository": "ingress-nginx"}
     families["build_info gauge"].append(_line("build_info", info, 1.0, at))
+
+
+# Envoy Gateway's stat prefixes: the HTTPS listener's connection manager (port 443 is 10443 in the
+# proxy), and its own readiness listener, which the kubelet's probes reach.
+ENVOY_TRAFFIC = "https-10443"
+ENVOY_READINESS = "eg-ready-http"
+# Envoy counts a successful listener update before the first reload of the series.
+ENVOY_EARLIER_UPDATES = 10
+
+
+def _envoy_line(name: str, labels: Mapping[str, str], value: float, at: int) -> str:
+    return _line(name, labels, value, at, prefix="envoy_")
+
+
+def envoy_openmetrics(
+    gateways: Mapping[str, Sequence[PodLoad]],
+    *,
+    start: int = T0,
+    minutes: int = 30,
+    step: int = 15,
+    namespace: str = "kura",
+) -> str:
+    """OpenMetrics text of Envoy proxy series: ``gateways`` maps a Gateway's name to its proxy
+    pods' loads. Request times are Envoy's, in milliseconds; certificate expiry is whole days
+    to the first expiring certificate, as Envoy reports it. Counters keep Envoy's names (no
+    ``_total`` added) and start high, so ``rate()`` never meets a reset."""
+    times = range(start, start + minutes * 60 + 1, step)
+    families: dict[str, list[str]] = {
+        "http_downstream_rq_xx counter": [],
+        "http_downstream_rq_time histogram": [],
+        "http_downstream_cx_rx_bytes_total counter": [],
+        "http_downstream_cx_tx_bytes_total counter": [],
+        "http_downstream_cx_active gauge": [],
+        "listener_manager_lds_update_success counter": [],
+        "listener_manager_lds_update_rejected counter": [],
+        "server_days_until_first_cert_expiring gauge": [],
+    }
+    for gateway, pods in gateways.items():
+        for number, pod in enumerate(pods):
+            name = f"envoy-{gateway}-{number}"
+            base = {
+                "gateway_envoyproxy_io_owning_gateway_name": gateway,
+                "namespace": namespace,
+                "pod": name,
+                "instance": f"{name}:19001",
+                "job": "envoy-gateway-proxies",
+            }
+            for at in times:
+                _envoy_samples(families, base, pod, at, at - start)
+    return _text("envoy_", families)
+
+
+def _envoy_samples(
+    families: dict[str, list[str]], base: dict[str, str], pod: PodLoad, at: int, elapsed: int
+) -> None:
+    """One proxy's samples at ``at``: its traffic listener's, then its readiness listener's (one
+    probe a second, a few bytes, one connection), then the server's."""
+    traffic = base | {"envoy_http_conn_manager_prefix": ENVOY_TRAFFIC}
+    probes = base | {"envoy_http_conn_manager_prefix": ENVOY_READINESS}
+    requests = families["http_downstream_rq_xx counter"]
+    for code_class, per_second in (("2", pod.requests_ok), ("5", pod.requests_5xx),
+                                   ("4", pod.requests_4xx)):  # fmt: skip
+        if per_second:
+            labels = traffic | {"envoy_response_code_class": code_class}
+            requests.append(
+                _envoy_line("http_downstream_rq_xx", labels, 1e6 + per_second * elapsed, at)
+            )
+    probe = probes | {"envoy_response_code_class": "2"}
+    requests.append(_envoy_line("http_downstream_rq_xx", probe, 1e6 + elapsed, at))
+    total = pod.requests
+    times = families["http_downstream_rq_time histogram"]
+    name = "http_downstream_rq_time"
+    for labels, per_second, shares in ((traffic, total, pod.duration_shares),
+                                       (probes, 1.0, (1.0,) * len(DURATION_BUCKETS))):  # fmt: skip
+        count = 1e6 + per_second * elapsed
+        for bound, share in zip(DURATION_BUCKETS, shares, strict=True):
+            value = 1e6 * share + per_second * share * elapsed
+            times.append(
+                _envoy_line(f"{name}_bucket", labels | {"le": f"{bound * 1000:g}"}, value, at)
+            )
+        times.append(_envoy_line(f"{name}_bucket", labels | {"le": "+Inf"}, count, at))
+        times.append(_envoy_line(f"{name}_sum", labels, 1e8 + 300 * per_second * elapsed, at))
+        times.append(_envoy_line(f"{name}_count", labels, count, at))
+    for direction, per_second in (("rx", pod.bytes_in), ("tx", pod.bytes_out)):
+        family = f"http_downstream_cx_{direction}_bytes_total"
+        out = families[f"{family} counter"]
+        out.append(_envoy_line(family, traffic, 1e12 + per_second * elapsed, at))
+        out.append(_envoy_line(family, probes, 1e6 + 100 * elapsed, at))
+    active = families["http_downstream_cx_active gauge"]
+    active.append(_envoy_line("http_downstream_cx_active", traffic, pod.active_connections, at))
+    active.append(_envoy_line("http_downstream_cx_active", probes, 1.0, at))
+    done = [ok for when, ok in pod.reloads if when <= elapsed]
+    families["listener_manager_lds_update_success counter"].append(
+        _envoy_line("listener_manager_lds_update_success", base,
+                    float(ENVOY_EARLIER_UPDATES + done.count(True)), at)
+    )  # fmt: skip
+    families["listener_manager_lds_update_rejected counter"].append(
+        _envoy_line("listener_manager_lds_update_rejected", base, float(done.count(False)), at)
+    )
+    if pod.cert_expiries:
+        days = (min(pod.cert_expiries) - elapsed) // 86_400
+        families["server_days_until_first_cert_expiring gauge"].append(
+            _envoy_line("server_days_until_first_cert_expiring", base, float(days), at)
+        )
+
+
+def _text(prefix: str, families: Mapping[str, list[str]]) -> str:
+    """The OpenMetrics text of ``families`` (``"<name> <type>"``: samples), names prefixed."""
+    lines = []
+    for family, samples in families.items():
+        name, kind = family.split(" ")
+        lines.append(f"# TYPE {prefix}{name} {kind}")
+        lines.extend(_sorted_by_series(samples))
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
 
 
 def _sorted_by_series(samples: list[str]) -> list[str]:

@@ -23,6 +23,13 @@ def gbps(bits_per_second: float | None) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def ceiling(bits_per_second: float, *, bound: bool = False) -> str:
+    """A ceiling in Gbps, or ``unknown (≤ 10.0)`` when a term of it has no figure and the
+    number is only what the other terms allow, as ``kura plan`` says it."""
+    shown = gbps(bits_per_second)
+    return f"unknown (≤ {shown})" if bound else shown
+
+
 def percent(ratio: float | None, digits: int = 0) -> str:
     if ratio is None:
         return UNKNOWN
@@ -86,8 +93,9 @@ def age(value: float | None) -> str:
     return f"{value / 3600:.0f}h"
 
 
-def bar(ratio: float | None, level: Level, width: int = 10) -> str:
-    """``██████▍░░░  64% OK``: the bar, the percentage and the level in words."""
+def bar(ratio: float | None, level: Level, width: int = 10, *, at_least: bool = False) -> str:
+    """``██████▍░░░  64% OK``: the bar, the percentage and the level in words; ``≥64%`` when
+    the ratio is a lower bound (load over a ceiling that is only an upper bound)."""
     if ratio is None:
         return f"{EMPTY * width} {UNKNOWN:>4}"
     filled = max(0.0, min(1.0, ratio)) * width
@@ -95,7 +103,8 @@ def bar(ratio: float | None, level: Level, width: int = 10) -> str:
     part = PARTIAL[int((filled - whole) * len(PARTIAL))] if whole < width else ""
     part = part.strip()
     body = (FULL * whole + part).ljust(width, EMPTY)
-    return f"{body} {percent(ratio):>4} {level.label}"
+    shown = f"≥{percent(ratio)}" if at_least else percent(ratio)
+    return f"{body} {shown:>4} {level.label}"
 
 
 def sparkline(values: Sequence[float | None], width: int, top: float | None = None) -> str:

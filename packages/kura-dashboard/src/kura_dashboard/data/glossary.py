@@ -65,8 +65,10 @@ def glossary(window: str, thresholds: Sequence[Threshold]) -> list[Term]:
         ),
         Term(
             "CEILING",
-            "the capacity model's ceiling: the smallest component (LB, node NIC, nginx workers, "
-            "CNI, Kura node) x replicas; BINDS names the one that sets it",
+            "the capacity model's ceiling: the smallest component (LB, node NIC, the data plane's "
+            "nginx workers or Envoy proxies, CNI, Kura node) x replicas; BINDS names the one that "
+            "sets it. 'unknown (≤ X)' when a term has no figure (Envoy's, on the Gateway API "
+            "provider): X is what the other terms allow, and SATURATION, shown '≥', a lower bound",
             "configuration",
         ),
         Term(

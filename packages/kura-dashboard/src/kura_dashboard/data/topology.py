@@ -36,6 +36,11 @@ class GatewayRef:
     shard: int | None = None
     account: str | None = None
 
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The terms of its ceiling without a figure: then the ceiling is an upper bound."""
+        return tuple(component.name for component in self.ceiling.unknown)
+
 
 @dataclass(frozen=True)
 class RegionRef:
@@ -47,6 +52,12 @@ class RegionRef:
     @property
     def shared_ceiling_bps(self) -> float:
         return self.shard.ceiling().capacity.bits_per_second * self.shards
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The terms of its shards' ceiling without a figure (an unmeasured data plane, such
+        as Envoy's): the ceiling is then unknown, and ``shared_ceiling_bps`` an upper bound."""
+        return tuple(component.name for component in self.shard.ceiling().unknown)
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,16 @@ def _reload_cell(metrics: GatewayMetrics, level: Level) -> Cell:
 
 
 def _common_cells(
-    subject: Subject, ceiling_bps: float, width: int, levels: Mapping[str, Level] | None = None
+    subject: Subject,
+    ceiling_bps: float,
+    width: int,
+    levels: Mapping[str, Level] | None = None,
+    *,
+    unknown: Sequence[str] = (),
 ) -> dict[str, Cell]:
-    """The metric cells of a gateway or region; ``levels`` overrides the subject's own."""
+    """The metric cells of a gateway or region; ``levels`` overrides the subject's own.
+    ``unknown`` names the ceiling's terms without a figure: ``ceiling_bps`` is then an upper
+    bound, and the saturation computed on it a lower bound."""
     m = subject.metrics
 
     def level(metric: str) -> Level:
@@ -136,13 +143,18 @@ def _common_cells(
     bar_width = 10 if width >= WIDE_BAR else 4
     return {
         "sat": Cell(
-            fmt.bar(subject.saturation, subject.metric_level("saturation"), bar_width),
+            fmt.bar(
+                subject.saturation,
+                subject.metric_level("saturation"),
+                bar_width,
+                at_least=bool(unknown),
+            ),
             subject.saturation,
             subject.metric_level("saturation"),
         ),
         "in": Cell(fmt.gbps(_bits(m.bytes_in)), m.bytes_in),
         "out": Cell(fmt.gbps(_bits(m.bytes_out)), m.bytes_out),
-        "ceiling": Cell(fmt.gbps(ceiling_bps), ceiling_bps),
+        "ceiling": Cell(fmt.ceiling(ceiling_bps, bound=bool(unknown)), ceiling_bps),
         "rps": Cell(fmt.count(m.requests), m.requests),
         "p50": Cell(fmt.seconds(m.p50_latency), m.p50_latency),
         "p90": Cell(fmt.seconds(m.p90_latency), m.p90_latency),
@@ -187,7 +199,9 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
     for region in state.topology.regions:
         subject = state.regions[region.id]
         levels = region_levels(state, region.id)
-        cells = _common_cells(subject, region.shared_ceiling_bps, width, levels)
+        cells = _common_cells(
+            subject, region.shared_ceiling_bps, width, levels, unknown=region.unknown
+        )
         level = max(subject.level, *levels.values())
         binding = region.shard.ceiling().binding.name
         rung = state.recommendations.get(region.id)
@@ -250,6 +264,11 @@ def overview_view(state: DashboardState, now: float, *, width: int) -> View:
             "balancer's own figures, Gbps, for the shard it fronts (s1 = shard 1); "
             "SATURATION = load ÷ ceiling; percentiles of the worst shard; "
             "RELOADS and CERT over every gateway; DED = dedicated gateways",
+            *(
+                unknown_ceiling_note(region.id, region.unknown, region.shared_ceiling_bps)
+                for region in state.topology.regions
+                if region.unknown
+            ),
         ),
     )
 
@@ -294,7 +313,9 @@ def region_view(state: DashboardState, region_id: str, now: float, *, width: int
     region = state.topology.region(region_id)
     rows = []
     for ref, subject in state.region_gateways(region_id):
-        cells = _common_cells(subject, ref.ceiling.capacity.bits_per_second, width)
+        cells = _common_cells(
+            subject, ref.ceiling.capacity.bits_per_second, width, unknown=ref.unknown
+        )
         cells |= {
             "gateway": Cell(ref.name, ref.name),
             "kind": Cell(_kind(ref), _kind(ref)),
@@ -353,6 +374,12 @@ def region_view(state: DashboardState, region_id: str, now: float, *, width: int
         notes=(
             "IN/OUT and CEILING in Gbps; SATURATION = load ÷ the gateway's ceiling; "
             "RELOADS = successful config reloads in the window",
+            *(
+                f"{ref.name}: the ceiling is unknown, {', '.join(ref.unknown)} having no "
+                "figure; CEILING is what the other terms allow, and SATURATION (≥) rests on it"
+                for ref, _ in state.region_gateways(region_id)
+                if ref.unknown
+            ),
         ),
     )
 
@@ -471,7 +498,8 @@ class LadderLine:
 
 
 def ladder_lines(state: DashboardState) -> list[LadderLine]:
-    """Each region's next rung on the scaling ladder, with the reasons in words."""
+    """Each region's next rung on the scaling ladder, with the reasons in words; where the
+    ceiling is unknown, a last reason says the rung rests on its upper bound."""
     lines = []
     for region in state.topology.regions:
         recommendation = state.recommendations.get(region.id)
@@ -479,8 +507,24 @@ def ladder_lines(state: DashboardState) -> list[LadderLine]:
             lines.append(LadderLine(region.id, "-", ("waiting for data",)))
             continue
         reasons = tuple(action.reason for action in recommendation.actions)
+        if region.unknown:
+            bound = fmt.gbps(region.shard.ceiling().capacity.bits_per_second)
+            reasons += (
+                f"the ceiling is unknown, {', '.join(region.unknown)} having no figure: this "
+                f"rests on the {bound} Gbps per shard the other terms allow",
+            )
         lines.append(LadderLine(region.id, recommendation.rung.value, reasons))
     return lines
+
+
+def unknown_ceiling_note(region: str, unknown: Sequence[str], bound_bps: float) -> str:
+    """What ``kura plan`` says of a region whose ceiling has a term without a figure."""
+    return (
+        f"{region}: the ceiling is unknown, {', '.join(unknown)} having no figure; "
+        f"{fmt.gbps(bound_bps)} Gbps is what the other terms allow, and SATURATION (≥, a lower "
+        "bound) and the ladder rest on it. Give the figure in a scenario once measured "
+        "(docs/capacity.md)"
+    )
 
 
 @dataclass(frozen=True)
@@ -498,11 +542,17 @@ def region_summary(state: DashboardState, region_id: str, now: float) -> str:
     ceiling = region.shard.ceiling()
     binding = ceiling.binding
     assumed = ", an assumption" if binding.assumption else ""
+    shared = f"{fmt.gbps(region.shared_ceiling_bps)} Gbps"
+    binds = f"{binding.name} binds{assumed}"
+    if region.unknown:
+        # The figures are then what the other terms allow.
+        shared = f"unknown, at most {shared}"
+        binds = f"{', '.join(region.unknown)} having no figure; of the others {binds}"
     m = subject.metrics
     return (
-        f"{region.display_name}: ceiling {fmt.gbps(region.shared_ceiling_bps)} Gbps = "
+        f"{region.display_name}: ceiling {shared} = "
         f"{region.shards} x {fmt.gbps(ceiling.capacity.bits_per_second)} Gbps "
-        f"({binding.name} binds{assumed}) · in "
+        f"({binds}) · in "
         f"{fmt.gbps(_bits(m.bytes_in))} / out "
         f"{fmt.gbps(_bits(m.bytes_out))} Gbps · "
         f"{_age_cell(subject, state, now).text} old\n"
@@ -537,11 +587,14 @@ def region_health(state: DashboardState, region_id: str) -> str:
 def region_sparks(state: DashboardState, region_id: str, width: int) -> list[Spark]:
     """Sparklines of the region's saturation, requests and connections over the history."""
     history = state.regions[region_id].history
+    saturation = fmt.percent(history.saturation.last())
+    if state.topology.region(region_id).unknown and saturation != fmt.UNKNOWN:
+        saturation = f"≥{saturation}"  # over an upper bound of the ceiling
     return [
         Spark(
             "saturation",
             fmt.sparkline(history.saturation.values(), width, top=1.0),
-            fmt.percent(history.saturation.last()),
+            saturation,
         ),
         Spark(
             "req/s",

@@ -37,6 +37,7 @@ class RegionDetail(Vertical):
             subject.saturation,
             subject.metric_level("saturation"),
             max(4, spark_width - 10),
+            at_least=bool(state.topology.region(region_id).unknown),
         )
         self.query_one(SparkPanel).show(region_sparks(state, region_id, spark_width))
 

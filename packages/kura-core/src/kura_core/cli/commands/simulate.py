@@ -48,6 +48,11 @@ class GatewayInfo(BaseModel):
     replicas: int
     ceiling_gbps: float
     binding: str
+    unknown_components: list[str] = Field(
+        default_factory=list,
+        description="Terms of the ceiling without a figure (Envoy's): the ceiling is then "
+        "unknown, and ceiling_gbps, which the run simulates, what the other terms allow",
+    )
 
 
 class GatewaySummary(BaseModel):
@@ -128,6 +133,7 @@ def _gateway_info(gateway: SimulatedGateway) -> GatewayInfo:
         replicas=gateway.ceiling.replicas,
         ceiling_gbps=gateway.ceiling.capacity.gbps,
         binding=gateway.ceiling.binding.name,
+        unknown_components=[component.name for component in gateway.ceiling.unknown],
     )
 
 
@@ -261,6 +267,12 @@ def _gbps(gbps: float) -> str:
     return Bandwidth.gigabits(gbps).human("Gbps")
 
 
+def _ceiling(gateway: GatewayInfo) -> str:
+    """The ceiling, or ``unknown (≤ bound)`` when a term has no figure, as ``kura plan``."""
+    ceiling = _gbps(gateway.ceiling_gbps)
+    return f"unknown (≤ {ceiling})" if gateway.unknown_components else ceiling
+
+
 def _tables(report: SimulationReport) -> Group:
     minutes = report.duration_seconds / 60
     info = {g.name: g for g in report.gateways}
@@ -268,10 +280,11 @@ def _tables(report: SimulationReport) -> Group:
         [
             s.gateway,
             s.kind,
-            _gbps(info[s.gateway].ceiling_gbps),
+            _ceiling(info[s.gateway]),
             info[s.gateway].binding,
             _gbps(s.peak_offered_gbps),
-            f"{s.peak_saturation:.0%}",
+            # Over an upper bound of the ceiling, a saturation is a lower bound.
+            f"{'≥' if info[s.gateway].unknown_components else ''}{s.peak_saturation:.0%}",
             f"{s.p95_s:.2f}s",
             f"{s.worst_p95_s:.2f}s",
             f"{s.worst_p99_s:.2f}s",
@@ -290,10 +303,23 @@ def _tables(report: SimulationReport) -> Group:
     )  # fmt: skip
     # Gateway names are never cut short.
     gateways.columns[0].min_width = max((len(row[0]) for row in rows), default=0)
-    gateways.caption = (
-        "SAT = offered load ÷ ceiling; >SCALE-UP and >100% count the ticks above the "
-        "scale-up threshold and above the ceiling. Latency: M/M/1 plus the overload backlog; P95 "
-        "over every request of the run, P95 MAX the worst tick's."
+    unknown: dict[str, list[str]] = {}
+    for gateway in report.gateways:
+        for name in gateway.unknown_components:
+            unknown.setdefault(gateway.region, [])
+            if name not in unknown[gateway.region]:
+                unknown[gateway.region].append(name)
+    gateways.caption = "\n".join(
+        [
+            "SAT = offered load ÷ ceiling; >SCALE-UP and >100% count the ticks above the "
+            "scale-up threshold and above the ceiling. Latency: M/M/1 plus the overload backlog; "
+            "P95 over every request of the run, P95 MAX the worst tick's.",
+            *(
+                f"{region}: the ceiling is unknown, {', '.join(names)} having no figure; the run "
+                "simulates the bound the other terms allow (docs/capacity.md)."
+                for region, names in unknown.items()
+            ),
+        ]
     )
     gateways.caption_justify = "left"
     accounts = simple_table(
