@@ -31,33 +31,33 @@ def sources(package_dir: str) -> list[Path]:
     return sorted((ROOT / "packages" / package_dir / "src").rglob("*.py"))
 
 
-def test_importing_kura_core_and_its_cli_loads_no_heavy_dependency() -> None:
-    code = (
-        "import json, sys\n"
-        "import kura_core, kura_core.cli.app, kura_core.plugins, kura_core.regions\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+def heavy_modules_loaded(code: str) -> list[str]:
+    """The heavy dependencies a fresh interpreter has loaded after running ``code``."""
+    code += (
+        f"\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
-    assert json.loads(out) == []
+    loaded: list[str] = json.loads(out)
+    return loaded
+
+
+def test_importing_kura_core_and_its_cli_loads_no_heavy_dependency() -> None:
+    code = "import kura_core, kura_core.cli.app, kura_core.plugins, kura_core.regions"
+    assert heavy_modules_loaded(code) == []
 
 
 def test_building_the_cli_with_every_plugin_loads_no_heavy_dependency() -> None:
     # Every kura command pays for what plugins import at load time: keep it light.
     code = (
-        "import json, os, sys\n"
         "from kura_core.cli.app import build_cli\n"
         "from kura_core.plugins import PluginHost\n"
         "host = PluginHost(environ={})\n"
         "build_cli(host); host.providers; host.catalogs\n"
         "assert not host.problems, host.problems\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    assert json.loads(out) == []
+    assert heavy_modules_loaded(code) == []
 
 
 @pytest.mark.parametrize("path", sources("kura-core"), ids=lambda p: p.name)
@@ -72,6 +72,7 @@ def test_kura_core_source_never_imports_heavy_dependencies(path: Path) -> None:
         p
         for d in (
             "kura-core",
+            "kura-kube",
             "kura-operator",
             "kura-dashboard",
             "kura-smoke",
@@ -93,6 +94,7 @@ def test_every_package_has_its_own_test_folder_with_a_conftest() -> None:
     packages = sorted(p.name for p in (ROOT / "packages").iterdir() if p.is_dir())
     folders = {
         "kura-core": "core",
+        "kura-kube": "kube",
         "kura-provider-hetzner": "provider_hetzner",
         "kura-provider-gateway-api": "provider_gateway_api",
         "kura-operator": "operator",
@@ -136,6 +138,7 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
     [
         p
         for d in (
+            "kura-kube",
             "kura-provider-hetzner",
             "kura-provider-gateway-api",
             "kura-operator",
@@ -152,3 +155,31 @@ def test_plugins_import_only_kura_cores_public_api(path: Path) -> None:
         f"{path} imports {internal}: import from `kura_core` itself "
         "(docs/plugin-utilities.md); add a name to kura_core.__all__ if a plugin needs it"
     )
+
+
+def test_importing_kura_kube_loads_no_kubernetes_client() -> None:
+    # Its error and requests are what every caller needs; a client is imported where it is used.
+    assert heavy_modules_loaded("import kura_kube, kura_kube.requests") == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for d in ("kura-provider-hetzner", "kura-provider-gateway-api") for p in sources(d)],
+    ids=lambda p: f"{p.parts[-4]}/{p.name}",
+)
+def test_providers_render_and_never_reach_kubernetes(path: Path) -> None:
+    # A provider turns resources into objects; the operator applies them.
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in {"kura_kube", "kubernetes"}}
+    assert not bad, f"{path} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for d in ("kura-operator", "kura-dashboard", "kura-smoke") for p in sources(d)],
+    ids=lambda p: f"{p.parts[-4]}/{p.name}",
+)
+def test_kubernetes_is_reached_only_through_kura_kube(path: Path) -> None:
+    # One request builder and one error type: no package speaks to the API server on its own.
+    reaching = {"kubernetes", "kubernetes_asyncio"}
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in reaching}
+    assert not bad, f"{path} imports {sorted(bad)}: use kura_kube"

@@ -246,7 +246,7 @@ def test_a_missing_kubeconfig_is_said_in_words(tmp_path: Path) -> None:
     reader = KubernetesSource(kubeconfig=tmp_path / "nope", namespace="kura")
     with pytest.raises(SourceError) as caught:
         reader.fetch(NOW)
-    assert caught.value.message.startswith("cannot load the kubeconfig: ")
+    assert caught.value.message.startswith(f"cannot load the kubeconfig {tmp_path / 'nope'}: ")
 
 
 def test_simulation_source_steps_only_what_the_clock_reached() -> None:

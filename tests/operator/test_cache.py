@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from kura_core import CONFIG_MAP, INGRESS_CLASS, Kind
+from kura_kube.aio import connect
 from kura_operator.cache import (
     ADDED,
     DELETED,
@@ -25,8 +27,7 @@ from kura_operator.cache import (
     compact,
     newer,
 )
-from kura_operator.kinds import CONFIG_MAP, INGRESS_CLASS, Kind
-from kura_operator.kube import KubeApi, connect
+from kura_operator.kube import KubeApi
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.selectors import implies, parse_selector, selected
 from kura_testing.kube_double import KubeDouble

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from kura_kube import KubeError, redact
 from kura_operator.failures import (
     SHOWN_AFTER,
     Failure,
@@ -14,7 +15,6 @@ from kura_operator.failures import (
     shorten,
     shown,
 )
-from kura_operator.kube import ApiError, redact
 
 FORBIDDEN = (
     'deployments.apps "kgw-0123456789ab-us-east-controller" is forbidden: User '
@@ -26,17 +26,17 @@ APPLY = "apply Deployment kura/kgw-0123456789ab-us-east-controller"
 
 @pytest.mark.parametrize("status", [0, 408, 409, 429, 500, 502, 503, 504])
 def test_timeouts_conflicts_throttling_and_server_errors_are_transient(status: int) -> None:
-    assert ApiError(status, "Any", "any").transient
+    assert KubeError(status, "Any", "any").transient
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 410, 413, 415, 422])
 def test_every_other_client_error_is_permanent(status: int) -> None:
-    assert not ApiError(status, "Any", "any").transient
+    assert not KubeError(status, "Any", "any").transient
 
 
 def test_a_permanent_error_shows_at_once_a_transient_one_once_it_persists() -> None:
-    assert shown(ApiError(403, "Forbidden", FORBIDDEN), 1)
-    outage = ApiError(503, "ServiceUnavailable", "busy")
+    assert shown(KubeError(403, "Forbidden", FORBIDDEN), 1)
+    outage = KubeError(503, "ServiceUnavailable", "busy")
     assert [shown(outage, n) for n in range(1, SHOWN_AFTER + 2)] == [
         *[False] * (SHOWN_AFTER - 1),
         True,
@@ -47,19 +47,19 @@ def test_a_permanent_error_shows_at_once_a_transient_one_once_it_persists() -> N
 @pytest.mark.parametrize(
     ("error", "reason", "answer", "then"),
     [
-        (ApiError(403, "Forbidden", FORBIDDEN), "Forbidden", "403 Forbidden", "every 300s"),
-        (ApiError(422, "Invalid", "x"), "Invalid", "422 Invalid", "every 300s"),
-        (ApiError(404, "NotFound", "x"), "NotFound", "404 NotFound", "every 300s"),
-        (ApiError(400, "BadRequest", "x"), "BadRequest", "400 BadRequest", "every 300s"),
-        (ApiError(410, "Gone", "x"), "Rejected", "410 Gone", "every 300s"),
-        (ApiError(500, "InternalError", "x"), "ApiUnavailable", "500 InternalError", "backoff"),
-        (ApiError(0, "Unreachable", "x"), "ApiUnavailable", "no answer", "backoff"),
-        (ApiError(409, "Conflict", "x"), "Conflict", "409 Conflict", "backoff"),
-        (ApiError(429, "TooManyRequests", "x"), "Throttled", "429 TooManyRequests", "backoff"),
+        (KubeError(403, "Forbidden", FORBIDDEN), "Forbidden", "403 Forbidden", "every 300s"),
+        (KubeError(422, "Invalid", "x"), "Invalid", "422 Invalid", "every 300s"),
+        (KubeError(404, "NotFound", "x"), "NotFound", "404 NotFound", "every 300s"),
+        (KubeError(400, "BadRequest", "x"), "BadRequest", "400 BadRequest", "every 300s"),
+        (KubeError(410, "Gone", "x"), "Rejected", "410 Gone", "every 300s"),
+        (KubeError(500, "InternalError", "x"), "ApiUnavailable", "500 InternalError", "backoff"),
+        (KubeError(0, "Unreachable", "x"), "ApiUnavailable", "no answer", "backoff"),
+        (KubeError(409, "Conflict", "x"), "Conflict", "409 Conflict", "backoff"),
+        (KubeError(429, "TooManyRequests", "x"), "Throttled", "429 TooManyRequests", "backoff"),
     ],
 )
 def test_a_failure_says_what_failed_the_answer_and_when_it_is_tried_again(
-    error: ApiError, reason: str, answer: str, then: str
+    error: KubeError, reason: str, answer: str, then: str
 ) -> None:
     error.action = APPLY
     failure = describe(error, retry_seconds=300)
@@ -69,7 +69,7 @@ def test_a_failure_says_what_failed_the_answer_and_when_it_is_tried_again(
 
 
 def test_the_servers_message_is_kept_whole_when_short() -> None:
-    failure = describe(ApiError(403, "Forbidden", FORBIDDEN, action=APPLY), retry_seconds=2.5)
+    failure = describe(KubeError(403, "Forbidden", FORBIDDEN, action=APPLY), retry_seconds=2.5)
     assert failure.message == f"{APPLY} failed: 403 Forbidden: {FORBIDDEN}; retrying every 2.5s"
 
 
@@ -95,7 +95,7 @@ def test_a_long_message_is_cut_on_one_line() -> None:
     ids=["pem-block", "pem-cut", "bearer", "jwt", "base64"],
 )
 def test_key_material_and_tokens_never_reach_a_message(secret: str) -> None:
-    error = ApiError(422, "Invalid", f'Secret "x" is invalid: data: {secret}')
+    error = KubeError(422, "Invalid", f'Secret "x" is invalid: data: {secret}')
     assert error.message == 'Secret "x" is invalid: data: [redacted]'
     assert secret not in str(error)
     assert secret not in describe(error, retry_seconds=1).message

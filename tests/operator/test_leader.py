@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from kura_operator.kinds import CONFIG_MAP, LEASE
-from kura_operator.kube import ApiError, KubeApi, connect
+from kura_core import CONFIG_MAP, LEASE
+from kura_kube import KubeError
+from kura_kube.aio import connect
+from kura_operator.kube import KubeApi
 from kura_operator.leader import LeaderElector, LeaseLock, LeaseRecord, micro_time
 from kura_operator.metrics import OperatorMetrics
 from kura_testing.kube_double import KubeDouble
@@ -54,7 +56,7 @@ class MemoryLock:
         self.version = 0
         self.reads = 0
         self.writes: list[dict[str, Any]] = []
-        self.fail: ApiError | None = None
+        self.fail: KubeError | None = None
 
     def __str__(self) -> str:
         return NAME
@@ -78,7 +80,7 @@ class MemoryLock:
         if self.fail is not None:
             raise self.fail
         if self.lease is not None:
-            raise ApiError(409, "AlreadyExists", "leases already exists")
+            raise KubeError(409, "AlreadyExists", "leases already exists")
         return self._store(record.spec())
 
     async def update(self, lease: Mapping[str, Any], record: LeaseRecord) -> dict[str, Any]:
@@ -86,7 +88,7 @@ class MemoryLock:
             raise self.fail
         current = None if self.lease is None else self.lease["metadata"]["resourceVersion"]
         if lease["metadata"]["resourceVersion"] != current:
-            raise ApiError(409, "Conflict", "the object has been modified")
+            raise KubeError(409, "Conflict", "the object has been modified")
         return self._store({**lease["spec"], **record.spec()})
 
     def hold_as(self, holder: str, *, duration: int = 15, transitions: int = 0) -> None:
@@ -251,7 +253,7 @@ def test_of_two_candidates_for_a_free_lease_exactly_one_wins() -> None:
             a.try_acquire_or_renew(), b.try_acquire_or_renew(), return_exceptions=True
         )
         assert results[0] is True
-        assert isinstance(results[1], ApiError)
+        assert isinstance(results[1], KubeError)
         assert results[1].status == 409
         assert (a.leading(), b.leading()) == (True, False)
         assert lock.spec["holderIdentity"] == "a"
@@ -266,7 +268,7 @@ def test_acquire_retries_failures_with_jitter_until_it_holds() -> None:
     async def scenario() -> None:
         lock, clock = MemoryLock(), Clock()
         lock.hold_as(UPSTREAM)
-        lock.fail = ApiError(503, "ServiceUnavailable", "etcd leader changed")
+        lock.fail = KubeError(503, "ServiceUnavailable", "etcd leader changed")
         me = elector(lock, clock)
         task = asyncio.create_task(me.acquire())
         while len(clock.slept) < 2:
@@ -323,7 +325,7 @@ def test_failed_renewals_lose_the_lease_at_the_renew_deadline() -> None:
         holding = asyncio.create_task(me.hold())
         while len(lock.writes) < 3:
             await asyncio.sleep(0)
-        lock.fail = ApiError(0, "Unreachable", "PUT: ClientConnectorError")
+        lock.fail = KubeError(0, "Unreachable", "PUT: ClientConnectorError")
         reason = await holding
         assert reason == "not renewed within the renew deadline of 10s"
         assert not me.leading()
@@ -427,7 +429,7 @@ def test_the_lease_lock_creates_and_replaces_with_optimistic_concurrency(kube: K
             record = LeaseRecord("me", 15, WALL, WALL, 0)
             created = await lock.create(record)
             renewed = await lock.update(created, LeaseRecord("me", 15, WALL, WALL, 1))
-            with pytest.raises(ApiError) as stale:
+            with pytest.raises(KubeError) as stale:
                 await lock.update(created, LeaseRecord("other", 15, WALL, WALL, 1))
             assert stale.value.status == 409
             assert LeaseRecord.of(renewed).transitions == 1
@@ -456,7 +458,7 @@ def test_no_write_is_sent_while_the_gate_says_no(kube: KubeDouble) -> None:
             "metadata": {"name": "c", "namespace": "kura"},
         }
         try:
-            with pytest.raises(ApiError) as refused:
+            with pytest.raises(KubeError) as refused:
                 await api.apply(config_map)
             assert refused.value.reason == "NotLeader"
             assert await api.get(CONFIG_MAP, "kura", "c") is None  # reads go on

@@ -17,8 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kura_core import (
+    KURA_GATEWAY,
+    KURA_INSTANCE,
+)
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
+from kura_kube import KubeError
 from kura_operator.access import Access, allowed
 from kura_operator.convergence import (
     APPLIED_HASH_ANNOTATION,
@@ -28,18 +33,6 @@ from kura_operator.convergence import (
     with_applied_hash,
 )
 from kura_operator.events import phase_event
-from kura_operator.kinds import (
-    CONFIG_MAP,
-    DEPLOYMENT,
-    EVENT,
-    INGRESS_CLASS,
-    KURA_GATEWAY,
-    KURA_INSTANCE,
-    POD,
-    kind_of,
-    object_key,
-)
-from kura_operator.kube import ApiError, connect
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler, object_ref
 from kura_operator.selfcheck import Problem, Readiness, SelfCheck
@@ -388,7 +381,7 @@ def test_requests_during_a_reconcile_wait_for_it_and_coalesce() -> None:
 
 def test_failures_back_off_exponentially_up_to_a_cap_and_reset() -> None:
     async def scenario() -> None:
-        boom = ApiError(500, "InternalError", "boom")
+        boom = KubeError(500, "InternalError", "boom")
         reconcile = Recorder(boom, boom, boom, boom, None)
         scheduler = SpyScheduler(reconcile, delay=0, backoff=0.001, max_backoff=0.004)
         scheduler.request("kura", "a")
@@ -402,7 +395,7 @@ def test_failures_back_off_exponentially_up_to_a_cap_and_reset() -> None:
 
 def test_retry_after_wins_over_the_backoff() -> None:
     async def scenario() -> None:
-        throttled = ApiError(429, "TooManyRequests", "slow down", retry_after=0.003)
+        throttled = KubeError(429, "TooManyRequests", "slow down", retry_after=0.003)
         reconcile = Recorder(throttled, None)
         scheduler = SpyScheduler(reconcile, delay=0, backoff=30)
         scheduler.request("kura", "a")
@@ -415,8 +408,8 @@ def test_retry_after_wins_over_the_backoff() -> None:
 
 def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> None:
     async def scenario() -> None:
-        forbidden = ApiError(403, "Forbidden", "no", retry_after=0.001)
-        busy = ApiError(503, "ServiceUnavailable", "busy")
+        forbidden = KubeError(403, "Forbidden", "no", retry_after=0.001)
+        busy = KubeError(503, "ServiceUnavailable", "busy")
         reconcile = Recorder(forbidden, busy, forbidden, None)
         scheduler = SpyScheduler(
             reconcile, delay=0, backoff=0.001, max_backoff=0.004, permanent_retry=0.003
@@ -433,12 +426,12 @@ def test_a_permanent_error_is_retried_slowly_and_a_transient_one_backs_off() -> 
 @pytest.mark.parametrize(
     ("error", "cut_short"),
     [
-        (ApiError(403, "Forbidden", "no"), True),
-        (ApiError(503, "ServiceUnavailable", "busy"), False),
+        (KubeError(403, "Forbidden", "no"), True),
+        (KubeError(503, "ServiceUnavailable", "busy"), False),
     ],
     ids=["slow-retry", "backoff"],
 )
-def test_news_of_the_object_ends_a_slow_retrys_wait_only(error: ApiError, cut_short: bool) -> None:
+def test_news_of_the_object_ends_a_slow_retrys_wait_only(error: KubeError, cut_short: bool) -> None:
     async def scenario() -> None:
         reconcile = Recorder(error, None)
         scheduler = Scheduler(reconcile, delay=0, backoff=30, permanent_retry=30)
@@ -479,7 +472,7 @@ def test_a_failure_replaces_the_waiting_request_with_its_backoff() -> None:
             calls.append(name)
             if len(calls) == 1:
                 await fail_now.wait()
-                raise ApiError(503, "ServiceUnavailable", "busy")
+                raise KubeError(503, "ServiceUnavailable", "busy")
 
         calls: list[str] = []
         scheduler = Scheduler(reconcile, delay=0.001, backoff=30)
@@ -592,7 +585,7 @@ def test_a_retry_is_dropped_once_the_gate_closed() -> None:
         async def fail_and_close(namespace: str, name: str) -> None:
             nonlocal leading
             leading = False
-            raise ApiError(0, "NotLeader", "not the leader")
+            raise KubeError(0, "NotLeader", "not the leader")
 
         scheduler = SpyScheduler(fail_and_close, delay=0, backoff=0.01, gate=lambda: leading)
         scheduler.request("kura", "a")
@@ -691,94 +684,6 @@ def test_upstreams_flag_names_are_aliases() -> None:
     assert (upstream["namespace"], upstream["env"]) == ("tuist", "staging")
 
 
-# --- kinds ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        (KURA_GATEWAY.path("kura"), "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kuragateways"),
-        (
-            KURA_GATEWAY.path("kura", "gw", "status"),
-            "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kuragateways/gw/status",
-        ),
-        # A namespaced kind with no namespace: its list across all namespaces.
-        (KURA_GATEWAY.path(None), "/apis/kura.tuist.dev/v1alpha1/kuragateways"),
-        (CONFIG_MAP.path("kura", "cm"), "/api/v1/namespaces/kura/configmaps/cm"),
-        (EVENT.path("kura"), "/api/v1/namespaces/kura/events"),
-        (DEPLOYMENT.path("kura", "d"), "/apis/apps/v1/namespaces/kura/deployments/d"),
-        (INGRESS_CLASS.path(None, "c"), "/apis/networking.k8s.io/v1/ingressclasses/c"),
-        (INGRESS_CLASS.path(None), "/apis/networking.k8s.io/v1/ingressclasses"),
-        (POD.path("kura"), "/api/v1/namespaces/kura/pods"),
-        (
-            KURA_INSTANCE.path("kura", "i", "status"),
-            "/apis/kura.tuist.dev/v1alpha1/namespaces/kura/kurainstances/i/status",
-        ),
-        (CONFIG_MAP.path("kura", None, "status"), "/api/v1/namespaces/kura/configmaps"),
-    ],
-)
-def test_rest_paths(path: str, expected: str) -> None:
-    assert path == expected
-
-
-@pytest.mark.parametrize(
-    ("environment", "proxy"),
-    [
-        ({"HTTPS_PROXY": "http://proxy.example:3128"}, "http://proxy.example:3128"),
-        ({"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.example"}, None),
-        ({"HTTP_PROXY": "http://proxy.example:3128"}, None),  # another scheme's
-        ({}, None),
-    ],
-)
-def test_the_clients_proxy_comes_from_the_environment_once(
-    environment: dict[str, str],
-    proxy: str | None,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        "clusters: [{name: k, cluster: {server: 'https://api.example:6443'}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-    )
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-
-    async def configured() -> Any:
-        client: Any = await connect()
-        try:
-            return client.configuration
-        finally:
-            await client.close()
-
-    configuration = asyncio.run(configured())
-    assert configuration.proxy == proxy
-    # Not looked up again on every request, in a thread.
-    assert configuration.client_session_kwargs == {"trust_env": False}
-
-
-def test_a_named_namespaced_object_needs_its_namespace() -> None:
-    with pytest.raises(ValueError, match="namespace is required"):
-        DEPLOYMENT.path(None, "d")
-
-
-def test_kinds_of_rendered_objects() -> None:
-    assert kind_of(SERVICE).plural == "services"
-    assert kind_of({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass"}) is INGRESS_CLASS
-    with pytest.raises(ValueError, match="does not manage apps/v1/DaemonSet"):
-        kind_of({"apiVersion": "apps/v1", "kind": "DaemonSet"})
-    with pytest.raises(ValueError, match="does not manage extensions/v1beta1/Deployment"):
-        kind_of({"apiVersion": "extensions/v1beta1", "kind": "Deployment"})
-    assert object_key(DEPLOYMENT, "kura", "d") == "Deployment kura/d"
-    assert object_key(INGRESS_CLASS, None, "c") == "IngressClass c"
-
-
 # --- the self-check -------------------------------------------------------------------------
 
 
@@ -842,3 +747,18 @@ def test_a_standby_is_ready_and_says_who_leads() -> None:
     # A blocking problem pauses a leader and a standby alike.
     readiness.report = SelfCheck((Problem("crd:x", "no X", blocking=True),))
     assert readiness.state == "paused"
+
+
+def test_no_usable_kubeconfig_is_one_line_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    cli = build_cli(PluginHost(environ={}))
+    result = CliRunner().invoke(cli, ["operator", "run"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        "kura: error: cannot load the Kubernetes configuration: no file "
+    )
+    assert "Traceback" not in result.output

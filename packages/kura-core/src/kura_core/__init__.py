@@ -54,6 +54,33 @@ if TYPE_CHECKING:
     from kura_core.files import parse_yaml_stream as parse_yaml_stream
     from kura_core.files import read_text as read_text
     from kura_core.hookspecs import hookimpl as hookimpl
+    from kura_core.kinds import BACKEND_TRAFFIC_POLICY as BACKEND_TRAFFIC_POLICY
+    from kura_core.kinds import CERTIFICATE as CERTIFICATE
+    from kura_core.kinds import CLIENT_TRAFFIC_POLICY as CLIENT_TRAFFIC_POLICY
+    from kura_core.kinds import CONFIG_MAP as CONFIG_MAP
+    from kura_core.kinds import DEPLOYMENT as DEPLOYMENT
+    from kura_core.kinds import ENVOY_PROXY as ENVOY_PROXY
+    from kura_core.kinds import EVENT as EVENT
+    from kura_core.kinds import GATEWAY as GATEWAY
+    from kura_core.kinds import GRPC_ROUTE as GRPC_ROUTE
+    from kura_core.kinds import HTTP_ROUTE as HTTP_ROUTE
+    from kura_core.kinds import HTTP_ROUTE_FILTER as HTTP_ROUTE_FILTER
+    from kura_core.kinds import INGRESS as INGRESS
+    from kura_core.kinds import INGRESS_CLASS as INGRESS_CLASS
+    from kura_core.kinds import KINDS as KINDS
+    from kura_core.kinds import KURA_GATEWAY as KURA_GATEWAY
+    from kura_core.kinds import KURA_INSTANCE as KURA_INSTANCE
+    from kura_core.kinds import LEASE as LEASE
+    from kura_core.kinds import LISTENER_SET as LISTENER_SET
+    from kura_core.kinds import NETWORK_POLICY as NETWORK_POLICY
+    from kura_core.kinds import POD as POD
+    from kura_core.kinds import POD_DISRUPTION_BUDGET as POD_DISRUPTION_BUDGET
+    from kura_core.kinds import SECRET as SECRET
+    from kura_core.kinds import SERVICE as SERVICE
+    from kura_core.kinds import STATEFUL_SET as STATEFUL_SET
+    from kura_core.kinds import Kind as Kind
+    from kura_core.kinds import kind_of as kind_of
+    from kura_core.kinds import object_key as object_key
     from kura_core.ladder import AccountDemand as AccountDemand
     from kura_core.ladder import Recommendation as Recommendation
     from kura_core.ladder import Thresholds as Thresholds
@@ -149,6 +176,33 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _PUBLIC: dict[str, str] = {
+    "Kind": "kura_core.kinds",
+    "KINDS": "kura_core.kinds",
+    "kind_of": "kura_core.kinds",
+    "object_key": "kura_core.kinds",
+    "KURA_GATEWAY": "kura_core.kinds",
+    "KURA_INSTANCE": "kura_core.kinds",
+    "CONFIG_MAP": "kura_core.kinds",
+    "SERVICE": "kura_core.kinds",
+    "SECRET": "kura_core.kinds",
+    "EVENT": "kura_core.kinds",
+    "POD": "kura_core.kinds",
+    "DEPLOYMENT": "kura_core.kinds",
+    "STATEFUL_SET": "kura_core.kinds",
+    "INGRESS": "kura_core.kinds",
+    "INGRESS_CLASS": "kura_core.kinds",
+    "NETWORK_POLICY": "kura_core.kinds",
+    "POD_DISRUPTION_BUDGET": "kura_core.kinds",
+    "LEASE": "kura_core.kinds",
+    "CERTIFICATE": "kura_core.kinds",
+    "GATEWAY": "kura_core.kinds",
+    "LISTENER_SET": "kura_core.kinds",
+    "HTTP_ROUTE": "kura_core.kinds",
+    "GRPC_ROUTE": "kura_core.kinds",
+    "ENVOY_PROXY": "kura_core.kinds",
+    "CLIENT_TRAFFIC_POLICY": "kura_core.kinds",
+    "BACKEND_TRAFFIC_POLICY": "kura_core.kinds",
+    "HTTP_ROUTE_FILTER": "kura_core.kinds",
     "Shape": "kura_core.metric_queries",
     "STATUS_CLASS_LABEL": "kura_core.metric_queries",
     "QUANTILES": "kura_core.metric_queries",

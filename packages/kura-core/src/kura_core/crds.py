@@ -14,11 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from kura_core.kinds import KURA_GATEWAY as GATEWAY_RESOURCE
+from kura_core.kinds import KURA_INSTANCE as INSTANCE_RESOURCE
+from kura_core.kinds import Kind
 from kura_core.manifests import yaml_stream
 from kura_core.resources import (
-    GATEWAY_KIND,
     GROUP,
-    INSTANCE_KIND,
     VERSION,
     KuraGatewaySpec,
     KuraGatewayStatus,
@@ -62,14 +63,21 @@ class PrinterColumn:
 class CustomResourceKind:
     """What a CRD says about one kind besides its schema."""
 
-    kind: str
-    plural: str
+    resource: Kind
     singular: str
     short_names: tuple[str, ...]
     description: str
     spec_model: type[BaseModel]
     status_model: type[BaseModel]
     columns: tuple[PrinterColumn, ...]
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def plural(self) -> str:
+        return self.resource.plural
 
     @property
     def crd_name(self) -> str:
@@ -82,8 +90,7 @@ _READY = PrinterColumn("Ready", "integer", ".status.readyReplicas")
 _AGE = PrinterColumn("Age", "date", ".metadata.creationTimestamp")
 
 KURA_GATEWAY = CustomResourceKind(
-    kind=GATEWAY_KIND,
-    plural="kuragateways",
+    resource=GATEWAY_RESOURCE,
     singular="kuragateway",
     short_names=("kuragw",),
     description="A dedicated ingress gateway (ingress-nginx behind its own load balancer).",
@@ -98,8 +105,7 @@ KURA_GATEWAY = CustomResourceKind(
     ),
 )
 KURA_INSTANCE = CustomResourceKind(
-    kind=INSTANCE_KIND,
-    plural="kurainstances",
+    resource=INSTANCE_RESOURCE,
     singular="kurainstance",
     short_names=("kura",),
     description="One account's Kura cache cluster in one region.",

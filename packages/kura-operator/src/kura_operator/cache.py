@@ -33,8 +33,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kura_operator.kinds import Kind, kind_of
-from kura_operator.kube import ApiError, KubeApi
+from kura_core import Kind, kind_of
+from kura_kube import KubeError
+from kura_operator.kube import KubeApi
 from kura_operator.selectors import parse_selector, selected
 
 Key = tuple[str, str]
@@ -208,7 +209,7 @@ class Informer:
             except Gone:
                 self.log.info("relisting %s: the watch's resourceVersion expired", self)
                 version = None
-            except ApiError as exc:
+            except KubeError as exc:
                 failures += 1
                 if exc.status == 410:
                     version = None
@@ -264,7 +265,7 @@ class Informer:
                 code = int(obj.get("code") or 0)
                 if code == 410:
                     raise Gone()
-                raise ApiError(code, str(obj.get("reason") or "Error"), str(obj.get("message")))
+                raise KubeError(code, str(obj.get("reason") or "Error"), str(obj.get("message")))
             version = version_of(obj) or version
             if change == DELETED:
                 changed = self.store.remove(obj)

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kura_kube import KubeError
 from kura_operator.conditions import ERROR, READY
-from kura_operator.kube import ApiError
 
 # With the scheduler's backoff (1, 2, 4, 8 s) the fifth failure comes about 15 s after the first.
 SHOWN_AFTER = 5
@@ -43,7 +43,7 @@ class Failure:
     message: str
 
 
-def shown(error: ApiError, failures: int) -> bool:
+def shown(error: KubeError, failures: int) -> bool:
     """Whether the status shows ``error``, the last of ``failures`` failed reconciles in a row."""
     return not error.transient or failures >= SHOWN_AFTER
 
@@ -54,7 +54,7 @@ def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def describe(error: ApiError, *, retry_seconds: float) -> Failure:
+def describe(error: KubeError, *, retry_seconds: float) -> Failure:
     """What failed, the server's answer, and when it is tried again."""
     if error.transient:
         reason = _TRANSIENT_REASONS.get(error.status, API_UNAVAILABLE)

@@ -26,30 +26,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from kura_core import (
-    GATEWAY_FINALIZER,
-    InputError,
-    KuraGateway,
-    ignored_annotations_warning,
-    parse_gateway,
-    require_own_load_balancer,
-)
-from kura_operator.conditions import ERROR, error_status
-from kura_operator.convergence import with_applied_hash
-from kura_operator.instance_layout import MANAGED_BY, MANAGED_BY_LABEL
-from kura_operator.kinds import (
     CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
     DEPLOYMENT,
     ENVOY_PROXY,
     GATEWAY,
+    GATEWAY_FINALIZER,
     HTTP_ROUTE,
     INGRESS_CLASS,
     KURA_GATEWAY,
     SERVICE,
+    InputError,
+    KuraGateway,
+    ignored_annotations_warning,
     kind_of,
     object_key,
+    parse_gateway,
+    require_own_load_balancer,
 )
-from kura_operator.kube import ApiError
+from kura_kube import KubeError
+from kura_operator.conditions import ERROR, error_status
+from kura_operator.convergence import with_applied_hash
+from kura_operator.instance_layout import MANAGED_BY, MANAGED_BY_LABEL
 from kura_operator.reconciler import Reconciler, owned_by
 from kura_operator.writer import Log
 
@@ -116,7 +114,7 @@ class GatewayReconciler(Reconciler):
             await self._remember_class(raw, class_name)
         try:
             deployment = desired.deployment and await self.writer.converge(desired.deployment, log)
-        except ApiError:
+        except KubeError:
             await self._remember_class(raw, class_name)
             raise
         # Only a change of provider leaves children of other kinds or names behind.

@@ -14,12 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kura_operator.cache import Key, Listener, Watched
-from kura_operator.gateway import GATEWAY_CHILD_KINDS, GATEWAY_LABEL
-from kura_operator.instance import InstanceReconciler
-from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
-from kura_operator.instance_layout import MANAGED_BY as MANAGER
-from kura_operator.kinds import (
+from kura_core import (
     BACKEND_TRAFFIC_POLICY,
     CLIENT_TRAFFIC_POLICY,
     CONFIG_MAP,
@@ -40,6 +35,11 @@ from kura_operator.kinds import (
     STATEFUL_SET,
     Kind,
 )
+from kura_operator.cache import Key, Listener, Watched
+from kura_operator.gateway import GATEWAY_CHILD_KINDS, GATEWAY_LABEL
+from kura_operator.instance import InstanceReconciler
+from kura_operator.instance_layout import APP, INSTANCE_LABEL, MANAGED_BY_LABEL, NAME_LABEL
+from kura_operator.instance_layout import MANAGED_BY as MANAGER
 from kura_operator.scheduler import Scheduler
 
 MANAGED = f"{MANAGED_BY_LABEL}={MANAGER}"

@@ -32,13 +32,32 @@ from typing import Any
 
 from kura_core import (
     ACCOUNT_LABEL,
+    BACKEND_TRAFFIC_POLICY,
+    CERTIFICATE,
+    GATEWAY,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    HTTP_ROUTE_FILTER,
+    INGRESS,
+    INGRESS_CLASS,
     INSTANCE_FINALIZER,
+    KURA_INSTANCE,
+    LISTENER_SET,
     MANIFEST_REVISION_ANNOTATION,
+    POD,
+    POD_DISRUPTION_BUDGET,
+    SECRET,
+    SERVICE,
+    STATEFUL_SET,
     InputError,
+    Kind,
     KuraInstance,
     is_dns_label,
+    kind_of,
+    object_key,
     parse_instance,
 )
+from kura_kube import KubeError
 from kura_operator.conditions import ERROR, error_status
 from kura_operator.convergence import with_applied_hash
 from kura_operator.instance_checks import check_instance
@@ -74,24 +93,6 @@ from kura_operator.instance_workload import (
     render_pod_disruption_budget,
     render_stateful_set,
 )
-from kura_operator.kinds import (
-    CERTIFICATE,
-    GATEWAY,
-    INGRESS,
-    INGRESS_CLASS,
-    KURA_INSTANCE,
-    LISTENER_SET,
-    POD,
-    POD_DISRUPTION_BUDGET,
-    ROUTE_KINDS,
-    SECRET,
-    SERVICE,
-    STATEFUL_SET,
-    Kind,
-    kind_of,
-    object_key,
-)
-from kura_operator.kube import ApiError
 from kura_operator.peer_tls import (
     decode_secret_data,
     generate_peer_tls,
@@ -107,6 +108,17 @@ Key = tuple[str, str]
 # removed. Anything else is always written or kept.
 LEGACY_ENV = "LegacyEnvMigrated"
 REMOVABLE_STATUS = ("publicURL", "grpcPublicURL", "appliedManifestRevision")
+# What routes an instance's public traffic, whichever ingress provider renders it. A region
+# that moves to another provider leaves the old provider's routes behind, to be pruned.
+ROUTE_KINDS: tuple[Kind, ...] = (
+    INGRESS,
+    LISTENER_SET,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    BACKEND_TRAFFIC_POLICY,
+    HTTP_ROUTE_FILTER,
+    CERTIFICATE,
+)
 
 
 @dataclass(frozen=True)
@@ -320,7 +332,7 @@ class InstanceReconciler(Reconciler):
                 continue
             try:
                 await self.writer.converge(route, log, force=force)
-            except ApiError as exc:
+            except KubeError as exc:
                 # An apply creates what is missing: its 404 means the kind itself is missing.
                 if exc.status != 404 or await self.api.serves(kind):
                     raise

@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kura_core import KuraError
-from kura_operator.kinds import LEASE
-from kura_operator.kube import ApiError, KubeApi
+from kura_core import LEASE, KuraError
+from kura_kube import KubeError
+from kura_operator.kube import KubeApi
 
 # client-go's and controller-runtime's defaults.
 LEASE_DURATION = 15.0
@@ -247,7 +247,7 @@ class LeaderElector:
             try:
                 renewed = self._kept(mine, self._observed)
                 return self._won(await self.lock.update(self._lease, renewed), started)
-            except ApiError as exc:
+            except KubeError as exc:
                 self.log.debug("renewing %s from memory failed (%s); reading it", self.lock, exc)
         lease = await self.lock.get()
         if lease is None:
@@ -266,7 +266,7 @@ class LeaderElector:
         try:
             async with asyncio.timeout(timeout):
                 return await self.try_acquire_or_renew()
-        except ApiError as exc:
+        except KubeError as exc:
             # 409: another candidate wrote first, which the next try reads.
             if exc.status != 409:
                 self.log.warning("leader election on the lease %s: %s", self.lock, exc)
@@ -316,7 +316,7 @@ class LeaderElector:
                 now = self.wall()
                 released = LeaseRecord("", 1, now, now, held.transitions)
                 self._observe(await self.lock.update(lease, released))
-        except (ApiError, TimeoutError) as exc:
+        except (KubeError, TimeoutError) as exc:
             self.log.warning(
                 "could not release the lease %s (another candidate takes it once it expires): %s",
                 self.lock,

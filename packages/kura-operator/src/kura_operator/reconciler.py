@@ -17,15 +17,16 @@ from kura_core import (
     DEFAULT_INGRESS_PROVIDER,
     DEFAULT_LOAD_BALANCER_PROVIDER,
     IngressProvider,
+    Kind,
     LoadBalancerProvider,
     PluginHost,
     Region,
     RegionCatalog,
 )
+from kura_kube import KubeError
 from kura_operator.conditions import ERROR, failure_status
 from kura_operator.failures import Failure, already_shown, describe, presented, shown
-from kura_operator.kinds import Kind
-from kura_operator.kube import ApiError, KubeApi
+from kura_operator.kube import KubeApi
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import object_ref
 from kura_operator.settings import OperatorSettings
@@ -110,13 +111,13 @@ class Reconciler(abc.ABC):
                 )
                 try:
                     phase = await self._reconcile(namespace, name, key, log)
-                except ApiError as exc:
+                except KubeError as exc:
                     await self._show_failure(namespace, name, exc, log)
                     raise
                 self._troubles.pop(key, None)
             result = "invalid" if phase == ERROR else "ok"
             return phase
-        except ApiError as exc:
+        except KubeError as exc:
             result = "retry" if exc.transient else "error"
             raise
         finally:
@@ -200,7 +201,7 @@ class Reconciler(abc.ABC):
             announce=announce,
         )
 
-    async def _show_failure(self, namespace: str, name: str, error: ApiError, log: Log) -> None:
+    async def _show_failure(self, namespace: str, name: str, error: KubeError, log: Log) -> None:
         """Put ``error`` in the object's status, once it is to be shown, and post one Warning
         Event per distinct failure (the status remembers it across restarts)."""
         trouble = self._troubles.setdefault(f"{namespace}/{name}", Trouble())
@@ -210,7 +211,7 @@ class Reconciler(abc.ABC):
         failure = describe(error, retry_seconds=self.settings.permanent_error_retry_seconds)
         try:
             raw = await self.api.get(self.kind, namespace, name)
-        except ApiError as again:
+        except KubeError as again:
             log.warning("cannot show the failure in the status: %s", again)
             return
         if raw is None:
@@ -218,7 +219,7 @@ class Reconciler(abc.ABC):
         deleting = bool(raw["metadata"].get("deletionTimestamp"))
         try:
             serving = None if deleting else await self._serving(raw)
-        except ApiError:
+        except KubeError:
             serving = None  # what cannot be read is not known to serve
         phase, message = presented(failure, deleting=deleting, serving=serving)
         old = raw.get("status") or {}
@@ -227,7 +228,7 @@ class Reconciler(abc.ABC):
         )
         try:
             await self._write_status(raw, status, log, announce=False)
-        except ApiError as again:
+        except KubeError as again:
             log.warning("cannot show the failure in the status: %s", again)
         if trouble.posted == failure or already_shown(old, failure):
             return

@@ -18,14 +18,24 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from kura_core import InputError, PluginHost, RegionCatalog, catalog_for, load_catalog_file
+from kura_core import (
+    KURA_GATEWAY,
+    KURA_INSTANCE,
+    InputError,
+    Kind,
+    PluginHost,
+    RegionCatalog,
+    catalog_for,
+    load_catalog_file,
+)
+from kura_kube import ConfigError, KubeError
+from kura_kube.aio import connect
 from kura_operator import __version__
 from kura_operator.cache import Cache
 from kura_operator.gateway import GatewayReconciler
 from kura_operator.handlers import GATEWAY_API_PROVIDER, listener, watched
 from kura_operator.instance import InstanceReconciler
-from kura_operator.kinds import KURA_GATEWAY, KURA_INSTANCE, Kind
-from kura_operator.kube import ApiError, KubeApi, connect
+from kura_operator.kube import KubeApi
 from kura_operator.leader import LeaderElector, LeadershipLost, LeaseLock, new_identity
 from kura_operator.metrics import OperatorMetrics
 from kura_operator.scheduler import Scheduler
@@ -82,7 +92,7 @@ async def checked(
     """One self-check, reflected in /readyz and the metrics; problems logged as warnings."""
     try:
         report = await self_check(api, settings)
-    except ApiError as exc:
+    except KubeError as exc:
         message = f"the self-check could not ask the API server: {exc}"
         problem = Problem("api", message, blocking=True)
         report = SelfCheck((problem,))
@@ -160,7 +170,10 @@ async def run_operator(
     gateway_api = any(region.ingress_provider == GATEWAY_API_PROVIDER for region in catalog)
     settings = settings.model_copy(update={"gateway_api": gateway_api})
     metrics = OperatorMetrics()
-    client = await connect()
+    try:
+        client = await connect()
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
     identity = new_identity()
     # The API server's audit log tells the operator's processes apart by their user agent.
     client.user_agent = f"kura-operator/{__version__} ({identity})"

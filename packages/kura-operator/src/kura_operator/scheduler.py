@@ -7,7 +7,7 @@ is already waiting is dropped, so a burst of events costs one reconcile; a reque
 reconcile runs waits for it, because that reconcile may have read the state before the news.
 A failed reconcile schedules the object again with exponential backoff, or after the server's
 Retry-After when it sent one, or, when the server refused the request for good (a permanent
-:class:`~kura_operator.kube.ApiError`: 403, 422, …), after the slow ``permanent_retry``. Events
+:class:`~kura_operator.kube.KubeError`: 403, 422, …), after the slow ``permanent_retry``. Events
 that arrive meanwhile do not cut the wait short, except news of the object itself (a spec
 change, a deletion) during a slow retry's wait: what failed may no longer be asked for.
 While the ``gate`` is closed (the operator does not hold its leader Lease) nothing runs: requests
@@ -21,8 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kura_operator.kinds import KURA_GATEWAY, Kind
-from kura_operator.kube import ApiError
+from kura_core import KURA_GATEWAY, Kind
+from kura_kube import KubeError
 
 Reconcile = Callable[[str, str], Awaitable[object]]
 Key = tuple[str, str]
@@ -125,12 +125,12 @@ class Scheduler:
         except Exception as exc:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-            retry = exc.retry_after if isinstance(exc, ApiError) else None
-            if isinstance(exc, ApiError) and not exc.transient:
+            retry = exc.retry_after if isinstance(exc, KubeError) else None
+            if isinstance(exc, KubeError) and not exc.transient:
                 retry = self.permanent_retry
             elif retry is None:
                 retry = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
-            if isinstance(exc, ApiError):
+            if isinstance(exc, KubeError):
                 self.log.warning("reconcile failed, retrying in %.1fs: %s", retry, exc, extra=ref)
             else:
                 # A bug, or a plugin's: the traceback is the report; retrying keeps the rest going.
@@ -140,7 +140,7 @@ class Scheduler:
             if waiting is not None:
                 waiting.cancel()
             self.request(*key, after=retry)
-            if isinstance(exc, ApiError) and not exc.transient:
+            if isinstance(exc, KubeError) and not exc.transient:
                 self._slow.add(key)
         else:
             self._failures.pop(key, None)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from kura_core import CERTIFICATE, KURA_GATEWAY, KURA_INSTANCE
 from kura_operator.access import COORDINATION, Access, allowed, required
-from kura_operator.kinds import CERTIFICATE, KURA_GATEWAY, KURA_INSTANCE
 from kura_operator.kube import KubeApi
 from kura_operator.settings import OperatorSettings
 

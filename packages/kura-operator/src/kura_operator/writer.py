@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from kura_core import Kind, kind_of, object_key
+from kura_kube import KubeError
 from kura_operator.conditions import ERROR, stamp
 from kura_operator.convergence import needs_apply, status_changed
 from kura_operator.events import event, phase_event
-from kura_operator.kinds import Kind, kind_of, object_key
-from kura_operator.kube import ApiError, KubeApi
+from kura_operator.kube import KubeApi
 from kura_operator.ownership import previous_managers, taken_over
 
 Log = logging.LoggerAdapter[logging.Logger]
@@ -190,6 +191,6 @@ class Writer:
     async def _post(self, posted: dict[str, Any], log: Log) -> None:
         try:
             await self.api.create(posted)
-        except ApiError as exc:
+        except KubeError as exc:
             # An event is a courtesy; losing one must not fail or repeat the reconcile.
             log.warning("could not post event: %s", exc)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from kura_core import NAMESPACE, Region
+from kura_core import DEPLOYMENT, NAMESPACE, SECRET, Region
+from kura_kube import KubeError
+from kura_kube.client import KubeClient
 from kura_smoke.cluster_state import deployment_rollout
-from kura_smoke.kube import DEPLOYMENT, SECRET, KubeClient, KubeError, ObjectRef
+from kura_smoke.kube import ObjectRef
 from kura_smoke.report import StepFailure
 from kura_smoke.routing import Routing
 

@@ -14,26 +14,24 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kura_core import (
+    KURA_GATEWAY,
+    KURA_INSTANCE,
     Account,
     GatewayAssignment,
     InputError,
     InstanceOptions,
+    Kind,
     LoadBalancerProvider,
     Plan,
     Region,
     assign_gateway,
     instance_name,
+    kind_of,
     render_manifests,
 )
-from kura_smoke.kube import (
-    FIELD_MANAGER,
-    KURA_GATEWAY,
-    KURA_INSTANCE,
-    Kind,
-    KubeClient,
-    KubeError,
-    kind_of,
-)
+from kura_kube import KubeError
+from kura_kube.client import KubeClient
+from kura_smoke.kube import FIELD_MANAGER
 from kura_smoke.report import Mode, StepFailure
 
 PLANS = {Mode.REGIONAL: Plan.AIR, Mode.DEDICATED: Plan.ENTERPRISE}
@@ -174,10 +172,10 @@ def provision(kube: KubeClient, manifests: Iterable[Mapping[str, Any]], run_id: 
                     cause="pick another smoke account, or pass --no-provision",
                 )
             if owner is None:
-                kube.create(_labelled(obj, run_id))
+                kube.create(_labelled(obj, run_id), field_manager=FIELD_MANAGER)
                 done.append(f"created {_describe(obj)}")
             else:
-                kube.apply(_labelled(obj, owner))
+                kube.apply(_labelled(obj, owner), field_manager=FIELD_MANAGER)
                 done.append(f"re-applied {_describe(obj)} (left by smoke run {owner or '?'})")
         except KubeError as exc:
             raise StepFailure(

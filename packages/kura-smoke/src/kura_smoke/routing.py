@@ -16,17 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kura_core import GATEWAY_ANNOTATION, InputError, Region, regional_gateway_values_key
-from kura_smoke.cluster_state import Reading, deployment_rollout, load_balancer_address
-from kura_smoke.gateway_api_state import (
-    gateway_address,
-    gateway_reading,
-    listener_set_reading,
-    route_reading,
-)
-from kura_smoke.kube import (
+from kura_core import (
     DEPLOYMENT,
     GATEWAY,
+    GATEWAY_ANNOTATION,
     GRPC_ROUTE,
     HTTP_ROUTE,
     INGRESS,
@@ -34,9 +27,19 @@ from kura_smoke.kube import (
     KURA_INSTANCE,
     LISTENER_SET,
     SERVICE,
-    KubeClient,
-    ObjectRef,
+    InputError,
+    Region,
+    regional_gateway_values_key,
 )
+from kura_kube.client import KubeClient
+from kura_smoke.cluster_state import Reading, deployment_rollout, load_balancer_address
+from kura_smoke.gateway_api_state import (
+    gateway_address,
+    gateway_reading,
+    listener_set_reading,
+    route_reading,
+)
+from kura_smoke.kube import ObjectRef
 from kura_smoke.provision import SmokeAccount
 from kura_smoke.report import StepFailure
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kura_core import DEFAULT_IMAGE, OVERRIDES_ENV, InputError, KuraContext, parse_overrides
+from kura_kube.client import KubeClient
 from kura_smoke.bench import (
     Bench,
     BenchReport,
@@ -31,7 +32,7 @@ from kura_smoke.bench import (
     peak_rss_mib,
     relay_efficiency,
 )
-from kura_smoke.kube import KubeClient, ObjectRef, load_api_client
+from kura_smoke.kube import ObjectRef, connect
 from kura_smoke.kura_api import KuraEndpoint, open_client
 from kura_smoke.pinning import DEFAULT_PORTS, parse_resolve, pin_table
 from kura_smoke.platform_check import PlatformNames
@@ -119,7 +120,7 @@ def build_run(
     context: str | None = options["kube_context"]
 
     def kube_factory() -> KubeClient:
-        return KubeClient(load_api_client(kubeconfig, context), timeout=settings.request_timeout)
+        return connect(kubeconfig, context, timeout=settings.request_timeout)
 
     return SmokeRun(
         settings=settings,

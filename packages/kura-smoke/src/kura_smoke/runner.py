@@ -17,9 +17,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from kura_core import LoadBalancerProvider, Region
+from kura_kube import KubeError
+from kura_kube.client import KubeClient
 from kura_smoke.budget import SMOKE_POLL_SECONDS, SMOKE_WAIT_SECONDS
 from kura_smoke.endpoint_checks import EndpointChecks
-from kura_smoke.kube import KubeClient, KubeError
 from kura_smoke.kura_api import KuraEndpoint, cas_path, open_client
 from kura_smoke.payload import Payload
 from kura_smoke.platform_check import PlatformNames, check_platform

@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kura_core import KURA_GATEWAY, KURA_INSTANCE
+from kura_kube import KubeError
+from kura_kube.client import KubeClient
 from kura_smoke.cluster_state import Reading, resource_ready
-from kura_smoke.kube import KURA_GATEWAY, KURA_INSTANCE, KubeClient, KubeError, ObjectRef
+from kura_smoke.kube import ObjectRef
 from kura_smoke.progress import Silent, View
 from kura_smoke.provision import SmokeAccount
 from kura_smoke.report import StepFailure

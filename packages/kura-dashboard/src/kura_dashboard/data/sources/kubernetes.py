@@ -1,4 +1,4 @@
-"""KuraGateways and KuraInstances from the Kubernetes API, read-only, with the official client.
+"""KuraGateways and KuraInstances from the Kubernetes API, read-only, through kura-kube.
 
 Two list calls per refresh, whatever the number of objects. Like the Prometheus source, it has a
 short timeout and no client retries, so an unreachable API server shows as such at once; objects
@@ -8,27 +8,25 @@ that do not parse make the source degraded and are named, the rest still shows.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
-
-import urllib3
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
+from typing import Any
 
 from kura_core import (
     DEFAULT_GATEWAY_REPLICAS,
     DEFAULT_INSTANCE_REPLICAS,
     GATEWAY_ANNOTATION,
     GROUP,
-    VERSION,
+    KURA_GATEWAY,
+    KURA_INSTANCE,
     InputError,
+    Kind,
     KuraGateway,
     KuraInstance,
     parse_gateway,
     parse_instance,
 )
 from kura_dashboard.data.readings import GatewayObject, InstanceObject, Inventory, SourceError
-from kura_dashboard.data.sources.prometheus import connection_reason
+from kura_kube import ConfigError, KubeError
+from kura_kube.client import KubeClient
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -83,30 +81,23 @@ class KubernetesSource:
         self.namespace = namespace
         self.timeout = timeout
         self.target = f"kubeconfig {kubeconfig or '(default)'}"
-        self._api: client.CustomObjectsApi | None = None
+        self._client: KubeClient | None = None
 
-    def _connect(self) -> client.CustomObjectsApi:
-        if self._api is None:
-            configuration = client.Configuration()
+    def _connect(self) -> KubeClient:
+        if self._client is None:
             try:
-                # The client's config loaders carry no annotations.
-                config.load_kube_config(  # type: ignore[no-untyped-call]
-                    config_file=str(self.kubeconfig) if self.kubeconfig else None,
-                    context=self.context,
-                    client_configuration=configuration,
+                self._client = KubeClient.from_kubeconfig(
+                    self.kubeconfig, self.context, timeout=self.timeout
                 )
-            except (ConfigException, OSError) as exc:
-                raise SourceError(f"cannot load the kubeconfig: {exc}") from None
-            # No retries: an unreachable API server must show at once, not after urllib3's three.
-            configuration.retries = False
-            self.target = configuration.host
-            self._api = client.CustomObjectsApi(client.ApiClient(configuration))
-        return self._api
+            except ConfigError as exc:
+                raise SourceError(str(exc)) from None
+            self.target = self._client.host
+        return self._client
 
     def fetch(self, now: float) -> Inventory:
-        api = self._connect()
-        raw_gateways = self._list(api, "kuragateways")
-        raw_instances = self._list(api, "kurainstances")
+        kube = self._connect()
+        raw_gateways = self._list(kube, KURA_GATEWAY)
+        raw_instances = self._list(kube, KURA_INSTANCE)
         problems: list[str] = []
         gateways = []
         for item in raw_gateways:
@@ -122,23 +113,19 @@ class KubernetesSource:
                 problems.append(str(exc))
         return Inventory(now, tuple(gateways), tuple(instances), tuple(problems))
 
-    def _list(self, api: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]:
+    def _list(self, kube: KubeClient, kind: Kind) -> list[dict[str, Any]]:
         where = f"the Kubernetes API at {self.target}"
         try:
-            answer = api.list_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, plural, _request_timeout=self.timeout
-            )
-        except ApiException as exc:
-            problem = self._api_problem(exc, plural)
+            return kube.list(kind, self.namespace)
+        except KubeError as exc:
+            if exc.reason == "Timeout":
+                raise SourceError(f"{where} did not answer within {self.timeout:g}s") from None
+            if not exc.status:
+                raise SourceError(f"cannot connect to {where}: {exc.message}") from None
+            problem = self._api_problem(exc, kind.plural)
             raise SourceError(problem, unreachable=exc.status >= 500) from None
-        except urllib3.exceptions.ReadTimeoutError:
-            raise SourceError(f"{where} did not answer within {self.timeout:g}s") from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise SourceError(f"cannot connect to {where}: {connection_reason(exc)}") from None
-        items: list[dict[str, Any]] = cast(dict[str, Any], answer).get("items", [])
-        return items
 
-    def _api_problem(self, exc: ApiException, plural: str) -> str:
+    def _api_problem(self, exc: KubeError, plural: str) -> str:
         what = f"{plural}.{GROUP} in namespace {self.namespace}"
         if exc.status == 401:
             return "the API server refused the kubeconfig's credentials (401 Unauthorized)"

@@ -1,4 +1,10 @@
-"""The API resources the operator reads and writes, and their REST paths."""
+"""The Kubernetes resources kura reads and writes: one table, and their REST paths.
+
+The operator, the smoke tool and the dashboard all reach the API server through ``kura_kube``,
+which takes these. Pure data: nothing here imports a Kubernetes client. The two custom
+resources' entries are the ones their CRDs are generated from (:mod:`kura_core.crds`); the rest
+are checked against a real API server's discovery and the vendored CRDs by the tests.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kura_core import GROUP, VERSION
+from kura_core.resources import GATEWAY_KIND, GROUP, INSTANCE_KIND, VERSION
 
 
 @dataclass(frozen=True)
 class Kind:
+    """One API resource: where it is served and whether its objects live in a namespace."""
+
     group: str
     version: str
     plural: str
@@ -21,9 +29,18 @@ class Kind:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
+    @property
+    def group_path(self) -> str:
+        """The discovery path of the kind's group version (``/apis/apps/v1``, ``/api/v1``)."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
     def path(self, namespace: str | None, name: str | None = None, subresource: str = "") -> str:
-        """The REST path; a namespaced kind without a namespace is its list across namespaces."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        """The REST path; a namespaced kind without a namespace is its list across namespaces.
+
+        ``ValueError`` for a namespaced object named without its namespace: that path would
+        address nothing.
+        """
+        base = self.group_path
         if self.namespaced and namespace:
             base += f"/namespaces/{namespace}"
         elif self.namespaced and name:
@@ -36,8 +53,8 @@ class Kind:
         return path
 
 
-KURA_GATEWAY = Kind(GROUP, VERSION, "kuragateways", "KuraGateway")
-KURA_INSTANCE = Kind(GROUP, VERSION, "kurainstances", "KuraInstance")
+KURA_GATEWAY = Kind(GROUP, VERSION, "kuragateways", GATEWAY_KIND)
+KURA_INSTANCE = Kind(GROUP, VERSION, "kurainstances", INSTANCE_KIND)
 CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap")
 SERVICE = Kind("", "v1", "services", "Service")
 SECRET = Kind("", "v1", "secrets", "Secret")
@@ -49,9 +66,8 @@ INGRESS = Kind("networking.k8s.io", "v1", "ingresses", "Ingress")
 INGRESS_CLASS = Kind("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False)
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 POD_DISRUPTION_BUDGET = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
-CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
-# The leader election's lock (kura_operator.leader).
 LEASE = Kind("coordination.k8s.io", "v1", "leases", "Lease")
+CERTIFICATE = Kind("cert-manager.io", "v1", "certificates", "Certificate")
 # The gateway-api provider's: Gateway API objects, and Envoy Gateway's policies for them.
 GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
 LISTENER_SET = Kind("gateway.networking.k8s.io", "v1", "listenersets", "ListenerSet")
@@ -65,19 +81,8 @@ BACKEND_TRAFFIC_POLICY = Kind(
     "gateway.envoyproxy.io", "v1alpha1", "backendtrafficpolicies", "BackendTrafficPolicy"
 )
 HTTP_ROUTE_FILTER = Kind("gateway.envoyproxy.io", "v1alpha1", "httproutefilters", "HTTPRouteFilter")
-# What routes an instance's public traffic, whichever ingress provider renders it. A region
-# that moves to another provider leaves the old provider's routes behind, to be pruned.
-ROUTE_KINDS: tuple[Kind, ...] = (
-    INGRESS,
-    LISTENER_SET,
-    HTTP_ROUTE,
-    GRPC_ROUTE,
-    BACKEND_TRAFFIC_POLICY,
-    HTTP_ROUTE_FILTER,
-    CERTIFICATE,
-)
 
-KNOWN: tuple[Kind, ...] = (
+KINDS: tuple[Kind, ...] = (
     KURA_GATEWAY,
     KURA_INSTANCE,
     CONFIG_MAP,
@@ -91,8 +96,8 @@ KNOWN: tuple[Kind, ...] = (
     INGRESS_CLASS,
     NETWORK_POLICY,
     POD_DISRUPTION_BUDGET,
-    CERTIFICATE,
     LEASE,
+    CERTIFICATE,
     GATEWAY,
     LISTENER_SET,
     HTTP_ROUTE,
@@ -102,16 +107,17 @@ KNOWN: tuple[Kind, ...] = (
     BACKEND_TRAFFIC_POLICY,
     HTTP_ROUTE_FILTER,
 )
-_BY_TYPE = {(k.api_version, k.kind): k for k in KNOWN}
+_BY_TYPE = {(k.api_version, k.kind): k for k in KINDS}
 
 
 def kind_of(obj: Mapping[str, Any]) -> Kind:
-    """The :class:`Kind` of a rendered object, from its apiVersion and kind."""
+    """The :class:`Kind` of an object, from its apiVersion and kind; ``ValueError`` for one
+    outside the table."""
     try:
         return _BY_TYPE[(str(obj["apiVersion"]), str(obj["kind"]))]
     except KeyError:
         raise ValueError(
-            f"the operator does not manage {obj.get('apiVersion')}/{obj.get('kind')} objects"
+            f"kura does not manage {obj.get('apiVersion')}/{obj.get('kind')} objects"
         ) from None
 
 
