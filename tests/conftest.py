@@ -22,9 +22,11 @@ settings.register_profile("local", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "local")
 
-# kubernetes-validate reads its multi-megabyte schema files again on every call (60 ms each);
-# the files never change, so tests that validate thousands of objects read each once.
+# kubernetes-validate reads its multi-megabyte schema files again on every call (60 ms each),
+# and lists its schema folder twice per call; neither changes, so tests that validate thousands
+# of objects read each file and the listing once.
 schemas.schema_contents = functools.cache(schemas.schema_contents)
+schemas.all_versions = functools.cache(schemas.all_versions)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -34,18 +35,19 @@ def _files() -> list[Path]:
     return found
 
 
-def _hits(pattern: re.Pattern[str]) -> list[tuple[str, int, str]]:
+@functools.cache  # the tree does not change during a run; four tests scan it for CITED
+def _hits(pattern: re.Pattern[str]) -> tuple[tuple[str, int, str], ...]:
     hits: list[tuple[str, int, str]] = []
     for path in _files():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             hits.extend(
                 (str(path.relative_to(ROOT)), number, m.group(0)) for m in pattern.finditer(line)
             )
-    return hits
+    return tuple(hits)
 
 
 def test_nothing_cites_notes_outside_the_repository() -> None:
-    assert _hits(OUTSIDE) == []
+    assert _hits(OUTSIDE) == ()
 
 
 def test_every_cited_repository_path_exists() -> None:

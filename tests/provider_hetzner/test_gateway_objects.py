@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,15 @@ def hetzner() -> LoadBalancerProvider:
     return HOST.load_balancer_provider("hetzner")
 
 
+@functools.cache
+def _example_data() -> dict[str, Any]:
+    # Read once: the property tests build a gateway from it hundreds of times.
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return data
+
+
 def example(**spec: Any) -> KuraGateway:
-    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data = copy.deepcopy(_example_data())
     data["spec"].update(spec)
     return parse_gateway(data)
 
