@@ -287,6 +287,7 @@ def test_once_prints_the_simulated_fleet_with_the_unknown_ceiling(tmp_path: Path
     assert "eu-central: the ceiling is unknown, envoy-proxy having no figure; 10.0 Gbps" in words
 
 
+@pytest.mark.e2e  # a real prometheus
 def test_once_reads_a_live_fleet_with_one_region_per_provider(tmp_path: Path) -> None:
     promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
     # The samples of the test above, ending now, so the dashboard's queries at now find them.

@@ -189,6 +189,7 @@ def test_bench_counts_failed_transfers_and_exits_1(kura: InvokeKura, bed: TestBe
     assert download["problems"] == ["downloaded bytes differ from the upload"]
 
 
+@pytest.mark.e2e  # a real nginx
 def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Path) -> None:
     require_binary("nginx")
     info_file = tmp_path / "info.json"
@@ -210,6 +211,7 @@ def test_the_testbed_command_serves_and_cleans_up(kura: InvokeKura, tmp_path: Pa
     assert not Path(info["ca_file"]).parent.exists()
 
 
+@pytest.mark.e2e  # a real nginx
 def test_the_testbed_prints_a_command_that_pastes_whole(kura: InvokeKura, tmp_path: Path) -> None:
     require_binary("nginx")
     info_file = tmp_path / "info.json"
@@ -226,6 +228,7 @@ def test_the_testbed_prints_a_command_that_pastes_whole(kura: InvokeKura, tmp_pa
     assert all(line.endswith(" \\") for line in pasted.splitlines()[:-1])
 
 
+@pytest.mark.e2e  # a real nginx
 @pytest.mark.parametrize(
     ("flag", "port", "shown", "other"),
     [

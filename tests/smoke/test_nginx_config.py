@@ -398,6 +398,7 @@ SPOOFED = {
 }
 
 
+@pytest.mark.e2e  # two real nginx
 def test_clients_cannot_set_the_forwarded_headers_kura_sees(
     tmp_path: Path, echo: str, plugin_host: PluginHost
 ) -> None:
