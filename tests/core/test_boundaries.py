@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 import re
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("textual", "kopf", "kubernetes", "hcloud", "prometheus_api_client")
 
 
-def imported_modules(path: Path) -> set[str]:
+@functools.cache  # each source file is checked by up to five rules: parsed once
+def imported_modules(path: Path) -> frozenset[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -24,7 +26,7 @@ def imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-    return names
+    return frozenset(names)
 
 
 def sources(package_dir: str) -> list[Path]:
