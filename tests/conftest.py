@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 from kubernetes_validate import utils as schemas
 
-from kura_testing.control_plane import ControlPlane
-from kura_testing.kube_double import KubeDouble
-from tests.operator.real_cluster import install_deploy_base
+if TYPE_CHECKING:
+    from kura_testing.control_plane import ControlPlane
+    from kura_testing.kube_double import KubeDouble
 
 # Tests never assert on wall-clock time, and hypothesis's per-example deadline is one: on two
 # shared cores an example that takes 20 ms alone can take 2 s.
@@ -29,9 +30,15 @@ schemas.schema_contents = functools.cache(schemas.schema_contents)
 schemas.all_versions = functools.cache(schemas.all_versions)
 
 
+# The fixtures import what they start when they start it: xdist's controller reads this file
+# too, and no worker starts before it has (the operator's test harness alone takes a second).
+
+
 @pytest.fixture
 def kube() -> Iterator[KubeDouble]:
     """A started :class:`KubeDouble` serving the standard resources at ``kube.url``."""
+    from kura_testing.kube_double import KubeDouble
+
     with KubeDouble.in_thread() as double:
         yield double
 
@@ -39,6 +46,8 @@ def kube() -> Iterator[KubeDouble]:
 @pytest.fixture(scope="session")
 def operator_control_plane(kube_control_plane: ControlPlane) -> ControlPlane:
     """The real control plane with the operator's deploy base applied by ``kubectl apply -k``."""
+    from tests.operator.real_cluster import install_deploy_base
+
     install_deploy_base(kube_control_plane)
     return kube_control_plane
 
