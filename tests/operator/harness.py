@@ -115,6 +115,28 @@ class OperatorProcess:
     def readiness(self) -> tuple[int, str]:
         return self.get(self.health_port, "/readyz")
 
+    def requests_sent(self) -> float:
+        """Every API request the operator has sent, by its own count."""
+        family = "kura_operator_api_requests"
+        for metric in text_string_to_metric_families(self.metrics()):
+            if metric.name == family:
+                return sum(s.value for s in metric.samples if s.name == f"{family}_total")
+        return 0.0
+
+    def wait_quiet(self, quiet: float = 2.0, timeout: float = 60.0) -> None:
+        """Until the operator has sent no request for ``quiet`` seconds: a status write's Event
+        follows it, so a phase reached is not yet the end of the operator's work."""
+        deadline = time.monotonic() + timeout
+        seen, since = self.requests_sent(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.requests_sent()
+            if now != seen:
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+        raise TimeoutError(f"the operator still sent requests after {timeout:g}s")
+
     def state(self) -> str:
         """The one ``kura_operator_state`` that is 1: active, standby or paused."""
         scrape = self.metrics()
