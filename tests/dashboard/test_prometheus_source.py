@@ -279,19 +279,10 @@ def test_the_percentiles_are_prometheus_histogram_quantile(
     assert slow.error_ratio == 0.0
 
 
-class _Together(BaseHTTPRequestHandler):
-    """Answers a query only once every query of the refresh has arrived: a barrier."""
+class _Answering(BaseHTTPRequestHandler):
+    """A stand-in for Prometheus's query API: JSON answers, no log lines."""
 
-    server: _TogetherServer
-
-    def do_GET(self) -> None:
-        body: dict[str, object]
-        try:
-            self.server.barrier.wait()
-        except threading.BrokenBarrierError:
-            status, body = 503, {"status": "error", "errorType": "timeout", "error": "alone"}
-        else:
-            status, body = 200, {"status": "success", "data": {"result": []}}
+    def answer(self, status: int, body: dict[str, object]) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -301,6 +292,23 @@ class _Together(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+NO_SERIES: dict[str, object] = {"status": "success", "data": {"result": []}}
+
+
+class _Together(_Answering):
+    """Answers a query only once every query of the refresh has arrived: a barrier."""
+
+    server: _TogetherServer
+
+    def do_GET(self) -> None:
+        try:
+            self.server.barrier.wait()
+        except threading.BrokenBarrierError:
+            self.answer(503, {"status": "error", "errorType": "timeout", "error": "alone"})
+        else:
+            self.answer(200, NO_SERIES)
 
 
 class _TogetherServer(ThreadingHTTPServer):
@@ -325,6 +333,42 @@ def test_a_refreshs_queries_are_in_flight_together(ingress: IngressProvider) -> 
             reader.close()
     assert readout.problems == ()
     assert reader.queries_sent == reader.queries_per_refresh
+
+
+class _Proxy(_Answering):
+    """A forward proxy that answers every query itself, with no series, and keeps its path."""
+
+    server: _ProxyServer
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        self.answer(200, NO_SERIES)
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    paths: list[str]
+
+
+def test_a_proxy_from_the_environment_carries_every_query(
+    ingress: IngressProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The source reads its environment once: the proxy must still carry every query.
+    with _ProxyServer(("127.0.0.1", 0), _Proxy) as proxy:
+        proxy.paths = []
+        serving = threading.Thread(target=proxy.serve_forever, daemon=True)
+        serving.start()
+        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+        reader = source("http://prometheus.invalid:9090", ingress)
+        try:
+            reader.fetch(now=AT)
+            reader.fetch(now=AT)
+        finally:
+            proxy.shutdown()
+            reader.close()
+    assert len(proxy.paths) == 2 * reader.queries_per_refresh
+    assert all(p.startswith("http://prometheus.invalid:9090/api/v1/query?") for p in proxy.paths)
 
 
 def test_the_dashboard_state_computes_saturation_from_the_capacity_model(

@@ -118,49 +118,81 @@ class GatewayQuery(BaseModel):
         are not a gateway's and are left out."""
         metric = self.metric
         if metric is not None:
+            isfinite = math.isfinite
             return {
-                labels[gateway_label]: {metric: _finite(value)}
+                labels[gateway_label]: {metric: value if isfinite(value) else None}
                 for labels, value in samples
                 if gateway_label in labels
             }
-        grouped: dict[str, list[Sample]] = {}
-        for labels, value in samples:
-            gateway = labels.get(gateway_label)
-            if gateway is not None:
-                grouped.setdefault(gateway, []).append((labels, value))
-        read = _status_classes if self.shape is Shape.STATUS_CLASSES else _percentiles
-        return {gateway: read(series) for gateway, series in grouped.items()}
+        if self.shape is Shape.STATUS_CLASSES:
+            return _status_classes(samples, gateway_label)
+        return _percentiles(samples, gateway_label)
+
+
+def _status_classes(samples: Iterable[Sample], gateway_label: str) -> Readings:
+    """Requests and ratios, summed in one pass over the answer. No 5xx series means no 5xx
+    responses: a ratio of 0, not unknown. Without requests there is no ratio."""
+    # Per gateway: all requests, 5xx, 4xx.
+    sums: dict[str, list[float]] = {}
+    for labels, value in samples:
+        gateway = labels.get(gateway_label)
+        if gateway is None:
+            continue
+        totals = sums.get(gateway)
+        if totals is None:
+            totals = sums[gateway] = [0.0, 0.0, 0.0]
+        totals[0] += value
+        status = labels.get(STATUS_CLASS_LABEL)
+        if status == "5xx":
+            totals[1] += value
+        elif status == "4xx":
+            totals[2] += value
+    read: Readings = {}
+    for gateway, (total, server, client) in sums.items():
+        ratios = total > 0 and math.isfinite(total)
+        read[gateway] = {
+            Metric.REQUESTS: _finite(total),
+            Metric.ERROR_RATIO: server / total if ratios else None,
+            Metric.SUCCESS_RATIO: (total - server - client) / total if ratios else None,
+        }
+    return read
 
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _status_classes(series: list[Sample]) -> dict[Metric, float | None]:
-    """Requests and ratios. No 5xx series means no 5xx responses: a ratio of 0, not unknown.
-    Without requests there is no ratio."""
-    total = math.fsum(value for _, value in series)
-    by_class: dict[str, float] = {}
-    for labels, value in series:
-        status = labels.get(STATUS_CLASS_LABEL, "")
-        by_class[status] = by_class.get(status, 0.0) + value
-    failed = math.fsum(by_class.get(status, 0.0) for status in _FAILED_CLASSES)
-    ratios = total > 0 and math.isfinite(total)
+def _percentiles(samples: Iterable[Sample], gateway_label: str) -> Readings:
+    """Every percentile of each gateway, its buckets gathered in one pass over the answer."""
+    # Each distinct ``le`` text is parsed once: every gateway repeats the same few bounds.
+    bounds: dict[str, float | None] = {}
+    counts: dict[str, dict[float, float]] = {}
+    for labels, value in samples:
+        gateway = labels.get(gateway_label)
+        if gateway is None:
+            continue
+        merged = counts.get(gateway)
+        if merged is None:
+            merged = counts[gateway] = {}
+        text = labels.get(BUCKET_LABEL, "")
+        if text in bounds:
+            bound = bounds[text]
+        else:
+            bound = bounds[text] = _bound(text)
+        if bound is not None:  # else not a bucket, as histogram_quantile ignores it
+            merged[bound] = merged.get(bound, 0.0) + value
+    qs = tuple(QUANTILES.values())
     return {
-        Metric.REQUESTS: _finite(total),
-        Metric.ERROR_RATIO: by_class.get("5xx", 0.0) / total if ratios else None,
-        Metric.SUCCESS_RATIO: (total - failed) / total if ratios else None,
+        gateway: dict(zip(QUANTILES, _merged_quantiles(merged, qs), strict=True))
+        for gateway, merged in counts.items()
     }
 
 
-def _percentiles(series: list[Sample]) -> dict[Metric, float | None]:
-    buckets: list[tuple[float, float]] = []
-    for labels, value in series:
-        try:
-            buckets.append((float(labels[BUCKET_LABEL]), value))
-        except (KeyError, ValueError):
-            continue  # not a bucket, as histogram_quantile ignores it
-    return dict(zip(QUANTILES, bucket_quantiles(buckets, QUANTILES.values()), strict=True))
+def _bound(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def bucket_quantiles(
@@ -177,6 +209,11 @@ def bucket_quantiles(
     merged: dict[float, float] = {}
     for bound, count in buckets:
         merged[bound] = merged.get(bound, 0.0) + count
+    return _merged_quantiles(merged, tuple(qs))
+
+
+def _merged_quantiles(merged: Mapping[float, float], qs: tuple[float, ...]) -> list[float | None]:
+    """:func:`bucket_quantiles` of buckets already added together by bound."""
     bounds = sorted(merged)
     counts = list(itertools.accumulate((merged[bound] for bound in bounds), max))
     if len(bounds) < 2 or bounds[-1] != math.inf or not counts[-1] > 0:

@@ -10,6 +10,10 @@ The client gets a short timeout and no retries (``Retry(total=0)``): prometheus-
 default retries turn a dead server into a 6-second stall, and the dashboard must show a dead
 Prometheus at once. A refresh fails with its first query's connection failure (in query order),
 so a dead Prometheus costs one timeout a refresh, and the refresh says why in words.
+
+What requests takes from the environment (proxies, a CA bundle, ``.netrc`` credentials) is read
+once, when the source is made: requests would read it again for every query, which cost a
+quarter of the dashboard's time in HTTP at 506 gateways.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ def _samples(results: list[dict[str, Any]]) -> Iterator[Sample]:
         yield result.get("metric", {}), float(result["value"][1])
 
 
+def _session(url: str) -> requests.Session:
+    """A session that has read its environment settings for ``url`` once, and no more."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    return session
+
+
 class PrometheusSource:
     """Reads every gateway's metrics with a constant number of instant queries."""
 
@@ -79,8 +94,8 @@ class PrometheusSource:
         self._client = PrometheusConnect(
             # read=False re-raises a read timeout as itself rather than as a retry error.
             url=self.url,
-            disable_ssl=False,
             retry=Retry(total=0, read=False),
+            session=_session(self.url),
             timeout=timeout,
         )
 
