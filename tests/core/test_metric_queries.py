@@ -123,6 +123,22 @@ def test_buckets_of_many_gateways_are_read_apart_and_without_bounds_as_unknown()
     assert read["c"] == dict.fromkeys(Shape.BUCKETS.metrics)
 
 
+def test_buckets_in_milliseconds_give_percentiles_in_seconds() -> None:
+    query = GatewayQuery(promql="q", shape=Shape.BUCKETS, bucket_unit=0.001)
+    read = query.read(
+        [({"gw": "a", "le": "100"}, 5.0), ({"gw": "a", "le": "500"}, 8.0),
+         ({"gw": "a", "le": "+Inf"}, 10.0), ({"gw": "idle", "le": "+Inf"}, 0.0)],
+        "gw",
+    )  # fmt: skip
+    assert read["a"][Metric.P50_LATENCY] == pytest.approx(0.1)
+    assert read["a"][Metric.P99_LATENCY] == pytest.approx(0.5)
+    assert read["idle"] == dict.fromkeys(Shape.BUCKETS.metrics)
+    with pytest.raises(ValidationError, match="only a buckets query has a bucket unit"):
+        GatewayQuery(promql="q", metric=Metric.P50_LATENCY, bucket_unit=0.001)
+    with pytest.raises(ValidationError, match="greater than 0"):
+        GatewayQuery(promql="q", shape=Shape.BUCKETS, bucket_unit=0)
+
+
 def test_a_value_query_reads_its_metric_and_not_a_number_as_unknown() -> None:
     query = GatewayQuery(promql="q", metric=Metric.CERT_EXPIRY)
     read = query.read([({"gw": "a"}, 86_400.0), ({"gw": "b"}, math.nan)], "gw")

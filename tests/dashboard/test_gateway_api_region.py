@@ -203,9 +203,9 @@ def test_each_region_is_read_with_its_own_providers_queries(server: PrometheusSe
     before = queries_answered(server)
     (readout,) = source.fetch(now=AT)
     assert readout.problems == ()
-    # ingress-nginx's eight queries and Envoy's eleven, whatever the number of gateways.
-    assert source.queries_per_refresh == 8 + 11
-    assert queries_answered(server) - before == 19
+    # Each provider's eight queries, whatever the number of gateways.
+    assert source.queries_per_refresh == 8 + 8
+    assert queries_answered(server) - before == 16
     assert set(readout.gateways) == {
         "k8s.io/kura-us-east-ingress-nginx",
         "kura-eu-central",

@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Metric(StrEnum):
@@ -66,7 +66,8 @@ class Shape(StrEnum):
     5xx."""
     BUCKETS = "buckets"
     """Per-second rates of a gateway's cumulative request-duration histogram buckets, one series
-    per ``le`` (upper bound, ``+Inf`` last): every latency percentile."""
+    per ``le`` (upper bound, ``+Inf`` last; in seconds unless the query's ``bucket_unit`` says
+    otherwise): every latency percentile."""
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -86,7 +87,6 @@ QUANTILES: dict[Metric, float] = {
     Metric.P95_LATENCY: 0.95,
     Metric.P99_LATENCY: 0.99,
 }
-_FAILED_CLASSES = frozenset({"4xx", "5xx"})
 
 # One answered series: its labels and its value.
 Sample = tuple[Mapping[str, str], float]
@@ -102,11 +102,16 @@ class GatewayQuery(BaseModel):
     shape: Shape = Shape.VALUE
     metric: Metric | None = None
     """The metric of a :attr:`Shape.VALUE` query; the other shapes' metrics are fixed."""
+    bucket_unit: float = Field(default=1.0, gt=0)
+    """Seconds per unit of a :attr:`Shape.BUCKETS` query's bounds: 0.001 for a histogram in
+    milliseconds (PromQL cannot rescale an ``le`` label; the percentiles scale with the bounds)."""
 
     @model_validator(mode="after")
     def _one_metric_for_a_value(self) -> GatewayQuery:
         if (self.shape is Shape.VALUE) != (self.metric is not None):
             raise ValueError("a value query names its metric, and only a value query does")
+        if self.bucket_unit != 1.0 and self.shape is not Shape.BUCKETS:
+            raise ValueError("only a buckets query has a bucket unit")
         return self
 
     @property
@@ -126,7 +131,7 @@ class GatewayQuery(BaseModel):
             }
         if self.shape is Shape.STATUS_CLASSES:
             return _status_classes(samples, gateway_label)
-        return _percentiles(samples, gateway_label)
+        return _percentiles(samples, gateway_label, self.bucket_unit)
 
 
 def _status_classes(samples: Iterable[Sample], gateway_label: str) -> Readings:
@@ -162,8 +167,9 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _percentiles(samples: Iterable[Sample], gateway_label: str) -> Readings:
-    """Every percentile of each gateway, its buckets gathered in one pass over the answer."""
+def _percentiles(samples: Iterable[Sample], gateway_label: str, unit: float) -> Readings:
+    """Every percentile of each gateway in seconds, its buckets (bounds in ``unit`` seconds)
+    gathered in one pass over the answer."""
     # Each distinct ``le`` text is parsed once: every gateway repeats the same few bounds.
     bounds: dict[str, float | None] = {}
     counts: dict[str, dict[float, float]] = {}
@@ -183,7 +189,10 @@ def _percentiles(samples: Iterable[Sample], gateway_label: str) -> Readings:
             merged[bound] = merged.get(bound, 0.0) + value
     qs = tuple(QUANTILES.values())
     return {
-        gateway: dict(zip(QUANTILES, _merged_quantiles(merged, qs), strict=True))
+        gateway: {
+            metric: None if value is None else value * unit
+            for metric, value in zip(QUANTILES, _merged_quantiles(merged, qs), strict=True)
+        }
         for gateway, merged in counts.items()
     }
 
