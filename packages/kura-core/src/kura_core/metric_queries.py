@@ -8,6 +8,11 @@ percentile (:class:`Shape`). Prometheus evaluates a selector once per appearance
 four ``histogram_quantile`` calls cost four times one bucket query; the percentiles are therefore
 interpolated here from the buckets, the way ``histogram_quantile`` does.
 
+A gateway query may name the recording rule that records it (:attr:`GatewayQuery.record`):
+``kura rules`` renders those rules from the same PromQL, and a reader that finds the rule loaded
+reads the recorded series instead, the same series under the rule's name, without evaluating the
+query again.
+
 Rates, ratios, percentiles and reload counts are over :attr:`MetricQueries.window`; connections,
 the reload state and certificate expiry are instant. ``by_pod`` queries drill into one gateway,
 one per metric; they carry a ``{gateway}`` placeholder for the value of
@@ -70,6 +75,15 @@ class Shape(StrEnum):
     otherwise): every latency percentile."""
 
     @property
+    def split_label(self) -> str | None:
+        """The label that splits a gateway's series in this shape's answer."""
+        if self is Shape.STATUS_CLASSES:
+            return STATUS_CLASS_LABEL
+        if self is Shape.BUCKETS:
+            return BUCKET_LABEL
+        return None
+
+    @property
     def metrics(self) -> tuple[Metric, ...]:
         """What a query of this shape answers; a value query names its one metric."""
         if self is Shape.STATUS_CLASSES:
@@ -81,6 +95,8 @@ class Shape(StrEnum):
 
 STATUS_CLASS_LABEL = "status_class"
 BUCKET_LABEL = "le"
+# A metric name with the colon Prometheus keeps for recording rules.
+RECORD_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*$"
 QUANTILES: dict[Metric, float] = {
     Metric.P50_LATENCY: 0.5,
     Metric.P90_LATENCY: 0.9,
@@ -105,6 +121,9 @@ class GatewayQuery(BaseModel):
     bucket_unit: float = Field(default=1.0, gt=0)
     """Seconds per unit of a :attr:`Shape.BUCKETS` query's bounds: 0.001 for a histogram in
     milliseconds (PromQL cannot rescale an ``le`` label; the percentiles scale with the bounds)."""
+    record: str | None = Field(default=None, pattern=RECORD_NAME)
+    """The series a recording rule of :attr:`promql` records, named as Prometheus's convention
+    has it (``level:metric:operations``); None when the query has no rule."""
 
     @model_validator(mode="after")
     def _one_metric_for_a_value(self) -> GatewayQuery:
@@ -117,6 +136,15 @@ class GatewayQuery(BaseModel):
     @property
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric,) if self.metric is not None else self.shape.metrics
+
+    def recorded(self, gateway_label: str) -> str | None:
+        """The query of the series :attr:`record` names, answering with the labels the query
+        itself answers with: the rule aggregated by them already, and summing by them again
+        drops the record's name and any label the rule's group adds (a smaller answer)."""
+        if self.record is None:
+            return None
+        labels = ", ".join(label for label in (gateway_label, self.shape.split_label) if label)
+        return f"sum by ({labels}) ({self.record})"
 
     def read(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
         """Each gateway's metrics from this query's answer; series without the gateway label
@@ -258,6 +286,10 @@ class MetricQueries(BaseModel):
         twice = sorted({m for m in answered if answered.count(m) > 1})
         if twice:
             raise ValueError(f"by_gateway answers {', '.join(twice)} more than once")
+        records = [query.record for query in self.by_gateway if query.record is not None]
+        shared = sorted({r for r in records if records.count(r) > 1})
+        if shared:
+            raise ValueError(f"by_gateway records more than one query as {', '.join(shared)}")
         for name, table in (("by_gateway", answered), ("by_pod", self.by_pod)):
             missing = sorted(set(Metric) - set(table))
             if missing:

@@ -94,6 +94,25 @@ def _buckets(by: str, *own: str) -> str:
     )
 
 
+# The series each gateway query is recorded as (`kura recording-rules`): level:metric:operations.
+RECORDS = {
+    Shape.STATUS_CLASSES: (
+        f"{GATEWAY_LABEL}_{STATUS_CLASS_LABEL}:envoy_http_downstream_rq_xx:rate{WINDOW}"
+    ),
+    Shape.BUCKETS: f"{GATEWAY_LABEL}_le:envoy_http_downstream_rq_time_bucket:rate{WINDOW}",
+    Metric.BYTES_IN: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_rx_bytes_total:rate{WINDOW}",
+    Metric.BYTES_OUT: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_tx_bytes_total:rate{WINDOW}",
+    Metric.ACTIVE_CONNECTIONS: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_active:sum",
+    Metric.CONFIG_RELOAD_FAILED: (
+        f"{GATEWAY_LABEL}:envoy_listener_manager_lds_update_rejected:max_increase{WINDOW}"
+    ),
+    Metric.CONFIG_RELOADS: (
+        f"{GATEWAY_LABEL}:envoy_listener_manager_lds_update_success:increase{WINDOW}"
+    ),
+    Metric.CERT_EXPIRY: f"{GATEWAY_LABEL}:envoy_server_days_until_first_cert_expiring:min_seconds",
+}
+
+
 def _gateway_queries() -> tuple[GatewayQuery, ...]:
     """The request rate by status class, the request-time buckets, one query per other metric."""
     shared = {metric for shape in (Shape.STATUS_CLASSES, Shape.BUCKETS) for metric in shape.metrics}
@@ -107,10 +126,20 @@ def _gateway_queries() -> tuple[GatewayQuery, ...]:
         GatewayQuery(
             promql=f"sum by ({GATEWAY_LABEL}, {STATUS_CLASS_LABEL}) ({classes})",
             shape=Shape.STATUS_CLASSES,
+            record=RECORDS[Shape.STATUS_CLASSES],
         ),
         # Envoy measures request time in milliseconds.
-        GatewayQuery(promql=_buckets(GATEWAY_LABEL), shape=Shape.BUCKETS, bucket_unit=MILLISECOND),
-        *(GatewayQuery(promql=alone[m], metric=m) for m in Metric if m not in shared),
+        GatewayQuery(
+            promql=_buckets(GATEWAY_LABEL),
+            shape=Shape.BUCKETS,
+            bucket_unit=MILLISECOND,
+            record=RECORDS[Shape.BUCKETS],
+        ),
+        *(
+            GatewayQuery(promql=alone[m], metric=m, record=RECORDS[m])
+            for m in Metric
+            if m not in shared
+        ),
     )
 
 
