@@ -40,8 +40,12 @@ def test_one_group_per_provider_one_rule_per_gateway_query(
     for group in groups:
         queries = host.ingress_provider(group["name"].removeprefix("kura-")).metric_queries()
         assert group["interval"] == "15s"
-        # Every gateway query is recorded, as itself.
+        # Every gateway query is recorded, as itself, and the percentiles of its buckets.
         assert group["rules"] == [
+            rule for query in queries.by_gateway for rule in query.recording_rules()
+        ]
+        recorded = [rule for rule in group["rules"] if "labels" not in rule]
+        assert recorded == [
             {"record": query.record, "expr": query.promql} for query in queries.by_gateway
         ]
 
@@ -65,6 +69,45 @@ def test_the_table_lists_each_record(invoke: Invoke) -> None:
     assert "controller_class_le:nginx_ingress_controller_request_duration_seconds_bucket" in (
         "".join(result.stdout.split())
     )
+
+
+def test_a_buckets_querys_percentiles_are_recorded_in_seconds() -> None:
+    query = GatewayQuery(
+        promql="sum by (le, gw) (rate(rq_time_ms_bucket[5m]))",
+        shape=Shape.BUCKETS,
+        bucket_unit=0.001,
+        record="gw_le:rq_time_ms_bucket:rate5m",
+        quantile_record="gw_quantile:rq_time_seconds:histogram_quantile_rate5m",
+    )
+    record, *quantiles = query.recording_rules()
+    assert record == {"record": query.record, "expr": query.promql}
+    assert quantiles == [
+        {
+            "record": "gw_quantile:rq_time_seconds:histogram_quantile_rate5m",
+            "expr": f"histogram_quantile({q}, gw_le:rq_time_ms_bucket:rate5m) * 0.001",
+            "labels": {"quantile": q},
+        }
+        for q in ("0.5", "0.9", "0.95", "0.99")
+    ]
+    # Read back: four series a gateway, whatever the buckets.
+    assert query.recorded("gw") == (
+        "sum by (gw, quantile) (gw_quantile:rq_time_seconds:histogram_quantile_rate5m)"
+    )
+    read = query.read_recorded(
+        [({"gw": "a", "quantile": "0.5"}, 0.1), ({"gw": "a", "quantile": "0.99"}, float("nan")),
+         ({"gw": "a", "quantile": "0.3"}, 9.0), ({"quantile": "0.5"}, 9.0)],
+        "gw",
+    )  # fmt: skip
+    assert read == {
+        "a": {
+            Metric.P50_LATENCY: 0.1,
+            Metric.P90_LATENCY: None,
+            Metric.P95_LATENCY: None,
+            Metric.P99_LATENCY: None,
+        }
+    }
+    with pytest.raises(ValidationError, match="only a recorded buckets query"):
+        GatewayQuery(promql="q", shape=Shape.BUCKETS, quantile_record="gw:q:x")
 
 
 def test_a_record_reads_back_with_the_querys_own_labels() -> None:

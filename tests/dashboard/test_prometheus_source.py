@@ -440,11 +440,11 @@ def _refresh(reader: PrometheusSource, fake: _Fake, now: float) -> tuple[list[st
 
 
 def _records(queries: MetricQueries) -> dict[str, str]:
-    """Each gateway query's record, and the query that reads the recorded series."""
+    """The record each gateway query is read from, and the query that reads it."""
     found = {}
     for query in queries.by_gateway:
-        assert query.record is not None, query.promql
-        found[query.record] = query.recorded(queries.gateway_label) or ""
+        assert query.reads_record is not None, query.promql
+        found[query.reads_record] = query.recorded(queries.gateway_label) or ""
     return found
 
 
@@ -469,7 +469,7 @@ def test_recorded_series_replace_the_queries_whose_rules_are_loaded_and_healthy(
             assert _refresh(reader, fake, AT + 65)[1] == "recording rules"
             sent, note = _refresh(reader, fake, AT + 70)
             assert note == "recording rules for 6 of 8 queries"
-            by_record = {q.record: q.promql for q in queries.by_gateway}
+            by_record = {q.reads_record: q.promql for q in queries.by_gateway}
             assert {by_record[failing], by_record[pending]} <= set(sent)
             assert len(set(sent) & set(recorded.values())) == 6
             # Rules gone: back to the queries, and the status says why.

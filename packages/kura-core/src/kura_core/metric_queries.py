@@ -26,6 +26,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -95,6 +96,7 @@ class Shape(StrEnum):
 
 STATUS_CLASS_LABEL = "status_class"
 BUCKET_LABEL = "le"
+QUANTILE_LABEL = "quantile"
 # A metric name with the colon Prometheus keeps for recording rules.
 RECORD_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*$"
 QUANTILES: dict[Metric, float] = {
@@ -124,6 +126,10 @@ class GatewayQuery(BaseModel):
     record: str | None = Field(default=None, pattern=RECORD_NAME)
     """The series a recording rule of :attr:`promql` records, named as Prometheus's convention
     has it (``level:metric:operations``); None when the query has no rule."""
+    quantile_record: str | None = Field(default=None, pattern=RECORD_NAME)
+    """A buckets query's percentiles in seconds, recorded from :attr:`record` as
+    ``histogram_quantile`` computes them, one series per :data:`QUANTILE_LABEL` value: four
+    series a gateway to read, whatever the number of buckets."""
 
     @model_validator(mode="after")
     def _one_metric_for_a_value(self) -> GatewayQuery:
@@ -131,20 +137,66 @@ class GatewayQuery(BaseModel):
             raise ValueError("a value query names its metric, and only a value query does")
         if self.bucket_unit != 1.0 and self.shape is not Shape.BUCKETS:
             raise ValueError("only a buckets query has a bucket unit")
+        if self.quantile_record is not None and (
+            self.shape is not Shape.BUCKETS or self.record is None
+        ):
+            raise ValueError("only a recorded buckets query has a quantile record")
         return self
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric,) if self.metric is not None else self.shape.metrics
 
-    def recorded(self, gateway_label: str) -> str | None:
-        """The query of the series :attr:`record` names, answering with the labels the query
-        itself answers with: the rule aggregated by them already, and summing by them again
-        drops the record's name and any label the rule's group adds (a smaller answer)."""
+    @property
+    def reads_record(self) -> str | None:
+        """The record whose series a reader takes for this query's answer."""
+        return self.quantile_record or self.record
+
+    def recording_rules(self) -> list[dict[str, Any]]:
+        """The Prometheus rules that record this query (in evaluation order: the quantiles
+        read the buckets the same evaluation recorded)."""
         if self.record is None:
+            return []
+        rules: list[dict[str, Any]] = [{"record": self.record, "expr": self.promql}]
+        if self.quantile_record is not None:
+            scale = "" if self.bucket_unit == 1.0 else f" * {self.bucket_unit:g}"
+            rules.extend(
+                {
+                    "record": self.quantile_record,
+                    "expr": f"histogram_quantile({q:g}, {self.record}){scale}",
+                    "labels": {QUANTILE_LABEL: f"{q:g}"},
+                }
+                for q in QUANTILES.values()
+            )
+        return rules
+
+    def recorded(self, gateway_label: str) -> str | None:
+        """The query of what :attr:`reads_record` names, answering with the labels of what it
+        recorded: the rule aggregated by them already, and summing by them again drops the
+        record's name and any label the rule's group adds (a smaller answer)."""
+        record = self.reads_record
+        if record is None:
             return None
-        labels = ", ".join(label for label in (gateway_label, self.shape.split_label) if label)
-        return f"sum by ({labels}) ({self.record})"
+        split = QUANTILE_LABEL if self.quantile_record is not None else self.shape.split_label
+        labels = ", ".join(label for label in (gateway_label, split) if label)
+        return f"sum by ({labels}) ({record})"
+
+    def read_recorded(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
+        """Each gateway's metrics from the answer of :meth:`recorded`."""
+        if self.quantile_record is None:
+            return self.read(samples, gateway_label)
+        metrics = {f"{q:g}": metric for metric, q in QUANTILES.items()}
+        read: Readings = {}
+        for labels, value in samples:
+            gateway = labels.get(gateway_label)
+            metric = metrics.get(labels.get(QUANTILE_LABEL, ""))
+            if gateway is None or metric is None:
+                continue
+            percentiles = read.get(gateway)
+            if percentiles is None:
+                percentiles = read[gateway] = dict.fromkeys(QUANTILES)
+            percentiles[metric] = _finite(value)
+        return read
 
     def read(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
         """Each gateway's metrics from this query's answer; series without the gateway label
@@ -286,7 +338,12 @@ class MetricQueries(BaseModel):
         twice = sorted({m for m in answered if answered.count(m) > 1})
         if twice:
             raise ValueError(f"by_gateway answers {', '.join(twice)} more than once")
-        records = [query.record for query in self.by_gateway if query.record is not None]
+        records = [
+            record
+            for query in self.by_gateway
+            for record in (query.record, query.quantile_record)
+            if record is not None
+        ]
         shared = sorted({r for r in records if records.count(r) > 1})
         if shared:
             raise ValueError(f"by_gateway records more than one query as {', '.join(shared)}")

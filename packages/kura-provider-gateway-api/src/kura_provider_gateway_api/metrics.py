@@ -19,6 +19,7 @@ and one query per other metric. The per-pod queries of one gateway stay one per 
 from __future__ import annotations
 
 from kura_core import (
+    QUANTILE_LABEL,
     QUANTILES,
     STATUS_CLASS_LABEL,
     GatewayQuery,
@@ -111,6 +112,11 @@ RECORDS = {
     ),
     Metric.CERT_EXPIRY: f"{GATEWAY_LABEL}:envoy_server_days_until_first_cert_expiring:min_seconds",
 }
+# In seconds: the rules scale Envoy's milliseconds.
+QUANTILE_RECORD = (
+    f"{GATEWAY_LABEL}_{QUANTILE_LABEL}:envoy_http_downstream_rq_time_seconds:"
+    f"histogram_quantile_rate{WINDOW}"
+)
 
 
 def _gateway_queries() -> tuple[GatewayQuery, ...]:
@@ -134,6 +140,7 @@ def _gateway_queries() -> tuple[GatewayQuery, ...]:
             shape=Shape.BUCKETS,
             bucket_unit=MILLISECOND,
             record=RECORDS[Shape.BUCKETS],
+            quantile_record=QUANTILE_RECORD,
         ),
         *(
             GatewayQuery(promql=alone[m], metric=m, record=RECORDS[m])

@@ -24,6 +24,7 @@ Config reloads follow the ingress-nginx Grafana dashboard: the last reload faile
 from __future__ import annotations
 
 from kura_core import (
+    QUANTILE_LABEL,
     QUANTILES,
     STATUS_CLASS_LABEL,
     GatewayQuery,
@@ -107,6 +108,10 @@ RECORDS = {
     Metric.CONFIG_RELOADS: f"{GATEWAY_LABEL}:{PREFIX}config_reloads:changes{WINDOW}",
     Metric.CERT_EXPIRY: f"{GATEWAY_LABEL}:{PREFIX}ssl_expire_time_seconds:min_remaining",
 }
+QUANTILE_RECORD = (
+    f"{GATEWAY_LABEL}_{QUANTILE_LABEL}:{PREFIX}request_duration_seconds:"
+    f"histogram_quantile_rate{WINDOW}"
+)
 
 
 def _gateway_queries() -> tuple[GatewayQuery, ...]:
@@ -124,7 +129,10 @@ def _gateway_queries() -> tuple[GatewayQuery, ...]:
             record=RECORDS[Shape.STATUS_CLASSES],
         ),
         GatewayQuery(
-            promql=_buckets(GATEWAY_LABEL), shape=Shape.BUCKETS, record=RECORDS[Shape.BUCKETS]
+            promql=_buckets(GATEWAY_LABEL),
+            shape=Shape.BUCKETS,
+            record=RECORDS[Shape.BUCKETS],
+            quantile_record=QUANTILE_RECORD,
         ),
         *(
             GatewayQuery(promql=alone[m], metric=m, record=RECORDS[m])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PREFIX = "nginx_ingress_controller_"
 # Seconds since the epoch: 2023-11-14, far from now, so only a pinned query time finds it.
@@ -426,14 +430,46 @@ def prometheus_with_rules(
     prometheus: str, promtool: str, data: Path, workdir: Path, rules: Path, *, start: int, end: int
 ) -> Iterator[PrometheusServer]:
     """:func:`prometheus_server` with the rule file ``rules`` loaded, and in ``data`` what its
-    rules record from ``start`` to ``end`` (evaluated by a first run on the same data). It
-    yields once Prometheus has evaluated every rule (a group's first evaluation comes within
-    its interval): until then it reports them of unknown health."""
-    with prometheus_server(prometheus, data, workdir) as raw:
-        backfill_rules(promtool, raw.url, rules, data, start=start, end=end)
+    rules record from ``start`` to ``end``, evaluated by runs on the same data: ``promtool``
+    cannot backfill a rule that reads another rule's record, so rules that do come in a later
+    run than the rules they read. It yields once Prometheus has evaluated every rule (a group's
+    first evaluation comes within its interval): until then it reports them of unknown health."""
+    for number, level in enumerate(_levels(yaml.safe_load(rules.read_text(encoding="utf-8")))):
+        path = workdir / f"rules-{number}.yml"
+        path.write_text(yaml.safe_dump(level), encoding="utf-8")
+        with prometheus_server(prometheus, data, workdir) as raw:
+            backfill_rules(promtool, raw.url, path, data, start=start, end=end)
     with prometheus_server(prometheus, data, workdir, rules=rules) as server:
         _wait_evaluated(server.url)
         yield server
+
+
+def _levels(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rule file's rules as rule files to backfill in turn: each rule after every rule
+    whose record it reads."""
+    groups = document.get("groups") or []
+    records = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+
+    def reads(rule: dict[str, Any], names: set[str]) -> bool:
+        return any(
+            re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", rule["expr"]) for name in names
+        )
+
+    levels, pending = [], records
+    remaining = [[rule for rule in group["rules"] if "record" in rule] for group in groups]
+    while any(remaining):
+        level = [[rule for rule in rules if not reads(rule, pending)] for rules in remaining]
+        if not any(level):
+            raise ValueError("recording rules that read each other's records")
+        levels.append(
+            {"groups": [g | {"rules": r} for g, r in zip(groups, level, strict=True) if r]}
+        )
+        remaining = [
+            [rule for rule in rules if rule not in now]
+            for rules, now in zip(remaining, level, strict=True)
+        ]
+        pending = {rule["record"] for rules in remaining for rule in rules}
+    return levels
 
 
 def _wait_evaluated(url: str, limit: float = 60.0) -> None:

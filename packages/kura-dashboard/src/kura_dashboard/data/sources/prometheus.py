@@ -128,11 +128,9 @@ class PrometheusSource:
         jobs = []
         for queries in self.query_sets:
             for query in queries.by_gateway:
-                promql = query.promql
-                if query.record in self._records:
-                    promql = query.recorded(queries.gateway_label) or promql
-                job = self._pool.submit(self._read, query, promql, queries.gateway_label, at)
-                jobs.append((query, promql != query.promql, job))
+                recorded = query.reads_record in self._records
+                job = self._pool.submit(self._read, query, recorded, queries.gateway_label, at)
+                jobs.append((query, recorded, job))
         self.queries_sent += len(jobs)
         values: dict[str, dict[str, float | None]] = {}
         problems: list[str] = []
@@ -168,8 +166,11 @@ class PrometheusSource:
             return "raw queries"
         return f"raw queries: {self._rules_problem or 'no kura recording rules loaded'}"
 
-    def _read(self, query: GatewayQuery, promql: str, gateway_label: str, at: float) -> Readings:
-        return query.read(_samples(self._query(promql, at)), gateway_label)
+    def _read(self, query: GatewayQuery, recorded: bool, gateway_label: str, at: float) -> Readings:
+        if recorded:
+            promql = query.recorded(gateway_label) or query.promql
+            return query.read_recorded(_samples(self._query(promql, at)), gateway_label)
+        return query.read(_samples(self._query(query.promql, at)), gateway_label)
 
     def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
         with self._requesting():
@@ -185,17 +186,18 @@ class PrometheusSource:
             )
         if answer.status_code != 200:
             return frozenset(), f"cannot read Prometheus's rules: HTTP {answer.status_code}"
+        # A record is read only when every rule recording it is healthy (the four percentiles
+        # of a histogram are four rules of one name).
+        health: dict[str, set[str]] = {}
         try:
-            healthy = {
-                rule["name"]
-                for group in answer.json()["data"]["groups"]
-                for rule in group["rules"]
-                if rule.get("type") == "recording" and rule.get("health") == "ok"
-            }
-        except (ValueError, KeyError, TypeError):
+            for group in answer.json()["data"]["groups"]:
+                for rule in group["rules"]:
+                    if rule.get("type") == "recording":
+                        health.setdefault(rule["name"], set()).add(rule.get("health"))
+        except (ValueError, KeyError, TypeError, AttributeError):
             return frozenset(), "cannot read Prometheus's rules: not a rules answer"
-        ours = {q.record for queries in self.query_sets for q in queries.by_gateway if q.record}
-        return frozenset(healthy & ours), ""
+        ours = {q.reads_record for queries in self.query_sets for q in queries.by_gateway}
+        return frozenset(name for name in ours if name and health.get(name) == {"ok"}), ""
 
     @contextmanager
     def _requesting(self) -> Iterator[None]:
