@@ -97,16 +97,6 @@ def run_pods(kube: RealKube) -> None:
             )
 
 
-def requests_made(operator: OperatorProcess) -> float:
-    """The operator's own count of its API requests (cheap on both backends)."""
-    scrape = operator.metrics()
-    return sum(
-        operator.metric("kura_operator_api_requests_total", scrape=scrape, verb=verb, code=code)
-        for verb in ("get", "list", "watch", "create", "patch", "update", "delete")
-        for code in ("200", "201", "404", "409", "422", "0")
-    )
-
-
 def reconciled(operator: OperatorProcess) -> float:
     return operator.metric("kura_operator_reconciles_total", kind="KuraGateway", result="ok")
 
@@ -131,20 +121,6 @@ def operators_requests(kube: Kube) -> list[RequestRecord]:
         and r.verb != "watch"
         and r.group != "authorization.k8s.io"
     ]
-
-
-def wait_quiet(operator: OperatorProcess, quiet: float = 3.0, timeout: float = 1800.0) -> None:
-    """Until the operator has sent no request for ``quiet`` seconds."""
-    deadline = time.monotonic() + timeout
-    seen, since = requests_made(operator), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = requests_made(operator)
-        if now != seen:
-            seen, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
-    raise TimeoutError("the operator never went quiet")
 
 
 def phase_counts(operator: OperatorProcess) -> tuple[int, int]:
@@ -218,7 +194,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
     cpu = cpu_seconds(operator) - cpu
     stop.set()
     controllers.join()
-    wait_quiet(operator)
+    operator.wait_quiet(quiet=3.0, timeout=1800.0)
     requests = operators_requests(kube)
     reads = [r for r in requests if r.verb in READS]
     events = [r for r in requests if r.resource == "events"]
@@ -272,7 +248,7 @@ def restart_and_resync(
     listed = time.perf_counter() - started
     wait_reconciled(operator, count)
     restarted = time.perf_counter() - started
-    wait_quiet(operator)
+    operator.wait_quiet(quiet=3.0, timeout=1800.0)
     restart = operators_requests(kube)
     restart_writes = sum(r.is_write for r in restart)
     restart_lists = Counter(str(r.resource) for r in restart if r.verb == "list")
@@ -289,7 +265,7 @@ def restart_and_resync(
     kube.clear_requests()
     before = reconciled(operator)
     wait_reconciled(operator, before + count)
-    wait_quiet(operator)
+    operator.wait_quiet(quiet=3.0, timeout=1800.0)
     requests = operators_requests(kube)
     writes = [r for r in requests if r.is_write]
     reads = len(requests) - len(writes)

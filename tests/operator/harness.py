@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +114,33 @@ class OperatorProcess:
 
     def readiness(self) -> tuple[int, str]:
         return self.get(self.health_port, "/readyz")
+
+    def requests_sent(self, verbs: Collection[str] = ()) -> float:
+        """The API requests the operator has sent (of ``verbs``, or all), by its own count."""
+        family = "kura_operator_api_requests"
+        return sum(
+            sample.value
+            for metric in text_string_to_metric_families(self.metrics())
+            if metric.name == family
+            for sample in metric.samples
+            if sample.name == f"{family}_total" and (not verbs or sample.labels["verb"] in verbs)
+        )
+
+    def wait_quiet(
+        self, quiet: float = 2.0, timeout: float = 60.0, verbs: Collection[str] = ()
+    ) -> None:
+        """Until the operator has sent no request (of ``verbs``) for ``quiet`` seconds: a status
+        write's Event follows it, so a phase reached is not yet the end of the operator's work."""
+        deadline = time.monotonic() + timeout
+        seen, since = self.requests_sent(verbs), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.requests_sent(verbs)
+            if now != seen:
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+        raise TimeoutError(f"the operator still sent requests after {timeout:g}s")
 
     def state(self) -> str:
         """The one ``kura_operator_state`` that is 1: active, standby or paused."""

@@ -108,11 +108,11 @@ from kura_testing.kube_store import (
     SUBRESOURCE_VERBS,
     VERBS,
     Filter,
-    KubeError,
     Obj,
     PatchType,
     Requirement,
     ResourceType,
+    StatusError,
     Store,
     parse_field_selector,
     parse_label_selector,
@@ -310,15 +310,15 @@ def _decode(raw: bytes, media: str | None) -> Any:
             return json.loads(raw)
         return yaml.safe_load(raw)
     except (ValueError, yaml.YAMLError) as error:
-        raise KubeError(400, f"cannot decode the request body: {error}") from error
+        raise StatusError(400, f"cannot decode the request body: {error}") from error
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _no_route() -> KubeError:
-    return KubeError(404, "the server could not find the requested resource")
+def _no_route() -> StatusError:
+    return StatusError(404, "the server could not find the requested resource")
 
 
 class KubeDouble:
@@ -626,7 +626,7 @@ class KubeDouble:
         raw = await request.read()
         try:
             body, bad_body = _decode(raw, media), None
-        except KubeError as error:
+        except StatusError as error:
             body, bad_body = raw.decode(errors="replace"), error
 
         def log(status: int) -> None:
@@ -661,7 +661,7 @@ class KubeDouble:
                 raise bad_body
             else:
                 response = await self._serve(request, route, query, verb, media, body, log)
-        except KubeError as error:
+        except StatusError as error:
             response = _json(error.status(), error.code)
         if not response.prepared:  # a watch logs itself when it starts streaming
             log(response.status)
@@ -679,7 +679,7 @@ class KubeDouble:
     ) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         if route.resource is None and request.method != "GET":
-            raise KubeError(405, f"{request.method} is not allowed on {path}")
+            raise StatusError(405, f"{request.method} is not allowed on {path}")
         if path == "/version":
             return _json(VERSION_INFO)
         if path in ("/healthz", "/livez", "/readyz"):
@@ -776,12 +776,12 @@ class KubeDouble:
         status = route.subresource == "status"
         allowed = SUBRESOURCE_VERBS if status else rt.verbs
         if verb not in allowed or (verb == "create" and route.name is not None):
-            raise KubeError(405, f"{verb} is not supported on {rt.qualified}")
+            raise StatusError(405, f"{verb} is not supported on {rt.qualified}")
         if "dryRun" in query:
-            raise KubeError(400, "dryRun is not supported by the Kubernetes double")
+            raise StatusError(400, "dryRun is not supported by the Kubernetes double")
         force = query.get("force")
         if force is not None and media != APPLY:
-            raise KubeError(
+            raise StatusError(
                 422, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be '
                 "specified for non-apply patch",
             )  # fmt: skip
@@ -803,7 +803,7 @@ class KubeDouble:
             if media == APPLY:
                 manager = query.get("fieldManager", "")
                 if not manager:
-                    raise KubeError(
+                    raise StatusError(
                         422,
                         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
                         "is required for apply patch",
@@ -813,7 +813,7 @@ class KubeDouble:
             patch_type = _PATCHES.get(media or "")
             if patch_type is None or (patch_type == "strategic" and rt.custom):
                 accepted = [t for t, p in _PATCHES.items() if p != "strategic" or not rt.custom]
-                raise KubeError(
+                raise StatusError(
                     415,
                     "the body of the request was in an unknown format - accepted media types "
                     f"include: {', '.join([*accepted, APPLY])}",
@@ -854,16 +854,16 @@ class KubeDouble:
         loop = asyncio.get_running_loop()
         timeout = query.get("timeoutSeconds")
         if timeout is not None and not timeout.isdigit():
-            raise KubeError(400, f"invalid timeoutSeconds {timeout!r}")
+            raise StatusError(400, f"invalid timeoutSeconds {timeout!r}")
         deadline = loop.time() + int(timeout) if timeout else None
         stream = _WatchStream(loop)
         token: int | None = None
-        expired: KubeError | None = None
+        expired: StatusError | None = None
         try:
             initial, token = self._store.watch(
                 rt, flt, query.get("resourceVersion"), stream.on_event
             )
-        except KubeError as error:
+        except StatusError as error:
             if error.code != 410:
                 raise
             initial, expired = [], error
@@ -936,13 +936,13 @@ def _page(store: Store, rt: ResourceType, flt: Filter, query: Mapping[str, str])
     resourceVersion, and the token of the next page when more are left."""
     limit, token = query.get("limit", ""), query.get("continue", "")
     if limit and not limit.isdigit():
-        raise KubeError(400, f"invalid limit {limit!r}")
+        raise StatusError(400, f"invalid limit {limit!r}")
     after = None
     if token:
         try:
             first, namespace, name = json.loads(base64.urlsafe_b64decode(token))
         except (ValueError, TypeError):
-            raise KubeError(400, f"invalid continue token {token!r}") from None
+            raise StatusError(400, f"invalid continue token {token!r}") from None
         after = (str(namespace), str(name))
     items, rv, remaining = store.list_page(rt, flt, after=after, limit=int(limit or 0))
     rv = str(first) if token else rv

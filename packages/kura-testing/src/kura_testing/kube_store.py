@@ -85,7 +85,7 @@ def status_body(
     return body
 
 
-class KubeError(Exception):
+class StatusError(Exception):
     """An API error: the HTTP layer answers with ``code`` and :meth:`status` as the body."""
 
     def __init__(
@@ -99,6 +99,10 @@ class KubeError(Exception):
 
     def status(self) -> Obj:
         return status_body(self.code, self.message, reason=self.reason, details=self.details)
+
+
+def _not_found(rt: ResourceType, name: str) -> StatusError:
+    return StatusError(404, f'{rt.qualified} "{name}" not found', details=rt.details(name))
 
 
 @dataclass(frozen=True)
@@ -291,8 +295,8 @@ def _split_terms(text: str) -> list[str]:
     return [term.strip() for term in terms if term.strip()]
 
 
-def _bad_selector(text: str, why: str) -> KubeError:
-    return KubeError(400, f'unable to parse requirement "{text}": {why}')
+def _bad_selector(text: str, why: str) -> StatusError:
+    return StatusError(400, f'unable to parse requirement "{text}": {why}')
 
 
 _EQUALITY_TOKENS: tuple[tuple[str, Literal["=", "!="]], ...] = (
@@ -345,7 +349,7 @@ def parse_field_selector(text: str, supported: Collection[str]) -> tuple[Require
             raise _bad_selector(term, "found '', expected: '=', '!=' or '=='")
         key, op, value = parsed
         if key not in supported:
-            raise KubeError(400, f'field label not supported: "{key}"')
+            raise StatusError(400, f'field label not supported: "{key}"')
         requirements.append(Requirement(key, op, (value,)))
     return tuple(requirements)
 
@@ -410,8 +414,8 @@ def _json_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _unprocessable(message: str) -> KubeError:
-    return KubeError(422, message)
+def _unprocessable(message: str) -> StatusError:
+    return StatusError(422, message)
 
 
 def _pointer(path: Any) -> list[str]:
@@ -498,7 +502,7 @@ def json_patch(document: Any, operations: Any) -> Any:
     optimistic-concurrency ``test /metadata/resourceVersion``.
     """
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
-        raise KubeError(400, "a JSON patch must be an array of operation objects")
+        raise StatusError(400, "a JSON patch must be an array of operation objects")
     doc = clone(document)
     for op in operations:
         kind = op.get("op")
@@ -583,7 +587,7 @@ def _utcnow() -> datetime:
 def _meta(obj: Obj) -> Obj:
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
-        raise KubeError(400, "metadata must be an object")
+        raise StatusError(400, "metadata must be an object")
     return meta
 
 
@@ -688,7 +692,7 @@ class Store:
         with self._lock:
             obj = self._objects.get(self._key(rt, namespace, name))
             if obj is None:
-                raise KubeError(404, f'{rt.qualified} "{name}" not found', details=rt.details(name))
+                raise _not_found(rt, name)
             return clone(obj)
 
     def find(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
@@ -732,7 +736,7 @@ class Store:
             if not meta.get("name"):
                 prefix = meta.get("generateName")
                 if not prefix:
-                    raise KubeError(
+                    raise StatusError(
                         422, "metadata.name: Required value: name or generateName is required"
                     )
                 meta["name"] = str(prefix) + "".join(self._rng.choices(_SUFFIX_ALPHABET, k=5))
@@ -748,7 +752,7 @@ class Store:
             self._check_namespace(rt, namespace, meta)
             old = self._objects.get(self._key(rt, namespace, name))
             if old is None:
-                raise KubeError(404, f'{rt.qualified} "{name}" not found', details=rt.details(name))
+                raise _not_found(rt, name)
             return self._write(rt, old, candidate, status=status)
 
     def patch(
@@ -769,9 +773,9 @@ class Store:
             elif isinstance(body, dict):
                 candidate = merge_patch(old, body)
             else:
-                raise KubeError(400, "a merge patch must be a JSON object")
+                raise StatusError(400, "a merge patch must be a JSON object")
             if not isinstance(candidate, dict):
-                raise KubeError(422, "the patched object is not an object")
+                raise StatusError(422, "the patched object is not an object")
             self._check_name(_meta(candidate), name)
             return self._write(rt, old, self._typed(rt, candidate), status=status)
 
@@ -793,7 +797,7 @@ class Store:
         """
         with self._lock:
             if not isinstance(body, dict) or "apiVersion" not in body or "kind" not in body:
-                raise KubeError(400, "an apply patch must be an object with apiVersion and kind")
+                raise StatusError(400, "an apply patch must be an object with apiVersion and kind")
             applied = self._typed(rt, body)
             given = _meta(applied)
             self._check_name(given, name)
@@ -868,7 +872,7 @@ class Store:
             for field in ("uid", "resourceVersion"):
                 wanted = (opts.get("preconditions") or {}).get(field)
                 if wanted is not None and wanted != meta.get(field):
-                    raise KubeError(
+                    raise StatusError(
                         409,
                         f"Precondition failed: {field} in precondition: {wanted}, "
                         f"{field} in object meta: {meta.get(field)}",
@@ -934,7 +938,7 @@ class Store:
             else:
                 start = _parse_rv(str(since))
                 if start < self._compacted:
-                    raise KubeError(
+                    raise StatusError(
                         410,
                         f"too old resource version: {start} ({self._compacted})",
                         reason="Expired",
@@ -963,16 +967,16 @@ class Store:
     def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         obj = self._objects.get(self._key(rt, namespace, name))
         if obj is None:
-            raise KubeError(404, f'{rt.qualified} "{name}" not found', details=rt.details(name))
+            raise _not_found(rt, name)
         return obj
 
     def _typed(self, rt: ResourceType, body: Any) -> Obj:
         if not isinstance(body, dict):
-            raise KubeError(400, "the request body must be a JSON object")
+            raise StatusError(400, "the request body must be a JSON object")
         obj = clone(body)
         for field, wanted in (("apiVersion", rt.api_version), ("kind", rt.kind)):
             if obj.get(field) not in (None, "", wanted):
-                raise KubeError(
+                raise StatusError(
                     400, f"{field} {obj.get(field)!r} does not match the URL's {wanted!r}"
                 )
             obj[field] = wanted
@@ -982,7 +986,7 @@ class Store:
     def _check_name(meta: Obj, name: str) -> None:
         given = meta.setdefault("name", name)
         if given != name:
-            raise KubeError(
+            raise StatusError(
                 400,
                 f"the name of the object ({given}) does not match the name on the URL ({name})",
             )
@@ -994,7 +998,7 @@ class Store:
             return
         given = meta.setdefault("namespace", namespace)
         if given != namespace:
-            raise KubeError(
+            raise StatusError(
                 400,
                 "the namespace of the provided object does not match the namespace sent on the "
                 "request",
@@ -1016,7 +1020,7 @@ class Store:
         meta = _meta(obj)
         name = str(meta.get("name") or "")
         if len(name) > 253 or not _NAME.fullmatch(name):
-            raise KubeError(
+            raise StatusError(
                 422,
                 f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a '
                 "lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
@@ -1025,7 +1029,7 @@ class Store:
             )
         key = self._key(rt, namespace, name)
         if key in self._objects:
-            raise KubeError(
+            raise StatusError(
                 409,
                 f'{rt.qualified} "{name}" already exists',
                 reason="AlreadyExists",
@@ -1061,7 +1065,7 @@ class Store:
         old_meta = old["metadata"]
         wanted = _meta(candidate).get("resourceVersion")
         if wanted and wanted != old_meta["resourceVersion"]:
-            raise KubeError(
+            raise StatusError(
                 409,
                 f'Operation cannot be fulfilled on {rt.qualified} "{old_meta["name"]}": the '
                 "object has been modified; please apply your changes to the latest version and "
@@ -1088,7 +1092,7 @@ class Store:
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
-                    raise KubeError(
+                    raise StatusError(
                         422,
                         f'{rt.kind} "{old_meta["name"]}" is invalid: metadata.finalizers: '
                         "Forbidden: no new finalizers can be added if the object is being "
@@ -1185,5 +1189,5 @@ class Store:
 
 def _parse_rv(text: str) -> int:
     if not text.isdigit():
-        raise KubeError(400, f"invalid resourceVersion {text!r}")
+        raise StatusError(400, f"invalid resourceVersion {text!r}")
     return int(text)
