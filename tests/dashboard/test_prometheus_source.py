@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from kura_core.metric_queries import QUANTILES, Metric, MetricQueries, Shape
+from kura_core.metric_queries import QUANTILES, Metric, Shape
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider
 from kura_core.recording_rules import rule_groups
@@ -441,39 +441,37 @@ def _refresh(reader: PrometheusSource, fake: _Fake, now: float) -> tuple[list[st
     return sorted(fake.queries), readout.note
 
 
-def _records(queries: MetricQueries) -> dict[str, str]:
-    """The record each gateway query is read from, and the query that reads it."""
-    found = {}
-    for query in queries.by_gateway:
-        assert query.reads_record is not None, query.promql
-        found[query.reads_record] = query.recorded(queries.gateway_label) or ""
-    return found
-
-
 def test_recorded_series_replace_the_queries_whose_rules_are_loaded_and_healthy(
     ingress: IngressProvider,
 ) -> None:
     queries = ingress.metric_queries()
     raw = sorted(q.promql for q in queries.by_gateway)
-    recorded = _records(queries)
+    recorded = {q.promql: q.recorded(queries.gateway_label) or "" for q in queries.by_gateway}
+    assert all(recorded.values())
+    classes, buckets, *values = queries.by_gateway
+    assert (classes.shape, buckets.shape) == (Shape.STATUS_CLASSES, Shape.BUCKETS)
     with _Fake().serving() as fake:
-        fake.rules = dict.fromkeys(recorded, "ok")
+        fake.rules = {name: "ok" for query in queries.by_gateway for name in query.records}
         reader = source(fake.url, ingress)
         try:
             # Which rules are loaded is learnt with the first refresh, for the next one.
             assert _refresh(reader, fake, AT) == (raw, "raw queries")
             assert _refresh(reader, fake, AT + 5) == (sorted(recorded.values()), "recording rules")
-            # One rule fails to evaluate, another is not evaluated yet, and an unknown one is
-            # not ours: learnt a minute after the last look, for the refresh after.
-            failing, pending, *_ = recorded
-            fake.rules |= {failing: "err", pending: "unknown", "other:rule:sum": "ok"}
+            # A rule fails to evaluate, another is not evaluated yet, and an unknown one is not
+            # ours: learnt a minute after the last look, for the refresh after. The buckets'
+            # rule failing takes the percentiles recorded from them along.
+            fake.rules |= {
+                buckets.records[0]: "err",
+                classes.records[0]: "unknown",
+                "other:rule:sum": "ok",
+            }
             assert _refresh(reader, fake, AT + 30)[1] == "recording rules"
             assert _refresh(reader, fake, AT + 65)[1] == "recording rules"
             sent, note = _refresh(reader, fake, AT + 70)
             assert note == "recording rules for 6 of 8 queries"
-            by_record = {q.reads_record: q.promql for q in queries.by_gateway}
-            assert {by_record[failing], by_record[pending]} <= set(sent)
-            assert len(set(sent) & set(recorded.values())) == 6
+            assert sent == sorted(
+                [classes.promql, buckets.promql, *(recorded[q.promql] for q in values)]
+            )
             # Rules gone: back to the queries, and the status says why.
             fake.rules = {}
             _refresh(reader, fake, AT + 130)

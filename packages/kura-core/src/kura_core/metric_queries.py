@@ -148,6 +148,11 @@ class GatewayQuery(BaseModel):
         return (self.metric,) if self.metric is not None else self.shape.metrics
 
     @property
+    def records(self) -> tuple[str, ...]:
+        """Every series this query's rules record: a reader needs them all healthy."""
+        return tuple(name for name in (self.record, self.quantile_record) if name is not None)
+
+    @property
     def reads_record(self) -> str | None:
         """The record whose series a reader takes for this query's answer."""
         return self.quantile_record or self.record
@@ -338,12 +343,7 @@ class MetricQueries(BaseModel):
         twice = sorted({m for m in answered if answered.count(m) > 1})
         if twice:
             raise ValueError(f"by_gateway answers {', '.join(twice)} more than once")
-        records = [
-            record
-            for query in self.by_gateway
-            for record in (query.record, query.quantile_record)
-            if record is not None
-        ]
+        records = [record for query in self.by_gateway for record in query.records]
         shared = sorted({r for r in records if records.count(r) > 1})
         if shared:
             raise ValueError(f"by_gateway records more than one query as {', '.join(shared)}")

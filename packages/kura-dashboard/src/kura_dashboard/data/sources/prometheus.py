@@ -11,7 +11,7 @@ default retries turn a dead server into a 6-second stall, and the dashboard must
 Prometheus at once. A refresh fails with its first query's connection failure (in query order),
 so a dead Prometheus costs one timeout a refresh, and the refresh says why in words.
 
-Where Prometheus has kura's recording rules loaded (``kura recording-rules``), a query whose rule
+Where Prometheus has kura's recording rules loaded (``kura recording-rules``), a query whose rules
 it reports healthy reads the recorded series instead: the same series, evaluated once per rule
 interval rather than at every refresh. Which rules are loaded is asked alongside a refresh's
 queries (``/api/v1/rules``, not a query) at the first refresh and then once a minute, and used
@@ -128,7 +128,7 @@ class PrometheusSource:
         jobs = []
         for queries in self.query_sets:
             for query in queries.by_gateway:
-                recorded = query.reads_record in self._records
+                recorded = bool(query.records) and self._records.issuperset(query.records)
                 job = self._pool.submit(self._read, query, recorded, queries.gateway_label, at)
                 jobs.append((query, recorded, job))
         self.queries_sent += len(jobs)
@@ -186,7 +186,7 @@ class PrometheusSource:
             )
         if answer.status_code != 200:
             return frozenset(), f"cannot read Prometheus's rules: HTTP {answer.status_code}"
-        # A record is read only when every rule recording it is healthy (the four percentiles
+        # A record counts only when every rule recording it is healthy (the four percentiles
         # of a histogram are four rules of one name).
         health: dict[str, set[str]] = {}
         try:
@@ -196,8 +196,10 @@ class PrometheusSource:
                         health.setdefault(rule["name"], set()).add(rule.get("health"))
         except (ValueError, KeyError, TypeError, AttributeError):
             return frozenset(), "cannot read Prometheus's rules: not a rules answer"
-        ours = {q.reads_record for queries in self.query_sets for q in queries.by_gateway}
-        return frozenset(name for name in ours if name and health.get(name) == {"ok"}), ""
+        ours = {
+            name for queries in self.query_sets for q in queries.by_gateway for name in q.records
+        }
+        return frozenset(name for name in ours if health.get(name) == {"ok"}), ""
 
     @contextmanager
     def _requesting(self) -> Iterator[None]:
