@@ -1,15 +1,17 @@
 """The dashboard at scale: 3 regions, 2 shards each, 500 dedicated gateways.
 
-Run: ``uv run python bench/bench_dashboard.py [--dedicated N] [--rounds N] [--json FILE]``.
+Run: ``uv run python bench/bench_dashboard.py [--dedicated N] [--rounds N] [--only PART]
+[--json FILE]``.
 
 Prints, as figures (no assertions):
 
 * Prometheus queries per refresh, counted against the real ``prometheus`` (when installed) loaded
-  with ingress-nginx series for every gateway: for the 6 shards alone, then for the whole fleet;
-  the time of one such refresh (fetch + state update), and where it goes: the fetch (queries,
-  HTTP, JSON, reading the series) and the state update apart, and the CPU time per refresh of
-  this process and of Prometheus (its evaluation), which a busy machine inflates less than the
-  wall time;
+  with ingress-nginx series for every gateway: for the 6 shards alone, then for the whole fleet,
+  with the raw queries, then with kura's recording rules loaded (``kura recording-rules``, what
+  they recorded backfilled by ``promtool``); the time of one such refresh (fetch + state
+  update), and where it goes: the fetch (queries, HTTP, JSON, reading the series) and the state
+  update apart, the CPU time per refresh of this process and of Prometheus (its evaluation),
+  which a busy machine inflates less than the wall time, and the load average after it;
 * the time to compute one simulated refresh (collect one tick + update the state);
 * the time to render one frame at 160x48: the overview and a region's drill-down (redraw from the
   state, then the whole screen composed to SVG), and the ``--once`` frame;
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
+import json
 import os
 import shutil
 import statistics
@@ -35,7 +39,9 @@ from typing import Any
 
 from rich.console import Console
 
+from kura_core.metric_queries import MetricQueries
 from kura_core.plugins import PluginHost
+from kura_core.recording_rules import DEFAULT_INTERVAL, rule_groups
 from kura_core.regions import Region, managed_catalogs
 from kura_core.scenario import SEED_BURSTS, RegionSpec, Scenario
 from kura_core.simulator import BurstPattern, SimulatedAccount, SimulationScenario, Simulator
@@ -45,7 +51,7 @@ from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import GatewayObject
 from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
 from kura_dashboard.data.state import DashboardState
-from kura_dashboard.data.topology import cluster_topology, simulated_topology
+from kura_dashboard.data.topology import Topology, cluster_topology, simulated_topology
 from kura_dashboard.frame import render_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,12 +59,16 @@ from bench._figures import add_json_option, write
 from kura_testing.prometheus import (
     T0,
     PodLoad,
+    PrometheusServer,
     backfill,
     ingress_nginx_openmetrics,
     prometheus_server,
+    prometheus_with_rules,
 )
 
 NOW = 1_800_000_000.0
+# Where the refreshes read the backfilled series: 8 minutes in, a whole rate window behind.
+AT = T0 + 8 * 60
 
 
 def regions() -> list[Region]:
@@ -137,7 +147,67 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def measure(
+    server: PrometheusServer, topology: Topology, queries: list[MetricQueries], rounds: int
+) -> dict[str, Any]:
+    """``rounds`` refreshes of every gateway against ``server``: queries, time, CPU."""
+    from kura_dashboard.data.sources.prometheus import PrometheusSource
+
+    at = float(AT)
+    state = DashboardState(topology)
+    reader = PrometheusSource(server.url, queries, evaluation_time=at)
+    collector = Collector(reader, None, Clock(at))
+    # Connections and threads up; the first refresh also learns which rules are loaded.
+    for _ in range(2):
+        state.apply(collector.collect())
+    # As `kura dashboard` does before it runs: the heap so far is never garbage.
+    gc.freeze()
+    sent = reader.queries_sent
+    served, used = cpu_seconds(server.process.pid), time.process_time()
+    fetches, applies = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        snapshot = collector.collect()
+        fetched = time.perf_counter()
+        state.apply(snapshot)
+        fetches.append(fetched - started)
+        applies.append(time.perf_counter() - fetched)
+    served = cpu_seconds(server.process.pid) - served
+    used = time.process_time() - used
+    reader.close()
+    refreshes = [f + a for f, a in zip(fetches, applies, strict=True)]
+    (status,) = collector.statuses
+    return {
+        "gateways": len(topology.gateways),
+        "gateways_with_series": sum(s.at is not None for s in state.gateways.values()),
+        "read_with": status.note,
+        "queries_per_refresh": (reader.queries_sent - sent) // rounds,
+        "refresh_ms_best": milli(min(refreshes)),
+        "refresh_ms_median": milli(statistics.median(refreshes)),
+        "fetch_ms_median": milli(statistics.median(fetches)),
+        "state_update_ms_median": milli(statistics.median(applies)),
+        "client_cpu_ms_per_refresh": milli(used / rounds),
+        "prometheus_cpu_ms_per_refresh": milli(served / rounds),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def show(entry: dict[str, Any], how: str) -> None:
+    print(
+        f"prometheus, {entry['gateways']} gateways ({entry['gateways_with_series']} with "
+        f"series), {how} ({entry['read_with']}): {entry['queries_per_refresh']} queries per "
+        f"refresh; refresh (fetch + state) best {entry['refresh_ms_best']} ms, median "
+        f"{entry['refresh_ms_median']} ms (fetch {entry['fetch_ms_median']} ms, state "
+        f"{entry['state_update_ms_median']} ms); CPU per refresh: dashboard "
+        f"{entry['client_cpu_ms_per_refresh']} ms, prometheus "
+        f"{entry['prometheus_cpu_ms_per_refresh']} ms; load "
+        f"{', '.join(f'{x:.2f}' for x in entry['load_average'])}"
+    )
+
+
 def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any]:
+    """Raw queries for the 6 shards and for the whole fleet, then the whole fleet again with
+    kura's recording rules loaded (``kura recording-rules``) and what they recorded."""
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     host = PluginHost(environ={})
     ingress = {r.id: host.ingress_provider(r.ingress_provider) for r in regions()}
@@ -166,6 +236,9 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any
         return ingress[region.id].default_controller_class(ingress_class)
 
     shared = Scenario(regions={r.id: RegionSpec(shards=2) for r in regions()})
+    rules = rule_groups(
+        {r.ingress_provider: ingress[r.id].metric_queries() for r in regions()}, DEFAULT_INTERVAL
+    )
     figures: dict[str, Any] = {}
     for key, gateways in (("shards", []), ("fleet", dedicated)):
         topology = cluster_topology(regions(), shared, controller, gateways)
@@ -175,49 +248,19 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any
             started = time.perf_counter()
             text = ingress_nginx_openmetrics({c: [PodLoad()] for c in classes}, minutes=10)
             data = backfill(promtool, text, workdir)
-            loaded = time.perf_counter() - started
+            print(f"backfilled {len(classes)} gateways in {time.perf_counter() - started:.1f}s")
             with prometheus_server(prometheus, data, workdir) as server:
-                at = float(T0 + 8 * 60)
-                state = DashboardState(topology)
-                reader = PrometheusSource(server.url, queries, evaluation_time=at)
-                collector = Collector(reader, None, Clock(at))
-                state.apply(collector.collect())  # connections and threads up
-                sent = reader.queries_sent
-                served, used = cpu_seconds(server.process.pid), time.process_time()
-                fetches, applies = [], []
-                for _ in range(rounds):
-                    started = time.perf_counter()
-                    snapshot = collector.collect()
-                    fetched = time.perf_counter()
-                    state.apply(snapshot)
-                    fetches.append(fetched - started)
-                    applies.append(time.perf_counter() - fetched)
-                served = cpu_seconds(server.process.pid) - served
-                used = time.process_time() - used
-                refreshes = [f + a for f, a in zip(fetches, applies, strict=True)]
-                answered = sum(s.at is not None for s in state.gateways.values())
-                entry = {
-                    "gateways": len(classes),
-                    "gateways_with_series": answered,
-                    "queries_per_refresh": (reader.queries_sent - sent) // rounds,
-                    "refresh_ms_best": milli(min(refreshes)),
-                    "refresh_ms_median": milli(statistics.median(refreshes)),
-                    "fetch_ms_median": milli(statistics.median(fetches)),
-                    "state_update_ms_median": milli(statistics.median(applies)),
-                    "client_cpu_ms_per_refresh": milli(used / rounds),
-                    "prometheus_cpu_ms_per_refresh": milli(served / rounds),
-                }
-                figures[key] = entry
-                print(
-                    f"prometheus, {len(classes)} gateways ({answered} with series; backfill "
-                    f"{loaded:.1f}s): {entry['queries_per_refresh']} queries per refresh; "
-                    f"refresh (fetch + state) best {entry['refresh_ms_best']} ms, median "
-                    f"{entry['refresh_ms_median']} ms (fetch {entry['fetch_ms_median']} ms, "
-                    f"state {entry['state_update_ms_median']} ms); CPU per refresh: dashboard "
-                    f"{entry['client_cpu_ms_per_refresh']} ms, prometheus "
-                    f"{entry['prometheus_cpu_ms_per_refresh']} ms"
-                )
-                reader.close()
+                figures[key] = measure(server, topology, queries, rounds)
+            show(figures[key], "raw queries")
+            if key == "shards":
+                continue
+            path = workdir / "kura-rules.yml"
+            path.write_text(json.dumps(rules), encoding="utf-8")  # JSON is YAML
+            with prometheus_with_rules(
+                prometheus, promtool, data, workdir, path, start=AT - 60, end=AT + 60
+            ) as server:
+                figures[f"{key}_recorded"] = measure(server, topology, queries, rounds)
+            show(figures[f"{key}_recorded"], "recording rules loaded")
     return figures
 
 
@@ -310,20 +353,27 @@ def bench_memory(scenario: SimulationScenario) -> dict[str, Any]:
     }
 
 
+PARTS = ("prometheus", "simulated_refresh", "render", "memory_hour")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dedicated", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="run only this part (repeatable)"
+    )
     add_json_option(parser)
     args = parser.parse_args()
     scenario = fleet(args.dedicated)
     print(f"fleet: 3 regions x 2 shards + {args.dedicated} dedicated gateways")
-    figures = {
-        "prometheus": bench_prometheus(scenario, args.rounds),
-        "simulated_refresh": bench_refresh(scenario, args.rounds),
-        "render": bench_render(scenario, max(3, args.rounds // 4)),
-        "memory_hour": bench_memory(scenario),
+    parts: dict[str, Callable[[], dict[str, Any]]] = {
+        "prometheus": lambda: bench_prometheus(scenario, args.rounds),
+        "simulated_refresh": lambda: bench_refresh(scenario, args.rounds),
+        "render": lambda: bench_render(scenario, max(3, args.rounds // 4)),
+        "memory_hour": lambda: bench_memory(scenario),
     }
+    figures = {name: run() for name, run in parts.items() if not args.only or name in args.only}
     write(args.json, "bench_dashboard", args, figures)
 
 

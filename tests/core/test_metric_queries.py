@@ -103,6 +103,42 @@ def test_buckets_give_every_percentile_and_skip_series_without_a_bound() -> None
     }
 
 
+def test_buckets_of_many_gateways_are_read_apart_and_without_bounds_as_unknown() -> None:
+    query = GatewayQuery(promql="q", shape=Shape.BUCKETS)
+    # Prometheus sorts an answer by its labels: a gateway's buckets need not be adjacent.
+    read = query.read(
+        [
+            ({"gw": "a", "le": "0.1"}, 5.0),
+            ({"gw": "b", "le": "0.1"}, 1.0),
+            ({"gw": "a", "le": "+Inf"}, 10.0),
+            ({"gw": "b", "le": "+Inf"}, 1.0),
+            ({"gw": "a", "le": "0.1"}, 3.0),
+            ({"gw": "c", "le": "soon"}, 4.0),
+        ],
+        "gw",
+    )
+    assert read["a"][Metric.P50_LATENCY] == pytest.approx(0.1 * 5.0 / 8.0)
+    assert read["b"][Metric.P99_LATENCY] == pytest.approx(0.099)
+    # Series, but no bucket among them: known to be there, its percentiles unknown.
+    assert read["c"] == dict.fromkeys(Shape.BUCKETS.metrics)
+
+
+def test_buckets_in_milliseconds_give_percentiles_in_seconds() -> None:
+    query = GatewayQuery(promql="q", shape=Shape.BUCKETS, bucket_unit=0.001)
+    read = query.read(
+        [({"gw": "a", "le": "100"}, 5.0), ({"gw": "a", "le": "500"}, 8.0),
+         ({"gw": "a", "le": "+Inf"}, 10.0), ({"gw": "idle", "le": "+Inf"}, 0.0)],
+        "gw",
+    )  # fmt: skip
+    assert read["a"][Metric.P50_LATENCY] == pytest.approx(0.1)
+    assert read["a"][Metric.P99_LATENCY] == pytest.approx(0.5)
+    assert read["idle"] == dict.fromkeys(Shape.BUCKETS.metrics)
+    with pytest.raises(ValidationError, match="only a buckets query has a bucket unit"):
+        GatewayQuery(promql="q", metric=Metric.P50_LATENCY, bucket_unit=0.001)
+    with pytest.raises(ValidationError, match="greater than 0"):
+        GatewayQuery(promql="q", shape=Shape.BUCKETS, bucket_unit=0)
+
+
 def test_a_value_query_reads_its_metric_and_not_a_number_as_unknown() -> None:
     query = GatewayQuery(promql="q", metric=Metric.CERT_EXPIRY)
     read = query.read([({"gw": "a"}, 86_400.0), ({"gw": "b"}, math.nan)], "gw")

@@ -256,6 +256,18 @@ def test_an_unreachable_source_backs_off_exponentially() -> None:
     )
 
 
+def test_a_source_says_how_it_read_its_last_answer_while_it_answers() -> None:
+    health = SourceHealth("prometheus", "http://x")
+    assert health.record_ok(0.0, note="recording rules").describe(0.0) == (
+        "prometheus ok (recording rules)"
+    )
+    degraded = health.record_ok(5.0, ("p95 query failed",), note="raw queries")
+    assert degraded.describe(5.0) == "prometheus degraded (raw queries): p95 query failed"
+    # Unreachable, it read nothing: the note of an earlier answer would mislead.
+    down = health.record_failure(10.0, "connection refused", unreachable=True)
+    assert down.describe(10.0).startswith("prometheus unreachable: connection refused (")
+
+
 @pytest.mark.parametrize(
     ("age", "state"),
     [

@@ -11,9 +11,11 @@ live.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,8 +25,10 @@ from click.testing import CliRunner, Result
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
+from kura_core.recording_rules import rule_groups
 from kura_core.regions import Region
 from kura_core.scenario import DEFAULT_SCENARIO
+from kura_core.units import Duration
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import GatewayObject
 from kura_dashboard.data.sources.prometheus import PrometheusSource
@@ -47,6 +51,7 @@ from kura_testing.prometheus import (
     envoy_openmetrics,
     ingress_nginx_openmetrics,
     prometheus_server,
+    prometheus_with_rules,
 )
 from tests.dashboard.conftest import FakeMetrics, load, on_gateway_api, provided_components
 
@@ -203,9 +208,9 @@ def test_each_region_is_read_with_its_own_providers_queries(server: PrometheusSe
     before = queries_answered(server)
     (readout,) = source.fetch(now=AT)
     assert readout.problems == ()
-    # ingress-nginx's eight queries and Envoy's eleven, whatever the number of gateways.
-    assert source.queries_per_refresh == 8 + 11
-    assert queries_answered(server) - before == 19
+    # Each provider's eight queries, whatever the number of gateways.
+    assert source.queries_per_refresh == 8 + 8
+    assert queries_answered(server) - before == 16
     assert set(readout.gateways) == {
         "k8s.io/kura-us-east-ingress-nginx",
         "kura-eu-central",
@@ -249,6 +254,63 @@ def test_each_region_is_read_with_its_own_providers_queries(server: PrometheusSe
     assert rows["us-east"]["sat"].text.endswith("  2% OK")
     assert rows["eu-central"]["reload"].text == "FAILED"
     assert rows["eu-central"]["cert"].text == "7d CRIT"
+
+
+@pytest.fixture(scope="module")
+def recorded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """The same series, with both providers' recording rules loaded and what they recorded."""
+    promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
+    workdir = tmp_path_factory.mktemp("mixed-recorded")
+    rules = workdir / "kura-rules.yml"
+    providers = {r.ingress_provider for r in regions()}
+    query_sets = {name: HOST.ingress_provider(name).metric_queries() for name in providers}
+    # Every second, so that Prometheus evaluates them within a second of starting.
+    rules.write_text(json.dumps(rule_groups(query_sets, Duration.parse("1s"))))
+    data = backfill(promtool, mixed_openmetrics(T0), workdir)
+    start, end = int(AT) - 60, int(AT) + 60
+    with prometheus_with_rules(
+        prometheus, promtool, data, workdir, rules, start=start, end=end
+    ) as up:
+        yield up
+
+
+def last_evaluation(url: str, record: str) -> float:
+    """When the rule recording ``record`` last ran, as of AT."""
+    query = urllib.parse.urlencode({"query": f"max(timestamp({record}))", "time": AT})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+        (result,) = json.load(answer)["data"]["result"]
+    return float(result["value"][1])
+
+
+def test_each_providers_recorded_series_read_as_its_queries_do(
+    server: PrometheusServer, recorded_server: PrometheusServer
+) -> None:
+    sets = query_sets(regions())
+    source = PrometheusSource(recorded_server.url, sets, timeout=5.0, evaluation_time=AT)  # type: ignore[arg-type]
+    source.fetch(now=AT)
+    (readout,) = source.fetch(now=AT)
+    assert readout.note == "recording rules"
+    assert readout.problems == ()
+    # A recorded figure is as of its group's last evaluation, within the interval before AT:
+    # the provider's queries at that instant read the same.
+    read: set[str] = set()
+    for provider in ("ingress-nginx", "gateway-api"):
+        queries = HOST.ingress_provider(provider).metric_queries()
+        assert queries.by_gateway[0].record is not None
+        evaluated = last_evaluation(recorded_server.url, queries.by_gateway[0].record)
+        assert AT - 1.0 < evaluated <= AT
+        raw = PrometheusSource(server.url, [queries], timeout=5.0, evaluation_time=evaluated)
+        (expected,) = raw.fetch(now=AT)
+        for gateway, want in expected.gateways.items():
+            got = readout.gateways[gateway]
+            for field in dataclasses.fields(want):
+                value = getattr(want, field.name)
+                close = value if value is None else pytest.approx(value, rel=1e-9)
+                assert getattr(got, field.name) == close, (gateway, field.name)
+        read |= expected.gateways.keys()
+    assert read == readout.gateways.keys()
+    # Envoy's milliseconds are recorded as seconds.
+    assert readout.gateways["kura-eu-central"].p95_latency == pytest.approx(0.75, rel=1e-9)
 
 
 # --- kura dashboard --once on such a catalog ------------------------------------------------

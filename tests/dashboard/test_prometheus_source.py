@@ -9,12 +9,14 @@ out, and either shows as unreachable, in words.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,9 +25,11 @@ import pytest
 from kura_core.metric_queries import QUANTILES, Metric, Shape
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider
+from kura_core.recording_rules import rule_groups
 from kura_core.regions import managed_catalogs
 from kura_core.scenario import DEFAULT_SCENARIO
 from kura_core.simulator import GatewayKind
+from kura_core.units import Duration
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.connection import ConnectionState
 from kura_dashboard.data.events import EventKind
@@ -43,6 +47,7 @@ from kura_testing.prometheus import (
     backfill,
     ingress_nginx_openmetrics,
     prometheus_server,
+    prometheus_with_rules,
 )
 
 DEDICATED = "kgw-0123456789ab-eu-central"
@@ -76,14 +81,8 @@ def classes(ingress: IngressProvider) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, classes: dict[str, str]
-) -> Iterator[PrometheusServer]:
-    promtool = require_binary("promtool")
-    prometheus = require_binary("prometheus")
-    workdir = tmp_path_factory.mktemp("prometheus")
-    text = ingress_nginx_openmetrics(
+def _history(classes: dict[str, str]) -> str:
+    return ingress_nginx_openmetrics(
         {
             classes["shard"]: [
                 PodLoad(
@@ -115,9 +114,39 @@ def server(
             ],
         }
     )
-    data = backfill(promtool, text, workdir)
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, classes: dict[str, str]
+) -> Iterator[PrometheusServer]:
+    promtool = require_binary("promtool")
+    prometheus = require_binary("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    data = backfill(promtool, _history(classes), workdir)
     with prometheus_server(prometheus, data, workdir) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def recorded_server(
+    tmp_path_factory: pytest.TempPathFactory, classes: dict[str, str], ingress: IngressProvider
+) -> Iterator[PrometheusServer]:
+    """The same series, with kura's recording rules loaded and what they recorded."""
+    promtool = require_binary("promtool")
+    prometheus = require_binary("prometheus")
+    workdir = tmp_path_factory.mktemp("recorded")
+    rules = workdir / "kura-rules.yml"
+    # Every second, so that Prometheus evaluates them within a second of starting.
+    groups = rule_groups({"ingress-nginx": ingress.metric_queries()}, Duration.parse("1s"))
+    rules.write_text(json.dumps(groups), encoding="utf-8")  # JSON is YAML
+    data = backfill(promtool, _history(classes), workdir)
+    # A minute each side of AT: what the queries at AT read.
+    start, end = int(AT) - 60, int(AT) + 60
+    with prometheus_with_rules(
+        prometheus, promtool, data, workdir, rules, start=start, end=end
+    ) as up:
+        yield up
 
 
 def source(url: str, ingress: IngressProvider, timeout: float = 2.0) -> PrometheusSource:
@@ -181,6 +210,32 @@ def _instant(url: str, promql: str) -> list[dict[str, object]]:
     with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
         result: list[dict[str, object]] = json.load(answer)["data"]["result"]
     return result
+
+
+def test_recorded_series_read_as_the_queries_do(
+    server: PrometheusServer, recorded_server: PrometheusServer, ingress: IngressProvider
+) -> None:
+    reader = source(recorded_server.url, ingress)
+    (first,) = reader.fetch(now=AT)
+    (readout,) = reader.fetch(now=AT)
+    assert (first.note, readout.note) == ("raw queries", "recording rules")
+    assert readout.problems == ()
+    # A recorded figure is as of the rule's last evaluation, within its interval (1s) before
+    # AT: the queries at that instant read the same.
+    queries = ingress.metric_queries()
+    (stamp,) = _instant(recorded_server.url, f"max(timestamp({queries.by_gateway[0].record}))")
+    evaluated = float(stamp["value"][1])  # type: ignore[index]
+    assert AT - 1.0 < evaluated <= AT
+    raw = PrometheusSource(server.url, [queries], timeout=2.0, evaluation_time=evaluated)
+    raw.fetch(now=AT)
+    (expected,) = raw.fetch(now=AT)
+    assert expected.note == "raw queries: no kura recording rules loaded"
+    assert readout.gateways.keys() == expected.gateways.keys()
+    for gateway, metrics in readout.gateways.items():
+        for field in dataclasses.fields(metrics):
+            want = getattr(expected.gateways[gateway], field.name)
+            close = want if want is None else pytest.approx(want, rel=1e-9)
+            assert getattr(metrics, field.name) == close, (gateway, field.name)
 
 
 def test_the_per_pod_queries_split_one_gateway_by_pod(
@@ -279,19 +334,59 @@ def test_the_percentiles_are_prometheus_histogram_quantile(
     assert slow.error_ratio == 0.0
 
 
-class _Together(BaseHTTPRequestHandler):
-    """Answers a query only once every query of the refresh has arrived: a barrier."""
+class _Fake(ThreadingHTTPServer):
+    """A stand-in for Prometheus's HTTP API on loopback (or a forward proxy in front of one):
+    it keeps the query of every request and answers it with no series, and answers the rules
+    API with ``rules`` (health by record) or ``rules_status``. With a ``barrier``, it answers
+    a query only once every query of the refresh has arrived."""
 
-    server: _TogetherServer
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Answering)
+        self.queries: list[str] = []
+        self.paths: list[str] = []
+        self.rules: dict[str, str] = {}
+        self.rules_status = 200
+        self.barrier: threading.Barrier | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @contextmanager
+    def serving(self) -> Iterator[_Fake]:
+        thread = threading.Thread(target=self.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.shutdown()
+            self.server_close()
+
+
+class _Answering(BaseHTTPRequestHandler):
+    server: _Fake
 
     def do_GET(self) -> None:
-        body: dict[str, object]
-        try:
-            self.server.barrier.wait()
-        except threading.BrokenBarrierError:
-            status, body = 503, {"status": "error", "errorType": "timeout", "error": "alone"}
-        else:
-            status, body = 200, {"status": "success", "data": {"result": []}}
+        self.server.paths.append(self.path)
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/api/v1/rules":
+            rules = [
+                {"name": name, "query": "q", "health": health, "type": "recording"}
+                for name, health in self.server.rules.items()
+            ]
+            groups = [{"name": "kura-ingress-nginx", "rules": rules}]
+            self.answer(self.server.rules_status, {"status": "success", "data": {"groups": groups}})
+            return
+        self.server.queries.extend(urllib.parse.parse_qs(url.query)["query"])
+        if self.server.barrier is not None:
+            try:
+                self.server.barrier.wait()
+            except threading.BrokenBarrierError:
+                self.answer(503, {"status": "error", "errorType": "timeout", "error": "alone"})
+                return
+        self.answer(200, {"status": "success", "data": {"result": []}})
+
+    def answer(self, status: int, body: dict[str, object]) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -303,28 +398,108 @@ class _Together(BaseHTTPRequestHandler):
         pass
 
 
-class _TogetherServer(ThreadingHTTPServer):
-    barrier: threading.Barrier
-
-
 def test_a_refreshs_queries_are_in_flight_together(ingress: IngressProvider) -> None:
     # A real Prometheus answers each query as it comes, so it cannot show whether they came
     # together: this server holds every answer until all of them have arrived.
-    reader_queries = [ingress.metric_queries()]
-    with _TogetherServer(("127.0.0.1", 0), _Together) as httpd:
-        reader = PrometheusSource(
-            f"http://127.0.0.1:{httpd.server_address[1]}", reader_queries, timeout=10.0
-        )
-        httpd.barrier = threading.Barrier(reader.queries_per_refresh, timeout=5.0)
-        serving = threading.Thread(target=httpd.serve_forever, daemon=True)
-        serving.start()
+    with _Fake().serving() as fake:
+        reader = PrometheusSource(fake.url, [ingress.metric_queries()], timeout=10.0)
+        fake.barrier = threading.Barrier(reader.queries_per_refresh, timeout=5.0)
         try:
             (readout,) = reader.fetch(now=AT)
         finally:
-            httpd.shutdown()
             reader.close()
     assert readout.problems == ()
     assert reader.queries_sent == reader.queries_per_refresh
+
+
+def test_a_proxy_from_the_environment_carries_every_request(
+    ingress: IngressProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The source reads its environment once: the proxy must still carry every request.
+    with _Fake().serving() as proxy:
+        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        reader = source("http://prometheus.invalid:9090", ingress)
+        try:
+            reader.fetch(now=AT)
+            reader.fetch(now=AT)
+        finally:
+            reader.close()
+    assert len(proxy.queries) == 2 * reader.queries_per_refresh
+    # Which rules are loaded is asked once, with the first refresh's queries.
+    rules = "http://prometheus.invalid:9090/api/v1/rules?type=record"
+    queries = [path for path in proxy.paths if path != rules]
+    assert len(queries) == len(proxy.paths) - 1
+    assert all(p.startswith("http://prometheus.invalid:9090/api/v1/query?") for p in queries)
+
+
+def _refresh(reader: PrometheusSource, fake: _Fake, now: float) -> tuple[list[str], str]:
+    """The queries one refresh sent, and how the source says it read them."""
+    fake.queries.clear()
+    (readout,) = reader.fetch(now=now)
+    return sorted(fake.queries), readout.note
+
+
+def test_recorded_series_replace_the_queries_whose_rules_are_loaded_and_healthy(
+    ingress: IngressProvider,
+) -> None:
+    queries = ingress.metric_queries()
+    raw = sorted(q.promql for q in queries.by_gateway)
+    recorded = {q.promql: q.recorded(queries.gateway_label) or "" for q in queries.by_gateway}
+    assert all(recorded.values())
+    classes, buckets, *values = queries.by_gateway
+    assert (classes.shape, buckets.shape) == (Shape.STATUS_CLASSES, Shape.BUCKETS)
+    with _Fake().serving() as fake:
+        fake.rules = {name: "ok" for query in queries.by_gateway for name in query.records}
+        reader = source(fake.url, ingress)
+        try:
+            # Which rules are loaded is learnt with the first refresh, for the next one.
+            assert _refresh(reader, fake, AT) == (raw, "raw queries")
+            assert _refresh(reader, fake, AT + 5) == (sorted(recorded.values()), "recording rules")
+            # A rule fails to evaluate, another is not evaluated yet, and an unknown one is not
+            # ours: learnt a minute after the last look, for the refresh after. The buckets'
+            # rule failing takes the percentiles recorded from them along.
+            fake.rules |= {
+                buckets.records[0]: "err",
+                classes.records[0]: "unknown",
+                "other:rule:sum": "ok",
+            }
+            assert _refresh(reader, fake, AT + 30)[1] == "recording rules"
+            assert _refresh(reader, fake, AT + 65)[1] == "recording rules"
+            sent, note = _refresh(reader, fake, AT + 70)
+            assert note == "recording rules for 6 of 8 queries"
+            assert sent == sorted(
+                [classes.promql, buckets.promql, *(recorded[q.promql] for q in values)]
+            )
+            # Rules gone: back to the queries, and the status says why.
+            fake.rules = {}
+            _refresh(reader, fake, AT + 130)
+            assert _refresh(reader, fake, AT + 135) == (
+                raw,
+                "raw queries: no kura recording rules loaded",
+            )
+        finally:
+            reader.close()
+
+
+def test_rules_that_cannot_be_read_leave_the_queries_as_they_are(
+    ingress: IngressProvider,
+) -> None:
+    with _Fake().serving() as fake:
+        fake.rules_status = 404
+        reader = source(fake.url, ingress)
+        collector = Collector(reader, None, lambda: AT)
+        try:
+            collector.collect()
+            fake.queries.clear()
+            (status,) = collector.collect(force=True).statuses
+        finally:
+            reader.close()
+    assert sorted(fake.queries) == sorted(q.promql for q in ingress.metric_queries().by_gateway)
+    assert status.describe(AT) == (
+        "prometheus ok (raw queries: cannot read Prometheus's rules: HTTP 404)"
+    )
 
 
 def test_the_dashboard_state_computes_saturation_from_the_capacity_model(

@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from kura_core.manifests import render_gateway as render_gateway
     from kura_core.manifests import render_instance as render_instance
     from kura_core.manifests import render_manifests as render_manifests
+    from kura_core.metric_queries import QUANTILE_LABEL as QUANTILE_LABEL
     from kura_core.metric_queries import QUANTILES as QUANTILES
     from kura_core.metric_queries import STATUS_CLASS_LABEL as STATUS_CLASS_LABEL
     from kura_core.metric_queries import GatewayQuery as GatewayQuery
@@ -206,6 +207,7 @@ _PUBLIC: dict[str, str] = {
     "Shape": "kura_core.metric_queries",
     "STATUS_CLASS_LABEL": "kura_core.metric_queries",
     "QUANTILES": "kura_core.metric_queries",
+    "QUANTILE_LABEL": "kura_core.metric_queries",
     "Sample": "kura_core.metric_queries",
     "Readings": "kura_core.metric_queries",
     "GatewayQuery": "kura_core.metric_queries",

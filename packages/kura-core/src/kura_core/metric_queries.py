@@ -8,6 +8,11 @@ percentile (:class:`Shape`). Prometheus evaluates a selector once per appearance
 four ``histogram_quantile`` calls cost four times one bucket query; the percentiles are therefore
 interpolated here from the buckets, the way ``histogram_quantile`` does.
 
+A gateway query may name the recording rule that records it (:attr:`GatewayQuery.record`):
+``kura rules`` renders those rules from the same PromQL, and a reader that finds the rule loaded
+reads the recorded series instead, the same series under the rule's name, without evaluating the
+query again.
+
 Rates, ratios, percentiles and reload counts are over :attr:`MetricQueries.window`; connections,
 the reload state and certificate expiry are instant. ``by_pod`` queries drill into one gateway,
 one per metric; they carry a ``{gateway}`` placeholder for the value of
@@ -21,8 +26,9 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Metric(StrEnum):
@@ -66,7 +72,17 @@ class Shape(StrEnum):
     5xx."""
     BUCKETS = "buckets"
     """Per-second rates of a gateway's cumulative request-duration histogram buckets, one series
-    per ``le`` (upper bound, ``+Inf`` last): every latency percentile."""
+    per ``le`` (upper bound, ``+Inf`` last; in seconds unless the query's ``bucket_unit`` says
+    otherwise): every latency percentile."""
+
+    @property
+    def split_label(self) -> str | None:
+        """The label that splits a gateway's series in this shape's answer."""
+        if self is Shape.STATUS_CLASSES:
+            return STATUS_CLASS_LABEL
+        if self is Shape.BUCKETS:
+            return BUCKET_LABEL
+        return None
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -80,13 +96,15 @@ class Shape(StrEnum):
 
 STATUS_CLASS_LABEL = "status_class"
 BUCKET_LABEL = "le"
+QUANTILE_LABEL = "quantile"
+# A metric name with the colon Prometheus keeps for recording rules.
+RECORD_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*$"
 QUANTILES: dict[Metric, float] = {
     Metric.P50_LATENCY: 0.5,
     Metric.P90_LATENCY: 0.9,
     Metric.P95_LATENCY: 0.95,
     Metric.P99_LATENCY: 0.99,
 }
-_FAILED_CLASSES = frozenset({"4xx", "5xx"})
 
 # One answered series: its labels and its value.
 Sample = tuple[Mapping[str, str], float]
@@ -102,65 +120,173 @@ class GatewayQuery(BaseModel):
     shape: Shape = Shape.VALUE
     metric: Metric | None = None
     """The metric of a :attr:`Shape.VALUE` query; the other shapes' metrics are fixed."""
+    bucket_unit: float = Field(default=1.0, gt=0)
+    """Seconds per unit of a :attr:`Shape.BUCKETS` query's bounds: 0.001 for a histogram in
+    milliseconds (PromQL cannot rescale an ``le`` label; the percentiles scale with the bounds)."""
+    record: str | None = Field(default=None, pattern=RECORD_NAME)
+    """The series a recording rule of :attr:`promql` records, named as Prometheus's convention
+    has it (``level:metric:operations``); None when the query has no rule."""
+    quantile_record: str | None = Field(default=None, pattern=RECORD_NAME)
+    """A buckets query's percentiles in seconds, recorded from :attr:`record` as
+    ``histogram_quantile`` computes them, one series per :data:`QUANTILE_LABEL` value: four
+    series a gateway to read, whatever the number of buckets."""
 
     @model_validator(mode="after")
     def _one_metric_for_a_value(self) -> GatewayQuery:
         if (self.shape is Shape.VALUE) != (self.metric is not None):
             raise ValueError("a value query names its metric, and only a value query does")
+        if self.bucket_unit != 1.0 and self.shape is not Shape.BUCKETS:
+            raise ValueError("only a buckets query has a bucket unit")
+        if self.quantile_record is not None and (
+            self.shape is not Shape.BUCKETS or self.record is None
+        ):
+            raise ValueError("only a recorded buckets query has a quantile record")
         return self
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric,) if self.metric is not None else self.shape.metrics
 
+    @property
+    def records(self) -> tuple[str, ...]:
+        """Every series this query's rules record: a reader needs them all healthy."""
+        return tuple(name for name in (self.record, self.quantile_record) if name is not None)
+
+    @property
+    def reads_record(self) -> str | None:
+        """The record whose series a reader takes for this query's answer."""
+        return self.quantile_record or self.record
+
+    def recording_rules(self) -> list[dict[str, Any]]:
+        """The Prometheus rules that record this query (in evaluation order: the quantiles
+        read the buckets the same evaluation recorded)."""
+        if self.record is None:
+            return []
+        rules: list[dict[str, Any]] = [{"record": self.record, "expr": self.promql}]
+        if self.quantile_record is not None:
+            scale = "" if self.bucket_unit == 1.0 else f" * {self.bucket_unit:g}"
+            rules.extend(
+                {
+                    "record": self.quantile_record,
+                    "expr": f"histogram_quantile({q:g}, {self.record}){scale}",
+                    "labels": {QUANTILE_LABEL: f"{q:g}"},
+                }
+                for q in QUANTILES.values()
+            )
+        return rules
+
+    def recorded(self, gateway_label: str) -> str | None:
+        """The query of what :attr:`reads_record` names, answering with the labels of what it
+        recorded: the rule aggregated by them already, and summing by them again drops the
+        record's name and any label the rule's group adds (a smaller answer)."""
+        record = self.reads_record
+        if record is None:
+            return None
+        split = QUANTILE_LABEL if self.quantile_record is not None else self.shape.split_label
+        labels = ", ".join(label for label in (gateway_label, split) if label)
+        return f"sum by ({labels}) ({record})"
+
+    def read_recorded(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
+        """Each gateway's metrics from the answer of :meth:`recorded`."""
+        if self.quantile_record is None:
+            return self.read(samples, gateway_label)
+        metrics = {f"{q:g}": metric for metric, q in QUANTILES.items()}
+        read: Readings = {}
+        for labels, value in samples:
+            gateway = labels.get(gateway_label)
+            metric = metrics.get(labels.get(QUANTILE_LABEL, ""))
+            if gateway is None or metric is None:
+                continue
+            percentiles = read.get(gateway)
+            if percentiles is None:
+                percentiles = read[gateway] = dict.fromkeys(QUANTILES)
+            percentiles[metric] = _finite(value)
+        return read
+
     def read(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
         """Each gateway's metrics from this query's answer; series without the gateway label
         are not a gateway's and are left out."""
         metric = self.metric
         if metric is not None:
+            isfinite = math.isfinite
             return {
-                labels[gateway_label]: {metric: _finite(value)}
+                labels[gateway_label]: {metric: value if isfinite(value) else None}
                 for labels, value in samples
                 if gateway_label in labels
             }
-        grouped: dict[str, list[Sample]] = {}
-        for labels, value in samples:
-            gateway = labels.get(gateway_label)
-            if gateway is not None:
-                grouped.setdefault(gateway, []).append((labels, value))
-        read = _status_classes if self.shape is Shape.STATUS_CLASSES else _percentiles
-        return {gateway: read(series) for gateway, series in grouped.items()}
+        if self.shape is Shape.STATUS_CLASSES:
+            return _status_classes(samples, gateway_label)
+        return _percentiles(samples, gateway_label, self.bucket_unit)
+
+
+def _status_classes(samples: Iterable[Sample], gateway_label: str) -> Readings:
+    """Requests and ratios, summed in one pass over the answer. No 5xx series means no 5xx
+    responses: a ratio of 0, not unknown. Without requests there is no ratio."""
+    # Per gateway: all requests, 5xx, 4xx.
+    sums: dict[str, list[float]] = {}
+    for labels, value in samples:
+        gateway = labels.get(gateway_label)
+        if gateway is None:
+            continue
+        totals = sums.get(gateway)
+        if totals is None:
+            totals = sums[gateway] = [0.0, 0.0, 0.0]
+        totals[0] += value
+        status = labels.get(STATUS_CLASS_LABEL)
+        if status == "5xx":
+            totals[1] += value
+        elif status == "4xx":
+            totals[2] += value
+    read: Readings = {}
+    for gateway, (total, server, client) in sums.items():
+        ratios = total > 0 and math.isfinite(total)
+        read[gateway] = {
+            Metric.REQUESTS: _finite(total),
+            Metric.ERROR_RATIO: server / total if ratios else None,
+            Metric.SUCCESS_RATIO: (total - server - client) / total if ratios else None,
+        }
+    return read
 
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _status_classes(series: list[Sample]) -> dict[Metric, float | None]:
-    """Requests and ratios. No 5xx series means no 5xx responses: a ratio of 0, not unknown.
-    Without requests there is no ratio."""
-    total = math.fsum(value for _, value in series)
-    by_class: dict[str, float] = {}
-    for labels, value in series:
-        status = labels.get(STATUS_CLASS_LABEL, "")
-        by_class[status] = by_class.get(status, 0.0) + value
-    failed = math.fsum(by_class.get(status, 0.0) for status in _FAILED_CLASSES)
-    ratios = total > 0 and math.isfinite(total)
+def _percentiles(samples: Iterable[Sample], gateway_label: str, unit: float) -> Readings:
+    """Every percentile of each gateway in seconds, its buckets (bounds in ``unit`` seconds)
+    gathered in one pass over the answer."""
+    # Each distinct ``le`` text is parsed once: every gateway repeats the same few bounds.
+    bounds: dict[str, float | None] = {}
+    counts: dict[str, dict[float, float]] = {}
+    for labels, value in samples:
+        gateway = labels.get(gateway_label)
+        if gateway is None:
+            continue
+        merged = counts.get(gateway)
+        if merged is None:
+            merged = counts[gateway] = {}
+        text = labels.get(BUCKET_LABEL, "")
+        if text in bounds:
+            bound = bounds[text]
+        else:
+            bound = bounds[text] = _bound(text)
+        if bound is not None:  # else not a bucket, as histogram_quantile ignores it
+            merged[bound] = merged.get(bound, 0.0) + value
+    qs = tuple(QUANTILES.values())
     return {
-        Metric.REQUESTS: _finite(total),
-        Metric.ERROR_RATIO: by_class.get("5xx", 0.0) / total if ratios else None,
-        Metric.SUCCESS_RATIO: (total - failed) / total if ratios else None,
+        gateway: {
+            metric: None if value is None else value * unit
+            for metric, value in zip(QUANTILES, _merged_quantiles(merged, qs), strict=True)
+        }
+        for gateway, merged in counts.items()
     }
 
 
-def _percentiles(series: list[Sample]) -> dict[Metric, float | None]:
-    buckets: list[tuple[float, float]] = []
-    for labels, value in series:
-        try:
-            buckets.append((float(labels[BUCKET_LABEL]), value))
-        except (KeyError, ValueError):
-            continue  # not a bucket, as histogram_quantile ignores it
-    return dict(zip(QUANTILES, bucket_quantiles(buckets, QUANTILES.values()), strict=True))
+def _bound(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def bucket_quantiles(
@@ -177,6 +303,11 @@ def bucket_quantiles(
     merged: dict[float, float] = {}
     for bound, count in buckets:
         merged[bound] = merged.get(bound, 0.0) + count
+    return _merged_quantiles(merged, tuple(qs))
+
+
+def _merged_quantiles(merged: Mapping[float, float], qs: tuple[float, ...]) -> list[float | None]:
+    """:func:`bucket_quantiles` of buckets already added together by bound."""
     bounds = sorted(merged)
     counts = list(itertools.accumulate((merged[bound] for bound in bounds), max))
     if len(bounds) < 2 or bounds[-1] != math.inf or not counts[-1] > 0:
@@ -212,6 +343,10 @@ class MetricQueries(BaseModel):
         twice = sorted({m for m in answered if answered.count(m) > 1})
         if twice:
             raise ValueError(f"by_gateway answers {', '.join(twice)} more than once")
+        records = [record for query in self.by_gateway for record in query.records]
+        shared = sorted({r for r in records if records.count(r) > 1})
+        if shared:
+            raise ValueError(f"by_gateway records more than one query as {', '.join(shared)}")
         for name, table in (("by_gateway", answered), ("by_pod", self.by_pod)):
             missing = sorted(set(Metric) - set(table))
             if missing:

@@ -6,6 +6,7 @@ plugin, so textual, kubernetes and prometheus_api_client are imported inside the
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -217,6 +218,11 @@ def dashboard_command(
         return
     from kura_dashboard.app import KuraDashboard
 
+    # What exists by now (modules, plugins, the topology) lives as long as the process. A
+    # refresh's answers are a few tens of thousands of short-lived objects, enough to set off a
+    # full collection every few refreshes; frozen, the startup heap is not scanned again (at
+    # 506 gateways a full collection rescanned it for about 10 ms a refresh on average).
+    gc.freeze()
     KuraDashboard(
         wiring.collector,
         wiring.state,

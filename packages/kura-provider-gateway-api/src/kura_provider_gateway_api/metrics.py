@@ -11,12 +11,15 @@ code class (``envoy_response_code_class``), request time in milliseconds, bytes 
 sent on client connections, active client connections; config updates are the listener
 manager's LDS updates, and certificate expiry is the server's days to the first expiring
 certificate. The gateway's admin and stats listeners are Envoy's own, prefixed ``eg-`` by
-Envoy Gateway, and left out. Eleven queries a refresh (:func:`_gateway_queries` says why not eight).
+Envoy Gateway, and left out. Eight queries a refresh, as ingress-nginx's: the request rate by
+status class, the request-time buckets (in milliseconds, which the dashboard scales to seconds)
+and one query per other metric. The per-pod queries of one gateway stay one per metric.
 """
 
 from __future__ import annotations
 
 from kura_core import (
+    QUANTILE_LABEL,
     QUANTILES,
     STATUS_CLASS_LABEL,
     GatewayQuery,
@@ -31,6 +34,7 @@ WINDOW = "5m"
 # Envoy Gateway's own listeners (stats, readiness) carry these prefixes; traffic does not.
 OWN_LISTENERS = 'envoy_http_conn_manager_prefix!~"eg-.*"'
 SECONDS_PER_DAY = 86400
+MILLISECOND = 0.001
 
 
 def _selector(*matchers: str) -> str:
@@ -53,10 +57,9 @@ def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
             f"{summed('envoy_http_downstream_rq_xx')}"
         )
 
-    buckets = f"sum by (le, {by}) ({rate('envoy_http_downstream_rq_time_bucket')})"
     percentiles = {
         # Envoy measures request time in milliseconds.
-        metric: f"histogram_quantile({quantile:g}, {buckets}) / 1000"
+        metric: f"histogram_quantile({quantile:g}, {_buckets(by, *own)}) / 1000"
         for metric, quantile in QUANTILES.items()
     }
     server = _selector(*own) if own else ""
@@ -85,14 +88,40 @@ def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
     return {metric: queries[metric] for metric in Metric}
 
 
-def _gateway_queries() -> tuple[GatewayQuery, ...]:
-    """The request rate by status class, then one query per other metric.
+def _buckets(by: str, *own: str) -> str:
+    return (
+        f"sum by (le, {by}) "
+        f"(rate(envoy_http_downstream_rq_time_bucket{_selector(OWN_LISTENERS, *own)}[{WINDOW}]))"
+    )
 
-    The percentiles are one query each rather than one bucket query: Envoy's buckets are in
-    milliseconds, and PromQL cannot rescale an ``le`` label, while the dashboard reads bucket
-    bounds as seconds.
-    """
-    shared = set(Shape.STATUS_CLASSES.metrics)
+
+# The series each gateway query is recorded as (`kura recording-rules`): level:metric:operations.
+RECORDS = {
+    Shape.STATUS_CLASSES: (
+        f"{GATEWAY_LABEL}_{STATUS_CLASS_LABEL}:envoy_http_downstream_rq_xx:rate{WINDOW}"
+    ),
+    Shape.BUCKETS: f"{GATEWAY_LABEL}_le:envoy_http_downstream_rq_time_bucket:rate{WINDOW}",
+    Metric.BYTES_IN: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_rx_bytes_total:rate{WINDOW}",
+    Metric.BYTES_OUT: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_tx_bytes_total:rate{WINDOW}",
+    Metric.ACTIVE_CONNECTIONS: f"{GATEWAY_LABEL}:envoy_http_downstream_cx_active:sum",
+    Metric.CONFIG_RELOAD_FAILED: (
+        f"{GATEWAY_LABEL}:envoy_listener_manager_lds_update_rejected:max_increase{WINDOW}"
+    ),
+    Metric.CONFIG_RELOADS: (
+        f"{GATEWAY_LABEL}:envoy_listener_manager_lds_update_success:increase{WINDOW}"
+    ),
+    Metric.CERT_EXPIRY: f"{GATEWAY_LABEL}:envoy_server_days_until_first_cert_expiring:min_seconds",
+}
+# In seconds: the rules scale Envoy's milliseconds.
+QUANTILE_RECORD = (
+    f"{GATEWAY_LABEL}_{QUANTILE_LABEL}:envoy_http_downstream_rq_time_seconds:"
+    f"histogram_quantile_rate{WINDOW}"
+)
+
+
+def _gateway_queries() -> tuple[GatewayQuery, ...]:
+    """The request rate by status class, the request-time buckets, one query per other metric."""
+    shared = {metric for shape in (Shape.STATUS_CLASSES, Shape.BUCKETS) for metric in shape.metrics}
     rate = f"rate(envoy_http_downstream_rq_xx{_selector(OWN_LISTENERS)}[{WINDOW}])"
     classes = (
         f'label_replace({rate}, "{STATUS_CLASS_LABEL}", "${{1}}xx", '
@@ -103,8 +132,21 @@ def _gateway_queries() -> tuple[GatewayQuery, ...]:
         GatewayQuery(
             promql=f"sum by ({GATEWAY_LABEL}, {STATUS_CLASS_LABEL}) ({classes})",
             shape=Shape.STATUS_CLASSES,
+            record=RECORDS[Shape.STATUS_CLASSES],
         ),
-        *(GatewayQuery(promql=alone[m], metric=m) for m in Metric if m not in shared),
+        # Envoy measures request time in milliseconds.
+        GatewayQuery(
+            promql=_buckets(GATEWAY_LABEL),
+            shape=Shape.BUCKETS,
+            bucket_unit=MILLISECOND,
+            record=RECORDS[Shape.BUCKETS],
+            quantile_record=QUANTILE_RECORD,
+        ),
+        *(
+            GatewayQuery(promql=alone[m], metric=m, record=RECORDS[m])
+            for m in Metric
+            if m not in shared
+        ),
     )
 
 

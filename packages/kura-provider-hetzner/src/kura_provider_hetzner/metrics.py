@@ -24,6 +24,7 @@ Config reloads follow the ingress-nginx Grafana dashboard: the last reload faile
 from __future__ import annotations
 
 from kura_core import (
+    QUANTILE_LABEL,
     QUANTILES,
     STATUS_CLASS_LABEL,
     GatewayQuery,
@@ -96,6 +97,23 @@ def _queries(by: str, gateway: str | None = None) -> dict[Metric, str]:
     return {metric: queries[metric] for metric in Metric}
 
 
+# The series each gateway query is recorded as (`kura recording-rules`): level:metric:operations.
+RECORDS = {
+    Shape.STATUS_CLASSES: f"{GATEWAY_LABEL}_{STATUS_CLASS_LABEL}:{PREFIX}requests:rate{WINDOW}",
+    Shape.BUCKETS: f"{GATEWAY_LABEL}_le:{PREFIX}request_duration_seconds_bucket:rate{WINDOW}",
+    Metric.BYTES_IN: f"{GATEWAY_LABEL}:{PREFIX}request_size_sum:rate{WINDOW}",
+    Metric.BYTES_OUT: f"{GATEWAY_LABEL}:{PREFIX}response_size_sum:rate{WINDOW}",
+    Metric.ACTIVE_CONNECTIONS: f"{GATEWAY_LABEL}:{PREFIX}nginx_process_connections_active:sum",
+    Metric.CONFIG_RELOAD_FAILED: f"{GATEWAY_LABEL}:{PREFIX}config_last_reload_failed:max",
+    Metric.CONFIG_RELOADS: f"{GATEWAY_LABEL}:{PREFIX}config_reloads:changes{WINDOW}",
+    Metric.CERT_EXPIRY: f"{GATEWAY_LABEL}:{PREFIX}ssl_expire_time_seconds:min_remaining",
+}
+QUANTILE_RECORD = (
+    f"{GATEWAY_LABEL}_{QUANTILE_LABEL}:{PREFIX}request_duration_seconds:"
+    f"histogram_quantile_rate{WINDOW}"
+)
+
+
 def _gateway_queries() -> tuple[GatewayQuery, ...]:
     """The request rate by status class, the duration buckets, and one query per other metric."""
     shared = {metric for shape in (Shape.STATUS_CLASSES, Shape.BUCKETS) for metric in shape.metrics}
@@ -108,9 +126,19 @@ def _gateway_queries() -> tuple[GatewayQuery, ...]:
         GatewayQuery(
             promql=f"sum by ({GATEWAY_LABEL}, {STATUS_CLASS_LABEL}) ({classes})",
             shape=Shape.STATUS_CLASSES,
+            record=RECORDS[Shape.STATUS_CLASSES],
         ),
-        GatewayQuery(promql=_buckets(GATEWAY_LABEL), shape=Shape.BUCKETS),
-        *(GatewayQuery(promql=alone[m], metric=m) for m in Metric if m not in shared),
+        GatewayQuery(
+            promql=_buckets(GATEWAY_LABEL),
+            shape=Shape.BUCKETS,
+            record=RECORDS[Shape.BUCKETS],
+            quantile_record=QUANTILE_RECORD,
+        ),
+        *(
+            GatewayQuery(promql=alone[m], metric=m, record=RECORDS[m])
+            for m in Metric
+            if m not in shared
+        ),
     )
 
 

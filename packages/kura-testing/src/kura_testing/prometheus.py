@@ -8,14 +8,18 @@ series the ``instance`` and ``job`` of its scrape target). ``envoy_openmetrics``
 loads as Envoy's own statistics of an Envoy Gateway proxy, as Prometheus's pod scrape labels them
 (the Gateway's name from the pod label ``gateway.envoyproxy.io/owning-gateway-name``), with
 Envoy Gateway's own readiness listener answering probes beside the traffic. ``promtool tsdb
-create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them. PID 1
+create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them;
+``prometheus_with_rules`` adds what a rule file's recording rules record, evaluated by
+``promtool tsdb create-blocks-from rules``, and loads the rules. PID 1
 is not systemd here, so the binary is started by hand: scratch directories, a free loopback port,
 a long retention (the samples are old), and queries at a ``time`` inside the data.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +30,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PREFIX = "nginx_ingress_controller_"
 # Seconds since the epoch: 2023-11-14, far from now, so only a pinned query time finds it.
@@ -305,6 +312,24 @@ def free_port() -> int:
         return port
 
 
+def backfill_rules(
+    promtool: str, url: str, rules: Path, data: Path, *, start: int, end: int
+) -> None:
+    """Blocks of the series the recording rules in ``rules`` record from ``start`` to ``end``,
+    evaluated by ``promtool`` against the Prometheus at ``url`` and added to ``data``. The
+    Prometheus serving ``data`` loads them when it next starts."""
+    output = data.parent / "recorded"
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "rules", f"--start={start}", f"--end={end}",
+         f"--url={url}", f"--output-dir={output}", str(rules)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    for block in output.iterdir():
+        block.rename(data / block.name)
+    output.rmdir()
+
+
 def backfill(promtool: str, openmetrics: str, workdir: Path) -> Path:
     """Blocks from ``openmetrics`` in ``workdir/data``, with the empty ``wal/`` it wants."""
     source = workdir / "history.om"
@@ -360,10 +385,15 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def prometheus_server(prometheus: str, data: Path, workdir: Path) -> Iterator[PrometheusServer]:
-    """``prometheus`` serving ``data`` on a free loopback port until the block ends."""
+def prometheus_server(
+    prometheus: str, data: Path, workdir: Path, *, rules: Path | None = None
+) -> Iterator[PrometheusServer]:
+    """``prometheus`` serving ``data`` on a free loopback port until the block ends, with the
+    rule file ``rules`` loaded (its rules evaluate now, far from the samples: what they recorded
+    comes from :func:`backfill_rules`)."""
     config = workdir / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
+    loaded = f"rule_files: [{json.dumps(str(rules))}]\n" if rules is not None else ""
+    config.write_text(f"global:\n  scrape_interval: 15s\n{loaded}", encoding="utf-8")
     port = free_port()
     log = workdir / "prometheus.log"
     with log.open("wb") as out:
@@ -393,3 +423,61 @@ def prometheus_server(prometheus: str, data: Path, workdir: Path) -> Iterator[Pr
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@contextmanager
+def prometheus_with_rules(
+    prometheus: str, promtool: str, data: Path, workdir: Path, rules: Path, *, start: int, end: int
+) -> Iterator[PrometheusServer]:
+    """:func:`prometheus_server` with the rule file ``rules`` loaded, and in ``data`` what its
+    rules record from ``start`` to ``end``, evaluated by runs on the same data: ``promtool``
+    cannot backfill a rule that reads another rule's record, so rules that do come in a later
+    run than the rules they read. It yields once Prometheus has evaluated every rule (a group's
+    first evaluation comes within its interval): until then it reports them of unknown health."""
+    for number, level in enumerate(_levels(yaml.safe_load(rules.read_text(encoding="utf-8")))):
+        path = workdir / f"rules-{number}.yml"
+        path.write_text(yaml.safe_dump(level), encoding="utf-8")
+        with prometheus_server(prometheus, data, workdir) as raw:
+            backfill_rules(promtool, raw.url, path, data, start=start, end=end)
+    with prometheus_server(prometheus, data, workdir, rules=rules) as server:
+        _wait_evaluated(server.url)
+        yield server
+
+
+def _levels(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rule file's rules as rule files to backfill in turn: each rule after every rule
+    whose record it reads."""
+    groups = document.get("groups") or []
+    records = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+
+    def reads(rule: dict[str, Any], names: set[str]) -> bool:
+        return any(
+            re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", rule["expr"]) for name in names
+        )
+
+    levels, pending = [], records
+    remaining = [[rule for rule in group["rules"] if "record" in rule] for group in groups]
+    while any(remaining):
+        level = [[rule for rule in rules if not reads(rule, pending)] for rules in remaining]
+        if not any(level):
+            raise ValueError("recording rules that read each other's records")
+        levels.append(
+            {"groups": [g | {"rules": r} for g, r in zip(groups, level, strict=True) if r]}
+        )
+        remaining = [
+            [rule for rule in rules if rule not in now]
+            for rules, now in zip(remaining, level, strict=True)
+        ]
+        pending = {rule["record"] for rules in remaining for rule in rules}
+    return levels
+
+
+def _wait_evaluated(url: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=5) as answer:
+            groups = json.load(answer)["data"]["groups"]
+        if all(rule["health"] != "unknown" for group in groups for rule in group["rules"]):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"prometheus did not evaluate its rules within {limit:g}s")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import RenderableType
 
-from kura_core.cli.output import FORMATS, emit
+from kura_core.cli.output import emit, yaml_output_option
 from kura_core.manifests import yaml_stream
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -21,14 +21,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def manifest_output_option(func: _F) -> _F:
     """``-o/--output`` defaulting to ``yaml``."""
-    return click.option(
-        "-o",
-        "--output",
-        "output",
-        type=click.Choice(FORMATS),
-        default="yaml",
-        show_default=True,
-        help="yaml: a YAML stream of the objects; json: a JSON list of them; table: a summary.",
+    return yaml_output_option(
+        "yaml: a YAML stream of the objects; json: a JSON list of them; table: a summary."
     )(func)
 
 

@@ -27,17 +27,26 @@ FORMATS: tuple[OutputFormat, ...] = ("table", "json", "yaml")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def output_option(func: _F) -> _F:
-    """The ``-o/--output`` option every command takes."""
+def _output_option(default: OutputFormat, help: str) -> Callable[[_F], _F]:
     return click.option(
         "-o",
         "--output",
         "output",
         type=click.Choice(FORMATS),
-        default="table",
+        default=default,
         show_default=True,
-        help="Output format. json and yaml are stable for scripts.",
-    )(func)
+        help=help,
+    )
+
+
+def output_option(func: _F) -> _F:
+    """The ``-o/--output`` option every command takes."""
+    return _output_option("table", "Output format. json and yaml are stable for scripts.")(func)
+
+
+def yaml_output_option(help: str) -> Callable[[_F], _F]:
+    """``-o/--output`` defaulting to ``yaml``: for a command whose output is a file to use."""
+    return _output_option("yaml", help)
 
 
 def to_plain(data: Any) -> Any:

@@ -107,7 +107,7 @@ class Collector:
                 metrics.record_failure(now, error.message, unreachable=error.unreachable)
             else:
                 problems = tuple(p for readout in readouts for p in readout.problems)
-                metrics.record_ok(now, problems)
+                metrics.record_ok(now, problems, readouts[-1].note if readouts else "")
         inventory = None
         if self.inventory is not None:
             health = self._health[self.inventory.name]

@@ -30,10 +30,15 @@ class SourceStatus:
     ok_at: float | None = None
     failures: int = 0
     retry_at: float | None = None
+    note: str = ""
+    """How the source read its last answer, when it has more than one way."""
 
     def describe(self, now: float) -> str:
-        """``prometheus unreachable: <error> (last answer 40s ago; retry in 8s)``, in words."""
+        """``prometheus unreachable: <error> (last answer 40s ago; retry in 8s)``, in words;
+        ``prometheus ok (recording rules)`` with a note."""
         text = f"{self.source} {self.state.value}"
+        if self.note and self.state is not ConnectionState.UNREACHABLE:
+            text += f" ({self.note})"
         if self.error:
             text += f": {self.error}"
         if self.state is ConnectionState.UNREACHABLE:
@@ -60,11 +65,12 @@ class SourceHealth:
         retry_at = self.status.retry_at
         return retry_at is None or now >= retry_at
 
-    def record_ok(self, now: float, problems: tuple[str, ...] = ()) -> SourceStatus:
+    def record_ok(self, now: float, problems: tuple[str, ...] = (), note: str = "") -> SourceStatus:
         state = ConnectionState.DEGRADED if problems else ConnectionState.OK
         self.status = replace(
             self.status,
             state=state,
+            note=note,
             error="; ".join(problems),
             checked_at=now,
             ok_at=now,

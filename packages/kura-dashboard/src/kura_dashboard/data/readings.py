@@ -58,12 +58,15 @@ class MetricsReadout:
     ``problems`` are queries that failed while others answered (a degraded source).
     ``account_demand`` maps (region, account) to bits per second when the source knows which
     account sends what (the simulation); the ladder uses it to spot dedicated candidates.
+    ``note`` says how the source read them when it has more than one way (Prometheus: recording
+    rules or raw queries).
     """
 
     at: float
     gateways: Mapping[str, GatewayMetrics]
     problems: tuple[str, ...] = ()
     account_demand: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    note: str = ""
 
 
 @dataclass(frozen=True)

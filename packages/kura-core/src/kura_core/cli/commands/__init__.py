@@ -12,6 +12,7 @@ from kura_core.cli.commands.drift import drift_command
 from kura_core.cli.commands.gateway import gateway_group
 from kura_core.cli.commands.instance import instance_group
 from kura_core.cli.commands.plugins import plugins_command
+from kura_core.cli.commands.recording_rules import recording_rules_command
 from kura_core.cli.commands.regions import regions_command
 from kura_core.cli.commands.render import render_command
 from kura_core.cli.commands.simulate import simulate_command
@@ -28,4 +29,5 @@ COMMANDS: tuple[click.Command, ...] = (
     crds_command,
     *CAPACITY_COMMANDS,
     simulate_command,
+    recording_rules_command,
 )

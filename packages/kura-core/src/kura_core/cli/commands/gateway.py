@@ -14,7 +14,7 @@ from rich.console import RenderableType
 
 from kura_core.cli.context import KuraContext, env_option, pass_kura
 from kura_core.cli.manifest_output import manifest_output_option
-from kura_core.cli.output import FORMATS, emit, simple_table
+from kura_core.cli.output import emit, simple_table, yaml_output_option
 from kura_core.cli.resource_input import emit_rendered, objects_of_kind, source_argument
 from kura_core.errors import InputError
 from kura_core.names import require_own_load_balancer
@@ -89,15 +89,7 @@ def render_command(
 
 @gateway_group.command("values")
 @env_option
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Choice(FORMATS),
-    default="yaml",
-    show_default=True,
-    help="yaml: a values file for `helm -f`; json: the same values; table: a summary.",
-)
+@yaml_output_option("yaml: a values file for `helm -f`; json: the same values; table: a summary.")
 @pass_kura
 def values_command(kura: KuraContext, env: str, output: str) -> None:
     """Print the platform chart values of every shared regional gateway of the env.

@@ -10,6 +10,16 @@ The client gets a short timeout and no retries (``Retry(total=0)``): prometheus-
 default retries turn a dead server into a 6-second stall, and the dashboard must show a dead
 Prometheus at once. A refresh fails with its first query's connection failure (in query order),
 so a dead Prometheus costs one timeout a refresh, and the refresh says why in words.
+
+Where Prometheus has kura's recording rules loaded (``kura recording-rules``), a query whose rules
+it reports healthy reads the recorded series instead: the same series, evaluated once per rule
+interval rather than at every refresh. Which rules are loaded is asked alongside a refresh's
+queries (``/api/v1/rules``, not a query) at the first refresh and then once a minute, and used
+from the next refresh on; any other query, and every query when the rules cannot be read, is
+sent as is. The source's status says which it was.
+
+What requests takes from the environment (proxies, a CA bundle, ``.netrc`` credentials) is read
+once, when the source is made: requests would read it again for every query.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import requests
@@ -29,6 +40,8 @@ from kura_core import GatewayQuery, Metric, MetricQueries, Readings, Sample
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
 
 DEFAULT_TIMEOUT = 2.0
+# Seconds between looks at which recording rules Prometheus has loaded.
+RULES_RECHECK = 60.0
 # GatewayMetrics' field of each metric, looked up once rather than through Enum.value per sample.
 _FIELDS = {metric: metric.value for metric in Metric}
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
@@ -47,6 +60,17 @@ def _samples(results: list[dict[str, Any]]) -> Iterator[Sample]:
     """Each instant-vector element's labels and value; Prometheus sends numbers as strings."""
     for result in results:
         yield result.get("metric", {}), float(result["value"][1])
+
+
+def _session(url: str) -> requests.Session:
+    """A session that has read its environment settings for ``url`` once, and no more."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    return session
 
 
 class PrometheusSource:
@@ -72,15 +96,20 @@ class PrometheusSource:
         self.timeout = timeout
         self.evaluation_time = evaluation_time
         self.queries_sent = 0
+        # Records Prometheus reported loaded and healthy, when it last said, and why none if so.
+        self._records: frozenset[str] = frozenset()
+        self._rules_checked: float | None = None
+        self._rules_problem = ""
         # No more threads than the client keeps connections to one host: more would open
-        # connections only to throw them away.
-        workers = min(max(1, self.queries_per_refresh), DEFAULT_POOLSIZE)
+        # connections only to throw them away. One is for the rules.
+        workers = min(self.queries_per_refresh + 1, DEFAULT_POOLSIZE)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prometheus")
+        self._session = _session(self.url)
         self._client = PrometheusConnect(
             # read=False re-raises a read timeout as itself rather than as a retry error.
             url=self.url,
-            disable_ssl=False,
             retry=Retry(total=0, read=False),
+            session=self._session,
             timeout=timeout,
         )
 
@@ -90,15 +119,22 @@ class PrometheusSource:
 
     def fetch(self, now: float) -> list[MetricsReadout]:
         at = self.evaluation_time if self.evaluation_time is not None else now
-        jobs = [
-            (query, self._pool.submit(self._read, query, queries.gateway_label, at))
-            for queries in self.query_sets
-            for query in queries.by_gateway
-        ]
+        checked = self._rules_checked
+        rules = (
+            self._pool.submit(self._loaded_records)
+            if checked is None or now - checked >= RULES_RECHECK
+            else None
+        )
+        jobs = []
+        for queries in self.query_sets:
+            for query in queries.by_gateway:
+                recorded = bool(query.records) and self._records.issuperset(query.records)
+                job = self._pool.submit(self._read, query, recorded, queries.gateway_label, at)
+                jobs.append((query, recorded, job))
         self.queries_sent += len(jobs)
         values: dict[str, dict[str, float | None]] = {}
         problems: list[str] = []
-        for query, job in jobs:
+        for query, _, job in jobs:
             try:
                 readings = job.result()
             except PrometheusApiClientException as exc:
@@ -111,15 +147,65 @@ class PrometheusSource:
                     fields[_FIELDS[metric]] = value
         if problems and len(problems) == len(jobs):
             raise SourceError(f"every query failed; {problems[0]}", unreachable=False)
+        note = self._note(sum(recorded for _, recorded, _ in jobs), len(jobs))
+        if rules is not None:
+            # Sent with the queries, so answered by now; it decides the next refresh's queries.
+            # Unanswered, it is asked again next time: the queries say what is wrong.
+            with suppress(SourceError):
+                self._records, self._rules_problem = rules.result()
+                self._rules_checked = now
         gateways = {label: GatewayMetrics(**fields) for label, fields in values.items()}
-        return [MetricsReadout(at, gateways, tuple(problems))]
+        return [MetricsReadout(at, gateways, tuple(problems), note=note)]
 
-    def _read(self, query: GatewayQuery, gateway_label: str, at: float) -> Readings:
+    def _note(self, recorded: int, queries: int) -> str:
+        if recorded == queries:
+            return "recording rules"
+        if recorded:
+            return f"recording rules for {recorded} of {queries} queries"
+        if self._rules_checked is None:
+            return "raw queries"
+        return f"raw queries: {self._rules_problem or 'no kura recording rules loaded'}"
+
+    def _read(self, query: GatewayQuery, recorded: bool, gateway_label: str, at: float) -> Readings:
+        if recorded:
+            promql = query.recorded(gateway_label) or query.promql
+            return query.read_recorded(_samples(self._query(promql, at)), gateway_label)
         return query.read(_samples(self._query(query.promql, at)), gateway_label)
 
     def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
-        try:
+        with self._requesting():
             result: list[dict[str, Any]] = self._client.custom_query(promql, params={"time": at})
+        return result
+
+    def _loaded_records(self) -> tuple[frozenset[str], str]:
+        """The records of this source's queries whose rules Prometheus reports loaded and
+        healthy, or none and why."""
+        with self._requesting():
+            answer = self._session.get(
+                f"{self.url}/api/v1/rules", params={"type": "record"}, timeout=self.timeout
+            )
+        if answer.status_code != 200:
+            return frozenset(), f"cannot read Prometheus's rules: HTTP {answer.status_code}"
+        # A record counts only when every rule recording it is healthy (the four percentiles
+        # of a histogram are four rules of one name).
+        health: dict[str, set[str]] = {}
+        try:
+            for group in answer.json()["data"]["groups"]:
+                for rule in group["rules"]:
+                    if rule.get("type") == "recording":
+                        health.setdefault(rule["name"], set()).add(rule.get("health"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return frozenset(), "cannot read Prometheus's rules: not a rules answer"
+        ours = {
+            name for queries in self.query_sets for q in queries.by_gateway for name in q.records
+        }
+        return frozenset(name for name in ours if health.get(name) == {"ok"}), ""
+
+    @contextmanager
+    def _requesting(self) -> Iterator[None]:
+        """A failed request as a SourceError, in words."""
+        try:
+            yield
         except requests.Timeout:
             raise SourceError(
                 f"Prometheus at {self.url} did not answer within {self.timeout:g}s"
@@ -130,7 +216,6 @@ class PrometheusSource:
             ) from None
         except requests.RequestException as exc:
             raise SourceError(f"Prometheus at {self.url}: {exc}") from None
-        return result
 
     @staticmethod
     def _api_error(exc: PrometheusApiClientException) -> str:
