@@ -35,6 +35,7 @@ def _rules(path: Path, *rules: dict[str, str]) -> Path:
     return path
 
 
+@pytest.mark.e2e  # a real prometheus, three times
 def test_a_rule_reading_another_rules_record_is_backfilled_after_it(tmp_path: Path) -> None:
     promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
     text = ingress_nginx_openmetrics({"k8s.io/a": [PodLoad(requests_ok=3.0)]}, minutes=15)
