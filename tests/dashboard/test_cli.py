@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from kura_testing.prometheus import free_port
+from kura_testing.ports import free_port
 
 
 def kura(*args: str, env: dict[str, str] | None = None) -> Result:

@@ -17,7 +17,7 @@ from kura_core.cli.app import build_cli
 from kura_core.names import regional_load_balancer_name
 from kura_core.plugins import PluginHost
 from kura_testing.hcloud_double import HetznerDouble, load_balancer_json, running_double
-from kura_testing.prometheus import free_port
+from kura_testing.ports import free_port
 
 TOKEN = "dashboardHcloudToken0123456789SECRET"
 GBPS = 1e9 / 8

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from kura_core.manifests import render_gateway
 from kura_core.plugins import PluginHost
 from kura_core.regions import managed_catalogs
 from kura_testing.kube_double import KubeDouble
+from kura_testing.ports import free_port
 from tests.support.field_cases import IMAGE, account_manifests
 
 NAMESPACE = "kura"
@@ -39,12 +39,6 @@ GATEWAYS = "kuragateways"
 INSTANCES = "kurainstances"
 OPERATOR = Path(sys.executable).parent / "kura-operator"
 HOST = PluginHost(environ={})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def gateway_manifest(account_id: int, region: str = "us-east", **spec: Any) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import ctypes
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from kura_testing.client import KubeClient, kubeconfig_yaml, wait_for
 from kura_testing.pki import Pki, generate
+from kura_testing.ports import free_port
 from kura_testing.release import Binaries
 
 ADMIN = "kura-envtest-admin"
@@ -36,12 +36,6 @@ _PR_SET_PDEATHSIG = 1
 
 class ControlPlaneError(Exception):
     """A component did not start or stopped early; the message carries the end of its log."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:

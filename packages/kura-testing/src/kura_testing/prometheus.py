@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kura_testing.ports import free_port
 
 PREFIX = "nginx_ingress_controller_"
 # Seconds since the epoch: 2023-11-14, far from now, so only a pinned query time finds it.
@@ -303,13 +304,6 @@ def _sorted_by_series(samples: list[str]) -> list[str]:
         return series, int(rest.rsplit(" ", 1)[1])
 
     return sorted(samples, key=key)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def backfill_rules(
