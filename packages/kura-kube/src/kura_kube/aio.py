@@ -33,6 +33,12 @@ def _ignore(verb: str, status: int) -> None:
     return None
 
 
+def _no_answer(request: Request, exc: BaseException) -> KubeError:
+    """A request that got no answer, or lost it midway: timed out, or the connection failed."""
+    reason = "Timeout" if isinstance(exc, TimeoutError) else "Unreachable"
+    return KubeError(0, reason, type(exc).__name__, action=request.action)
+
+
 def _answer(request: Request, response: Any, data: bytes) -> dict[str, Any]:
     retry_after = response.headers.get("Retry-After")
     return requests.answer(request, response.status, response.reason or "", data, retry_after)
@@ -96,8 +102,7 @@ class AsyncKubeClient:
             data = b"" if stream and response.status < 400 else await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.on_answer(request.verb, 0)
-            reason = "Timeout" if isinstance(exc, TimeoutError) else "Unreachable"
-            raise KubeError(0, reason, type(exc).__name__, action=request.action) from exc
+            raise _no_answer(request, exc) from exc
         self.on_answer(request.verb, response.status)
         return response, data
 
@@ -123,7 +128,7 @@ class AsyncKubeClient:
                         if isinstance(event, dict):
                             yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise KubeError(0, "Unreachable", type(exc).__name__, action=request.action) from exc
+            raise _no_answer(request, exc) from exc
         finally:
             response.response.release()
 

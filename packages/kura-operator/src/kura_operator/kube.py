@@ -54,7 +54,6 @@ class KubeApi:
         self.cache = cache
         self.field_manager = field_manager
         self.dry_run = dry_run
-        self.timeout = timeout
         self.may_write = may_write
         self.log = logger or logging.getLogger("kura_operator.kube")
 
