@@ -381,7 +381,10 @@ class TestBed:
             self.disk_port = free_port(addresses, avoid=ports)
             ports.append(self.disk_port)
         self.nginx = Nginx(self.nginx_binary, self.layout(), self.nginx_conf())
-        self.nginx.start([(address, port) for address in addresses for port in ports])
+        self.nginx.start(
+            [(address, port) for address in addresses for port in ports],
+            workers=self.settings.workers,
+        )
 
     def stop(self) -> None:
         if self.nginx is not None:

@@ -93,8 +93,15 @@ class Nginx:
         if result.returncode != 0:
             raise InputError(f"nginx refused the test bed config: {result.stderr.strip()}")
 
-    def start(self, listening: Iterable[tuple[str, int]], *, timeout: float = 10.0) -> None:
-        """Start the master and wait until every ``(address, port)`` accepts connections."""
+    def start(
+        self, listening: Iterable[tuple[str, int]], *, workers: int = 1, timeout: float = 10.0
+    ) -> None:
+        """Start the master and wait until every ``(address, port)`` accepts connections and
+        the master has forked its ``workers``.
+
+        The master binds the sockets before it forks, so the kernel accepts connections into
+        the backlog while there is no worker yet: a port that answers is not an nginx that
+        serves, and whoever measures the workers' CPU right away would find none."""
         self.write()
         self.check()
         log = (self.layout.root / "logs" / "nginx.out").open("ab")
@@ -118,6 +125,11 @@ class Nginx:
                         self.stop()
                         raise InputError(f"nginx did not listen on {address}:{port}") from None
                     time.sleep(0.02)
+        while len(children(self._process.pid)) < workers:
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise InputError(f"nginx did not start its {workers} worker process(es)")
+            time.sleep(0.02)
 
     @property
     def pid(self) -> int | None:
