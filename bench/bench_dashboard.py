@@ -55,7 +55,8 @@ from kura_dashboard.data.topology import Topology, cluster_topology, simulated_t
 from kura_dashboard.frame import render_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._figures import add_json_option, write
+from bench._figures import add_json_option, speed_reference, write
+from kura_smoke.proc import cpu_seconds
 from kura_testing.prometheus import (
     T0,
     PodLoad,
@@ -141,12 +142,6 @@ class Clock:
         return self.now
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     server: PrometheusServer, topology: Topology, queries: list[MetricQueries], rounds: int
 ) -> dict[str, Any]:
@@ -163,17 +158,21 @@ def measure(
     # As `kura dashboard` does before it runs: the heap so far is never garbage.
     gc.freeze()
     sent = reader.queries_sent
-    served, used = cpu_seconds(server.process.pid), time.process_time()
+    references = []
     fetches, applies = [], []
+    served, used = cpu_seconds(server.process.pid), 0.0
     for _ in range(rounds):
+        # How fast the machine is just now: it changes within minutes on a shared VM.
+        references.append(speed_reference(rounds=1))
+        used -= time.process_time()
         started = time.perf_counter()
         snapshot = collector.collect()
         fetched = time.perf_counter()
         state.apply(snapshot)
         fetches.append(fetched - started)
         applies.append(time.perf_counter() - fetched)
+        used += time.process_time()
     served = cpu_seconds(server.process.pid) - served
-    used = time.process_time() - used
     reader.close()
     refreshes = [f + a for f, a in zip(fetches, applies, strict=True)]
     (status,) = collector.statuses
@@ -189,6 +188,7 @@ def measure(
         "client_cpu_ms_per_refresh": milli(used / rounds),
         "prometheus_cpu_ms_per_refresh": milli(served / rounds),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "speed_reference_ms": statistics.median(references),
     }
 
 
@@ -201,7 +201,8 @@ def show(entry: dict[str, Any], how: str) -> None:
         f"{entry['state_update_ms_median']} ms); CPU per refresh: dashboard "
         f"{entry['client_cpu_ms_per_refresh']} ms, prometheus "
         f"{entry['prometheus_cpu_ms_per_refresh']} ms; load "
-        f"{', '.join(f'{x:.2f}' for x in entry['load_average'])}"
+        f"{', '.join(f'{x:.2f}' for x in entry['load_average'])}; speed reference "
+        f"{entry['speed_reference_ms']} ms"
     )
 
 

@@ -54,3 +54,15 @@ def test_the_figures_name_the_benchmark_its_arguments_and_the_machine(tmp_path: 
     # Every 500th account is heavy: 2 of the 600 in each of the 2 regions.
     assert record["figures"]["dedicated_recommended"] == 4
     assert record["figures"]["plan_ms_median"] > 0
+
+
+def test_the_speed_reference_is_cpu_milliseconds_of_a_fixed_work() -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench._figures import speed_reference
+    finally:
+        sys.path.remove(str(ROOT))
+    reference = speed_reference(rounds=2)
+    assert isinstance(reference, float)
+    # Encoding and decoding 5,000 series is work: it is never free.
+    assert reference > 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("textual", "kopf", "kubernetes", "hcloud", "prometheus_api_client")
+HEAVY = ("textual", "kopf", "kubernetes", "hcloud", "urllib3")
 
 
 @functools.cache  # each source file is checked by up to five rules: parsed once

@@ -16,8 +16,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -49,6 +48,7 @@ from kura_testing.prometheus import (
     prometheus_server,
     prometheus_with_rules,
 )
+from tests.dashboard.stand_in import StandIn
 
 DEDICATED = "kgw-0123456789ab-eu-central"
 # Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.
@@ -334,33 +334,19 @@ def test_the_percentiles_are_prometheus_histogram_quantile(
     assert slow.error_ratio == 0.0
 
 
-class _Fake(ThreadingHTTPServer):
+class _Fake(StandIn):
     """A stand-in for Prometheus's HTTP API on loopback (or a forward proxy in front of one):
     it keeps the query of every request and answers it with no series, and answers the rules
     API with ``rules`` (health by record) or ``rules_status``. With a ``barrier``, it answers
     a query only once every query of the refresh has arrived."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Answering)
+        super().__init__(_Answering)
         self.queries: list[str] = []
         self.paths: list[str] = []
         self.rules: dict[str, str] = {}
         self.rules_status = 200
         self.barrier: threading.Barrier | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    @contextmanager
-    def serving(self) -> Iterator[_Fake]:
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.shutdown()
-            self.server_close()
 
 
 class _Answering(BaseHTTPRequestHandler):

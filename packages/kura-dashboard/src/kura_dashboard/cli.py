@@ -1,7 +1,7 @@
 """``kura dashboard``: the on-call TUI, or one frame of its overview without a terminal.
 
 Only click and kura_core are imported here: every ``kura`` command loads this module through the
-plugin, so textual, kubernetes and prometheus_api_client are imported inside the command.
+plugin, so textual, kubernetes and urllib3 are imported inside the command.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ grow with the number of gateways. They go out together, one thread each, and eac
 as it arrives: Prometheus evaluates them side by side while the dashboard reads the others, and a
 remote Prometheus costs one round trip a refresh, not one per query.
 
-The client gets a short timeout and no retries (``Retry(total=0)``): prometheus-api-client's
-default retries turn a dead server into a 6-second stall, and the dashboard must show a dead
-Prometheus at once. A refresh fails with its first query's connection failure (in query order),
-so a dead Prometheus costs one timeout a refresh, and the refresh says why in words.
+The client (:mod:`kura_dashboard.data.sources.prometheus_api`) gets a short timeout and no
+retries: the dashboard must show a dead Prometheus at once. A refresh fails with its first query's
+connection failure (in query order), so a dead Prometheus costs one timeout a refresh, and the
+refresh says why in words.
 
 Where Prometheus has kura's recording rules loaded (``kura recording-rules``), a query whose rules
 it reports healthy reads the recorded series instead: the same series, evaluated once per rule
@@ -17,60 +17,30 @@ interval rather than at every refresh. Which rules are loaded is asked alongside
 queries (``/api/v1/rules``, not a query) at the first refresh and then once a minute, and used
 from the next refresh on; any other query, and every query when the rules cannot be read, is
 sent as is. The source's status says which it was.
-
-What requests takes from the environment (proxies, a CA bundle, ``.netrc`` credentials) is read
-once, when the source is made: requests would read it again for every query.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
-
-import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
-from requests.adapters import DEFAULT_POOLSIZE
-from urllib3.util.retry import Retry
 
 from kura_core import GatewayQuery, Metric, MetricQueries, Readings, Sample
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
+from kura_dashboard.data.sources.prometheus_api import PrometheusApi, QueryError
 
 DEFAULT_TIMEOUT = 2.0
 # Seconds between looks at which recording rules Prometheus has loaded.
 RULES_RECHECK = 60.0
 # GatewayMetrics' field of each metric, looked up once rather than through Enum.value per sample.
 _FIELDS = {metric: metric.value for metric in Metric}
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-_API_ERROR = re.compile(r'"error":"((?:[^"\\]|\\.)*)"')
-
-
-def connection_reason(exc: BaseException) -> str:
-    """The words of a connection failure: ``connection refused``, not a urllib3 repr."""
-    match = _ERRNO.search(str(exc))
-    if match:
-        return match.group(1).strip().lower()
-    return str(exc) or type(exc).__name__
 
 
 def _samples(results: list[dict[str, Any]]) -> Iterator[Sample]:
     """Each instant-vector element's labels and value; Prometheus sends numbers as strings."""
     for result in results:
         yield result.get("metric", {}), float(result["value"][1])
-
-
-def _session(url: str) -> requests.Session:
-    """A session that has read its environment settings for ``url`` once, and no more."""
-    session = requests.Session()
-    settings = session.merge_environment_settings(url, {}, None, None, None)
-    session.proxies.update(settings["proxies"])
-    session.verify = settings["verify"]
-    session.auth = requests.utils.get_netrc_auth(url)
-    session.trust_env = False
-    return session
 
 
 class PrometheusSource:
@@ -87,31 +57,23 @@ class PrometheusSource:
         evaluation_time: float | None = None,
     ) -> None:
         """``evaluation_time`` evaluates every query at that instant instead of now."""
-        self.url = url.rstrip("/")
-        self.target = self.url
         unique: dict[str, MetricQueries] = {}
         for queries in query_sets:
             unique.setdefault(queries.model_dump_json(), queries)
         self.query_sets = tuple(unique.values())
-        self.timeout = timeout
         self.evaluation_time = evaluation_time
         self.queries_sent = 0
         # Records Prometheus reported loaded and healthy, when it last said, and why none if so.
         self._records: frozenset[str] = frozenset()
         self._rules_checked: float | None = None
         self._rules_problem = ""
-        # No more threads than the client keeps connections to one host: more would open
-        # connections only to throw them away. One is for the rules.
-        workers = min(self.queries_per_refresh + 1, DEFAULT_POOLSIZE)
+        # A thread and a connection per query, and one for the rules: they go out together.
+        workers = self.queries_per_refresh + 1
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prometheus")
-        self._session = _session(self.url)
-        self._client = PrometheusConnect(
-            # read=False re-raises a read timeout as itself rather than as a retry error.
-            url=self.url,
-            retry=Retry(total=0, read=False),
-            session=self._session,
-            timeout=timeout,
-        )
+        self._api = PrometheusApi(url, timeout=timeout, maxsize=workers)
+        self.url = self._api.url
+        self.target = self._api.target
+        self.timeout = timeout
 
     @property
     def queries_per_refresh(self) -> int:
@@ -137,9 +99,9 @@ class PrometheusSource:
         for query, _, job in jobs:
             try:
                 readings = job.result()
-            except PrometheusApiClientException as exc:
+            except QueryError as exc:
                 names = ", ".join(query.metrics)
-                problems.append(f"{names} query failed: {self._api_error(exc)}")
+                problems.append(f"{names} query failed: {exc}")
                 continue
             for gateway, read in readings.items():
                 fields = values.setdefault(gateway, {})
@@ -173,58 +135,30 @@ class PrometheusSource:
         return query.read(_samples(self._query(query.promql, at)), gateway_label)
 
     def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
-        with self._requesting():
-            result: list[dict[str, Any]] = self._client.custom_query(promql, params={"time": at})
-        return result
+        return self._api.query(promql, at)
 
     def _loaded_records(self) -> tuple[frozenset[str], str]:
         """The records of this source's queries whose rules Prometheus reports loaded and
         healthy, or none and why."""
-        with self._requesting():
-            answer = self._session.get(
-                f"{self.url}/api/v1/rules", params={"type": "record"}, timeout=self.timeout
-            )
-        if answer.status_code != 200:
-            return frozenset(), f"cannot read Prometheus's rules: HTTP {answer.status_code}"
+        try:
+            groups = self._api.recording_rules()
+        except QueryError as exc:
+            return frozenset(), f"cannot read Prometheus's rules: {exc}"
         # A record counts only when every rule recording it is healthy (the four percentiles
         # of a histogram are four rules of one name).
         health: dict[str, set[str]] = {}
         try:
-            for group in answer.json()["data"]["groups"]:
+            for group in groups:
                 for rule in group["rules"]:
                     if rule.get("type") == "recording":
                         health.setdefault(rule["name"], set()).add(rule.get("health"))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             return frozenset(), "cannot read Prometheus's rules: not a rules answer"
         ours = {
             name for queries in self.query_sets for q in queries.by_gateway for name in q.records
         }
         return frozenset(name for name in ours if health.get(name) == {"ok"}), ""
 
-    @contextmanager
-    def _requesting(self) -> Iterator[None]:
-        """A failed request as a SourceError, in words."""
-        try:
-            yield
-        except requests.Timeout:
-            raise SourceError(
-                f"Prometheus at {self.url} did not answer within {self.timeout:g}s"
-            ) from None
-        except requests.ConnectionError as exc:
-            raise SourceError(
-                f"cannot connect to Prometheus at {self.url}: {connection_reason(exc)}"
-            ) from None
-        except requests.RequestException as exc:
-            raise SourceError(f"Prometheus at {self.url}: {exc}") from None
-
-    @staticmethod
-    def _api_error(exc: PrometheusApiClientException) -> str:
-        text = str(exc)
-        status = re.search(r"HTTP Status Code (\d+)", text)
-        error = _API_ERROR.search(text)
-        parts = [f"HTTP {status.group(1)}" if status else "", error.group(1) if error else ""]
-        return ": ".join(part for part in parts if part) or text
-
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        self._api.close()
