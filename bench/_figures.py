@@ -7,9 +7,9 @@ uncommitted changes) and ``figures``. Timings depend on the machine and on what 
 it, so the load average at the end of the run is part of the record.
 
 The load average does not tell everything: on a shared virtual machine the same code at load
-below 1 ran 1.6 times slower at one time than a few minutes earlier. :func:`speed_reference`
-times a fixed piece of work, so that figures taken at different times can be told apart by how
-fast the machine was, not only by how busy.
+below 1 ran up to twice as slowly at one time as half an hour earlier. :func:`speed_reference`
+times a fixed piece of Python work, a hint of how fast the machine was when figures were taken,
+not only how busy: it follows the Python side of a benchmark better than a server it talks to.
 """
 
 from __future__ import annotations

@@ -11,16 +11,23 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from kura_core import InputError
+from kura_core.plugins import PluginHost
 from kura_dashboard.data.readings import SourceError
 from kura_dashboard.data.sources.prometheus import PrometheusSource
-from kura_dashboard.data.sources.prometheus_api import PrometheusApi, QueryError
+from kura_dashboard.data.sources.prometheus_api import (
+    PrometheusApi,
+    QueryError,
+    connection_reason,
+)
 from tests.dashboard.stand_in import StandIn
 
 VECTOR = {
@@ -123,6 +130,8 @@ def test_a_refusal_is_prometheus_own_words(server: _Server) -> None:
         (502, b"<html>Bad Gateway</html>", "HTTP 502"),
         (200, b"<html>a login page</html>", "HTTP 200: not a Prometheus API answer"),
         (200, b'{"status": "success"}', "HTTP 200: not a Prometheus API answer"),
+        (200, b'{"status": "success", "data": {}}', "HTTP 200: not a Prometheus API answer"),
+        (200, b'{"data": [1, 2]}', "HTTP 200: not a Prometheus API answer"),
     ],
 )
 def test_an_answer_that_is_not_the_api_is_one_clear_error(
@@ -151,3 +160,54 @@ def test_the_source_names_its_prometheus_without_the_credentials() -> None:
         assert reader.target == "https://prometheus.example:9090"
     finally:
         reader.close()
+
+
+def test_series_that_are_not_prometheus_degrade_the_source_and_do_not_crash_it(
+    server: _Server,
+) -> None:
+    # Valid JSON of the API's outline, but a series without its value pair.
+    server.body = json.dumps(
+        {"status": "success", "data": {"result": [{"metric": {"controller_class": "x"}}]}}
+    ).encode()
+    queries = PluginHost(environ={}).ingress_provider("ingress-nginx").metric_queries()
+    reader = PrometheusSource(f"http://{server.address}", [queries])
+    try:
+        with pytest.raises(SourceError) as failed:
+            reader.fetch(now=1.0)
+    finally:
+        reader.close()
+    assert failed.value.message.startswith("every query failed; ")
+    assert failed.value.message.endswith("query failed: HTTP 200: not a Prometheus API answer")
+    assert not failed.value.unreachable
+
+
+_CONNECTION = urllib3.connection.HTTPConnection("prom.invalid", 9090)
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (
+            urllib3.exceptions.NewConnectionError(
+                _CONNECTION, "Failed to establish a new connection: [Errno 111] Connection refused"
+            ),
+            "connection refused",
+        ),
+        (
+            urllib3.exceptions.NameResolutionError(
+                "prom.invalid", _CONNECTION, socket.gaierror(-2, "Name or service not known")
+            ),
+            "name or service not known",
+        ),
+        (
+            urllib3.exceptions.ProtocolError(
+                "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")
+            ),
+            "connection reset by peer",
+        ),
+    ],
+)
+def test_a_connection_failure_is_said_in_the_sockets_words(
+    failure: BaseException, words: str
+) -> None:
+    assert connection_reason(failure) == words

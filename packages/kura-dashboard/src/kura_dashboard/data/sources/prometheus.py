@@ -28,7 +28,7 @@ from typing import Any
 
 from kura_core import GatewayQuery, Metric, MetricQueries, Readings, Sample
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
-from kura_dashboard.data.sources.prometheus_api import PrometheusApi, QueryError
+from kura_dashboard.data.sources.prometheus_api import NOT_THE_API, PrometheusApi, QueryError
 
 DEFAULT_TIMEOUT = 2.0
 # Seconds between looks at which recording rules Prometheus has loaded.
@@ -129,10 +129,15 @@ class PrometheusSource:
         return f"raw queries: {self._rules_problem or 'no kura recording rules loaded'}"
 
     def _read(self, query: GatewayQuery, recorded: bool, gateway_label: str, at: float) -> Readings:
-        if recorded:
-            promql = query.recorded(gateway_label) or query.promql
-            return query.read_recorded(_samples(self._query(promql, at)), gateway_label)
-        return query.read(_samples(self._query(query.promql, at)), gateway_label)
+        promql = (query.recorded(gateway_label) if recorded else None) or query.promql
+        result = self._query(promql, at)
+        try:
+            if recorded:
+                return query.read_recorded(_samples(result), gateway_label)
+            return query.read(_samples(result), gateway_label)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            # Series without a value pair or labels: whatever answered is not Prometheus.
+            raise QueryError(200, NOT_THE_API) from None
 
     def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
         return self._api.query(promql, at)

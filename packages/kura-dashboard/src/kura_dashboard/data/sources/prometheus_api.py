@@ -22,6 +22,7 @@ the dashboard must show a dead Prometheus at once, not after a retry schedule.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,9 @@ from urllib3.util import make_headers, parse_url
 
 from kura_core import InputError
 from kura_dashboard.data.readings import SourceError
+
+NOT_THE_API = "not a Prometheus API answer"
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 class QueryError(Exception):
@@ -47,7 +51,7 @@ class QueryError(Exception):
 def connection_reason(exc: BaseException) -> str:
     """The words of a connection failure: ``connection refused``, not a urllib3 repr."""
     reason = exc
-    # urllib3 wraps the socket's error (NewConnectionError, ProtocolError(msg, OSError)).
+    # urllib3 wraps the socket's error (ProtocolError(msg, OSError), SSLError(SSLError)).
     while True:
         inner = next((a for a in getattr(reason, "args", ()) if isinstance(a, BaseException)), None)
         if inner is None:
@@ -55,13 +59,11 @@ def connection_reason(exc: BaseException) -> str:
         reason = inner
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
-    text = str(reason)
-    marker = "Failed to establish a new connection: "
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    if text.startswith("[Errno"):
-        text = text.split("] ", 1)[-1]
-    return text.strip().lower() or type(reason).__name__
+    # Otherwise the socket's words are inside urllib3's: "...: [Errno 111] Connection refused".
+    match = _ERRNO.search(str(reason))
+    if match:
+        return match.group(1).strip().lower()
+    return str(reason) or type(reason).__name__
 
 
 def _pool(url: str, *, timeout: float, maxsize: int) -> urllib3.PoolManager:
@@ -117,16 +119,19 @@ class PrometheusApi:
 
     def query(self, promql: str, at: float) -> list[dict[str, Any]]:
         """The instant vector ``promql`` evaluates to at ``at``: Prometheus's ``result``."""
-        data = self._get("/api/v1/query", {"query": promql, "time": repr(at)})
-        result: list[dict[str, Any]] = data["result"]
+        result = self._get("/api/v1/query", {"query": promql, "time": repr(at)}).get("result")
+        if not isinstance(result, list):
+            raise QueryError(200, NOT_THE_API)
         return result
 
     def recording_rules(self) -> list[dict[str, Any]]:
         """Every rule group's recording rules, as ``/api/v1/rules?type=record`` lists them."""
-        groups: list[dict[str, Any]] = self._get("/api/v1/rules", {"type": "record"})["groups"]
+        groups = self._get("/api/v1/rules", {"type": "record"}).get("groups")
+        if not isinstance(groups, list):
+            raise QueryError(200, NOT_THE_API)
         return groups
 
-    def _get(self, path: str, fields: dict[str, str]) -> Any:
+    def _get(self, path: str, fields: dict[str, str]) -> dict[str, Any]:
         with self._requesting():
             answer = self._pool.request(
                 "GET", f"{self.url}{path}", fields=fields, headers=self._headers
@@ -135,12 +140,13 @@ class PrometheusApi:
             body = json.loads(answer.data)
         except ValueError:
             body = None
-        if answer.status != 200 or not isinstance(body, dict) or "data" not in body:
+        data = body.get("data") if isinstance(body, dict) else None
+        if answer.status != 200 or not isinstance(data, dict):
             error = body.get("error", "") if isinstance(body, dict) else ""
             if answer.status == 200:
-                error = error or "not a Prometheus API answer"
+                error = error or NOT_THE_API
             raise QueryError(answer.status, str(error))
-        return body["data"]
+        return data
 
     @contextmanager
     def _requesting(self) -> Iterator[None]:
