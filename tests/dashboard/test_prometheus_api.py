@@ -12,7 +12,9 @@ import base64
 import gzip
 import json
 import socket
+import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from kura_dashboard.data.sources.prometheus_api import (
     QueryError,
     connection_reason,
 )
+from kura_smoke.testbed.certs import write_tls_files
 from tests.dashboard.stand_in import StandIn
 
 VECTOR = {
@@ -211,3 +214,24 @@ def test_a_connection_failure_is_said_in_the_sockets_words(
     failure: BaseException, words: str
 ) -> None:
     assert connection_reason(failure) == words
+
+
+def test_a_ca_bundle_from_the_environment_verifies_an_https_prometheus(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    tls = write_tls_files(tmp_path / "tls", ["localhost"], now=datetime.now(UTC))
+    secure = _Server()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls.cert, tls.key)
+    secure.socket = context.wrap_socket(secure.socket, server_side=True)
+    url = f"https://localhost:{secure.server_address[1]}"
+    with secure.serving():
+        # certifi's bundle does not know the test CA: refused, in words.
+        with pytest.raises(SourceError) as refused:
+            _api(url).query("up", 1.0)
+        assert "certificate verify failed" in refused.value.message
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_cert))
+        assert _api(url).query("up", 1.0) == VECTOR["data"]["result"]  # type: ignore[index]
