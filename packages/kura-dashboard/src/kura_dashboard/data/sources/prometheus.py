@@ -130,7 +130,7 @@ class PrometheusSource:
 
     def _read(self, query: GatewayQuery, recorded: bool, gateway_label: str, at: float) -> Readings:
         promql = (query.recorded(gateway_label) if recorded else None) or query.promql
-        result = self._query(promql, at)
+        result = self._api.query(promql, at)
         try:
             if recorded:
                 return query.read_recorded(_samples(result), gateway_label)
@@ -138,9 +138,6 @@ class PrometheusSource:
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
             # Series without a value pair or labels: whatever answered is not Prometheus.
             raise QueryError(200, NOT_THE_API) from None
-
-    def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
-        return self._api.query(promql, at)
 
     def _loaded_records(self) -> tuple[frozenset[str], str]:
         """The records of this source's queries whose rules Prometheus reports loaded and
