@@ -8,10 +8,12 @@ Prints, as figures (no assertions):
 * Prometheus queries per refresh, counted against the real ``prometheus`` (when installed) loaded
   with ingress-nginx series for every gateway: for the 6 shards alone, then for the whole fleet,
   with the raw queries, then with kura's recording rules loaded (``kura recording-rules``, what
-  they recorded backfilled by ``promtool``); the time of one such refresh (fetch + state
-  update), and where it goes: the fetch (queries, HTTP, JSON, reading the series) and the state
-  update apart, the CPU time per refresh of this process and of Prometheus (its evaluation),
-  which a busy machine inflates less than the wall time, and the load average after it;
+  they recorded backfilled by ``promtool``), then with the same recorded series scraped into a
+  fresh Prometheus's head, where a live Prometheus reads them; the time of one such refresh
+  (fetch + state update), and where it goes: the fetch (queries, HTTP, JSON, reading the
+  series) and the state update apart, the CPU time per refresh of this process and of
+  Prometheus (its evaluation), which a busy machine inflates less than the wall time, the load
+  average after it, and the speed reference beside it (``_figures.speed_reference``);
 * the time to compute one simulated refresh (collect one tick + update the state);
 * the time to render one frame at 160x48: the overview and a region's drill-down (redraw from the
   state, then the whole screen composed to SVG), and the ``--once`` frame;
@@ -62,7 +64,9 @@ from kura_testing.prometheus import (
     PodLoad,
     PrometheusServer,
     backfill,
+    exposition_of,
     ingress_nginx_openmetrics,
+    prometheus_scraping,
     prometheus_server,
     prometheus_with_rules,
 )
@@ -143,12 +147,16 @@ class Clock:
 
 
 def measure(
-    server: PrometheusServer, topology: Topology, queries: list[MetricQueries], rounds: int
+    server: PrometheusServer,
+    topology: Topology,
+    queries: list[MetricQueries],
+    rounds: int,
+    at: float = AT,
 ) -> dict[str, Any]:
-    """``rounds`` refreshes of every gateway against ``server``: queries, time, CPU."""
+    """``rounds`` refreshes of every gateway against ``server`` at ``at``: queries, time,
+    CPU."""
     from kura_dashboard.data.sources.prometheus import PrometheusSource
 
-    at = float(AT)
     state = DashboardState(topology)
     reader = PrometheusSource(server.url, queries, evaluation_time=at)
     collector = Collector(reader, None, Clock(at))
@@ -240,6 +248,8 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any
     rules = rule_groups(
         {r.ingress_provider: ingress[r.id].metric_queries() for r in regions()}, DEFAULT_INTERVAL
     )
+    # What the dashboard reads when the rules are loaded: the record each query names.
+    read = [q.reads_record for qs in queries for q in qs.by_gateway if q.reads_record]
     figures: dict[str, Any] = {}
     for key, gateways in (("shards", []), ("fleet", dedicated)):
         topology = cluster_topology(regions(), shared, controller, gateways)
@@ -261,7 +271,13 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any
                 prometheus, promtool, data, workdir, path, start=AT - 60, end=AT + 60
             ) as server:
                 figures[f"{key}_recorded"] = measure(server, topology, queries, rounds)
-            show(figures[f"{key}_recorded"], "recording rules loaded")
+                exposition = exposition_of(server.url, read, AT)
+            show(figures[f"{key}_recorded"], "recording rules loaded, series in blocks")
+            # The same recorded series in a fresh Prometheus's head, as a live one reads them.
+            with prometheus_scraping(prometheus, exposition, workdir, rules=path) as server:
+                head = measure(server, topology, queries, rounds, at=time.time())
+            figures[f"{key}_recorded_head"] = head
+            show(head, "recording rules loaded, series in the head")
     return figures
 
 

@@ -10,7 +10,9 @@ loads as Envoy's own statistics of an Envoy Gateway proxy, as Prometheus's pod s
 Envoy Gateway's own readiness listener answering probes beside the traffic. ``promtool tsdb
 create-blocks-from openmetrics`` turns them into blocks and ``PrometheusServer`` serves them;
 ``prometheus_with_rules`` adds what a rule file's recording rules record, evaluated by
-``promtool tsdb create-blocks-from rules``, and loads the rules. PID 1
+``promtool tsdb create-blocks-from rules``, and loads the rules. ``prometheus_scraping`` starts
+a Prometheus that scrapes given series (``exposition_of`` another's, say) into its head, where a
+live Prometheus keeps its last hours, rather than reading them from blocks. PID 1
 is not systemd here, so the binary is started by hand: scratch directories, a free loopback port,
 a long retention (the samples are old), and queries at a ``time`` inside the data.
 """
@@ -22,12 +24,15 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -380,14 +385,28 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @contextmanager
 def prometheus_server(
-    prometheus: str, data: Path, workdir: Path, *, rules: Path | None = None
+    prometheus: str,
+    data: Path,
+    workdir: Path,
+    *,
+    rules: Path | None = None,
+    scrape: str | None = None,
+    scrape_interval: str = "15s",
 ) -> Iterator[PrometheusServer]:
     """``prometheus`` serving ``data`` on a free loopback port until the block ends, with the
     rule file ``rules`` loaded (its rules evaluate now, far from the samples: what they recorded
-    comes from :func:`backfill_rules`)."""
+    comes from :func:`backfill_rules`), scraping ``scrape`` (``host:port``) every
+    ``scrape_interval`` if given."""
     config = workdir / "prometheus.yml"
-    loaded = f"rule_files: [{json.dumps(str(rules))}]\n" if rules is not None else ""
-    config.write_text(f"global:\n  scrape_interval: 15s\n{loaded}", encoding="utf-8")
+    text = f"global:\n  scrape_interval: {scrape_interval}\n"
+    if rules is not None:
+        text += f"rule_files: [{json.dumps(str(rules))}]\n"
+    if scrape is not None:
+        text += (
+            "scrape_configs:\n- job_name: exposition\n  static_configs:\n"
+            f"  - targets: [{json.dumps(scrape)}]\n"
+        )
+    config.write_text(text, encoding="utf-8")
     port = free_port()
     log = workdir / "prometheus.log"
     with log.open("wb") as out:
@@ -475,3 +494,94 @@ def _wait_evaluated(url: str, limit: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise RuntimeError(f"prometheus did not evaluate its rules within {limit:g}s")
+
+
+def exposition_of(url: str, names: Sequence[str], at: float) -> str:
+    """The series called ``names`` in the Prometheus at ``url`` at ``at``, as Prometheus's text
+    format (no timestamps): what :func:`prometheus_scraping` serves to another one."""
+    lines = []
+    for name in names:
+        query = urllib.parse.urlencode({"query": f'{{__name__="{name}"}}', "time": repr(at)})
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as answer:
+            result = json.load(answer)["data"]["result"]
+        for series in result:
+            labels = dict(series["metric"])
+            labels.pop("__name__", None)
+            text = ",".join(f'{key}="{_escaped(value)}"' for key, value in sorted(labels.items()))
+            lines.append(f"{name}{{{text}}} {series['value'][1]}")
+    return "\n".join(lines) + "\n"
+
+
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _Exposition(ThreadingHTTPServer):
+    """A scrape target on loopback that always answers the same text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(("127.0.0.1", free_port()), _Exposing)
+        self.body = text.encode()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class _Exposing(BaseHTTPRequestHandler):
+    server: _Exposition
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def prometheus_scraping(
+    prometheus: str,
+    exposition: str,
+    workdir: Path,
+    *,
+    rules: Path | None = None,
+    interval: str = "15s",
+) -> Iterator[PrometheusServer]:
+    """A fresh ``prometheus`` whose series come from scraping, every ``interval``, a loopback
+    target that always answers ``exposition`` (Prometheus's text format): they are in its head,
+    where a live Prometheus keeps its last hours and where its rules write, not in blocks. The
+    rule file ``rules`` is loaded (with no raw series here, its rules record nothing, and report
+    healthy). It yields once the first scrape is in (within one interval) and every rule has
+    been evaluated; queries read it at the current time."""
+    target = _Exposition(exposition)
+    thread = threading.Thread(target=target.serve_forever, daemon=True)
+    thread.start()
+    data = workdir / "head"
+    data.mkdir()
+    try:
+        with prometheus_server(
+            prometheus, data, workdir, rules=rules, scrape=target.address, scrape_interval=interval
+        ) as server:
+            _wait_scraped(server.url)
+            if rules is not None:
+                _wait_evaluated(server.url)
+            yield server
+    finally:
+        target.shutdown()
+        target.server_close()
+
+
+def _wait_scraped(url: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    query = urllib.parse.urlencode({"query": 'up{job="exposition"}'})
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+            result = json.load(answer)["data"]["result"]
+        if result and result[0]["value"][1] == "1":
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"prometheus did not scrape its target within {limit:g}s")
