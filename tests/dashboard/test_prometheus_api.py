@@ -31,7 +31,7 @@ from kura_dashboard.data.sources.prometheus_api import (
     connection_reason,
 )
 from kura_smoke.testbed.certs import write_tls_files
-from tests.dashboard.stand_in import StandIn
+from kura_testing.loopback import LoopbackServer
 
 VECTOR = {
     "status": "success",
@@ -39,16 +39,12 @@ VECTOR = {
 }
 
 
-class _Server(StandIn):
+class _Server(LoopbackServer):
     def __init__(self) -> None:
         super().__init__(_Handler)
         self.headers: list[dict[str, str]] = []
         self.status = 200
         self.body: bytes = json.dumps(VECTOR).encode()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -95,13 +91,13 @@ def test_credentials_in_the_url_are_sent_and_never_shown(server: _Server) -> Non
     api.query("up", 1.0)
     (headers,) = server.headers
     assert headers["authorization"] == "Basic " + base64.b64encode(b"ops:s@cret").decode()
-    assert api.target == f"http://{server.address}"
+    assert api.url == f"http://{server.address}"
     server.shutdown()
     server.server_close()
     with pytest.raises(SourceError) as failed:
         api.query("up", 1.0)
     assert "cret" not in failed.value.message
-    assert failed.value.message.startswith(f"cannot connect to Prometheus at {api.target}: ")
+    assert failed.value.message.startswith(f"cannot connect to Prometheus at {api.url}: ")
 
 
 def test_netrc_credentials_are_sent(

@@ -39,6 +39,7 @@ from kura_dashboard.data.thresholds import Level
 from kura_dashboard.data.topology import cluster_topology
 from kura_dashboard.data.views import overview_view, region_view
 from kura_testing.binaries import require_binary
+from kura_testing.loopback import LoopbackServer
 from kura_testing.prometheus import (
     T0,
     PodLoad,
@@ -48,7 +49,6 @@ from kura_testing.prometheus import (
     prometheus_server,
     prometheus_with_rules,
 )
-from tests.dashboard.stand_in import StandIn
 
 DEDICATED = "kgw-0123456789ab-eu-central"
 # Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.
@@ -334,7 +334,7 @@ def test_the_percentiles_are_prometheus_histogram_quantile(
     assert slow.error_ratio == 0.0
 
 
-class _Fake(StandIn):
+class _Fake(LoopbackServer):
     """A stand-in for Prometheus's HTTP API on loopback (or a forward proxy in front of one):
     it keeps the query of every request and answers it with no series, and answers the rules
     API with ``rules`` (health by record) or ``rules_status``. With a ``barrier``, it answers

@@ -24,7 +24,6 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -32,12 +31,13 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kura_testing.loopback import LoopbackServer
 from kura_testing.ports import free_port
 
 PREFIX = "nginx_ingress_controller_"
@@ -516,16 +516,12 @@ def _escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class _Exposition(ThreadingHTTPServer):
-    """A scrape target on loopback that always answers the same text."""
+class _Exposition(LoopbackServer):
+    """A scrape target that always answers the same text."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(("127.0.0.1", free_port()), _Exposing)
+        super().__init__(_Exposing)
         self.body = text.encode()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
 
 
 class _Exposing(BaseHTTPRequestHandler):
@@ -557,22 +553,18 @@ def prometheus_scraping(
     rule file ``rules`` is loaded (with no raw series here, its rules record nothing, and report
     healthy). It yields once the first scrape is in (within one interval) and every rule has
     been evaluated; queries read it at the current time."""
-    target = _Exposition(exposition)
-    thread = threading.Thread(target=target.serve_forever, daemon=True)
-    thread.start()
     data = workdir / "head"
     data.mkdir()
-    try:
-        with prometheus_server(
+    with (
+        _Exposition(exposition).serving() as target,
+        prometheus_server(
             prometheus, data, workdir, rules=rules, scrape=target.address, scrape_interval=interval
-        ) as server:
-            _wait_scraped(server.url)
-            if rules is not None:
-                _wait_evaluated(server.url)
-            yield server
-    finally:
-        target.shutdown()
-        target.server_close()
+        ) as server,
+    ):
+        _wait_scraped(server.url)
+        if rules is not None:
+            _wait_evaluated(server.url)
+        yield server
 
 
 def _wait_scraped(url: str, limit: float = 60.0) -> None:

@@ -71,9 +71,8 @@ class PrometheusSource:
         workers = self.queries_per_refresh + 1
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prometheus")
         self._api = PrometheusApi(url, timeout=timeout, maxsize=workers)
-        self.url = self._api.url
-        self.target = self._api.target
-        self.timeout = timeout
+        # The URL without credentials: the header shows it.
+        self.target = self._api.url
 
     @property
     def queries_per_refresh(self) -> int:

@@ -11,7 +11,7 @@ What requests would take from the environment is still taken, once, with request
 so the settings mean what they meant: ``http_proxy``/``https_proxy``/``all_proxy`` and
 ``no_proxy``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (else certifi's bundle), and ``.netrc``
 (or ``NETRC``) credentials. Credentials in the URL (``https://user:password@host``) are sent as
-basic auth, as requests sends them, and never shown: :attr:`PrometheusApi.target` is the URL
+basic auth, as requests sends them, and never shown: :attr:`PrometheusApi.url` is the URL
 without them.
 
 Answers are asked for gzip-compressed: a remote Prometheus or a ``kubectl port-forward`` would
@@ -105,7 +105,6 @@ class PrometheusApi:
     def __init__(self, url: str, *, timeout: float, maxsize: int) -> None:
         parts = parse_url(url.rstrip("/"))
         self.url = parts._replace(auth=None).url
-        self.target = self.url
         self.timeout = timeout
         headers = {"Accept-Encoding": "gzip", "Accept": "application/json"}
         if parts.auth:
@@ -158,15 +157,15 @@ class PrometheusApi:
             # A refused connection is a NewConnectionError, which urllib3 derives from its
             # connect timeout: it is told apart first.
             raise SourceError(
-                f"cannot connect to Prometheus at {self.target}: {connection_reason(exc)}"
+                f"cannot connect to Prometheus at {self.url}: {connection_reason(exc)}"
             ) from None
         except urllib3.exceptions.TimeoutError:
             raise SourceError(
-                f"Prometheus at {self.target} did not answer within {self.timeout:g}s"
+                f"Prometheus at {self.url} did not answer within {self.timeout:g}s"
             ) from None
         except urllib3.exceptions.HTTPError as exc:
             raise SourceError(
-                f"cannot connect to Prometheus at {self.target}: {connection_reason(exc)}"
+                f"cannot connect to Prometheus at {self.url}: {connection_reason(exc)}"
             ) from None
 
     def close(self) -> None:
