@@ -144,10 +144,17 @@ class RealKube:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        with self.audit_log.open() as log:
-            log.seek(self._audit_offset)
+        with self.audit_log.open("rb") as log:
+            start = self._audit_offset
+            if start:
+                log.seek(start - 1)
+                if log.read(1) != b"\n":
+                    # The log was cleared while the API server was writing a line: that
+                    # request came before, and the rest of its line is not JSON on its own.
+                    log.readline()
             # The API server may be writing the last line as it is read: complete lines only.
-            entries = [json.loads(line) for line in log if line.endswith("\n") and line.strip()]
+            lines = [line for line in log if line.endswith(b"\n") and line.strip()]
+        entries = [json.loads(line) for line in lines]
         return [self._record(e) for e in entries if e["user"]["username"] == self.user]
 
     def clear_requests(self) -> None:
