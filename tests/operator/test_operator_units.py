@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -762,3 +763,36 @@ def test_no_usable_kubeconfig_is_one_line_and_no_traceback(
         "kura: error: cannot load the Kubernetes configuration: no file "
     )
     assert "Traceback" not in result.output
+
+
+def test_a_port_taken_is_one_line_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+        "users: [{name: u, user: {}}]\n"
+    )
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    cli = build_cli(PluginHost(environ={}))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["--bind-address", "127.0.0.1", "--metrics-port", "0", "--health-port", str(port)]
+        result = CliRunner().invoke(cli, ["operator", "run", *args, "--leader-elect=false"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"kura: error: cannot serve health probes on 127.0.0.1:{port}: address already in use\n"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_settings_refuse_one_port_for_metrics_and_health() -> None:
+    with pytest.raises(ValidationError, match="the metrics and health ports are both 9000"):
+        OperatorSettings(metrics_port=9000, health_port=9000)
+    # Both disabled is not a clash.
+    assert OperatorSettings(metrics_port=0, health_port=0).health_port == 0

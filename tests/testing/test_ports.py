@@ -39,3 +39,9 @@ def test_a_port_taken_is_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("ephemeral", [1024, 20500])
 def test_with_no_room_below_the_ephemeral_range_the_kernel_picks(ephemeral: int) -> None:
     assert worker_ports("gw0", ephemeral) == range(0)
+
+
+def test_ports_asked_for_in_a_row_are_all_different() -> None:
+    # A test takes the health and the metrics port before its server binds either.
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)

@@ -220,12 +220,14 @@ async def run_operator(
     stop_on_signals(stopping)
     runners = []
     address = str(settings.bind_address)
-    if settings.metrics_port:
-        runners.append(await serve(metrics_app(metrics.registry), address, settings.metrics_port))
-    if settings.health_port:
-        runners.append(await serve(health_app(readiness.answer), address, settings.health_port))
     tasks: list[asyncio.Task[Any]] = []
     try:
+        if settings.metrics_port:
+            app = metrics_app(metrics.registry)
+            runners.append(await serve(app, address, settings.metrics_port, what="metrics"))
+        if settings.health_port:
+            app = health_app(readiness.answer)
+            runners.append(await serve(app, address, settings.health_port, what="health probes"))
         if not await unblocked(control, settings, readiness, metrics, stopping):
             return
         tasks.append(asyncio.create_task(watch_over(control, settings, readiness, metrics)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from kura_core import InputError
 
 
 def metrics_app(registry: CollectorRegistry) -> web.Application:
@@ -35,8 +38,16 @@ def health_app(readiness: Callable[[], tuple[int, str]]) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def serve(app: web.Application, host: str, port: int, *, what: str) -> web.AppRunner:
+    """Serve ``app`` on ``host:port``; a port taken or an address not this host's is the
+    operator's configuration, so it is one clear error, not a crash."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        # asyncio's message repeats the address; the system's words for the errno do not.
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise InputError(f"cannot serve {what} on {host}:{port}: {reason}") from None
     return runner

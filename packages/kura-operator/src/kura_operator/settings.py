@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, model_validator
 
 from kura_core import DEFAULT_GATEWAY_SERVICE_ACCOUNT, DNS_LABEL_PATTERN, is_dns_subdomain
 
@@ -62,6 +62,14 @@ class OperatorSettings(BaseModel):
     # Set at start from the catalog: a region's ingress provider is the Gateway API one, so its
     # kinds are watched and its permissions (the deploy/components/gateway-api RBAC) checked.
     gateway_api: bool = False
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> OperatorSettings:
+        if self.metrics_port and self.metrics_port == self.health_port:
+            raise ValueError(
+                f"the metrics and health ports are both {self.metrics_port}: give each its own"
+            )
+        return self
 
     @property
     def namespaces(self) -> list[str]:

@@ -3,7 +3,8 @@
 A port found free by binding to port 0 comes from the kernel's ephemeral range, the range it
 also takes client connections' local ports from: between the probe and the server's own bind,
 any connection a test makes may take it, and the server then fails to start. So ports are
-picked below that range, each pytest-xdist worker from a slice of its own.
+picked below that range, each pytest-xdist worker from a slice of its own, in turn: a test
+that asks for two ports before it starts either server gets two different ones.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 FIRST = 20000
 SLICE = 1000
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Where in its slice this process offers the next port; a random start keeps two processes of
+# one worker (a rerun, a subprocess) from walking the same ports in step.
+_turn = random.randrange(SLICE)
 
 
 def ephemeral_start() -> int:
@@ -48,10 +52,13 @@ def _bindable(port: int) -> bool:
 
 def free_port() -> int:
     """A loopback port free now, which no client connection will take before a server binds it."""
+    global _turn
     ports = worker_ports(os.environ.get("PYTEST_XDIST_WORKER", ""), ephemeral_start())
-    for port in random.sample(ports, min(len(ports), 200)):
-        if _bindable(port):
-            return port
+    for step in range(min(len(ports), 200)):
+        index = (_turn + step) % len(ports)
+        if _bindable(ports[index]):
+            _turn = index + 1
+            return ports[index]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
