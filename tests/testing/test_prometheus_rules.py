@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from kura_testing.binaries import require_binary
 from kura_testing.prometheus import (
     T0,
     PodLoad,
+    api_data,
     backfill,
     ingress_nginx_openmetrics,
     prometheus_with_rules,
@@ -24,9 +22,7 @@ RATE = "sum by (controller_class) (rate(nginx_ingress_controller_requests[5m]))"
 
 
 def _value(url: str, promql: str) -> float:
-    query = urllib.parse.urlencode({"query": promql, "time": AT})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
-        (result,) = json.load(answer)["data"]["result"]
+    (result,) = api_data(url, "query", query=promql, time=str(AT))["result"]
     return float(result["value"][1])
 
 
@@ -52,8 +48,7 @@ def test_a_rule_reading_another_rules_record_is_backfilled_after_it(tmp_path: Pa
     ) as up:
         assert _value(up.url, "cc:requests:rate5m") == pytest.approx(3.0)
         assert _value(up.url, "controller_class:requests:rate5m_doubled") == pytest.approx(6.0)
-        with urllib.request.urlopen(f"{up.url}/api/v1/rules", timeout=5) as answer:
-            (group,) = json.load(answer)["data"]["groups"]
+        (group,) = api_data(up.url, "rules")["groups"]
         assert {rule["health"] for rule in group["rules"]} == {"ok"}
 
 

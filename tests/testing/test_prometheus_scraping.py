@@ -3,19 +3,18 @@ into another's head, by a scrape, with the same labels and values."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from kura_testing.binaries import require_binary
 from kura_testing.prometheus import (
+    SCRAPE_JOB,
     T0,
     PodLoad,
     _escaped,
+    api_data,
     backfill,
     exposition_of,
     ingress_nginx_openmetrics,
@@ -28,9 +27,7 @@ NAME = "nginx_ingress_controller_nginx_process_connections"
 
 
 def _series(url: str, promql: str, at: float) -> dict[str, float]:
-    query = urllib.parse.urlencode({"query": promql, "time": repr(at)})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
-        result = json.load(answer)["data"]["result"]
+    result = api_data(url, "query", query=promql, time=repr(at))["result"]
     return {series["metric"]["controller_class"]: float(series["value"][1]) for series in result}
 
 
@@ -48,9 +45,8 @@ def test_the_series_of_one_prometheus_are_scraped_into_anothers_head(tmp_path: P
     assert all(line.endswith((" 12", " 40")) for line in text.splitlines())
     with prometheus_scraping(prometheus, text, tmp_path, interval="1s") as head:
         # The same series and values, read at the current time, from the head.
-        assert _series(head.url, f'{NAME}{{job="exposition"}}', time.time()) == before
-        with urllib.request.urlopen(f"{head.url}/api/v1/status/tsdb", timeout=5) as answer:
-            status = json.load(answer)["data"]
+        assert _series(head.url, f'{NAME}{{job="{SCRAPE_JOB}"}}', time.time()) == before
+        status = api_data(head.url, "status/tsdb")
     assert status["headStats"]["numSeries"] >= 2
 
 

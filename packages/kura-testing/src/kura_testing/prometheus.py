@@ -37,12 +37,15 @@ from typing import Any
 
 import yaml
 
+from kura_testing.client import wait_for
 from kura_testing.loopback import LoopbackServer
 from kura_testing.ports import free_port
 
 PREFIX = "nginx_ingress_controller_"
 # Seconds since the epoch: 2023-11-14, far from now, so only a pinned query time finds it.
 T0 = 1_700_000_000
+# The job of the loopback target :func:`prometheus_scraping` scrapes: its series carry it.
+SCRAPE_JOB = "exposition"
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0)
 
 
@@ -403,7 +406,7 @@ def prometheus_server(
         text += f"rule_files: [{json.dumps(str(rules))}]\n"
     if scrape is not None:
         text += (
-            "scrape_configs:\n- job_name: exposition\n  static_configs:\n"
+            f"scrape_configs:\n- job_name: {SCRAPE_JOB}\n  static_configs:\n"
             f"  - targets: [{json.dumps(scrape)}]\n"
         )
     config.write_text(text, encoding="utf-8")
@@ -461,16 +464,16 @@ def _levels(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The rule file's rules as rule files to backfill in turn: each rule after every rule
     whose record it reads."""
     groups = document.get("groups") or []
-    records = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
 
     def reads(rule: dict[str, Any], names: set[str]) -> bool:
         return any(
             re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", rule["expr"]) for name in names
         )
 
-    levels, pending = [], records
+    levels = []
     remaining = [[rule for rule in group["rules"] if "record" in rule] for group in groups]
     while any(remaining):
+        pending = {rule["record"] for rules in remaining for rule in rules}
         level = [[rule for rule in rules if not reads(rule, pending)] for rules in remaining]
         if not any(level):
             raise ValueError("recording rules that read each other's records")
@@ -481,19 +484,22 @@ def _levels(document: dict[str, Any]) -> list[dict[str, Any]]:
             [rule for rule in rules if rule not in now]
             for rules, now in zip(remaining, level, strict=True)
         ]
-        pending = {rule["record"] for rules in remaining for rule in rules}
     return levels
 
 
-def _wait_evaluated(url: str, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=5) as answer:
-            groups = json.load(answer)["data"]["groups"]
-        if all(rule["health"] != "unknown" for group in groups for rule in group["rules"]):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"prometheus did not evaluate its rules within {limit:g}s")
+def api_data(url: str, path: str, *, timeout: float = 5.0, **params: str) -> Any:
+    """The ``data`` of the answer of the Prometheus at ``url`` to ``/api/v1/<path>?<params>``."""
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    with urllib.request.urlopen(f"{url}/api/v1/{path}{query}", timeout=timeout) as answer:
+        return json.load(answer)["data"]
+
+
+def _wait_evaluated(url: str) -> None:
+    def evaluated() -> bool:
+        groups = api_data(url, "rules")["groups"]
+        return all(rule["health"] != "unknown" for group in groups for rule in group["rules"])
+
+    wait_for(evaluated, "prometheus to evaluate its rules", 60.0)
 
 
 def exposition_of(url: str, names: Sequence[str], at: float) -> str:
@@ -501,10 +507,8 @@ def exposition_of(url: str, names: Sequence[str], at: float) -> str:
     format (no timestamps): what :func:`prometheus_scraping` serves to another one."""
     lines = []
     for name in names:
-        query = urllib.parse.urlencode({"query": f'{{__name__="{name}"}}', "time": repr(at)})
-        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as answer:
-            result = json.load(answer)["data"]["result"]
-        for series in result:
+        selector = f'{{__name__="{name}"}}'
+        for series in api_data(url, "query", timeout=30, query=selector, time=repr(at))["result"]:
             labels = dict(series["metric"])
             labels.pop("__name__", None)
             text = ",".join(f'{key}="{_escaped(value)}"' for key, value in sorted(labels.items()))
@@ -567,13 +571,9 @@ def prometheus_scraping(
         yield server
 
 
-def _wait_scraped(url: str, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    query = urllib.parse.urlencode({"query": 'up{job="exposition"}'})
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
-            result = json.load(answer)["data"]["result"]
-        if result and result[0]["value"][1] == "1":
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"prometheus did not scrape its target within {limit:g}s")
+def _wait_scraped(url: str) -> None:
+    def scraped() -> bool:
+        result = api_data(url, "query", query=f'up{{job="{SCRAPE_JOB}"}}')["result"]
+        return bool(result) and result[0]["value"][1] == "1"
+
+    wait_for(scraped, "prometheus to scrape its target", 60.0)
