@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import socket
 import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-import urllib3
 
 from kura_core import InputError
 from kura_core.plugins import PluginHost
@@ -28,7 +26,6 @@ from kura_dashboard.data.sources.prometheus import PrometheusSource
 from kura_dashboard.data.sources.prometheus_api import (
     PrometheusApi,
     QueryError,
-    connection_reason,
 )
 from kura_smoke.testbed.certs import write_tls_files
 from kura_testing.loopback import LoopbackServer
@@ -67,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[_Server]:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "NETRC"):
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     with _Server().serving() as running:
@@ -178,38 +175,6 @@ def test_series_that_are_not_prometheus_degrade_the_source_and_do_not_crash_it(
     assert failed.value.message.startswith("every query failed; ")
     assert failed.value.message.endswith("query failed: HTTP 200: not a Prometheus API answer")
     assert not failed.value.unreachable
-
-
-_CONNECTION = urllib3.connection.HTTPConnection("prom.invalid", 9090)
-
-
-@pytest.mark.parametrize(
-    ("failure", "words"),
-    [
-        (
-            urllib3.exceptions.NewConnectionError(
-                _CONNECTION, "Failed to establish a new connection: [Errno 111] Connection refused"
-            ),
-            "connection refused",
-        ),
-        (
-            urllib3.exceptions.NameResolutionError(
-                "prom.invalid", _CONNECTION, socket.gaierror(-2, "Name or service not known")
-            ),
-            "name or service not known",
-        ),
-        (
-            urllib3.exceptions.ProtocolError(
-                "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")
-            ),
-            "connection reset by peer",
-        ),
-    ],
-)
-def test_a_connection_failure_is_said_in_the_sockets_words(
-    failure: BaseException, words: str
-) -> None:
-    assert connection_reason(failure) == words
 
 
 def test_a_ca_bundle_from_the_environment_verifies_an_https_prometheus(

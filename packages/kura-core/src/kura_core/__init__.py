@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from kura_core.errors import KuraError as KuraError
     from kura_core.errors import PluginError as PluginError
     from kura_core.errors import ProviderNotFoundError as ProviderNotFoundError
+    from kura_core.errors import transport_reason as transport_reason
     from kura_core.files import list_items as list_items
     from kura_core.files import parse_yaml_stream as parse_yaml_stream
     from kura_core.files import read_text as read_text
@@ -228,6 +229,7 @@ _PUBLIC: dict[str, str] = {
     "KuraError": "kura_core.errors",
     "PluginError": "kura_core.errors",
     "ProviderNotFoundError": "kura_core.errors",
+    "transport_reason": "kura_core.errors",
     "hookimpl": "kura_core.hookspecs",
     "DEFAULT_GATEWAY_SERVICE_ACCOUNT": "kura_core.providers",
     "IngressProvider": "kura_core.providers",

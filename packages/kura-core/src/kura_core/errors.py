@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+# The socket's words inside an HTTP client's message: "...: [Errno 111] Connection refused".
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*([^'\")]+)")
+
 
 class KuraError(Exception):
     """Base class of every error kura raises on purpose."""
@@ -44,3 +49,21 @@ class CheckFailed(KuraError):
     def __init__(self, findings: list[str]) -> None:
         self.findings = list(findings)
         super().__init__(f"{len(self.findings)} problem(s) found")
+
+
+def transport_reason(exc: BaseException) -> str:
+    """The words of a request that got no answer (``connection refused``), not the HTTP
+    client's repr: the socket's own error, found through what urllib3 and aiohttp wrap it in."""
+    reason = exc
+    # urllib3 wraps the socket's error in its own (ProtocolError(msg, OSError), SSLError(...)).
+    while True:
+        inner = next((a for a in getattr(reason, "args", ()) if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        reason = inner
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    match = _ERRNO.search(str(reason))
+    if match:
+        return match.group(1).strip().lower()
+    return str(getattr(reason, "reason", None) or reason) or type(reason).__name__

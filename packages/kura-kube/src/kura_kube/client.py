@@ -7,7 +7,6 @@ No client retries: an unreachable API server shows at once, and the callers poll
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -18,20 +17,10 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
-from kura_core import Kind
+from kura_core import Kind, transport_reason
 from kura_kube import requests
 from kura_kube.errors import ConfigError, KubeError
 from kura_kube.requests import Request
-
-_ERRNO = re.compile(r"\[Errno -?\d+\]\s*([^)'\"]+)")
-
-
-def transport_reason(exc: BaseException) -> str:
-    """The words of a transport failure (``connection refused``), not a urllib3 repr."""
-    match = _ERRNO.search(str(exc))
-    if match:
-        return match.group(1).strip().lower()
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
 
 
 def load_configuration(kubeconfig: Path | None = None, context: str | None = None) -> Configuration:

@@ -22,9 +22,6 @@ the dashboard must show a dead Prometheus at once, not after a retry schedule.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -33,11 +30,10 @@ import requests
 import urllib3
 from urllib3.util import make_headers, parse_url
 
-from kura_core import InputError
+from kura_core import InputError, transport_reason
 from kura_dashboard.data.readings import SourceError
 
 NOT_THE_API = "not a Prometheus API answer"
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 class QueryError(Exception):
@@ -47,24 +43,6 @@ class QueryError(Exception):
         super().__init__(f"HTTP {status}: {error}" if error else f"HTTP {status}")
         self.status = status
         self.error = error
-
-
-def connection_reason(exc: BaseException) -> str:
-    """The words of a connection failure: ``connection refused``, not a urllib3 repr."""
-    reason = exc
-    # urllib3 wraps the socket's error (ProtocolError(msg, OSError), SSLError(SSLError)).
-    while True:
-        inner = next((a for a in getattr(reason, "args", ()) if isinstance(a, BaseException)), None)
-        if inner is None:
-            break
-        reason = inner
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    # Otherwise the socket's words are inside urllib3's: "...: [Errno 111] Connection refused".
-    match = _ERRNO.search(str(reason))
-    if match:
-        return match.group(1).strip().lower()
-    return str(reason) or type(reason).__name__
 
 
 def _pool(url: str, *, timeout: float, maxsize: int) -> urllib3.PoolManager:
@@ -132,10 +110,21 @@ class PrometheusApi:
         return groups
 
     def _get(self, path: str, fields: dict[str, str]) -> dict[str, Any]:
-        with self._requesting():
+        try:
             answer = self._pool.request(
                 "GET", f"{self.url}{path}", fields=fields, headers=self._headers
             )
+        except urllib3.exceptions.HTTPError as exc:
+            # urllib3 derives a refused connection from its connect timeout: it is not one.
+            if isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+                exc, urllib3.exceptions.NewConnectionError
+            ):
+                raise SourceError(
+                    f"Prometheus at {self.url} did not answer within {self.timeout:g}s"
+                ) from None
+            raise SourceError(
+                f"cannot connect to Prometheus at {self.url}: {transport_reason(exc)}"
+            ) from None
         try:
             body = json.loads(answer.data)
         except ValueError:
@@ -147,26 +136,6 @@ class PrometheusApi:
                 error = error or NOT_THE_API
             raise QueryError(answer.status, str(error))
         return data
-
-    @contextmanager
-    def _requesting(self) -> Iterator[None]:
-        """A request that got no answer as a :class:`SourceError`, in words."""
-        try:
-            yield
-        except urllib3.exceptions.NewConnectionError as exc:
-            # A refused connection is a NewConnectionError, which urllib3 derives from its
-            # connect timeout: it is told apart first.
-            raise SourceError(
-                f"cannot connect to Prometheus at {self.url}: {connection_reason(exc)}"
-            ) from None
-        except urllib3.exceptions.TimeoutError:
-            raise SourceError(
-                f"Prometheus at {self.url} did not answer within {self.timeout:g}s"
-            ) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise SourceError(
-                f"cannot connect to Prometheus at {self.url}: {connection_reason(exc)}"
-            ) from None
 
     def close(self) -> None:
         self._pool.clear()
