@@ -263,7 +263,11 @@ def test_a_source_says_how_it_read_its_last_answer_while_it_answers() -> None:
     )
     degraded = health.record_ok(5.0, ("p95 query failed",), note="raw queries")
     assert degraded.describe(5.0) == "prometheus degraded (raw queries): p95 query failed"
-    # Unreachable, it read nothing: the note of an earlier answer would mislead.
+    # A failed refresh read nothing, whether Prometheus answered or not: the note of an
+    # earlier answer would mislead.
+    failed = health.record_failure(8.0, "every query failed", unreachable=False)
+    assert failed.describe(8.0) == "prometheus degraded: every query failed"
+    health.record_ok(9.0, note="recording rules")
     down = health.record_failure(10.0, "connection refused", unreachable=True)
     assert down.describe(10.0).startswith("prometheus unreachable: connection refused (")
 

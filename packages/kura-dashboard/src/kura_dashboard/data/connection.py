@@ -37,7 +37,7 @@ class SourceStatus:
         """``prometheus unreachable: <error> (last answer 40s ago; retry in 8s)``, in words;
         ``prometheus ok (recording rules)`` with a note."""
         text = f"{self.source} {self.state.value}"
-        if self.note and self.state is not ConnectionState.UNREACHABLE:
+        if self.note:
             text += f" ({self.note})"
         if self.error:
             text += f": {self.error}"
@@ -85,6 +85,8 @@ class SourceHealth:
         self.status = replace(
             self.status,
             state=ConnectionState.UNREACHABLE if unreachable else ConnectionState.DEGRADED,
+            # A failed refresh read nothing: the note of an earlier answer would mislead.
+            note="",
             error=error,
             checked_at=now,
             failures=failures,
