@@ -3,7 +3,10 @@ simulated fleet (fixed seed, fixed clock) or on the fake source."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,16 +14,21 @@ import pytest
 
 from kura_core.capacity import Component
 from kura_core.cli.context import KuraContext
+from kura_core.metric_queries import MetricQueries
 from kura_core.plugins import PluginHost
+from kura_core.recording_rules import rule_groups
 from kura_core.regions import Region, managed_catalogs
 from kura_core.scenario import RegionSpec, Scenario
 from kura_core.simulator import DEFAULT_SIMULATION, SimulationScenario, Simulator
+from kura_core.units import Duration
 from kura_dashboard.app import KuraDashboard
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import GatewayMetrics, MetricsReadout, SourceError
 from kura_dashboard.data.sources.simulation import SimulatedInventory, SimulationSource
 from kura_dashboard.data.state import DashboardState
 from kura_dashboard.data.topology import Topology, cluster_topology, simulated_topology
+from kura_testing.binaries import require_binary
+from kura_testing.prometheus import PrometheusServer, api_data, backfill, prometheus_with_rules
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 
@@ -166,3 +174,35 @@ def fake_app(tmp_path: Path, clock: Clock, fake_metrics: FakeMetrics) -> AppFact
         )
 
     return build
+
+
+@contextmanager
+def recorded_prometheus(
+    openmetrics: str, query_sets: Mapping[str, MetricQueries], workdir: Path, at: float
+) -> Iterator[PrometheusServer]:
+    """The real Prometheus over ``openmetrics``, with the recording rules of ``query_sets``
+    loaded and what they recorded a minute each side of ``at``. The rules run every second, so
+    Prometheus evaluates them within a second of starting."""
+    promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
+    rules = workdir / "kura-rules.yml"
+    rules.write_text(json.dumps(rule_groups(query_sets, Duration.parse("1s"))), encoding="utf-8")
+    data = backfill(promtool, openmetrics, workdir)
+    start, end = int(at) - 60, int(at) + 60
+    with prometheus_with_rules(
+        prometheus, promtool, data, workdir, rules, start=start, end=end
+    ) as running:
+        yield running
+
+
+def last_evaluation(url: str, record: str, at: float) -> float:
+    """When the rule recording ``record`` last ran, as of ``at``."""
+    (result,) = api_data(url, "query", query=f"max(timestamp({record}))", time=repr(at))["result"]
+    return float(result["value"][1])
+
+
+def assert_same_metrics(got: GatewayMetrics, want: GatewayMetrics, gateway: str) -> None:
+    """Every figure of ``got`` is ``want``'s, to floating-point noise; unknown where it is."""
+    for figure in dataclasses.fields(want):
+        value = getattr(want, figure.name)
+        close = value if value is None else pytest.approx(value, rel=1e-9)
+        assert getattr(got, figure.name) == close, (gateway, figure.name)

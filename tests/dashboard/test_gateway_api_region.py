@@ -11,7 +11,6 @@ live.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -25,10 +24,8 @@ from click.testing import CliRunner, Result
 
 from kura_core.cli.app import build_cli
 from kura_core.plugins import PluginHost
-from kura_core.recording_rules import rule_groups
 from kura_core.regions import Region
 from kura_core.scenario import DEFAULT_SCENARIO
-from kura_core.units import Duration
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.readings import GatewayObject
 from kura_dashboard.data.sources.prometheus import PrometheusSource
@@ -51,9 +48,16 @@ from kura_testing.prometheus import (
     envoy_openmetrics,
     ingress_nginx_openmetrics,
     prometheus_server,
-    prometheus_with_rules,
 )
-from tests.dashboard.conftest import FakeMetrics, load, on_gateway_api, provided_components
+from tests.dashboard.conftest import (
+    FakeMetrics,
+    assert_same_metrics,
+    last_evaluation,
+    load,
+    on_gateway_api,
+    provided_components,
+    recorded_prometheus,
+)
 
 HOST = PluginHost(environ={})
 DEDICATED = "kgw-0123456789ab-eu-central"
@@ -259,27 +263,11 @@ def test_each_region_is_read_with_its_own_providers_queries(server: PrometheusSe
 @pytest.fixture(scope="module")
 def recorded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     """The same series, with both providers' recording rules loaded and what they recorded."""
-    promtool, prometheus = require_binary("promtool"), require_binary("prometheus")
-    workdir = tmp_path_factory.mktemp("mixed-recorded")
-    rules = workdir / "kura-rules.yml"
     providers = {r.ingress_provider for r in regions()}
     query_sets = {name: HOST.ingress_provider(name).metric_queries() for name in providers}
-    # Every second, so that Prometheus evaluates them within a second of starting.
-    rules.write_text(json.dumps(rule_groups(query_sets, Duration.parse("1s"))))
-    data = backfill(promtool, mixed_openmetrics(T0), workdir)
-    start, end = int(AT) - 60, int(AT) + 60
-    with prometheus_with_rules(
-        prometheus, promtool, data, workdir, rules, start=start, end=end
-    ) as up:
+    workdir = tmp_path_factory.mktemp("mixed-recorded")
+    with recorded_prometheus(mixed_openmetrics(T0), query_sets, workdir, AT) as up:
         yield up
-
-
-def last_evaluation(url: str, record: str) -> float:
-    """When the rule recording ``record`` last ran, as of AT."""
-    query = urllib.parse.urlencode({"query": f"max(timestamp({record}))", "time": AT})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
-        (result,) = json.load(answer)["data"]["result"]
-    return float(result["value"][1])
 
 
 def test_each_providers_recorded_series_read_as_its_queries_do(
@@ -287,8 +275,11 @@ def test_each_providers_recorded_series_read_as_its_queries_do(
 ) -> None:
     sets = query_sets(regions())
     source = PrometheusSource(recorded_server.url, sets, timeout=5.0, evaluation_time=AT)  # type: ignore[arg-type]
-    source.fetch(now=AT)
-    (readout,) = source.fetch(now=AT)
+    try:
+        source.fetch(now=AT)
+        (readout,) = source.fetch(now=AT)
+    finally:
+        source.close()
     assert readout.note == "recording rules"
     assert readout.problems == ()
     # A recorded figure is as of its group's last evaluation, within the interval before AT:
@@ -297,16 +288,15 @@ def test_each_providers_recorded_series_read_as_its_queries_do(
     for provider in ("ingress-nginx", "gateway-api"):
         queries = HOST.ingress_provider(provider).metric_queries()
         assert queries.by_gateway[0].record is not None
-        evaluated = last_evaluation(recorded_server.url, queries.by_gateway[0].record)
+        evaluated = last_evaluation(recorded_server.url, queries.by_gateway[0].record, AT)
         assert AT - 1.0 < evaluated <= AT
         raw = PrometheusSource(server.url, [queries], timeout=5.0, evaluation_time=evaluated)
-        (expected,) = raw.fetch(now=AT)
+        try:
+            (expected,) = raw.fetch(now=AT)
+        finally:
+            raw.close()
         for gateway, want in expected.gateways.items():
-            got = readout.gateways[gateway]
-            for field in dataclasses.fields(want):
-                value = getattr(want, field.name)
-                close = value if value is None else pytest.approx(value, rel=1e-9)
-                assert getattr(got, field.name) == close, (gateway, field.name)
+            assert_same_metrics(readout.gateways[gateway], want, gateway)
         read |= expected.gateways.keys()
     assert read == readout.gateways.keys()
     # Envoy's milliseconds are recorded as seconds.

@@ -9,7 +9,6 @@ out, and either shows as unreachable, in words.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
@@ -24,11 +23,9 @@ import pytest
 from kura_core.metric_queries import QUANTILES, Metric, Shape
 from kura_core.plugins import PluginHost
 from kura_core.providers import IngressProvider
-from kura_core.recording_rules import rule_groups
 from kura_core.regions import managed_catalogs
 from kura_core.scenario import DEFAULT_SCENARIO
 from kura_core.simulator import GatewayKind
-from kura_core.units import Duration
 from kura_dashboard.data.collector import Collector
 from kura_dashboard.data.connection import ConnectionState
 from kura_dashboard.data.events import EventKind
@@ -44,11 +41,12 @@ from kura_testing.prometheus import (
     T0,
     PodLoad,
     PrometheusServer,
+    api_data,
     backfill,
     ingress_nginx_openmetrics,
     prometheus_server,
-    prometheus_with_rules,
 )
+from tests.dashboard.conftest import assert_same_metrics, last_evaluation, recorded_prometheus
 
 DEDICATED = "kgw-0123456789ab-eu-central"
 # Mid-way through the 30 minutes of samples: a whole 5m rate window of data behind it.
@@ -133,19 +131,9 @@ def recorded_server(
     tmp_path_factory: pytest.TempPathFactory, classes: dict[str, str], ingress: IngressProvider
 ) -> Iterator[PrometheusServer]:
     """The same series, with kura's recording rules loaded and what they recorded."""
-    promtool = require_binary("promtool")
-    prometheus = require_binary("prometheus")
     workdir = tmp_path_factory.mktemp("recorded")
-    rules = workdir / "kura-rules.yml"
-    # Every second, so that Prometheus evaluates them within a second of starting.
-    groups = rule_groups({"ingress-nginx": ingress.metric_queries()}, Duration.parse("1s"))
-    rules.write_text(json.dumps(groups), encoding="utf-8")  # JSON is YAML
-    data = backfill(promtool, _history(classes), workdir)
-    # A minute each side of AT: what the queries at AT read.
-    start, end = int(AT) - 60, int(AT) + 60
-    with prometheus_with_rules(
-        prometheus, promtool, data, workdir, rules, start=start, end=end
-    ) as up:
+    query_sets = {"ingress-nginx": ingress.metric_queries()}
+    with recorded_prometheus(_history(classes), query_sets, workdir, AT) as up:
         yield up
 
 
@@ -206,9 +194,7 @@ def test_reads_each_gateway_exactly_from_the_providers_queries(
 
 
 def _instant(url: str, promql: str) -> list[dict[str, object]]:
-    query = urllib.parse.urlencode({"query": promql, "time": AT})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
-        result: list[dict[str, object]] = json.load(answer)["data"]["result"]
+    result: list[dict[str, object]] = api_data(url, "query", query=promql, time=str(AT))["result"]
     return result
 
 
@@ -216,26 +202,29 @@ def test_recorded_series_read_as_the_queries_do(
     server: PrometheusServer, recorded_server: PrometheusServer, ingress: IngressProvider
 ) -> None:
     reader = source(recorded_server.url, ingress)
-    (first,) = reader.fetch(now=AT)
-    (readout,) = reader.fetch(now=AT)
+    try:
+        (first,) = reader.fetch(now=AT)
+        (readout,) = reader.fetch(now=AT)
+    finally:
+        reader.close()
     assert (first.note, readout.note) == ("raw queries", "recording rules")
     assert readout.problems == ()
     # A recorded figure is as of the rule's last evaluation, within its interval (1s) before
     # AT: the queries at that instant read the same.
     queries = ingress.metric_queries()
-    (stamp,) = _instant(recorded_server.url, f"max(timestamp({queries.by_gateway[0].record}))")
-    evaluated = float(stamp["value"][1])  # type: ignore[index]
+    assert queries.by_gateway[0].record is not None
+    evaluated = last_evaluation(recorded_server.url, queries.by_gateway[0].record, AT)
     assert AT - 1.0 < evaluated <= AT
     raw = PrometheusSource(server.url, [queries], timeout=2.0, evaluation_time=evaluated)
-    raw.fetch(now=AT)
-    (expected,) = raw.fetch(now=AT)
+    try:
+        raw.fetch(now=AT)
+        (expected,) = raw.fetch(now=AT)
+    finally:
+        raw.close()
     assert expected.note == "raw queries: no kura recording rules loaded"
     assert readout.gateways.keys() == expected.gateways.keys()
     for gateway, metrics in readout.gateways.items():
-        for field in dataclasses.fields(metrics):
-            want = getattr(expected.gateways[gateway], field.name)
-            close = want if want is None else pytest.approx(want, rel=1e-9)
-            assert getattr(metrics, field.name) == close, (gateway, field.name)
+        assert_same_metrics(metrics, expected.gateways[gateway], gateway)
 
 
 def test_the_per_pod_queries_split_one_gateway_by_pod(

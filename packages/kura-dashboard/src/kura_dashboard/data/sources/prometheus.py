@@ -38,9 +38,16 @@ _FIELDS = {metric: metric.value for metric in Metric}
 
 
 def _samples(results: list[dict[str, Any]]) -> Iterator[Sample]:
-    """Each instant-vector element's labels and value; Prometheus sends numbers as strings."""
+    """Each instant-vector element's labels and value; Prometheus sends numbers as strings.
+    A series without its labels or its value pair is not Prometheus's: :class:`QueryError`."""
     for result in results:
-        yield result.get("metric", {}), float(result["value"][1])
+        try:
+            labels, value = result["metric"], float(result["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise QueryError(200, NOT_THE_API) from None
+        if not isinstance(labels, dict):
+            raise QueryError(200, NOT_THE_API)
+        yield labels, value
 
 
 class PrometheusSource:
@@ -63,8 +70,12 @@ class PrometheusSource:
         self.query_sets = tuple(unique.values())
         self.evaluation_time = evaluation_time
         self.queries_sent = 0
-        # Records Prometheus reported loaded and healthy, when it last said, and why none if so.
-        self._records: frozenset[str] = frozenset()
+        # Every record this source's queries read, and, by what Prometheus last reported loaded
+        # and healthy, what each query sends: (query, its gateway label, PromQL, recorded).
+        self._ours = frozenset(
+            name for queries in self.query_sets for q in queries.by_gateway for name in q.records
+        )
+        self._plan = self._planned(frozenset())
         self._rules_checked: float | None = None
         self._rules_problem = ""
         # A thread and a connection per query, and one for the rules: they go out together.
@@ -86,12 +97,10 @@ class PrometheusSource:
             if checked is None or now - checked >= RULES_RECHECK
             else None
         )
-        jobs = []
-        for queries in self.query_sets:
-            for query in queries.by_gateway:
-                recorded = bool(query.records) and self._records.issuperset(query.records)
-                job = self._pool.submit(self._read, query, recorded, queries.gateway_label, at)
-                jobs.append((query, recorded, job))
+        jobs = [
+            (query, recorded, self._pool.submit(self._read, query, label, promql, recorded, at))
+            for query, label, promql, recorded in self._plan
+        ]
         self.queries_sent += len(jobs)
         values: dict[str, dict[str, float | None]] = {}
         problems: list[str] = []
@@ -113,7 +122,8 @@ class PrometheusSource:
             # Sent with the queries, so answered by now; it decides the next refresh's queries.
             # Unanswered, it is asked again next time: the queries say what is wrong.
             with suppress(SourceError):
-                self._records, self._rules_problem = rules.result()
+                records, self._rules_problem = rules.result()
+                self._plan = self._planned(records)
                 self._rules_checked = now
         gateways = {label: GatewayMetrics(**fields) for label, fields in values.items()}
         return [MetricsReadout(at, gateways, tuple(problems), note=note)]
@@ -127,16 +137,24 @@ class PrometheusSource:
             return "raw queries"
         return f"raw queries: {self._rules_problem or 'no kura recording rules loaded'}"
 
-    def _read(self, query: GatewayQuery, recorded: bool, gateway_label: str, at: float) -> Readings:
-        promql = (query.recorded(gateway_label) if recorded else None) or query.promql
-        result = self._api.query(promql, at)
-        try:
-            if recorded:
-                return query.read_recorded(_samples(result), gateway_label)
-            return query.read(_samples(result), gateway_label)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            # Series without a value pair or labels: whatever answered is not Prometheus.
-            raise QueryError(200, NOT_THE_API) from None
+    def _planned(self, records: frozenset[str]) -> list[tuple[GatewayQuery, str, str, bool]]:
+        """Each query, read from its records when every one of them is in ``records``."""
+        plan = []
+        for queries in self.query_sets:
+            label = queries.gateway_label
+            for query in queries.by_gateway:
+                # A query without records has no recorded form: it is sent as is.
+                recorded = query.recorded(label) if records.issuperset(query.records) else None
+                plan.append((query, label, recorded or query.promql, recorded is not None))
+        return plan
+
+    def _read(
+        self, query: GatewayQuery, gateway_label: str, promql: str, recorded: bool, at: float
+    ) -> Readings:
+        samples = _samples(self._api.query(promql, at))
+        if recorded:
+            return query.read_recorded(samples, gateway_label)
+        return query.read(samples, gateway_label)
 
     def _loaded_records(self) -> tuple[frozenset[str], str]:
         """The records of this source's queries whose rules Prometheus reports loaded and
@@ -155,10 +173,7 @@ class PrometheusSource:
                         health.setdefault(rule["name"], set()).add(rule.get("health"))
         except (KeyError, TypeError, AttributeError):
             return frozenset(), "cannot read Prometheus's rules: not a rules answer"
-        ours = {
-            name for queries in self.query_sets for q in queries.by_gateway for name in q.records
-        }
-        return frozenset(name for name in ours if health.get(name) == {"ok"}), ""
+        return frozenset(name for name in self._ours if health.get(name) == {"ok"}), ""
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
