@@ -40,14 +40,21 @@ def test_one_group_per_provider_one_rule_per_gateway_query(
     for group in groups:
         queries = host.ingress_provider(group["name"].removeprefix("kura-")).metric_queries()
         assert group["interval"] == "15s"
-        # Every gateway query is recorded, as itself, and the percentiles of its buckets.
-        assert group["rules"] == [
-            rule for query in queries.by_gateway for rule in query.recording_rules()
-        ]
+        # Every gateway query is recorded, as itself, and the four percentiles of its buckets
+        # right after them: they read what the same evaluation recorded.
         recorded = [rule for rule in group["rules"] if "labels" not in rule]
         assert recorded == [
             {"record": query.record, "expr": query.promql} for query in queries.by_gateway
         ]
+        percentiles = [rule for rule in group["rules"] if "labels" in rule]
+        assert [rule["labels"] for rule in percentiles] == [
+            {"quantile": q} for q in ("0.5", "0.9", "0.95", "0.99")
+        ]
+        (buckets,) = [q for q in queries.by_gateway if q.quantile_record is not None]
+        first = group["rules"].index({"record": buckets.record, "expr": buckets.promql}) + 1
+        assert group["rules"][first : first + 4] == percentiles
+        assert {rule["record"] for rule in percentiles} == {buckets.quantile_record}
+        assert all(f", {buckets.record})" in rule["expr"] for rule in percentiles)
 
 
 def test_the_interval_is_whole_seconds(invoke: Invoke, tmp_path: Path) -> None:
@@ -64,11 +71,15 @@ def test_the_interval_is_whole_seconds(invoke: Invoke, tmp_path: Path) -> None:
 
 
 def test_the_table_lists_each_record(invoke: Invoke) -> None:
-    result = invoke("recording-rules", "-o", "table")
+    result = invoke("recording-rules", "-o", "table", env={"COLUMNS": "400"})
     assert result.exit_code == 0
-    assert "controller_class_le:nginx_ingress_controller_request_duration_seconds_bucket" in (
-        "".join(result.stdout.split())
-    )
+    records = yaml.safe_load(invoke("recording-rules").stdout)["groups"][0]["rules"]
+    rows = [line for line in result.stdout.splitlines() if ":" in line]
+    assert len(rows) == len(records)
+    for row, rule in zip(rows, records, strict=True):
+        assert rule["record"] in row
+        if "labels" in rule:  # the percentiles share a record: their label tells them apart
+            assert f"quantile={rule['labels']['quantile']}" in row
 
 
 def test_a_buckets_querys_percentiles_are_recorded_in_seconds() -> None:
@@ -91,7 +102,7 @@ def test_a_buckets_querys_percentiles_are_recorded_in_seconds() -> None:
     ]
     # Read back: four series a gateway, whatever the buckets.
     assert query.recorded("gw") == (
-        "sum by (gw, quantile) (gw_quantile:rq_time_seconds:histogram_quantile_rate5m)"
+        "max by (gw, quantile) (gw_quantile:rq_time_seconds:histogram_quantile_rate5m)"
     )
     read = query.read_recorded(
         [({"gw": "a", "quantile": "0.5"}, 0.1), ({"gw": "a", "quantile": "0.99"}, float("nan")),
@@ -112,9 +123,9 @@ def test_a_buckets_querys_percentiles_are_recorded_in_seconds() -> None:
 
 def test_a_record_reads_back_with_the_querys_own_labels() -> None:
     buckets = GatewayQuery(promql="q", shape=Shape.BUCKETS, record="gw_le:latency_bucket:rate5m")
-    assert buckets.recorded("gw") == "sum by (gw, le) (gw_le:latency_bucket:rate5m)"
+    assert buckets.recorded("gw") == "max by (gw, le) (gw_le:latency_bucket:rate5m)"
     value = GatewayQuery(promql="q", metric=Metric.CERT_EXPIRY, record="gw:cert:min")
-    assert value.recorded("gw") == "sum by (gw) (gw:cert:min)"
+    assert value.recorded("gw") == "max by (gw) (gw:cert:min)"
     assert GatewayQuery(promql="q", metric=Metric.CERT_EXPIRY).recorded("gw") is None
 
 

@@ -9,9 +9,9 @@ four ``histogram_quantile`` calls cost four times one bucket query; the percenti
 interpolated here from the buckets, the way ``histogram_quantile`` does.
 
 A gateway query may name the recording rule that records it (:attr:`GatewayQuery.record`):
-``kura rules`` renders those rules from the same PromQL, and a reader that finds the rule loaded
-reads the recorded series instead, the same series under the rule's name, without evaluating the
-query again.
+``kura recording-rules`` renders those rules from the same PromQL, and a reader that finds the
+rule loaded reads the recorded series instead, the same series under the rule's name, without
+evaluating the query again.
 
 Rates, ratios, percentiles and reload counts are over :attr:`MetricQueries.window`; connections,
 the reload state and certificate expiry are instant. ``by_pod`` queries drill into one gateway,
@@ -105,6 +105,8 @@ QUANTILES: dict[Metric, float] = {
     Metric.P95_LATENCY: 0.95,
     Metric.P99_LATENCY: 0.99,
 }
+# A recorded percentile's quantile label: the rules write it, a reader maps it back.
+_QUANTILE_METRICS = {f"{q:g}": metric for metric, q in QUANTILES.items()}
 
 # One answered series: its labels and its value.
 Sample = tuple[Mapping[str, str], float]
@@ -168,33 +170,34 @@ class GatewayQuery(BaseModel):
             rules.extend(
                 {
                     "record": self.quantile_record,
-                    "expr": f"histogram_quantile({q:g}, {self.record}){scale}",
-                    "labels": {QUANTILE_LABEL: f"{q:g}"},
+                    "expr": f"histogram_quantile({text}, {self.record}){scale}",
+                    "labels": {QUANTILE_LABEL: text},
                 }
-                for q in QUANTILES.values()
+                for text in _QUANTILE_METRICS
             )
         return rules
 
     def recorded(self, gateway_label: str) -> str | None:
         """The query of what :attr:`reads_record` names, answering with the labels of what it
-        recorded: the rule aggregated by them already, and summing by them again drops the
-        record's name and any label the rule's group adds (a smaller answer)."""
+        recorded: the rule aggregated by them already, and aggregating by them again drops the
+        record's name and any label the rule's group adds (a smaller answer). ``max``, not
+        ``sum``: where the rules are loaded twice (two rule files, Thanos without
+        deduplication), the copies are equal, and a sum would double every figure."""
         record = self.reads_record
         if record is None:
             return None
         split = QUANTILE_LABEL if self.quantile_record is not None else self.shape.split_label
         labels = ", ".join(label for label in (gateway_label, split) if label)
-        return f"sum by ({labels}) ({record})"
+        return f"max by ({labels}) ({record})"
 
     def read_recorded(self, samples: Iterable[Sample], gateway_label: str) -> Readings:
         """Each gateway's metrics from the answer of :meth:`recorded`."""
         if self.quantile_record is None:
             return self.read(samples, gateway_label)
-        metrics = {f"{q:g}": metric for metric, q in QUANTILES.items()}
         read: Readings = {}
         for labels, value in samples:
             gateway = labels.get(gateway_label)
-            metric = metrics.get(labels.get(QUANTILE_LABEL, ""))
+            metric = _QUANTILE_METRICS.get(labels.get(QUANTILE_LABEL, ""))
             if gateway is None or metric is None:
                 continue
             percentiles = read.get(gateway)
@@ -208,9 +211,8 @@ class GatewayQuery(BaseModel):
         are not a gateway's and are left out."""
         metric = self.metric
         if metric is not None:
-            isfinite = math.isfinite
             return {
-                labels[gateway_label]: {metric: value if isfinite(value) else None}
+                labels[gateway_label]: {metric: _finite(value)}
                 for labels, value in samples
                 if gateway_label in labels
             }

@@ -37,16 +37,21 @@ def recording_rules_command(kura: KuraContext, env: str, interval: Duration, out
     """
     providers = {region.ingress_provider for region in kura.catalog(env)}
     query_sets: dict[str, MetricQueries] = {
-        name: kura.host.ingress_provider(name).metric_queries() for name in sorted(providers)
+        name: kura.host.ingress_provider(name).metric_queries() for name in providers
     }
     rules = rule_groups(query_sets, interval)
 
     def table() -> RenderableType:
         return simple_table(
             f"Recording rules ({env})",
-            ["GROUP", "INTERVAL", "RECORD"],
+            ["GROUP", "INTERVAL", "RECORD", "LABELS"],
             [
-                [group["name"], group["interval"], rule["record"]]
+                [
+                    group["name"],
+                    group["interval"],
+                    rule["record"],
+                    ",".join(f"{k}={v}" for k, v in rule.get("labels", {}).items()),
+                ]
                 for group in rules["groups"]
                 for rule in group["rules"]
             ],
