@@ -248,8 +248,11 @@ def bench_prometheus(scenario: SimulationScenario, rounds: int) -> dict[str, Any
     rules = rule_groups(
         {r.ingress_provider: ingress[r.id].metric_queries() for r in regions()}, DEFAULT_INTERVAL
     )
-    # What the dashboard reads when the rules are loaded: the record each query names.
-    read = [q.reads_record for qs in queries for q in qs.by_gateway if q.reads_record]
+    # What the dashboard reads when the rules are loaded: the record each query names, once
+    # (regions of one provider share its queries).
+    read = list(
+        dict.fromkeys(q.reads_record for qs in queries for q in qs.by_gateway if q.reads_record)
+    )
     figures: dict[str, Any] = {}
     for key, gateways in (("shards", []), ("fleet", dedicated)):
         topology = cluster_topology(regions(), shared, controller, gateways)

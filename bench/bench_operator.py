@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._figures import add_json_option, write
+from kura_smoke.proc import cpu_seconds
 from kura_testing.kube_double import KubeDouble, RequestRecord
 from kura_testing.kubelet import pod_status
 from tests.operator.harness import NAMESPACE, Cluster, OperatorProcess, cluster, gateway_manifest
@@ -48,12 +49,6 @@ def peak_rss_mib(operator: OperatorProcess) -> float:
     status = Path(f"/proc/{operator.process.pid}/status").read_text()
     (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
     return int(line.split()[1]) / 1024
-
-
-def cpu_seconds(operator: OperatorProcess) -> float:
-    """The CPU time the operator process has used (user and system)."""
-    fields = Path(f"/proc/{operator.process.pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def play_controllers(kube: Kube, stop: threading.Event) -> None:
@@ -177,7 +172,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
     stop = threading.Event()
     controllers = threading.Thread(target=play_controllers, args=(kube, stop), daemon=True)
     controllers.start()
-    cpu = cpu_seconds(operator)
+    cpu = cpu_seconds(operator.process.pid)
     started = time.perf_counter()
     create_all(running, manifests)
     created = time.perf_counter() - started
@@ -191,7 +186,7 @@ def converge(running: Cluster, count: int, figures: dict[str, float]) -> Operato
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     applied = elapsed if applied is None else applied
-    cpu = cpu_seconds(operator) - cpu
+    cpu = cpu_seconds(operator.process.pid) - cpu
     stop.set()
     controllers.join()
     operator.wait_quiet(quiet=3.0, timeout=1800.0)
