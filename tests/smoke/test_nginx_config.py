@@ -12,11 +12,10 @@ import re
 import socket
 import ssl
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,7 @@ from kura_core.errors import InputError
 from kura_core.plugins import PluginHost
 from kura_smoke.pinning import PinnedTransport
 from kura_smoke.report import Mode
-from kura_smoke.testbed.bed import TestBed, free_port
+from kura_smoke.testbed.bed import TestBed
 from kura_smoke.testbed.certs import write_tls_files
 from kura_smoke.testbed.nginx import Nginx
 from kura_smoke.testbed.nginx_config import (
@@ -43,6 +42,8 @@ from kura_smoke.testbed.nginx_config import (
     serving_location,
 )
 from kura_testing.binaries import require_binary
+from kura_testing.loopback import LoopbackServer
+from kura_testing.ports import free_port
 
 # What ingress-nginx's template writes for each ConfigMap key the gateways set.
 EXPECTED_DIRECTIVE = {
@@ -359,12 +360,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(_Echo).serving() as server:
+        yield server.address
 
 
 @contextmanager
@@ -372,8 +369,7 @@ def relay(tmp_path: Path, upstream: str, config: dict[str, str]) -> Iterator[str
     """A real nginx, configured from ``config``, relaying one host to ``upstream``."""
     tls = write_tls_files(tmp_path / "tls", [HOST], now=datetime.now(UTC))
     layout = Layout(root=tmp_path / "nginx", cert=tls.cert, key=tls.key)
-    port = free_port(["127.0.0.1"])
-    plain = free_port(["127.0.0.1"], avoid=[port])
+    port, plain = free_port(), free_port()
     site = GatewaySite(
         name="gw",
         address="127.0.0.1",

@@ -33,12 +33,21 @@ def test_a_port_taken_is_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
         probe.close()
         candidates = [taken.getsockname()[1], free]
         monkeypatch.setattr("kura_testing.ports.worker_ports", lambda *_: candidates)
+        monkeypatch.setattr("kura_testing.ports._turn", 0)  # the taken one is tried first
         assert free_port() == free
 
 
 @pytest.mark.parametrize("ephemeral", [1024, 20500])
-def test_with_no_room_below_the_ephemeral_range_the_kernel_picks(ephemeral: int) -> None:
+def test_with_no_room_below_the_ephemeral_range_the_kernel_picks(
+    ephemeral: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert worker_ports("gw0", ephemeral) == range(0)
+    kernels = ephemeral_start()
+    monkeypatch.setattr("kura_testing.ports.ephemeral_start", lambda: ephemeral)
+    port = free_port()
+    assert port >= kernels  # from the kernel's own range
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
 
 
 def test_ports_asked_for_in_a_row_are_all_different() -> None:

@@ -15,7 +15,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from kura_core import InputError
@@ -54,6 +55,14 @@ def _proc_kib(pid: int, field: str) -> int:
         return 0
     match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else 0
+
+
+def _accepts(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class Nginx:
@@ -106,29 +115,39 @@ class Nginx:
         self.check()
         log = (self.layout.root / "logs" / "nginx.out").open("ab")
         with log:
-            self._process = subprocess.Popen(
+            process = self._process = subprocess.Popen(
                 self._args(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         deadline = time.monotonic() + timeout
         for address, port in listening:
-            while True:
-                if self._process.poll() is not None:
-                    raise InputError(
-                        f"nginx exited with {self._process.returncode}: "
-                        f"{self.layout.error_log.read_text(errors='replace')[-2000:]}"
-                    )
-                try:
-                    with socket.create_connection((address, port), timeout=0.5):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise InputError(f"nginx did not listen on {address}:{port}") from None
-                    time.sleep(0.02)
-        while len(children(self._process.pid)) < workers:
-            if self._process.poll() is not None or time.monotonic() > deadline:
+            self._wait(
+                process, partial(_accepts, address, port), deadline, f"listen on {address}:{port}"
+            )
+        self._wait(
+            process,
+            lambda: len(children(process.pid)) >= workers,
+            deadline,
+            f"start its {workers} worker process(es)",
+        )
+
+    def _wait(
+        self,
+        process: subprocess.Popen[bytes],
+        done: Callable[[], bool],
+        deadline: float,
+        what: str,
+    ) -> None:
+        """Until ``done``; an :class:`InputError` with nginx's error log if the master exits,
+        or saying what it did not do by ``deadline`` (and stopped)."""
+        while not done():
+            if process.poll() is not None:
+                raise InputError(
+                    f"nginx exited with {process.returncode}: "
+                    f"{self.layout.error_log.read_text(errors='replace')[-2000:]}"
+                )
+            if time.monotonic() > deadline:
                 self.stop()
-                raise InputError(f"nginx did not start its {workers} worker process(es)")
+                raise InputError(f"nginx did not {what}")
             time.sleep(0.02)
 
     @property
